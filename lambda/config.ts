@@ -1,0 +1,88 @@
+// The function's configuration (CONTRACT §5): read from the environment once, checked with zod.
+import * as z from "zod";
+import { ConfigurationError } from "./errors.ts";
+
+// An empty variable counts as unset: a blank line in a .env file must not become a value.
+const unsetIfEmpty = (value: unknown) => (value === "" ? undefined : value);
+
+const integer = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    unsetIfEmpty,
+    z.coerce
+      .number<string>({ error: `must be a whole number from ${min} to ${max}` })
+      .int(`must be a whole number from ${min} to ${max}`)
+      .min(min, `must be a whole number from ${min} to ${max}`)
+      .max(max, `must be a whole number from ${min} to ${max}`)
+      .default(fallback),
+  );
+
+const optionalText = z.preprocess(unsetIfEmpty, z.string().optional());
+
+const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+/** The key goes only to this host, so it must be https (plain http only to this machine). */
+const baseUrl = z.preprocess(
+  unsetIfEmpty,
+  z
+    .string()
+    .default("https://api.kustomerapp.com")
+    .transform((value, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be an absolute URL such as https://api.kustomerapp.com" });
+        return z.NEVER;
+      }
+      const loopback = LOOPBACK_HOSTS.test(url.hostname);
+      if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+        ctx.addIssue({ code: "custom", message: "must use https (plain http is allowed for loopback only)" });
+      }
+      if (url.username || url.password || url.search || url.hash || url.pathname !== "/") {
+        ctx.addIssue({ code: "custom", message: "must be a bare origin: no path, query, fragment or credentials" });
+      }
+      return url.origin;
+    }),
+);
+
+const environmentSchema = z
+  .object({
+    KUSTOMER_SECRET_ID: optionalText,
+    KUSTOMER_SECRET_FIELD: z.preprocess(unsetIfEmpty, z.string().default("apiKey")),
+    KUSTOMER_API_KEY: optionalText,
+    KUSTOMER_BASE_URL: baseUrl,
+    KUSTOMER_TIMEOUT_MS: integer(100, 900_000, 10_000),
+    KUSTOMER_MAX_ATTEMPTS: integer(1, 10, 5),
+    SECRET_TTL_SECONDS: integer(0, 86_400, 300),
+    MAX_ITEMS: integer(1, 1_000_000, 10_000),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.KUSTOMER_SECRET_ID && !env.KUSTOMER_API_KEY) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["KUSTOMER_SECRET_ID"],
+        message: "is required: the name or ARN of the secret that holds the Kustomer API key",
+      });
+    }
+  })
+  .transform((env) => ({
+    // A secret wins over a local key, so a deployed function never runs on a developer's key.
+    apiKeySource: env.KUSTOMER_SECRET_ID
+      ? ({ kind: "secret", secretId: env.KUSTOMER_SECRET_ID, field: env.KUSTOMER_SECRET_FIELD } as const)
+      : ({ kind: "environment", apiKey: env.KUSTOMER_API_KEY as string } as const),
+    baseUrl: env.KUSTOMER_BASE_URL,
+    timeoutMs: env.KUSTOMER_TIMEOUT_MS,
+    maxAttempts: env.KUSTOMER_MAX_ATTEMPTS,
+    secretTtlMs: env.SECRET_TTL_SECONDS * 1000,
+    maxItems: env.MAX_ITEMS,
+  }));
+
+export type Config = z.infer<typeof environmentSchema>;
+
+export function loadConfig(environment: Record<string, string | undefined>): Config {
+  const parsed = environmentSchema.safeParse(environment);
+  if (parsed.success) return parsed.data;
+  // zod's messages name the rule, never the value, so a mistyped key cannot leak through here.
+  const problems = parsed.error.issues.map((issue) => `${String(issue.path[0])} ${issue.message}`);
+  throw new ConfigurationError(`invalid configuration: ${problems.join("; ")}`);
+}

@@ -1,0 +1,15 @@
+// What every trigger adapter does: recognise its event, unwrap the request, and answer in its caller's shape.
+import type { RequestResult } from "../process-request.ts";
+
+export interface TriggerAdapter<Response = unknown> {
+  readonly trigger: string;
+  matches(event: unknown): boolean;
+  toRequest(event: unknown): unknown;
+  toResponse(result: RequestResult): Response;
+  /** Either an answer (HTTP callers get an error response) or a throw (the others match on the name). */
+  onError(error: unknown): Response;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,23 @@
+// EventBridge: the command is the event's `detail`; failures are thrown so the rule's retry policy
+// and dead-letter queue keep the event.
+import type { EventBridgeEvent } from "aws-lambda";
+import { validationErrorOf } from "../schema.ts";
+import { isObject, type TriggerAdapter } from "./adapter.ts";
+
+export const BULK_UPDATE_DETAIL_TYPE = "Customer Bulk Update Requested";
+
+export const eventBridgeAdapter: TriggerAdapter = {
+  trigger: "eventbridge",
+  matches: (event) => isObject(event) && typeof event["detail-type"] === "string" && typeof event.source === "string" && "detail" in event,
+  toRequest(event) {
+    const { "detail-type": detailType, detail } = event as EventBridgeEvent<string, unknown>;
+    if (detailType !== BULK_UPDATE_DETAIL_TYPE) {
+      throw validationErrorOf([{ path: "detail-type", message: `must be "${BULK_UPDATE_DETAIL_TYPE}"` }]);
+    }
+    return detail;
+  },
+  toResponse: (result) => result,
+  onError(error) {
+    throw error;
+  },
+};

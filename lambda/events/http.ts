@@ -1,0 +1,135 @@
+// API Gateway REST (payload 1.0), HTTP API and function URLs (payload 2.0): routes, query, base64 and
+// JSON bodies in; JSON responses out, with the contract's status codes for results and errors.
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
+import { BulkUpdateError, KustomerRateLimitError, KustomerRequestError, ValidationError } from "../errors.ts";
+import type { RequestResult } from "../process-request.ts";
+import { validationErrorOf } from "../schema.ts";
+import { isObject, type TriggerAdapter } from "./adapter.ts";
+
+type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
+
+// Matched at the end of the path, so a stage or base-path prefix does not matter.
+const SUBMIT_ROUTE = /(?:^|\/)customers\/bulk\/?$/;
+const STATUS_ROUTE = /(?:^|\/)bulk\/([^/]+)\/?$/;
+const QUERY_PARAMETERS = new Set(["ids", "dryRun"]);
+
+function methodOf(event: HttpEvent): string {
+  return "httpMethod" in event ? event.httpMethod : event.requestContext.http.method;
+}
+
+function pathOf(event: HttpEvent): string {
+  return "rawPath" in event ? event.rawPath : event.path;
+}
+
+/** Repeated parameters arrive as a list (1.0) or comma-joined (2.0); both become "a,b". */
+function queryOf(event: HttpEvent): Record<string, string> {
+  const multi = "multiValueQueryStringParameters" in event ? event.multiValueQueryStringParameters : null;
+  if (multi) return Object.fromEntries(Object.entries(multi).map(([name, values]) => [name, (values ?? []).join(",")]));
+  return Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).map(([name, value]) => [name, value ?? ""]));
+}
+
+function headerOf(event: HttpEvent, name: string): string | undefined {
+  const entry = Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name);
+  return entry?.[1] ?? undefined;
+}
+
+const JSON_MEDIA_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function bodyOf(event: HttpEvent): unknown {
+  const contentType = headerOf(event, "content-type");
+  if (contentType && !JSON_MEDIA_TYPE.test(contentType)) {
+    throw validationErrorOf([{ path: "body", message: "Content-Type must be application/json" }], 415);
+  }
+  if (!event.body) throw validationErrorOf([{ path: "body", message: "is required: a JSON array of customer updates" }]);
+  let text = event.body;
+  if (event.isBase64Encoded) {
+    const compact = text.replace(/\s+/g, "");
+    if (!BASE64.test(compact)) throw validationErrorOf([{ path: "body", message: "is flagged base64 but is not valid base64" }]);
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(Buffer.from(compact, "base64"));
+    } catch {
+      throw validationErrorOf([{ path: "body", message: "is not valid UTF-8" }]);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    // JSON.parse quotes the input in its message, and the input holds personal data.
+    throw validationErrorOf([{ path: "body", message: "is not valid JSON" }]);
+  }
+}
+
+function routeNotFound(method: string): ValidationError {
+  return validationErrorOf(
+    [{ path: "", message: `no route for ${method} on this path; routes are PUT /customers/bulk and GET /bulk/{bulkId}` }],
+    404,
+  );
+}
+
+function toRequest(raw: unknown): unknown {
+  const event = raw as HttpEvent;
+  const method = methodOf(event).toUpperCase();
+  const path = pathOf(event);
+
+  const statusMatch = STATUS_ROUTE.exec(path);
+  if (statusMatch) {
+    if (method !== "GET") throw routeNotFound(method);
+    const bulkId = event.pathParameters?.bulkId ?? safeDecode(statusMatch[1] as string);
+    return { action: "status", bulkIds: [bulkId] };
+  }
+  if (!SUBMIT_ROUTE.test(path) || method !== "PUT") throw routeNotFound(method);
+
+  const query = queryOf(event);
+  const unknown = Object.keys(query).filter((name) => !QUERY_PARAMETERS.has(name));
+  if (unknown.length > 0) {
+    // A typo such as dryrun=true must not turn a dry run into a real update.
+    throw validationErrorOf(unknown.map((name) => ({ path: name, message: "is not a query parameter; use ids or dryRun" })));
+  }
+  const request: Record<string, unknown> = { body: bodyOf(event) };
+  if (query.ids !== undefined) request.ids = query.ids;
+  if (query.dryRun !== undefined) request.dryRun = query.dryRun === "true" ? true : query.dryRun === "false" ? false : query.dryRun;
+  return request;
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return { statusCode, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
+}
+
+export function toHttpResponse(result: RequestResult): APIGatewayProxyResult {
+  const submitted = "status" in result && result.status === "submitted";
+  return json(submitted ? 202 : 200, result);
+}
+
+export function toHttpErrorResponse(error: unknown): APIGatewayProxyResult {
+  if (!(error instanceof BulkUpdateError)) {
+    // Not one of ours: a bug. Its text could hold anything, so the caller gets none of it.
+    return json(500, { error: { name: "InternalError", message: "internal error" } });
+  }
+  const body: Record<string, unknown> = { name: error.name, message: error.message };
+  if (error instanceof ValidationError && error.issues.length > 0) body.issues = error.issues;
+  if (error instanceof KustomerRequestError) body.kustomer = { status: error.kustomerStatus, errors: error.details };
+  if (error.progress) Object.assign(body, error.progress);
+  const headers: Record<string, string> =
+    error instanceof KustomerRateLimitError ? { "retry-after": String(error.retryAfterSeconds) } : {};
+  return json(error.httpStatus, { error: body }, headers);
+}
+
+export const httpAdapter: TriggerAdapter<APIGatewayProxyResult> = {
+  trigger: "http",
+  matches: (event) =>
+    isObject(event) &&
+    (typeof event.httpMethod === "string" ||
+      (isObject(event.requestContext) && isObject(event.requestContext.http) && typeof event.requestContext.http.method === "string")),
+  toRequest,
+  toResponse: toHttpResponse,
+  onError: toHttpErrorResponse,
+};

@@ -1,0 +1,85 @@
+// The Lambda entry point, wiring only: pick the trigger's adapter, run the use case, answer in the
+// caller's shape. Everything built here lives for the execution environment (warm invocations).
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { Context } from "aws-lambda";
+import { loadConfig, type Config } from "./config.ts";
+import { BulkUpdateError } from "./errors.ts";
+import type { TriggerAdapter } from "./events/adapter.ts";
+import { directAdapter } from "./events/direct.ts";
+import { eventBridgeAdapter } from "./events/eventbridge.ts";
+import { httpAdapter } from "./events/http.ts";
+import { KustomerClient } from "./kustomer/client.ts";
+import { logger } from "./logger.ts";
+import { processRequest, type Services } from "./process-request.ts";
+import { SecretsManagerKeyProvider, StaticApiKeyProvider, type ApiKeyProvider } from "./secrets.ts";
+
+const adapters: TriggerAdapter[] = [httpAdapter, eventBridgeAdapter, directAdapter];
+
+/** Time kept back from the invocation's deadline to log and answer after the last Kustomer call. */
+const RESPONSE_RESERVE_MS = 500;
+/** Outside Lambda (local runs) there is no context: allow Lambda's own maximum. */
+const DEFAULT_REMAINING_MS = 15 * 60 * 1000;
+
+let services: Services | undefined;
+
+function keyProviderFor(config: Config): ApiKeyProvider {
+  const source = config.apiKeySource;
+  if (source.kind === "environment") return new StaticApiKeyProvider(source.apiKey);
+  return new SecretsManagerKeyProvider({
+    client: new SecretsManagerClient({}),
+    secretId: source.secretId,
+    field: source.field,
+    ttlMs: config.secretTtlMs,
+  });
+}
+
+/** Built on first use, not at import, so a bad configuration is a named error rather than an init crash. */
+function servicesFor(environment: Record<string, string | undefined>): Services {
+  if (services) return services;
+  const config = loadConfig(environment);
+  const client = new KustomerClient({
+    baseUrl: config.baseUrl,
+    timeoutMs: config.timeoutMs,
+    maxAttempts: config.maxAttempts,
+    keys: keyProviderFor(config),
+    log: logger,
+  });
+  services = { config, client, log: logger };
+  return services;
+}
+
+export async function handler(event: unknown, context?: Context): Promise<unknown> {
+  const started = Date.now();
+  const adapter = adapters.find((candidate) => candidate.matches(event)) ?? directAdapter;
+  logger.resetKeys();
+  if (context) logger.addContext(context);
+  logger.appendKeys({ trigger: adapter.trigger });
+  const remainingMs = context?.getRemainingTimeInMillis() ?? DEFAULT_REMAINING_MS;
+  const deadlineAt = started + remainingMs - RESPONSE_RESERVE_MS;
+
+  try {
+    const result = await processRequest(adapter.toRequest(event), servicesFor(process.env), deadlineAt);
+    logger.info("request done", {
+      outcome: "status" in result ? result.status : "statusRead",
+      items: "items" in result ? result.items : undefined,
+      bulkIds: "items" in result ? result.operations.map((operation) => operation.bulkId) : undefined,
+      durationMs: Date.now() - started,
+    });
+    return adapter.toResponse(result);
+  } catch (error) {
+    // Name, status and progress only: messages may quote Kustomer, and stacks help nobody in a log search.
+    const known = error instanceof BulkUpdateError;
+    logger.error("request failed", {
+      error: known ? error.name : "UnexpectedError",
+      httpStatus: known ? error.httpStatus : 500,
+      retryable: known ? error.retryable : false,
+      kustomerStatus: known && "kustomerStatus" in error ? error.kustomerStatus : undefined,
+      issues: known && "issues" in error ? (error.issues as unknown[]).length : undefined,
+      acceptedBulkIds: known ? error.progress?.acceptedBulkIds : undefined,
+      unsentItems: known ? error.progress?.unsentCustomerIds.length : undefined,
+      durationMs: Date.now() - started,
+    });
+    if (!known) logger.error("unexpected error", { errorType: error instanceof Error ? error.name : typeof error });
+    return adapter.onError(error);
+  }
+}

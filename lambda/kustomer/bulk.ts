@@ -1,0 +1,225 @@
+// Kustomer's bulk update: a command split into requests of at most 100 customers, sent in order, and
+// the status of the resulting bulk operations read back with their per-customer failures.
+import * as z from "zod";
+import { BulkUpdateError } from "../errors.ts";
+import type { Log } from "../logger.ts";
+import type { BulkUpdateCommand, CustomerUpdate } from "../schema.ts";
+import type { KustomerClient } from "./client.ts";
+
+/** Kustomer's documented cap for one bulk request, for items and for `ids` alike. */
+export const KUSTOMER_BULK_LIMIT = 100;
+
+export interface PlannedRequest {
+  customerIds: string[];
+  query?: { ids: string };
+  body: Array<CustomerUpdate & { _clientRef?: string }>;
+}
+
+export interface Operation {
+  bulkId: string | null;
+  status: string;
+  items: number;
+  customerIds: string[];
+}
+
+export interface SubmitResult {
+  status: "submitted" | "dryRun";
+  items: number;
+  operations: Operation[];
+}
+
+/**
+ * Array mode: chunks of the body, each item tagged with `_clientRef` (its customer id, unique in the
+ * command) so batch results can be matched to customers later without any state of ours.
+ * ids mode: chunks of the ids, each sent with the one shared update.
+ */
+export function planRequests(command: BulkUpdateCommand): PlannedRequest[] {
+  const planned: PlannedRequest[] = [];
+  if (command.ids) {
+    for (let start = 0; start < command.ids.length; start += KUSTOMER_BULK_LIMIT) {
+      const customerIds = command.ids.slice(start, start + KUSTOMER_BULK_LIMIT);
+      planned.push({ customerIds, query: { ids: customerIds.join(",") }, body: command.body });
+    }
+    return planned;
+  }
+  for (let start = 0; start < command.body.length; start += KUSTOMER_BULK_LIMIT) {
+    const body = command.body.slice(start, start + KUSTOMER_BULK_LIMIT).map((item) => ({ ...item, _clientRef: item.id }));
+    planned.push({ customerIds: body.map((item) => item.id), body });
+  }
+  return planned;
+}
+
+const bulkOperationResponse = z.object({
+  data: z.object({
+    id: z.string().min(1),
+    status: z.string().optional(),
+    attributes: z.object({ status: z.string().optional() }).optional(),
+  }),
+});
+
+/** The status sits under `attributes` in the spec and directly under `data` in the guide. */
+function statusOf(data: z.infer<typeof bulkOperationResponse>["data"]): string {
+  return data.attributes?.status ?? data.status ?? "queued";
+}
+
+export function dryRun(command: BulkUpdateCommand): SubmitResult {
+  const operations = planRequests(command).map((request) => ({
+    bulkId: null,
+    status: "planned",
+    items: request.customerIds.length,
+    customerIds: request.customerIds,
+  }));
+  return { status: "dryRun", items: countItems(operations), operations };
+}
+
+function countItems(operations: Operation[]): number {
+  return operations.reduce((sum, operation) => sum + operation.items, 0);
+}
+
+/**
+ * Sends the requests one after another. If one fails for good, the error names the bulk ids already
+ * accepted and the customer ids not sent; re-sending the whole command is safe (updates are idempotent).
+ */
+export async function submitBulkUpdate(
+  command: BulkUpdateCommand,
+  client: KustomerClient,
+  deadlineAt: number,
+  log: Log,
+): Promise<SubmitResult> {
+  const planned = planRequests(command);
+  const operations: Operation[] = [];
+  for (const [index, request] of planned.entries()) {
+    const started = Date.now();
+    try {
+      const { data, attempts } = await client.send(
+        { method: "PUT", path: "/v1/customers/bulk", query: request.query, body: request.body },
+        bulkOperationResponse,
+        deadlineAt,
+      );
+      const operation = { bulkId: data.data.id, status: statusOf(data.data), items: request.customerIds.length, customerIds: request.customerIds };
+      operations.push(operation);
+      log.info("bulk request accepted", {
+        chunk: index + 1,
+        chunks: planned.length,
+        items: operation.items,
+        bulkId: operation.bulkId,
+        attempts,
+        durationMs: Date.now() - started,
+      });
+    } catch (error) {
+      throw withProgress(error, operations, planned.slice(index));
+    }
+  }
+  return { status: "submitted", items: countItems(operations), operations };
+}
+
+const MAX_IDS_IN_MESSAGE = 100;
+
+function withProgress(error: unknown, accepted: Operation[], unsent: PlannedRequest[]): unknown {
+  const unsentCustomerIds = unsent.flatMap((request) => request.customerIds);
+  const acceptedBulkIds = accepted.map((operation) => operation.bulkId as string);
+  if (!(error instanceof BulkUpdateError)) return error;
+  const failure = error;
+  failure.progress = { acceptedBulkIds, unsentCustomerIds };
+  // Step Functions and EventBridge only see name and message, so the message carries the essentials.
+  const listed = unsentCustomerIds.slice(0, MAX_IDS_IN_MESSAGE).join(",");
+  const more = unsentCustomerIds.length > MAX_IDS_IN_MESSAGE ? ` and ${unsentCustomerIds.length - MAX_IDS_IN_MESSAGE} more` : "";
+  failure.message +=
+    `. Accepted before the failure: ${acceptedBulkIds.length ? `bulk ids ${acceptedBulkIds.join(",")}` : "none"}.` +
+    ` Not sent (${unsentCustomerIds.length}): ${listed}${more}. Re-sending the whole command is safe.`;
+  return failure;
+}
+
+const bulkStatusResponse = z.object({
+  data: z.object({
+    id: z.string().optional(),
+    status: z.string().optional(),
+    attributes: z.object({ status: z.string().optional() }).optional(),
+  }),
+});
+
+const batchResult = z.looseObject({
+  _clientRef: z.string().optional(),
+  objectId: z.string().optional(),
+  status: z.string().optional(),
+  error: z.unknown().optional(),
+});
+const batchFields = z.looseObject({
+  successCount: z.number().optional(),
+  failureCount: z.number().optional(),
+  objectIds: z.array(z.string()).optional(),
+  errors: z.unknown().optional(),
+  results: z.array(batchResult).optional(),
+});
+// Each batch may come as a JSON:API resource (fields under `attributes`) or as a plain object.
+const batchesResponse = z.object({
+  data: z.array(z.looseObject({ attributes: batchFields.optional() }).and(batchFields)),
+});
+
+export interface CustomerFailure {
+  id: string | null;
+  error: string;
+}
+
+export interface OperationStatus {
+  bulkId: string;
+  status: string;
+  successCount: number | null;
+  failureCount: number | null;
+  failures: CustomerFailure[];
+}
+
+export interface StatusResult {
+  allComplete: boolean;
+  operations: OperationStatus[];
+}
+
+function errorText(error: unknown): string {
+  if (typeof error === "string") return error;
+  if (error && typeof error === "object") {
+    const e = error as Record<string, unknown>;
+    for (const key of ["message", "title", "detail", "error", "code"]) {
+      if (typeof e[key] === "string") return e[key] as string;
+    }
+  }
+  return "failed";
+}
+
+function failuresOf(batch: z.infer<typeof batchFields>): CustomerFailure[] {
+  const failures: CustomerFailure[] = (batch.results ?? [])
+    .filter((result) => result.status === "error")
+    .map((result) => ({ id: result._clientRef ?? result.objectId ?? null, error: errorText(result.error) }));
+  // Without `_clientRef` (ids mode) Kustomer reports only `errors`, whose shape it does not document.
+  if (failures.length === 0 && Array.isArray(batch.errors)) {
+    for (const error of batch.errors) {
+      const id = error && typeof error === "object" ? ((error as Record<string, unknown>).objectId ?? (error as Record<string, unknown>).id) : null;
+      failures.push({ id: typeof id === "string" ? id : null, error: errorText(error) });
+    }
+  }
+  return failures;
+}
+
+export async function getBulkStatuses(bulkIds: string[], client: KustomerClient, deadlineAt: number): Promise<StatusResult> {
+  const operations: OperationStatus[] = [];
+  for (const bulkId of bulkIds) {
+    const path = `/v1/bulk/${encodeURIComponent(bulkId)}`;
+    const { data } = await client.send({ method: "GET", path }, bulkStatusResponse, deadlineAt);
+    const status = data.data.attributes?.status ?? data.data.status ?? "unknown";
+    if (status !== "complete") {
+      operations.push({ bulkId, status, successCount: null, failureCount: null, failures: [] });
+      continue;
+    }
+    const { data: batches } = await client.send({ method: "GET", path: `${path}/batches` }, batchesResponse, deadlineAt);
+    let successCount = 0;
+    let failureCount = 0;
+    const failures: CustomerFailure[] = [];
+    for (const entry of batches.data) {
+      const batch = { ...entry, ...entry.attributes };
+      successCount += batch.successCount ?? 0;
+      failureCount += batch.failureCount ?? 0;
+      failures.push(...failuresOf(batch));
+    }
+    operations.push({ bulkId, status, successCount, failureCount, failures });
+  }
+  return { allComplete: operations.every((operation) => operation.status === "complete"), operations };
+}

@@ -1,0 +1,279 @@
+// HTTP to Kustomer: bearer auth, per-request timeout, retries with capped exponential backoff and
+// full jitter, Kustomer's rate-limit headers, and its two error shapes mapped to the contract's errors.
+import type * as z from "zod";
+import {
+  KustomerAuthError,
+  KustomerRateLimitError,
+  KustomerRequestError,
+  KustomerUnavailableError,
+  type BulkUpdateError,
+  type KustomerErrorDetail,
+} from "../errors.ts";
+import type { Log } from "../logger.ts";
+import type { ApiKeyProvider } from "../secrets.ts";
+
+export interface KustomerRequest {
+  method: "GET" | "PUT";
+  path: string;
+  query?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface KustomerClientOptions {
+  baseUrl: string;
+  timeoutMs: number;
+  maxAttempts: number;
+  keys: ApiKeyProvider;
+  log: Log;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+}
+
+export interface Sent<T> {
+  data: T;
+  attempts: number;
+}
+
+/** Below this, an attempt cannot finish in time: better to report than to be killed mid-request. */
+const MIN_ATTEMPT_MS = 250;
+
+type Outcome<T> =
+  | { kind: "ok"; data: T }
+  | { kind: "unauthorized" }
+  | { kind: "retry"; error: BulkUpdateError; waitMs?: number };
+
+export class KustomerClient {
+  private readonly fetch: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly now: () => number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffCapMs: number;
+  /** Set when Kustomer says the budget is spent; kept across warm invocations, like the budget itself. */
+  private budgetResetsAt = 0;
+
+  constructor(private readonly options: KustomerClientOptions) {
+    this.fetch = options.fetch ?? fetch;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+    this.backoffBaseMs = options.backoffBaseMs ?? 200;
+    this.backoffCapMs = options.backoffCapMs ?? 5_000;
+  }
+
+  /** Sends one request, retrying what can be retried until `deadlineAt` (epoch ms). */
+  async send<T>(request: KustomerRequest, schema: z.ZodType<T>, deadlineAt: number): Promise<Sent<T>> {
+    let attempts = 0;
+    let keyRefreshed = false;
+    let forceRefresh = false;
+    for (;;) {
+      await this.waitForBudget(deadlineAt);
+      const remaining = deadlineAt - this.now();
+      if (remaining < MIN_ATTEMPT_MS) {
+        throw new KustomerUnavailableError(`no time left in the invocation to send ${describe(request)}`, true);
+      }
+      attempts += 1;
+      const apiKey = await this.options.keys.getApiKey({ forceRefresh });
+      forceRefresh = false;
+      const outcome = await this.attempt(request, schema, apiKey, Math.min(this.options.timeoutMs, remaining));
+      if (outcome.kind === "ok") return { data: outcome.data, attempts };
+      if (outcome.kind === "unauthorized") {
+        // The key may have been rotated since it was cached: fetch it once more, then give up.
+        if (keyRefreshed) throw new KustomerAuthError(401);
+        keyRefreshed = true;
+        forceRefresh = true;
+        this.options.log.warn("Kustomer answered 401; fetching the API key again", { path: request.path });
+        continue;
+      }
+      const waitMs = outcome.waitMs ?? this.backoff(attempts);
+      const fitsDeadline = this.now() + waitMs + MIN_ATTEMPT_MS <= deadlineAt;
+      if (attempts >= this.options.maxAttempts || !fitsDeadline) throw outcome.error;
+      this.options.log.warn("retrying Kustomer request", {
+        method: request.method,
+        path: request.path,
+        attempt: attempts,
+        error: outcome.error.name,
+        kustomerStatus: "kustomerStatus" in outcome.error ? outcome.error.kustomerStatus : undefined,
+        waitMs: Math.round(waitMs),
+      });
+      await this.sleep(waitMs);
+    }
+  }
+
+  private async attempt<T>(
+    request: KustomerRequest,
+    schema: z.ZodType<T>,
+    apiKey: string,
+    timeoutMs: number,
+  ): Promise<Outcome<T>> {
+    const url = new URL(request.path, this.options.baseUrl);
+    for (const [name, value] of Object.entries(request.query ?? {})) url.searchParams.set(name, value);
+
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetch(url, {
+        method: request.method,
+        headers: {
+          authorization: `Bearer ${apiKey}`,
+          accept: "application/json",
+          ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        // A redirect could carry the key to another host.
+        redirect: "manual",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await response.text();
+    } catch (error) {
+      const name = error instanceof Error ? error.name : "";
+      if (name === "TimeoutError" || name === "AbortError") {
+        return {
+          kind: "retry",
+          error: new KustomerUnavailableError(`Kustomer did not answer ${describe(request)} within ${timeoutMs} ms`, true),
+        };
+      }
+      // Only the error code: undici's messages name hosts and ports.
+      const code = (error as { cause?: { code?: string } }).cause?.code ?? (name || "network error");
+      return { kind: "retry", error: new KustomerUnavailableError(`could not reach Kustomer for ${describe(request)}: ${code}`) };
+    }
+
+    this.noteBudget(response.headers);
+    const { status } = response;
+    if (status >= 200 && status < 300) {
+      const parsed = schema.safeParse(parseJson(text));
+      if (parsed.success) return { kind: "ok", data: parsed.data };
+      return {
+        kind: "retry",
+        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status} but an unexpected body`, false, status),
+      };
+    }
+    if (status === 401) return { kind: "unauthorized" };
+    if (status === 403) throw new KustomerAuthError(403);
+    if (status === 429) {
+      const waitMs = this.serverWaitMs(response.headers) ?? this.backoff(1);
+      return {
+        kind: "retry",
+        waitMs,
+        error: new KustomerRateLimitError(`Kustomer rate limit reached for ${describe(request)}`, Math.max(1, Math.ceil(waitMs / 1000))),
+      };
+    }
+    if (status >= 500) {
+      return {
+        kind: "retry",
+        waitMs: this.serverWaitMs(response.headers, false),
+        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status}`, status === 504, status),
+      };
+    }
+    const details = parseKustomerErrors(parseJson(text));
+    const summary = details
+      .slice(0, 3)
+      .map((detail) => [detail.code, detail.title, detail.detail, detail.pointer && `at ${detail.pointer}`].filter(Boolean).join(" "))
+      .join("; ");
+    throw new KustomerRequestError(
+      `Kustomer rejected ${describe(request)} with ${status}${summary ? `: ${summary}` : ""}`,
+      status,
+      details,
+    );
+  }
+
+  private backoff(attempt: number): number {
+    return this.random() * Math.min(this.backoffCapMs, this.backoffBaseMs * 2 ** (attempt - 1));
+  }
+
+  /** How long the server asked us to wait: Retry-After, else (for 429) until x-ratelimit-reset. */
+  private serverWaitMs(headers: Headers, useReset = true): number | undefined {
+    const retryAfter = headers.get("retry-after");
+    if (retryAfter) {
+      const at = /^\d+$/.test(retryAfter.trim()) ? this.now() + Number(retryAfter) * 1000 : Date.parse(retryAfter);
+      if (Number.isFinite(at)) return Math.max(0, at - this.now());
+    }
+    if (!useReset) return undefined;
+    const resetAt = this.resetAt(headers);
+    return resetAt === undefined ? undefined : Math.max(0, resetAt - this.now());
+  }
+
+  /** x-ratelimit-reset is documented loosely: epoch seconds, epoch ms, seconds from now, or a date. */
+  private resetAt(headers: Headers): number | undefined {
+    const value = headers.get("x-ratelimit-reset")?.trim();
+    if (!value) return undefined;
+    if (/^\d+(\.\d+)?$/.test(value)) {
+      const number = Number(value);
+      if (number >= 1e12) return number;
+      if (number >= 1e9) return number * 1000;
+      return this.now() + number * 1000;
+    }
+    const date = Date.parse(value);
+    return Number.isFinite(date) ? date : undefined;
+  }
+
+  private noteBudget(headers: Headers): void {
+    if (headers.get("x-ratelimit-remaining")?.trim() !== "0") return;
+    const resetAt = this.resetAt(headers);
+    if (resetAt !== undefined) this.budgetResetsAt = resetAt;
+  }
+
+  /** With the budget spent, a request would only earn a 429: wait for the reset, or say how long. */
+  private async waitForBudget(deadlineAt: number): Promise<void> {
+    const waitMs = this.budgetResetsAt - this.now();
+    if (waitMs <= 0) return;
+    if (this.now() + waitMs + MIN_ATTEMPT_MS > deadlineAt) {
+      throw new KustomerRateLimitError(
+        "Kustomer rate limit budget is spent until its reset, later than this invocation can wait",
+        Math.ceil(waitMs / 1000),
+      );
+    }
+    this.options.log.info("waiting for the Kustomer rate limit to reset", { waitMs: Math.round(waitMs) });
+    await this.sleep(waitMs);
+  }
+}
+
+function describe(request: KustomerRequest): string {
+  return `${request.method} ${request.path}`;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+// Kustomer's messages may quote what was sent; emails and phone numbers must not travel on from here.
+function redact(text: unknown): string | undefined {
+  if (typeof text !== "string") return undefined;
+  return text
+    .replace(/[^\s@"'<>]+@[^\s@"'<>]+/g, "[email]")
+    .replace(/\+?\d[\d\s().-]{6,}\d/g, "[number]")
+    .slice(0, 500);
+}
+
+/** Both of Kustomer's error shapes: `errors[].code/message/meta` and JSON:API `status/code/title/detail/source`. */
+export function parseKustomerErrors(body: unknown): KustomerErrorDetail[] {
+  const errors = (body as { errors?: unknown } | undefined)?.errors;
+  if (!Array.isArray(errors)) return [];
+  const details: KustomerErrorDetail[] = [];
+  const add = (entry: unknown) => {
+    if (!entry || typeof entry !== "object") return;
+    const e = entry as Record<string, unknown>;
+    const source = (e.source ?? {}) as Record<string, unknown>;
+    const pointer = source.pointer ?? source.parameter;
+    const status = Number(e.status);
+    details.push({
+      ...(Number.isInteger(status) && status > 0 ? { status } : {}),
+      ...(typeof e.code === "string" ? { code: e.code } : {}),
+      ...(redact(e.title ?? e.message) ? { title: redact(e.title ?? e.message) } : {}),
+      ...(redact(e.detail) ? { detail: redact(e.detail) } : {}),
+      ...(typeof pointer === "string" ? { pointer } : {}),
+    });
+    const subErrors = (e.meta as { subErrors?: unknown } | undefined)?.subErrors;
+    if (Array.isArray(subErrors)) subErrors.forEach(add);
+  };
+  errors.forEach(add);
+  return details;
+}

@@ -1,0 +1,227 @@
+// The requests the function accepts (CONTRACT §1): the bulk-update command, field for field as
+// Kustomer's bulk-update item, and the status request. Types are inferred from these schemas.
+import * as z from "zod";
+import { ValidationError, type ValidationIssue } from "./errors.ts";
+
+/** Kustomer ids are MongoDB ObjectIds. */
+export const objectId = z.string().regex(/^[0-9a-f]{24}$/i, "must be a Kustomer id: 24 hexadecimal characters");
+
+// Kustomer documents no length limits; these guard against junk without refusing real data.
+const text = z.string().max(1024);
+const nullableText = text.nullable();
+const dateTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2024-05-01T12:00:00Z" });
+
+const externalId = z.strictObject({ externalId: text.min(1), verified: z.boolean().optional() });
+const email = z.strictObject({
+  email: z.email().max(320),
+  type: z.enum(["home", "work", "other"]).optional(),
+  verified: z.boolean().optional(),
+});
+const phone = z.strictObject({
+  phone: z.string().min(1).max(64),
+  type: z.enum(["mobile", "home", "work", "fax", "other"]).optional(),
+  verified: z.boolean().optional(),
+});
+const facebookId = z.strictObject({ pageId: text.min(1), userId: text.min(1), name: text.optional() });
+const social = z.strictObject({
+  type: z.enum(["twitter", "facebook", "instagram", "linkedin", "pinterest"]),
+  username: text.min(1),
+  userid: text.optional(),
+  url: z.url().max(2048).optional(),
+  verified: z.boolean().optional(),
+});
+const url = z.strictObject({ type: z.enum(["website", "blog", "other"]).optional(), url: z.url().max(2048) });
+const location = z.strictObject({
+  type: z.enum(["home", "work", "other"]).optional(),
+  name: nullableText.optional(),
+  address: nullableText.optional(),
+  address2: nullableText.optional(),
+  address3: nullableText.optional(),
+  latitude: z.number().min(-90).max(90).nullable().optional(),
+  longitude: z.number().min(-180).max(180).nullable().optional(),
+  countryCode: nullableText.optional(),
+  countryName: nullableText.optional(),
+  regionCode: nullableText.optional(),
+  regionName: nullableText.optional(),
+  cityName: nullableText.optional(),
+  zipCode: nullableText.optional(),
+  areaCode: nullableText.optional(),
+});
+const sentiment = z.strictObject({ polarity: z.literal([-1, 0, 1]), confidence: z.number() });
+
+/** Custom attribute names carry their type as a suffix; the value must match it. */
+const customValueBySuffix = {
+  Num: z.number().nullable(),
+  At: dateTime.nullable(),
+  Str: z.string().max(1024).nullable(),
+  Txt: z.string().max(1024).nullable(),
+  Bool: z.boolean().nullable(),
+  Url: z.url().nullable(),
+} as const;
+const CUSTOM_NAME = /^[A-Za-z][A-Za-z0-9_]*(Num|At|Str|Txt|Bool|Url)$/;
+
+const custom = z.record(z.string(), z.unknown()).superRefine((attributes, ctx) => {
+  for (const [name, value] of Object.entries(attributes)) {
+    const suffix = CUSTOM_NAME.exec(name)?.[1] as keyof typeof customValueBySuffix | undefined;
+    if (!suffix) {
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: "custom attribute names end in Num, At, Str, Txt, Bool or Url",
+      });
+      continue;
+    }
+    const result = customValueBySuffix[suffix].safeParse(value);
+    for (const issue of result.error?.issues ?? []) {
+      ctx.addIssue({ code: "custom", path: [name], message: `${suffix} attribute: ${issue.message}` });
+    }
+  }
+});
+
+export const customerUpdateSchema = z.strictObject({
+  id: objectId,
+  name: nullableText.optional(),
+  company: nullableText.optional(),
+  externalId: nullableText.optional(),
+  username: nullableText.optional(),
+  avatarUrl: nullableText.optional(),
+  signedUpAt: dateTime.optional(),
+  lastActivityAt: dateTime.optional(),
+  lastCustomerActivityAt: dateTime.optional(),
+  lastSeenAt: dateTime.optional(),
+  birthdayAt: dateTime.optional(),
+  createdAt: dateTime.optional(),
+  importedAt: dateTime.optional(),
+  externalIds: z.array(externalId).optional(),
+  sharedExternalIds: z.array(externalId).optional(),
+  emails: z.array(email).optional(),
+  sharedEmails: z.array(email).optional(),
+  phones: z.array(phone).optional(),
+  sharedPhones: z.array(phone).optional(),
+  facebookIds: z.array(facebookId).optional(),
+  socials: z.array(social).optional(),
+  sharedSocials: z.array(social).optional(),
+  urls: z.array(url).optional(),
+  locations: z.array(location).optional(),
+  locale: nullableText.optional(),
+  timeZone: nullableText.optional(),
+  defaultLang: nullableText.optional(),
+  tags: z.array(text.min(1)).optional(),
+  sentiment: sentiment.optional(),
+  custom: custom.optional(),
+  gender: z.enum(["m", "f"]).optional(),
+  rev: z.number().int().nonnegative().optional(),
+});
+
+/** `ids` arrives as "a,b,c" (HTTP query, Kustomer's own form) or as an array. */
+const idList = z.preprocess(
+  (value) => (typeof value === "string" ? value.split(",").map((id) => id.trim()) : value),
+  z.array(objectId).min(1, "must list at least one customer id"),
+);
+
+export const bulkUpdateCommandSchema = z.strictObject({
+  action: z.literal("submit").optional(),
+  ids: idList.optional(),
+  body: z.array(customerUpdateSchema).min(1, "must hold at least one customer update"),
+  dryRun: z.boolean().optional(),
+});
+
+export const statusRequestSchema = z.strictObject({
+  action: z.literal("status"),
+  bulkIds: z
+    .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a Kustomer bulk operation id"))
+    .min(1)
+    .max(100),
+});
+
+export type CustomerUpdate = z.infer<typeof customerUpdateSchema>;
+export type BulkUpdateCommand = z.infer<typeof bulkUpdateCommandSchema>;
+export type StatusRequest = z.infer<typeof statusRequestSchema>;
+export type BulkRequest = BulkUpdateCommand | StatusRequest;
+
+/** `body[3].emails[0].email`: the path as a caller would write it. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path
+    .map((key, index) => {
+      if (typeof key === "number") return `[${key}]`;
+      const name = String(key);
+      if (/^[A-Za-z_$][\w$]*$/.test(name)) return index === 0 ? name : `.${name}`;
+      return `[${JSON.stringify(name)}]`;
+    })
+    .join("");
+}
+
+const MAX_ISSUES_IN_MESSAGE = 10;
+
+export function validationErrorOf(issues: ValidationIssue[], httpStatus = 400): ValidationError {
+  const listed = issues.slice(0, MAX_ISSUES_IN_MESSAGE).map((issue) => `${issue.path || "(request)"}: ${issue.message}`);
+  const more = issues.length > MAX_ISSUES_IN_MESSAGE ? ` (and ${issues.length - MAX_ISSUES_IN_MESSAGE} more)` : "";
+  return new ValidationError(`invalid request: ${listed.join("; ")}${more}`, issues, httpStatus);
+}
+
+/** Ids that must be unique across a list: the second and later occurrences are reported. */
+function duplicateIssues(ids: unknown[], pathOf: (index: number) => string): ValidationIssue[] {
+  const firstSeen = new Map<string, number>();
+  const issues: ValidationIssue[] = [];
+  ids.forEach((id, index) => {
+    if (typeof id !== "string") return;
+    const key = id.toLowerCase();
+    const first = firstSeen.get(key);
+    if (first === undefined) firstSeen.set(key, index);
+    else issues.push({ path: pathOf(index), message: `duplicate of ${pathOf(first)}` });
+  });
+  return issues;
+}
+
+/** Rules across fields, checked on the raw input so they are reported together with the field rules. */
+function crossFieldIssues(input: Record<string, unknown>): ValidationIssue[] {
+  const body = Array.isArray(input.body) ? input.body : [];
+  const bodyIds = body.map((item) => (item && typeof item === "object" ? (item as { id?: unknown }).id : undefined));
+  const issues = duplicateIssues(bodyIds, (index) => `body[${index}].id`);
+
+  const rawIds = input.ids;
+  const ids = typeof rawIds === "string" ? rawIds.split(",").map((id) => id.trim()) : rawIds;
+  if (Array.isArray(ids)) {
+    issues.push(...duplicateIssues(ids, (index) => `ids[${index}]`));
+    // With ids, Kustomer applies the same data to every listed customer: one update, one of the ids.
+    if (body.length > 1) {
+      issues.push({ path: "body", message: "with ids, body must hold exactly one update, applied to every listed id" });
+    } else if (typeof bodyIds[0] === "string") {
+      const listed = ids.some((id) => typeof id === "string" && id.toLowerCase() === (bodyIds[0] as string).toLowerCase());
+      if (!listed) issues.push({ path: "body[0].id", message: "must be one of ids" });
+    }
+  }
+  return issues;
+}
+
+function issuesOf(error: z.ZodError): ValidationIssue[] {
+  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+}
+
+/** Checks a request completely, reporting every problem at once; nothing is sent unless it passes. */
+export function parseRequest(input: unknown, maxItems: number): BulkRequest {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw validationErrorOf([{ path: "", message: "the request must be a JSON object" }]);
+  }
+  const request = input as Record<string, unknown>;
+
+  if (request.action === "status") {
+    const parsed = statusRequestSchema.safeParse(request);
+    if (!parsed.success) throw validationErrorOf(issuesOf(parsed.error));
+    return parsed.data;
+  }
+
+  // Over the limit is refused before thousands of items are examined one by one.
+  for (const field of ["body", "ids"] as const) {
+    const value = request[field];
+    const count = Array.isArray(value) ? value.length : typeof value === "string" ? value.split(",").length : 0;
+    if (count > maxItems) {
+      throw validationErrorOf([{ path: field, message: `holds ${count} entries; at most ${maxItems} (MAX_ITEMS) per request` }], 413);
+    }
+  }
+
+  const parsed = bulkUpdateCommandSchema.safeParse(request);
+  const issues = [...(parsed.success ? [] : issuesOf(parsed.error)), ...crossFieldIssues(request)];
+  if (issues.length > 0 || !parsed.success) throw validationErrorOf(issues);
+  return parsed.data;
+}

@@ -1,0 +1,86 @@
+// Starts a fake Kustomer and a fake Secrets Manager, points the environment at them, and loads a fresh
+// copy of the real handler (so module-level caches start cold), capturing everything it logs.
+import type { Context } from "aws-lambda";
+import { vi } from "vitest";
+import { FakeKustomer } from "./fake-kustomer.ts";
+import { FakeSecretsManager } from "./fake-secrets-manager.ts";
+import { API_KEY, SECRET_ID } from "./fixtures.ts";
+
+export interface World {
+  kustomer: FakeKustomer;
+  secrets: FakeSecretsManager;
+  handler: (event: unknown, context?: Context) => Promise<any>;
+  /** Every line written to stdout and stderr since the world started. */
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+const CONFIG_VARIABLES = [
+  "KUSTOMER_SECRET_ID",
+  "KUSTOMER_SECRET_FIELD",
+  "KUSTOMER_API_KEY",
+  "KUSTOMER_BASE_URL",
+  "KUSTOMER_TIMEOUT_MS",
+  "KUSTOMER_MAX_ATTEMPTS",
+  "SECRET_TTL_SECONDS",
+  "MAX_ITEMS",
+];
+
+export function lambdaContext(remainingMs = 30_000): Context {
+  const deadline = Date.now() + remainingMs;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: "kustomer-bulk-update",
+    functionVersion: "$LATEST",
+    invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:kustomer-bulk-update",
+    memoryLimitInMB: "256",
+    awsRequestId: `req-${Math.random().toString(16).slice(2)}`,
+    logGroupName: "/aws/lambda/kustomer-bulk-update",
+    logStreamName: "2026/11/27/[$LATEST]0123456789abcdef",
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+export async function startWorld(environment: Record<string, string> = {}): Promise<World> {
+  const kustomer = new FakeKustomer(API_KEY);
+  const secrets = new FakeSecretsManager();
+  secrets.secrets.set(SECRET_ID, JSON.stringify({ apiKey: API_KEY }));
+  const [kustomerUrl, secretsUrl] = await Promise.all([kustomer.start(), secrets.start()]);
+
+  for (const name of CONFIG_VARIABLES) delete process.env[name];
+  Object.assign(process.env, {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "test-secret-access-key",
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
+    KUSTOMER_SECRET_ID: SECRET_ID,
+    KUSTOMER_BASE_URL: kustomerUrl,
+    ...environment,
+  });
+
+  const logs: string[] = [];
+  const capture = (chunk: unknown) => {
+    logs.push(String(chunk));
+    return true;
+  };
+  const stdout = vi.spyOn(process.stdout, "write").mockImplementation(capture);
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation(capture);
+
+  vi.resetModules();
+  const { handler } = await import("../../lambda/handler.ts");
+
+  return {
+    kustomer,
+    secrets,
+    handler,
+    logs,
+    async stop() {
+      stdout.mockRestore();
+      stderr.mockRestore();
+      await Promise.all([kustomer.stop(), secrets.stop()]);
+    },
+  };
+}
