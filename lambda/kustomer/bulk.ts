@@ -118,14 +118,15 @@ const MAX_IDS_IN_MESSAGE = 100;
 function withProgress(error: unknown, accepted: Operation[], unsent: PlannedRequest[]): unknown {
   const unsentCustomerIds = unsent.flatMap((request) => request.customerIds);
   const acceptedBulkIds = accepted.map((operation) => operation.bulkId as string);
-  if (!(error instanceof BulkUpdateError)) return error;
+  // With nothing accepted, nothing was sent: the error alone says it all.
+  if (!(error instanceof BulkUpdateError) || accepted.length === 0) return error;
   const failure = error;
   failure.progress = { acceptedBulkIds, unsentCustomerIds };
   // Step Functions and EventBridge only see name and message, so the message carries the essentials.
   const listed = unsentCustomerIds.slice(0, MAX_IDS_IN_MESSAGE).join(",");
   const more = unsentCustomerIds.length > MAX_IDS_IN_MESSAGE ? ` and ${unsentCustomerIds.length - MAX_IDS_IN_MESSAGE} more` : "";
   failure.message +=
-    `. Accepted before the failure: ${acceptedBulkIds.length ? `bulk ids ${acceptedBulkIds.join(",")}` : "none"}.` +
+    `. Accepted before the failure: bulk ids ${acceptedBulkIds.join(",")}.` +
     ` Not sent (${unsentCustomerIds.length}): ${listed}${more}. Re-sending the whole command is safe.`;
   return failure;
 }

@@ -169,7 +169,7 @@ export class KustomerClient {
         error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status}`, status === 504, status),
       };
     }
-    const details = parseKustomerErrors(parseJson(text));
+    const details = parseKustomerErrors(parseJson(text.replaceAll(apiKey, "[key]")));
     const summary = details
       .slice(0, 3)
       .map((detail) => [detail.code, detail.title, detail.detail, detail.pointer && `at ${detail.pointer}`].filter(Boolean).join(" "))

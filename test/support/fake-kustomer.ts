@@ -65,6 +65,13 @@ export class FakeKustomer {
     await new Promise((resolve) => this.server?.close(resolve));
   }
 
+  /** Forgets recorded requests and pending faults, for the next test. */
+  reset(): void {
+    this.requests.length = 0;
+    this.rules.length = 0;
+    this.failingCustomerIds.clear();
+  }
+
   inject(rule: FaultRule): void {
     this.rules.push({ ...rule, left: rule.times ?? 1 });
   }

@@ -84,3 +84,8 @@ export async function startWorld(environment: Record<string, string> = {}): Prom
     },
   };
 }
+
+/** Fails if any captured log line holds the API key or a customer's personal data. */
+export function findLeaks(logs: string[], sensitive: Array<string | RegExp>): string[] {
+  return logs.filter((line) => sensitive.some((pattern) => (typeof pattern === "string" ? line.includes(pattern) : pattern.test(line))));
+}

@@ -1,0 +1,64 @@
+// The deployable bundle itself (built as the stack builds it) runs in a fresh Node.js process, ESM and
+// all, against the fake Kustomer and Secrets Manager.
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { buildBundle } from "../infra/build.ts";
+import { FakeKustomer } from "./support/fake-kustomer.ts";
+import { FakeSecretsManager } from "./support/fake-secrets-manager.ts";
+import { API_KEY, customerUpdates, SECRET_ID } from "./support/fixtures.ts";
+
+const run = promisify(execFile);
+const kustomer = new FakeKustomer(API_KEY);
+const secrets = new FakeSecretsManager();
+let directory: string;
+let bundle: string;
+let environment: Record<string, string>;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), "kbu-bundle-"));
+  bundle = join(directory, "handler.mjs");
+  await buildBundle(bundle);
+  secrets.secrets.set(SECRET_ID, API_KEY);
+  const [kustomerUrl, secretsUrl] = await Promise.all([kustomer.start(), secrets.start()]);
+  environment = {
+    PATH: process.env.PATH ?? "",
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "test",
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
+    KUSTOMER_SECRET_ID: SECRET_ID,
+    KUSTOMER_BASE_URL: kustomerUrl,
+  };
+});
+afterAll(async () => {
+  await Promise.all([kustomer.stop(), secrets.stop()]);
+  await rm(directory, { recursive: true, force: true });
+});
+
+async function invokeBundle(event: unknown): Promise<unknown> {
+  const script = `const { handler } = await import(${JSON.stringify(bundle)});
+const result = await handler(JSON.parse(process.env.EVENT)).catch((error) => ({ thrown: error.name }));
+process.stdout.write("RESULT " + JSON.stringify(result) + "\\n");`;
+  const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+    env: { ...environment, EVENT: JSON.stringify(event) },
+  });
+  const line = stdout.split("\n").find((candidate) => candidate.startsWith("RESULT "));
+  return JSON.parse((line ?? "RESULT null").slice("RESULT ".length));
+}
+
+it("submits through the bundled SDK and fetch", async () => {
+  const result = await invokeBundle({ body: customerUpdates(120) });
+  expect(result).toMatchObject({ status: "submitted", items: 120 });
+  expect(kustomer.bulkPuts).toHaveLength(2);
+  expect(secrets.calls).toBe(1);
+});
+
+it("keeps the error names that Step Functions matches on, minified or not", async () => {
+  expect(await invokeBundle({ body: [{ id: "nope" }] })).toEqual({ thrown: "ValidationError" });
+  kustomer.inject({ fault: { status: 403 } });
+  expect(await invokeBundle({ body: customerUpdates(1) })).toEqual({ thrown: "KustomerAuthError" });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../lambda/config.ts";
+import { ConfigurationError } from "../lambda/errors.ts";
+
+function configError(environment: Record<string, string>): ConfigurationError {
+  try {
+    loadConfig(environment);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError);
+    return error as ConfigurationError;
+  }
+  throw new Error("expected a ConfigurationError");
+}
+
+describe("configuration", () => {
+  it("has the contract's defaults", () => {
+    expect(loadConfig({ KUSTOMER_SECRET_ID: "kustomer/api-key" })).toEqual({
+      apiKeySource: { kind: "secret", secretId: "kustomer/api-key", field: "apiKey" },
+      baseUrl: "https://api.kustomerapp.com",
+      timeoutMs: 10_000,
+      maxAttempts: 5,
+      secretTtlMs: 300_000,
+      maxItems: 10_000,
+    });
+  });
+
+  it("reads every variable, and treats empty ones as unset", () => {
+    const config = loadConfig({
+      KUSTOMER_SECRET_ID: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k-AbCdEf",
+      KUSTOMER_SECRET_FIELD: "token",
+      KUSTOMER_BASE_URL: "https://acme.api.kustomerapp.com/",
+      KUSTOMER_TIMEOUT_MS: "2500",
+      KUSTOMER_MAX_ATTEMPTS: "3",
+      SECRET_TTL_SECONDS: "60",
+      MAX_ITEMS: "",
+    });
+    expect(config).toMatchObject({
+      apiKeySource: { field: "token" },
+      baseUrl: "https://acme.api.kustomerapp.com",
+      timeoutMs: 2500,
+      maxAttempts: 3,
+      secretTtlMs: 60_000,
+      maxItems: 10_000,
+    });
+  });
+
+  it("prefers the secret to a local key, and takes the local key when there is no secret", () => {
+    expect(loadConfig({ KUSTOMER_SECRET_ID: "s", KUSTOMER_API_KEY: "local" }).apiKeySource.kind).toBe("secret");
+    expect(loadConfig({ KUSTOMER_API_KEY: "local" }).apiKeySource).toEqual({ kind: "environment", apiKey: "local" });
+  });
+
+  it("names the variable that is wrong, and never quotes its value", () => {
+    const error = configError({ KUSTOMER_API_KEY: "kst_value_that_must_not_leak", KUSTOMER_TIMEOUT_MS: "10s", MAX_ITEMS: "0" });
+    expect(error.message).toContain("KUSTOMER_TIMEOUT_MS must be a whole number from 100 to 900000");
+    expect(error.message).toContain("MAX_ITEMS must be a whole number from 1 to 1000000");
+    expect(error.message).not.toContain("kst_value_that_must_not_leak");
+    expect(error.message).not.toContain("10s");
+  });
+
+  it("requires a secret id (or, locally, a key)", () => {
+    expect(configError({}).message).toContain("KUSTOMER_SECRET_ID is required");
+  });
+
+  it("sends the key over https only, plain http to loopback excepted", () => {
+    const base = { KUSTOMER_SECRET_ID: "s" };
+    expect(configError({ ...base, KUSTOMER_BASE_URL: "http://api.kustomerapp.com" }).message).toContain("KUSTOMER_BASE_URL must use https");
+    expect(configError({ ...base, KUSTOMER_BASE_URL: "api.kustomerapp.com" }).message).toContain("KUSTOMER_BASE_URL must be an absolute URL");
+    expect(configError({ ...base, KUSTOMER_BASE_URL: "https://api.kustomerapp.com/v1" }).message).toContain("bare origin");
+    expect(configError({ ...base, KUSTOMER_BASE_URL: "https://user:pw@api.kustomerapp.com" }).message).not.toContain("pw");
+    for (const loopback of ["http://127.0.0.1:4010", "http://localhost:4010", "http://[::1]:4010"]) {
+      expect(loadConfig({ ...base, KUSTOMER_BASE_URL: loopback }).baseUrl).toBe(loopback);
+    }
+  });
+});

@@ -1,0 +1,292 @@
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  API_KEY,
+  customerId,
+  customerUpdate,
+  customerUpdates,
+  eventBridgeEvent,
+  ROTATED_API_KEY,
+  SECRET_ID,
+  sampleEvent,
+  SENSITIVE,
+} from "./support/fixtures.ts";
+import { findLeaks, lambdaContext, startWorld, type World } from "./support/harness.ts";
+
+let world: World | undefined;
+afterEach(async () => {
+  if (!world) return;
+  await world.stop();
+  expect(findLeaks(world.logs, SENSITIVE)).toEqual([]);
+  world = undefined;
+});
+
+async function begin(environment: Record<string, string> = {}): Promise<World> {
+  world = await startWorld(environment);
+  return world;
+}
+
+async function thrown(promise: Promise<unknown>): Promise<Error & Record<string, any>> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & Record<string, any>;
+  }
+  throw new Error("expected the handler to throw");
+}
+
+describe("Step Functions task / direct invocation", () => {
+  it("sends 250 updates as 100/100/50, each item tagged with _clientRef, and returns the submit result", async () => {
+    const { handler, kustomer } = await begin();
+    const updates = customerUpdates(250);
+    const result = await handler({ body: updates }, lambdaContext());
+
+    const puts = kustomer.bulkPuts;
+    expect(puts.map((put) => (put.body as unknown[]).length)).toEqual([100, 100, 50]);
+    for (const [index, put] of puts.entries()) {
+      expect(put.query).toEqual({});
+      expect(put.headers.authorization).toBe(`Bearer ${API_KEY}`);
+      expect(put.headers["content-type"]).toBe("application/json");
+      expect(put.body).toEqual(updates.slice(index * 100, index * 100 + 100).map((update) => ({ ...update, _clientRef: update.id })));
+    }
+    expect(result).toEqual({
+      status: "submitted",
+      items: 250,
+      operations: [100, 100, 50].map((items, index) => ({
+        bulkId: expect.stringMatching(/^[0-9a-f]{24}$/),
+        status: "queued",
+        items,
+        customerIds: updates.slice(index * 100, index * 100 + items).map((update) => update.id),
+      })),
+    });
+  });
+
+  it("in ids mode sends the one update with 100 ids per request", async () => {
+    const { handler, kustomer } = await begin();
+    const ids = Array.from({ length: 250 }, (_, index) => customerId(index + 1));
+    const update = { ...customerUpdate(1), tags: ["migrated"] };
+    const result = await handler({ ids, body: [update] }, lambdaContext());
+    expect(kustomer.bulkPuts.map((put) => put.query.ids?.split(",").length)).toEqual([100, 100, 50]);
+    expect(kustomer.bulkPuts.map((put) => put.query.ids)).toEqual([0, 100, 200].map((start) => ids.slice(start, start + 100).join(",")));
+    for (const put of kustomer.bulkPuts) expect(put.body).toEqual([update]);
+    expect(result.items).toBe(250);
+  });
+
+  it("answers a status request for several operations", async () => {
+    const { handler } = await begin();
+    const { operations } = await handler({ body: customerUpdates(150) }, lambdaContext());
+    const bulkIds = operations.map((operation: { bulkId: string }) => operation.bulkId);
+    for (let poll = 0; poll < 2; poll += 1) await handler({ action: "status", bulkIds }, lambdaContext());
+    const status = await handler({ action: "status", bulkIds }, lambdaContext());
+    expect(status).toEqual({
+      allComplete: true,
+      operations: [
+        { bulkId: bulkIds[0], status: "complete", successCount: 100, failureCount: 0, failures: [] },
+        { bulkId: bulkIds[1], status: "complete", successCount: 50, failureCount: 0, failures: [] },
+      ],
+    });
+  });
+
+  it("reports ids-mode failures from the batch errors", async () => {
+    const { handler, kustomer } = await begin();
+    kustomer.failingCustomerIds.add(customerId(2));
+    const { operations } = await handler({ ids: [customerId(1), customerId(2)], body: [customerUpdate(1)] }, lambdaContext());
+    const bulkIds = [operations[0].bulkId];
+    for (let poll = 0; poll < 2; poll += 1) await handler({ action: "status", bulkIds }, lambdaContext());
+    const status = await handler({ action: "status", bulkIds }, lambdaContext());
+    expect(status.operations[0]).toMatchObject({ successCount: 1, failureCount: 1, failures: [{ id: customerId(2), error: "customer not found" }] });
+  });
+
+  it("throws a ValidationError naming every bad field, and Kustomer is never called", async () => {
+    const { handler, kustomer } = await begin();
+    const bad = { ...customerUpdate(2), emails: [{ email: "nope" }], gender: "x" };
+    const error = await thrown(handler({ body: [customerUpdate(1), bad] }, lambdaContext()));
+    expect(error.name).toBe("ValidationError");
+    expect(error.issues.map((issue: { path: string }) => issue.path)).toEqual(["body[1].emails[0].email", "body[1].gender"]);
+    expect(kustomer.requests).toEqual([]);
+  });
+
+  it.each([
+    ["an array", [customerUpdate(1)], "the request must be a JSON object"],
+    ["a string", "hello", "the request must be a JSON object"],
+    ["an SQS batch", sampleEvent("sqs-event.json"), "this event source is not supported; send the command itself"],
+  ])("refuses an event of no known shape (%s) with a ValidationError", async (_, event, message) => {
+    const { handler, kustomer } = await begin();
+    const error = await thrown(handler(event, lambdaContext()));
+    expect(error.name).toBe("ValidationError");
+    expect(error.issues[0].message).toBe(message);
+    expect(kustomer.requests).toEqual([]);
+  });
+
+  it("throws the contract's named errors for Kustomer's failures", async () => {
+    const { handler, kustomer } = await begin({ KUSTOMER_MAX_ATTEMPTS: "2", KUSTOMER_TIMEOUT_MS: "300" });
+    const command = { body: customerUpdates(1) };
+    const cases: Array<[() => void, string, Record<string, unknown>]> = [
+      [() => kustomer.inject({ fault: { status: 403 } }), "KustomerAuthError", { retryable: false }],
+      [() => kustomer.inject({ fault: { status: 409 } }), "KustomerRequestError", { kustomerStatus: 409, retryable: false }],
+      [() => kustomer.inject({ times: 2, fault: { status: 429, headers: { "retry-after": "0" } } }), "KustomerRateLimitError", { retryable: true }],
+      [() => kustomer.inject({ times: 2, fault: { status: 502 } }), "KustomerUnavailableError", { timedOut: false, retryable: true }],
+      [() => kustomer.inject({ times: 2, fault: { hang: true } }), "KustomerUnavailableError", { timedOut: true }],
+    ];
+    for (const [arrange, name, properties] of cases) {
+      kustomer.reset();
+      arrange();
+      const error = await thrown(handler(command, lambdaContext()));
+      expect(error.name).toBe(name);
+      expect(error).toMatchObject(properties);
+    }
+  });
+
+  it("rides out a 429 with Retry-After, and a 503, then succeeds", async () => {
+    const { handler, kustomer } = await begin();
+    kustomer.inject({ fault: { status: 429, headers: { "retry-after": "1" } } });
+    kustomer.inject({ fault: { status: 503 } });
+    const started = Date.now();
+    const result = await handler({ body: customerUpdates(1) }, lambdaContext());
+    expect(result.status).toBe("submitted");
+    expect(kustomer.bulkPuts).toHaveLength(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it("gives up on a persistent 500 within the invocation's remaining time", async () => {
+    const { handler, kustomer } = await begin({ KUSTOMER_MAX_ATTEMPTS: "10" });
+    kustomer.inject({ times: 100, fault: { status: 500 } });
+    const started = Date.now();
+    const error = await thrown(handler({ body: customerUpdates(1) }, lambdaContext(2_000)));
+    expect(error.name).toBe("KustomerUnavailableError");
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("times out a hanging Kustomer within the invocation's remaining time", async () => {
+    const { handler, kustomer } = await begin({ KUSTOMER_TIMEOUT_MS: "60000" });
+    kustomer.inject({ times: 10, fault: { hang: true } });
+    const started = Date.now();
+    const error = await thrown(handler({ body: customerUpdates(1) }, lambdaContext(1_500)));
+    expect(error).toMatchObject({ name: "KustomerUnavailableError", timedOut: true });
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+});
+
+describe("EventBridge", () => {
+  it("submits the event's detail and returns the result", async () => {
+    const { handler, kustomer } = await begin();
+    const result = await handler(eventBridgeEvent({ body: customerUpdates(2) }), lambdaContext());
+    expect(result).toMatchObject({ status: "submitted", items: 2 });
+    expect(kustomer.bulkPuts[0]?.body).toEqual(customerUpdates(2).map((update) => ({ ...update, _clientRef: update.id })));
+  });
+
+  it("throws for another detail-type and for a bad detail, so the event goes to the DLQ", async () => {
+    const { handler, kustomer } = await begin();
+    const wrongType = await thrown(handler(eventBridgeEvent({ body: customerUpdates(1) }, "ECR Image Action"), lambdaContext()));
+    expect(wrongType).toMatchObject({ name: "ValidationError", issues: [{ path: "detail-type", message: 'must be "Customer Bulk Update Requested"' }] });
+    const badDetail = await thrown(handler(eventBridgeEvent({ body: [{ id: "x" }] }), lambdaContext()));
+    expect(badDetail).toMatchObject({ name: "ValidationError", issues: [{ path: "body[0].id" }] });
+    expect(kustomer.requests).toEqual([]);
+  });
+
+  it("throws a retryable named error when Kustomer stays down", async () => {
+    const { handler, kustomer } = await begin({ KUSTOMER_MAX_ATTEMPTS: "2" });
+    kustomer.inject({ times: 2, fault: { status: 503 } });
+    const error = await thrown(handler(eventBridgeEvent({ body: customerUpdates(1) }), lambdaContext()));
+    expect(error).toMatchObject({ name: "KustomerUnavailableError", retryable: true });
+  });
+});
+
+describe("the API key", () => {
+  it("is fetched once for many warm invocations", async () => {
+    const { handler, secrets } = await begin();
+    for (let i = 0; i < 10; i += 1) await handler({ body: customerUpdates(1) }, lambdaContext());
+    expect(secrets.calls).toBe(1);
+  });
+
+  it("is fetched again when Kustomer answers 401 after a rotation, and the request succeeds", async () => {
+    const { handler, secrets, kustomer } = await begin();
+    await handler({ body: customerUpdates(1) }, lambdaContext());
+    secrets.secrets.set(SECRET_ID, JSON.stringify({ apiKey: ROTATED_API_KEY }));
+    kustomer.apiKeys.clear();
+    kustomer.apiKeys.add(ROTATED_API_KEY);
+    const result = await handler({ body: customerUpdates(1) }, lambdaContext());
+    expect(result.status).toBe("submitted");
+    expect(secrets.calls).toBe(2);
+    expect(kustomer.bulkPuts.at(-1)?.headers.authorization).toBe(`Bearer ${ROTATED_API_KEY}`);
+  });
+
+  it("gives KustomerAuthError when the fresh key is refused too", async () => {
+    const { handler, kustomer, secrets } = await begin();
+    kustomer.apiKeys.clear();
+    const error = await thrown(handler({ body: customerUpdates(1) }, lambdaContext()));
+    expect(error).toMatchObject({ name: "KustomerAuthError", kustomerStatus: 401 });
+    expect(secrets.calls).toBe(2);
+  });
+
+  it("gives ConfigurationError for a missing secret or field, never quoting the secret", async () => {
+    const { handler, secrets } = await begin();
+    secrets.secrets.set(SECRET_ID, JSON.stringify({ token: API_KEY }));
+    const noField = await thrown(handler({ body: customerUpdates(1) }, lambdaContext()));
+    expect(noField.name).toBe("ConfigurationError");
+    expect(noField.message).not.toContain(API_KEY);
+    secrets.secrets.delete(SECRET_ID);
+    expect((await thrown(handler({ body: customerUpdates(1) }, lambdaContext()))).name).toBe("ConfigurationError");
+  });
+
+  it("gives a retryable SecretUnavailableError when Secrets Manager keeps throttling", async () => {
+    const { handler, secrets } = await begin();
+    secrets.faults.push(...Array(5).fill("ThrottlingException"));
+    const error = await thrown(handler({ body: customerUpdates(1) }, lambdaContext()));
+    expect(error).toMatchObject({ name: "SecretUnavailableError", retryable: true });
+  });
+
+  it("can come from KUSTOMER_API_KEY locally, without Secrets Manager", async () => {
+    const { handler, secrets, kustomer } = await begin({ KUSTOMER_SECRET_ID: "", KUSTOMER_API_KEY: API_KEY });
+    expect((await handler({ body: customerUpdates(1) }, lambdaContext())).status).toBe("submitted");
+    expect(secrets.calls).toBe(0);
+    expect(kustomer.bulkPuts).toHaveLength(1);
+  });
+});
+
+describe("configuration", () => {
+  it("is checked before anything is sent; a bad value is a ConfigurationError naming the variable", async () => {
+    const { handler, kustomer } = await begin({ KUSTOMER_MAX_ATTEMPTS: "many" });
+    const error = await thrown(handler({ body: customerUpdates(1) }, lambdaContext()));
+    expect(error.name).toBe("ConfigurationError");
+    expect(error.message).toContain("KUSTOMER_MAX_ATTEMPTS");
+    expect(kustomer.requests).toEqual([]);
+  });
+
+  it("applies MAX_ITEMS", async () => {
+    const { handler } = await begin({ MAX_ITEMS: "5" });
+    const error = await thrown(handler({ body: customerUpdates(6) }, lambdaContext()));
+    expect(error).toMatchObject({ name: "ValidationError", httpStatus: 413 });
+  });
+});
+
+describe("logs", () => {
+  it("are structured JSON with the request id, trigger, counts and bulk ids", async () => {
+    const { handler, logs } = await begin();
+    const context = lambdaContext();
+    const result = await handler({ body: customerUpdates(120) }, context);
+    const lines = logs.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line));
+    const done = lines.find((line) => line.message === "request done");
+    expect(done).toMatchObject({
+      level: "INFO",
+      service: "kustomer-bulk-update",
+      function_request_id: context.awsRequestId,
+      trigger: "direct",
+      items: 120,
+      bulkIds: result.operations.map((operation: { bulkId: string }) => operation.bulkId),
+    });
+    expect(lines.filter((line) => line.message === "bulk request accepted")).toHaveLength(2);
+  });
+
+  it("never hold the key or personal data, even when Kustomer quotes them back", async () => {
+    const { handler, kustomer, logs } = await begin();
+    kustomer.inject({
+      fault: { status: 400, body: { errors: [{ code: "bad_request", title: `ada.1@example.com is taken; key ${API_KEY}`, detail: "Ada Lovelace 1" }] } },
+    });
+    const error = await thrown(handler({ body: customerUpdates(3) }, lambdaContext()));
+    expect(error.message).toContain("[email] is taken; key [key]");
+    kustomer.inject({ fault: { status: 500 } });
+    await handler({ body: customerUpdates(3) }, lambdaContext());
+    expect(logs.length).toBeGreaterThan(3);
+    expect(findLeaks(logs, SENSITIVE)).toEqual([]);
+  });
+});

@@ -1,0 +1,173 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { customerId, customerUpdate, customerUpdates, httpApiEvent, restApiEvent, SENSITIVE } from "./support/fixtures.ts";
+import { findLeaks, lambdaContext, startWorld, type World } from "./support/harness.ts";
+
+let world: World;
+beforeAll(async () => {
+  world = await startWorld({ KUSTOMER_TIMEOUT_MS: "300", KUSTOMER_MAX_ATTEMPTS: "3" });
+});
+beforeEach(() => world.kustomer.reset());
+afterEach(() => expect(findLeaks(world.logs, SENSITIVE)).toEqual([]));
+afterAll(() => world.stop());
+
+const invoke = (event: unknown, remainingMs?: number) => world.handler(event, lambdaContext(remainingMs));
+
+const submitEvents = {
+  "REST API (payload 1.0)": (request: Parameters<typeof restApiEvent>[0]) => restApiEvent(request),
+  "HTTP API with IAM (payload 2.0)": (request: Parameters<typeof httpApiEvent>[0]) => httpApiEvent(request),
+  "HTTP API without authorizer (payload 2.0)": (request: Parameters<typeof httpApiEvent>[0]) =>
+    httpApiEvent(request, "apigw-v2-request-no-authorizer.json"),
+  "function URL": (request: Parameters<typeof httpApiEvent>[0]) => httpApiEvent(request, "lambda-urls-request.json"),
+};
+
+describe.each(Object.entries(submitEvents))("%s", (_, eventOf) => {
+  it("submits the updates and answers 202 with the bulk operation", async () => {
+    const response = await invoke(eventOf({ method: "PUT", path: "/customers/bulk", body: customerUpdates(3) }));
+    expect(response.statusCode).toBe(202);
+    expect(response.headers["content-type"]).toBe("application/json");
+    const result = JSON.parse(response.body);
+    expect(result).toEqual({
+      status: "submitted",
+      items: 3,
+      operations: [{ bulkId: expect.stringMatching(/^[0-9a-f]{24}$/), status: "queued", items: 3, customerIds: [1, 2, 3].map(customerId) }],
+    });
+    expect(world.kustomer.bulkPuts).toHaveLength(1);
+  });
+
+  it("decodes a base64 body and passes ids from the query string", async () => {
+    const ids = [customerId(1), customerId(2), customerId(3)].join(",");
+    const response = await invoke(eventOf({ method: "PUT", path: "/customers/bulk", query: { ids }, body: [customerUpdate(1)], base64: true }));
+    expect(response.statusCode).toBe(202);
+    expect(world.kustomer.bulkPuts[0]?.query).toEqual({ ids });
+    expect(world.kustomer.bulkPuts[0]?.body).toEqual([customerUpdate(1)]);
+  });
+
+  it("reads the status of a bulk operation until it is complete, with per-customer failures", async () => {
+    world.kustomer.failingCustomerIds.add(customerId(2));
+    const submitted = JSON.parse((await invoke(eventOf({ method: "PUT", path: "/customers/bulk", body: customerUpdates(3) }))).body);
+    const bulkId = submitted.operations[0].bulkId;
+    const statuses: unknown[] = [];
+    for (let poll = 0; poll < 3; poll += 1) {
+      const response = await invoke(eventOf({ method: "GET", path: `/bulk/${bulkId}` }));
+      expect(response.statusCode).toBe(200);
+      statuses.push(JSON.parse(response.body));
+    }
+    expect(statuses).toEqual([
+      { allComplete: false, operations: [{ bulkId, status: "queued", successCount: null, failureCount: null, failures: [] }] },
+      { allComplete: false, operations: [{ bulkId, status: "running", successCount: null, failureCount: null, failures: [] }] },
+      {
+        allComplete: true,
+        operations: [{ bulkId, status: "complete", successCount: 2, failureCount: 1, failures: [{ id: customerId(2), error: "customer not found" }] }],
+      },
+    ]);
+  });
+});
+
+describe("HTTP requests", () => {
+  const put = (request: Partial<Parameters<typeof httpApiEvent>[0]>) =>
+    invoke(httpApiEvent({ method: "PUT", path: "/customers/bulk", body: customerUpdates(2), ...request }));
+
+  it("plans a dry run without calling Kustomer, answering 200", async () => {
+    const response = await put({ query: { dryRun: "true" }, body: customerUpdates(150) });
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({
+      status: "dryRun",
+      items: 150,
+      operations: [
+        { bulkId: null, status: "planned", items: 100 },
+        { bulkId: null, status: "planned", items: 50 },
+      ],
+    });
+    expect(world.kustomer.requests).toEqual([]);
+  });
+
+  it("works behind a stage prefix in the path", async () => {
+    expect((await put({ path: "/prod/customers/bulk" })).statusCode).toBe(202);
+  });
+
+  it.each([
+    ["invalid JSON", { body: "[{" }, 400, [{ path: "body", message: "is not valid JSON" }]],
+    ["no body", { body: undefined }, 400, [{ path: "body", message: "is required: a JSON array of customer updates" }]],
+    ["an object instead of an array", { body: { id: customerId(1) } }, 400, [{ path: "body", message: expect.stringContaining("expected array") }]],
+    ["a wrong content type", { headers: { "content-type": "text/plain" } }, 415, [{ path: "body", message: "Content-Type must be application/json" }]],
+    ["an unknown query parameter", { query: { dryrun: "true" } }, 400, [{ path: "dryrun", message: "is not a query parameter; use ids or dryRun" }]],
+    ["a dryRun that is not true or false", { query: { dryRun: "yes" } }, 400, [{ path: "dryRun", message: expect.any(String) }]],
+    ["a wrong route", { path: "/customers" }, 404, [{ path: "", message: expect.stringContaining("no route for PUT") }]],
+    ["a wrong method", { method: "POST" }, 404, [{ path: "", message: expect.stringContaining("no route for POST") }]],
+  ])("refuses %s with a JSON ValidationError and never calls Kustomer", async (_, request, status, issues) => {
+    const response = await put(request as Partial<Parameters<typeof httpApiEvent>[0]>);
+    expect(response.statusCode).toBe(status);
+    const { error } = JSON.parse(response.body);
+    expect(error).toMatchObject({ name: "ValidationError", issues });
+    expect(world.kustomer.requests).toEqual([]);
+  });
+
+  it("answers 413 over the item limit", async () => {
+    const response = await put({ body: customerUpdates(10_001) });
+    expect(response.statusCode).toBe(413);
+    expect(world.kustomer.requests).toEqual([]);
+  });
+
+  it.each([
+    ["base64 garbage", "%%%not base64%%%", "is flagged base64 but is not valid base64"],
+    ["bytes that are not UTF-8", Buffer.from([0x5b, 0xff, 0xfe, 0x5d]).toString("base64"), "is not valid UTF-8"],
+  ])("refuses %s in a base64 body", async (_, body, message) => {
+    const event = httpApiEvent({ method: "PUT", path: "/customers/bulk" });
+    const response = await invoke({ ...event, body, isBase64Encoded: true });
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body).error.issues).toEqual([{ path: "body", message }]);
+    expect(world.kustomer.requests).toEqual([]);
+  });
+
+  it("maps Kustomer failures to the contract's statuses", async () => {
+    world.kustomer.inject({ fault: { status: 403 } });
+    expect((await put({})).statusCode).toBe(502);
+
+    world.kustomer.inject({ fault: { status: 400, body: { errors: [{ status: 400, code: "bad_request", title: "Bad custom attribute" }] } } });
+    const rejected = await put({});
+    expect(rejected.statusCode).toBe(422);
+    expect(JSON.parse(rejected.body).error).toMatchObject({
+      name: "KustomerRequestError",
+      kustomer: { status: 400, errors: [{ status: 400, code: "bad_request", title: "Bad custom attribute" }] },
+    });
+
+    world.kustomer.inject({ fault: { status: 429, headers: { "retry-after": "120" } } });
+    const limited = await put({});
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers["retry-after"]).toBe("120");
+    expect(JSON.parse(limited.body).error.name).toBe("KustomerRateLimitError");
+
+    world.kustomer.inject({ times: 3, fault: { status: 500 } });
+    const unavailable = await put({});
+    expect(unavailable.statusCode).toBe(503);
+    expect(JSON.parse(unavailable.body).error.name).toBe("KustomerUnavailableError");
+
+    world.kustomer.inject({ times: 3, fault: { hang: true } });
+    const timedOut = await put({});
+    expect(timedOut.statusCode).toBe(504);
+    expect(JSON.parse(timedOut.body).error.name).toBe("KustomerUnavailableError");
+  });
+
+  it("reports accepted bulk ids and unsent customer ids when a later chunk fails", async () => {
+    const updates = customerUpdates(250);
+    // The first two requests are accepted; the third is rejected for good.
+    world.kustomer.inject({ fault: { status: 201, body: { data: { id: "bulk-1", attributes: { status: "queued" } } } } });
+    world.kustomer.inject({ fault: { status: 201, body: { data: { id: "bulk-2", attributes: { status: "queued" } } } } });
+    world.kustomer.inject({ fault: { status: 400, body: { errors: [{ code: "bad_request", title: "rejected" }] } } });
+    const response = await put({ body: updates });
+    expect(world.kustomer.bulkPuts).toHaveLength(3);
+    expect(response.statusCode).toBe(422);
+    const { error } = JSON.parse(response.body);
+    expect(error.acceptedBulkIds).toEqual(["bulk-1", "bulk-2"]);
+    expect(error.unsentCustomerIds).toEqual(updates.slice(200).map((update) => update.id));
+    expect(error.message).toContain("Accepted before the failure: bulk ids bulk-1,bulk-2");
+  });
+
+  it("names no host, port or stack in a network failure's answer", async () => {
+    world.kustomer.inject({ times: 3, fault: { reset: true } });
+    const response = await put({});
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body).error.message).toBe("could not reach Kustomer for PUT /v1/customers/bulk: UND_ERR_SOCKET");
+    expect(response.body).not.toMatch(/127\.0\.0\.1|localhost|\.ts:\d+/);
+  });
+});

@@ -1,0 +1,225 @@
+import * as z from "zod";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  KustomerAuthError,
+  KustomerRateLimitError,
+  KustomerRequestError,
+  KustomerUnavailableError,
+} from "../lambda/errors.ts";
+import { KustomerClient, parseKustomerErrors } from "../lambda/kustomer/client.ts";
+import type { ApiKeyProvider } from "../lambda/secrets.ts";
+import { FakeKustomer } from "./support/fake-kustomer.ts";
+import { API_KEY, ROTATED_API_KEY, customerUpdates } from "./support/fixtures.ts";
+
+const kustomer = new FakeKustomer(API_KEY);
+let baseUrl: string;
+beforeAll(async () => {
+  baseUrl = await kustomer.start();
+});
+afterAll(() => kustomer.stop());
+beforeEach(() => kustomer.reset());
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const bulkResponse = z.object({ data: z.object({ id: z.string() }) });
+const bulkPut = { method: "PUT" as const, path: "/v1/customers/bulk", body: customerUpdates(2) };
+
+/** A client on a virtual clock: sleeping advances time instantly and is recorded. */
+function clientWith(options: { keys?: ApiKeyProvider; maxAttempts?: number; timeoutMs?: number } = {}) {
+  let offset = 0;
+  const sleeps: number[] = [];
+  const now = () => Date.now() + offset;
+  const client = new KustomerClient({
+    baseUrl,
+    timeoutMs: options.timeoutMs ?? 2_000,
+    maxAttempts: options.maxAttempts ?? 5,
+    keys: options.keys ?? { getApiKey: async () => API_KEY },
+    log: silent,
+    now,
+    random: () => 1,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      offset += ms;
+    },
+  });
+  return { client, sleeps, deadline: (ms: number) => now() + ms };
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("the Kustomer client", () => {
+  it("sends the bearer key, JSON body and query to the base URL", async () => {
+    const { client, deadline } = clientWith();
+    const { data, attempts } = await client.send({ ...bulkPut, query: { ids: "a,b" } }, bulkResponse, deadline(10_000));
+    expect(data.data.id).toMatch(/^[0-9a-f]{24}$/);
+    expect(attempts).toBe(1);
+    const [request] = kustomer.requests;
+    expect(request).toMatchObject({ method: "PUT", path: "/v1/customers/bulk", query: { ids: "a,b" }, body: bulkPut.body });
+    expect(request?.headers).toMatchObject({ authorization: `Bearer ${API_KEY}`, "content-type": "application/json", accept: "application/json" });
+  });
+
+  it("waits as long as Retry-After says on 429, then succeeds", async () => {
+    kustomer.inject({ fault: { status: 429, headers: { "retry-after": "2" } } });
+    const { client, sleeps, deadline } = clientWith();
+    expect((await client.send(bulkPut, bulkResponse, deadline(30_000))).attempts).toBe(2);
+    expect(sleeps).toHaveLength(1);
+    expect(sleeps[0]).toBeGreaterThan(1_900);
+    expect(sleeps[0]).toBeLessThanOrEqual(2_000);
+  });
+
+  it("without Retry-After, waits until x-ratelimit-reset (epoch seconds)", async () => {
+    const reset = Math.ceil(Date.now() / 1000) + 3;
+    kustomer.inject({ fault: { status: 429, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) } } });
+    const { client, sleeps, deadline } = clientWith();
+    const untilReset = reset * 1000 - Date.now();
+    await client.send(bulkPut, bulkResponse, deadline(30_000));
+    const waited = sleeps.reduce((a, b) => a + b, 0);
+    expect(waited).toBeGreaterThan(untilReset - 500);
+    expect(waited).toBeLessThanOrEqual(untilReset);
+  });
+
+  it("after a response that spends the budget, waits for the reset before the next request", async () => {
+    kustomer.inject({ fault: { status: 201, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "5" }, body: { data: { id: "first" } } } });
+    const { client, sleeps, deadline } = clientWith();
+    await client.send(bulkPut, bulkResponse, deadline(30_000));
+    expect(sleeps).toEqual([]);
+    await client.send(bulkPut, bulkResponse, deadline(30_000));
+    expect(sleeps).toHaveLength(1);
+    expect(sleeps[0]).toBeGreaterThan(4_900);
+  });
+
+  it("refuses to wait for a reset past the deadline, sending nothing, with Retry-After for the caller", async () => {
+    kustomer.inject({ fault: { status: 201, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "20" }, body: { data: { id: "x" } } } });
+    const { client, deadline } = clientWith();
+    await client.send(bulkPut, bulkResponse, deadline(30_000));
+    const sent = kustomer.requests.length;
+    const error = await failure(client.send(bulkPut, bulkResponse, deadline(5_000)));
+    expect(error).toBeInstanceOf(KustomerRateLimitError);
+    expect((error as KustomerRateLimitError).retryAfterSeconds).toBe(20);
+    expect(kustomer.requests.length).toBe(sent);
+  });
+
+  it("retries 5xx with capped exponential backoff and gives up after the attempts", async () => {
+    kustomer.inject({ times: 5, fault: { status: 500 } });
+    const { client, sleeps, deadline } = clientWith();
+    const error = await failure(client.send(bulkPut, bulkResponse, deadline(60_000)));
+    expect(error).toBeInstanceOf(KustomerUnavailableError);
+    expect(error).toMatchObject({ httpStatus: 503, kustomerStatus: 500 });
+    expect(kustomer.requests).toHaveLength(5);
+    // random() = 1 shows the ceiling of each full-jitter draw: 200 ms doubling.
+    expect(sleeps).toEqual([200, 400, 800, 1600]);
+  });
+
+  it("caps the backoff", async () => {
+    kustomer.inject({ times: 8, fault: { status: 503 } });
+    const { client, sleeps, deadline } = clientWith({ maxAttempts: 9 });
+    await client.send(bulkPut, bulkResponse, deadline(120_000));
+    expect(Math.max(...sleeps)).toBe(5_000);
+  });
+
+  it("stops retrying when the next wait would pass the deadline", async () => {
+    kustomer.inject({ times: 5, fault: { status: 502 } });
+    const { client, sleeps, deadline } = clientWith();
+    const error = await failure(client.send(bulkPut, bulkResponse, deadline(1_000)));
+    expect(error).toBeInstanceOf(KustomerUnavailableError);
+    expect(sleeps.reduce((a, b) => a + b, 0)).toBeLessThan(1_000);
+    expect(kustomer.requests.length).toBeLessThan(5);
+  });
+
+  it("times out a hanging request and reports 504-style unavailability", async () => {
+    kustomer.inject({ times: 2, fault: { hang: true } });
+    const { client, deadline } = clientWith({ maxAttempts: 2, timeoutMs: 200 });
+    const started = Date.now();
+    const error = await failure(client.send(bulkPut, bulkResponse, deadline(10_000)));
+    expect(error).toBeInstanceOf(KustomerUnavailableError);
+    expect(error).toMatchObject({ timedOut: true, httpStatus: 504 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("retries a connection reset and an unreadable 201", async () => {
+    kustomer.inject({ fault: { reset: true } });
+    kustomer.inject({ fault: { status: 201, body: "<html>proxy</html>" } });
+    const { client, deadline } = clientWith();
+    expect((await client.send(bulkPut, bulkResponse, deadline(10_000))).attempts).toBe(3);
+  });
+
+  it("does not retry other 4xx, and carries Kustomer's error detail without personal data", async () => {
+    kustomer.inject({
+      fault: {
+        status: 400,
+        body: {
+          errors: [
+            {
+              status: 400,
+              code: "bad_request",
+              title: "Validation failed",
+              meta: { subErrors: [{ title: "email ada@example.com is invalid", source: { pointer: "/0/emails/0/email" } }] },
+            },
+          ],
+        },
+      },
+    });
+    const { client, deadline } = clientWith();
+    const error = await failure(client.send(bulkPut, bulkResponse, deadline(10_000)));
+    expect(error).toBeInstanceOf(KustomerRequestError);
+    expect(kustomer.requests).toHaveLength(1);
+    expect((error as KustomerRequestError).details).toEqual([
+      { status: 400, code: "bad_request", title: "Validation failed" },
+      { title: "email [email] is invalid", pointer: "/0/emails/0/email" },
+    ]);
+    expect(error.message).not.toContain("ada@example.com");
+  });
+
+  it("fetches the key once more on 401, then gives up with KustomerAuthError", async () => {
+    const forced: boolean[] = [];
+    const rotating: ApiKeyProvider = {
+      async getApiKey({ forceRefresh = false } = {}) {
+        forced.push(forceRefresh);
+        return forceRefresh ? ROTATED_API_KEY : "kst_stale";
+      },
+    };
+    kustomer.apiKeys.add(ROTATED_API_KEY);
+    const { client, deadline } = clientWith({ keys: rotating });
+    expect((await client.send(bulkPut, bulkResponse, deadline(10_000))).attempts).toBe(2);
+    expect(forced).toEqual([false, true]);
+
+    kustomer.apiKeys.delete(ROTATED_API_KEY);
+    const error = await failure(client.send(bulkPut, bulkResponse, deadline(10_000)));
+    expect(error).toBeInstanceOf(KustomerAuthError);
+    expect(error).toMatchObject({ kustomerStatus: 401, httpStatus: 502 });
+  });
+
+  it("reports 403 at once as KustomerAuthError", async () => {
+    kustomer.inject({ fault: { status: 403 } });
+    const { client, deadline } = clientWith();
+    const error = await failure(client.send(bulkPut, bulkResponse, deadline(10_000)));
+    expect(error).toMatchObject({ name: "KustomerAuthError", kustomerStatus: 403 });
+    expect(kustomer.requests).toHaveLength(1);
+  });
+
+  it("does not follow a redirect, which could carry the key elsewhere", async () => {
+    kustomer.inject({ fault: { status: 307, headers: { location: "http://127.0.0.1:9/steal" } } });
+    const { client, deadline } = clientWith();
+    const error = await failure(client.send(bulkPut, bulkResponse, deadline(10_000)));
+    expect(error).toBeInstanceOf(KustomerRequestError);
+    expect(kustomer.requests).toHaveLength(1);
+  });
+});
+
+describe("Kustomer's error shapes", () => {
+  it("reads both errors[].code/message/meta and JSON:API status/code/title/detail/source", () => {
+    expect(parseKustomerErrors({ errors: [{ code: "bad_request", message: "Invalid custom attribute", meta: {} }] })).toEqual([
+      { code: "bad_request", title: "Invalid custom attribute" },
+    ]);
+    expect(
+      parseKustomerErrors({ errors: [{ status: "422", code: "invalid", title: "Invalid", detail: "rev mismatch", source: { parameter: "ids" } }] }),
+    ).toEqual([{ status: 422, code: "invalid", title: "Invalid", detail: "rev mismatch", pointer: "ids" }]);
+    expect(parseKustomerErrors("not json")).toEqual([]);
+  });
+});

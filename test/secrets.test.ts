@@ -1,0 +1,114 @@
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigurationError, SecretUnavailableError } from "../lambda/errors.ts";
+import { SecretsManagerKeyProvider, StaticApiKeyProvider } from "../lambda/secrets.ts";
+import { FakeSecretsManager } from "./support/fake-secrets-manager.ts";
+
+const secretsManager = new FakeSecretsManager();
+let client: SecretsManagerClient;
+
+beforeAll(async () => {
+  const endpoint = await secretsManager.start();
+  // The real SDK client, over HTTP, exactly as in Lambda but for the endpoint.
+  client = new SecretsManagerClient({
+    region: "us-east-1",
+    endpoint,
+    credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "test" },
+  });
+});
+afterAll(() => secretsManager.stop());
+
+function provider(secretId: string, options: { field?: string; ttlMs?: number; now?: () => number } = {}) {
+  return new SecretsManagerKeyProvider({ client, secretId, field: options.field ?? "apiKey", ttlMs: options.ttlMs ?? 60_000, now: options.now });
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a failure");
+}
+
+describe("the API key from Secrets Manager", () => {
+  it("reads a plain-string secret and a JSON secret's field, trimming stray whitespace", async () => {
+    secretsManager.secrets.set("plain", "kst_plain_key\n");
+    secretsManager.secrets.set("json", JSON.stringify({ apiKey: "kst_json_key", other: "x" }));
+    secretsManager.secrets.set("custom-field", JSON.stringify({ token: "kst_token_key" }));
+    expect(await provider("plain").getApiKey()).toBe("kst_plain_key");
+    expect(await provider("json").getApiKey()).toBe("kst_json_key");
+    expect(await provider("custom-field", { field: "token" }).getApiKey()).toBe("kst_token_key");
+  });
+
+  it("caches the key for the TTL, refetches after it, and on demand", async () => {
+    secretsManager.secrets.set("cached", "kst_first");
+    let now = 1_000_000;
+    const keys = provider("cached", { ttlMs: 300_000, now: () => now });
+    const before = secretsManager.calls;
+    for (let i = 0; i < 5; i += 1) expect(await keys.getApiKey()).toBe("kst_first");
+    expect(secretsManager.calls - before).toBe(1);
+
+    secretsManager.secrets.set("cached", "kst_rotated");
+    now += 299_999;
+    expect(await keys.getApiKey()).toBe("kst_first");
+    now += 1;
+    expect(await keys.getApiKey()).toBe("kst_rotated");
+    secretsManager.secrets.set("cached", "kst_rotated_again");
+    expect(await keys.getApiKey({ forceRefresh: true })).toBe("kst_rotated_again");
+    expect(secretsManager.calls - before).toBe(3);
+  });
+
+  it("shares one fetch among concurrent callers", async () => {
+    secretsManager.secrets.set("concurrent", "kst_concurrent");
+    const keys = provider("concurrent");
+    const before = secretsManager.calls;
+    const results = await Promise.all(Array.from({ length: 10 }, () => keys.getApiKey()));
+    expect(new Set(results)).toEqual(new Set(["kst_concurrent"]));
+    expect(secretsManager.calls - before).toBe(1);
+  });
+
+  it("reports a missing secret, a missing field or malformed JSON as ConfigurationError without the value", async () => {
+    secretsManager.secrets.set("no-field", JSON.stringify({ token: "kst_hidden_value" }));
+    secretsManager.secrets.set("bad-json", '{"apiKey": "kst_hidden_value",');
+    secretsManager.secrets.set("blank", "   ");
+
+    const missing = await failure(provider("does-not-exist").getApiKey());
+    expect(missing).toBeInstanceOf(ConfigurationError);
+    expect(missing.message).toBe("cannot read secret KUSTOMER_SECRET_ID=does-not-exist: ResourceNotFoundException");
+
+    const noField = await failure(provider("no-field").getApiKey());
+    expect(noField).toBeInstanceOf(ConfigurationError);
+    expect(noField.message).toContain('no string field "apiKey" (KUSTOMER_SECRET_FIELD)');
+
+    const badJson = await failure(provider("bad-json").getApiKey());
+    expect(badJson).toBeInstanceOf(ConfigurationError);
+    expect(badJson.message).toContain("not valid JSON");
+
+    expect(await failure(provider("blank").getApiKey())).toBeInstanceOf(ConfigurationError);
+    for (const error of [noField, badJson]) expect(error.message).not.toContain("kst_hidden_value");
+  });
+
+  it("reports throttling that outlasts the SDK's retries as a retryable SecretUnavailableError", async () => {
+    secretsManager.secrets.set("throttled", "kst_throttled");
+    secretsManager.faults.push("ThrottlingException", "ThrottlingException", "ThrottlingException", "ThrottlingException");
+    const error = await failure(provider("throttled").getApiKey());
+    expect(error).toBeInstanceOf(SecretUnavailableError);
+    expect((error as SecretUnavailableError).retryable).toBe(true);
+    secretsManager.faults.length = 0;
+  });
+
+  it("rides out one throttled call through the SDK's own retry", async () => {
+    secretsManager.secrets.set("throttled-once", "kst_after_throttle");
+    secretsManager.faults.push("ThrottlingException");
+    expect(await provider("throttled-once").getApiKey()).toBe("kst_after_throttle");
+  });
+});
+
+describe("a local key (KUSTOMER_API_KEY)", () => {
+  it("is used as given, and refused without being quoted when a header cannot carry it", async () => {
+    expect(await new StaticApiKeyProvider("kst_local").getApiKey()).toBe("kst_local");
+    expect(() => new StaticApiKeyProvider("kst with space")).toThrow(ConfigurationError);
+    expect(() => new StaticApiKeyProvider("kst with space")).not.toThrow(/kst with space/);
+  });
+});
