@@ -9,7 +9,7 @@ import { directAdapter } from "./events/direct.ts";
 import { eventBridgeAdapter } from "./events/eventbridge.ts";
 import { httpAdapter } from "./events/http.ts";
 import { KustomerClient } from "./kustomer/client.ts";
-import { logger } from "./logger.ts";
+import { countFailure, counters, logger, publishMetrics } from "./observability.ts";
 import { processRequest, type Services } from "./process-request.ts";
 import { SecretsManagerKeyProvider, StaticApiKeyProvider, type ApiKeyProvider } from "./secrets.ts";
 
@@ -43,8 +43,9 @@ function servicesFor(environment: Record<string, string | undefined>): Services 
     maxAttempts: config.maxAttempts,
     keys: keyProviderFor(config),
     log: logger,
+    counters,
   });
-  services = { config, client, log: logger };
+  services = { config, client, log: logger, counters };
   return services;
 }
 
@@ -80,6 +81,9 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
       durationMs: Date.now() - started,
     });
     if (!known) logger.error("unexpected error", { errorType: error instanceof Error ? error.name : typeof error });
+    countFailure(known ? error.name : "UnexpectedError");
     return adapter.onError(error);
+  } finally {
+    publishMetrics();
   }
 }

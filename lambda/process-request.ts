@@ -1,14 +1,17 @@
 // The use case, free of any trigger: validate the request, then submit, plan (dry run) or read status.
 import type { Config } from "./config.ts";
-import type { KustomerClient } from "./kustomer/client.ts";
-import { dryRun, getBulkStatuses, submitBulkUpdate, type StatusResult, type SubmitResult } from "./kustomer/bulk.ts";
-import type { Log } from "./logger.ts";
+import {
+  dryRun,
+  getBulkStatuses,
+  submitBulkUpdate,
+  type BulkDependencies,
+  type StatusResult,
+  type SubmitResult,
+} from "./kustomer/bulk.ts";
 import { parseRequest } from "./schema.ts";
 
-export interface Services {
+export interface Services extends BulkDependencies {
   config: Config;
-  client: KustomerClient;
-  log: Log;
 }
 
 export type RequestResult = SubmitResult | StatusResult;
@@ -22,5 +25,5 @@ export async function processRequest(input: unknown, services: Services, deadlin
   if (request.dryRun) return dryRun(request);
   const items = request.ids?.length ?? request.body.length;
   services.log.info("submitting bulk update", { items, mode: request.ids ? "ids" : "array" });
-  return submitBulkUpdate(request, services.client, deadlineAt, services.log);
+  return submitBulkUpdate(request, services, deadlineAt);
 }

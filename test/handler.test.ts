@@ -259,6 +259,27 @@ describe("configuration", () => {
   });
 });
 
+describe("metrics", () => {
+  const emf = (logs: string[]) =>
+    logs.filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line) as Record<string, any>);
+
+  it("are published as CloudWatch EMF: items, bulk requests, retries, 429s and failures by error name", async () => {
+    const { handler, kustomer, logs } = await begin();
+    kustomer.inject({ fault: { status: 429, headers: { "retry-after": "0" } } });
+    await handler({ body: customerUpdates(120) }, lambdaContext());
+    const [submitted] = emf(logs);
+    expect(submitted?._aws.CloudWatchMetrics[0].Namespace).toBe("KustomerBulkUpdate");
+    // Values added more than once in an invocation are sent as a list, which CloudWatch sums.
+    const total = (value: number | number[]) => [value].flat().reduce((sum, each) => sum + each, 0);
+    expect(["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited"].map((name) => total(submitted?.[name]))).toEqual([120, 2, 1, 1]);
+
+    await thrown(handler({ body: [{ id: "bad" }] }, lambdaContext()));
+    const failure = emf(logs).find((blob) => "Failures" in blob);
+    expect(failure).toMatchObject({ Failures: 1, ErrorName: "ValidationError" });
+    expect(failure?._aws.CloudWatchMetrics[0].Dimensions[0]).toContain("ErrorName");
+  });
+});
+
 describe("logs", () => {
   it("are structured JSON with the request id, trigger, counts and bulk ids", async () => {
     const { handler, logs } = await begin();

@@ -2,12 +2,18 @@
 // the status of the resulting bulk operations read back with their per-customer failures.
 import * as z from "zod";
 import { BulkUpdateError } from "../errors.ts";
-import type { Log } from "../logger.ts";
+import type { Counters, Log } from "../observability.ts";
 import type { BulkUpdateCommand, CustomerUpdate } from "../schema.ts";
 import type { KustomerClient } from "./client.ts";
 
 /** Kustomer's documented cap for one bulk request, for items and for `ids` alike. */
 export const KUSTOMER_BULK_LIMIT = 100;
+
+export interface BulkDependencies {
+  client: KustomerClient;
+  log: Log;
+  counters: Counters;
+}
 
 export interface PlannedRequest {
   customerIds: string[];
@@ -82,9 +88,8 @@ function countItems(operations: Operation[]): number {
  */
 export async function submitBulkUpdate(
   command: BulkUpdateCommand,
-  client: KustomerClient,
+  { client, log, counters }: BulkDependencies,
   deadlineAt: number,
-  log: Log,
 ): Promise<SubmitResult> {
   const planned = planRequests(command);
   const operations: Operation[] = [];
@@ -98,6 +103,8 @@ export async function submitBulkUpdate(
       );
       const operation = { bulkId: data.data.id, status: statusOf(data.data), items: request.customerIds.length, customerIds: request.customerIds };
       operations.push(operation);
+      counters.count("BulkRequests");
+      counters.count("ItemsSubmitted", operation.items);
       log.info("bulk request accepted", {
         chunk: index + 1,
         chunks: planned.length,

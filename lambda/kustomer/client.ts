@@ -9,7 +9,7 @@ import {
   type BulkUpdateError,
   type KustomerErrorDetail,
 } from "../errors.ts";
-import type { Log } from "../logger.ts";
+import { noCounters, type Counters, type Log } from "../observability.ts";
 import type { ApiKeyProvider } from "../secrets.ts";
 
 export interface KustomerRequest {
@@ -25,6 +25,7 @@ export interface KustomerClientOptions {
   maxAttempts: number;
   keys: ApiKeyProvider;
   log: Log;
+  counters?: Counters;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -51,6 +52,7 @@ export class KustomerClient {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly now: () => number;
+  private readonly counters: Counters;
   private readonly backoffBaseMs: number;
   private readonly backoffCapMs: number;
   /** Set when Kustomer says the budget is spent; kept across warm invocations, like the budget itself. */
@@ -61,6 +63,7 @@ export class KustomerClient {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
+    this.counters = options.counters ?? noCounters;
     this.backoffBaseMs = options.backoffBaseMs ?? 200;
     this.backoffCapMs = options.backoffCapMs ?? 5_000;
   }
@@ -92,6 +95,7 @@ export class KustomerClient {
       const waitMs = outcome.waitMs ?? this.backoff(attempts);
       const fitsDeadline = this.now() + waitMs + MIN_ATTEMPT_MS <= deadlineAt;
       if (attempts >= this.options.maxAttempts || !fitsDeadline) throw outcome.error;
+      this.counters.count("Retries");
       this.options.log.warn("retrying Kustomer request", {
         method: request.method,
         path: request.path,
@@ -155,6 +159,7 @@ export class KustomerClient {
     if (status === 401) return { kind: "unauthorized" };
     if (status === 403) throw new KustomerAuthError(403);
     if (status === 429) {
+      this.counters.count("RateLimited");
       const waitMs = this.serverWaitMs(response.headers) ?? this.backoff(1);
       return {
         kind: "retry",

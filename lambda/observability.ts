@@ -1,0 +1,38 @@
+// Logs and metrics, created once per execution environment (Powertools). Log only counts, ids,
+// statuses and durations: never the key, never a customer's personal fields.
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+
+const SERVICE = "kustomer-bulk-update";
+
+/** CloudWatch namespace and metric names, shared with the stack's dashboard and alarms. */
+export const METRICS_NAMESPACE = "KustomerBulkUpdate";
+export const METRIC_NAMES = ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures"] as const;
+export type MetricName = Exclude<(typeof METRIC_NAMES)[number], "Failures">;
+
+export const logger = new Logger({ serviceName: SERVICE });
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
+
+export type Log = Pick<Logger, "debug" | "info" | "warn" | "error">;
+
+/** What the domain counts, without knowing how it is published. */
+export interface Counters {
+  count(name: MetricName, value?: number): void;
+}
+
+export const counters: Counters = {
+  count: (name, value = 1) => {
+    metrics.addMetric(name, MetricUnit.Count, value);
+  },
+};
+
+export const noCounters: Counters = { count: () => undefined };
+
+/** Failures get their own blob, so the error name can be a dimension. */
+export function countFailure(errorName: string): void {
+  metrics.singleMetric().addDimension("ErrorName", errorName).addMetric("Failures", MetricUnit.Count, 1);
+}
+
+export function publishMetrics(): void {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}
