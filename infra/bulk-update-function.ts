@@ -1,0 +1,69 @@
+// The function with the house defaults fixed once: Node.js 22 on arm64, the shared esbuild options,
+// tracing, source maps, and a log group with retention.
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { Construct } from "constructs";
+import { bundleOptions, HANDLER_ENTRY } from "./bundling.ts";
+
+export interface BulkUpdateFunctionProps {
+  environment: Record<string, string>;
+  reservedConcurrentExecutions: number;
+}
+
+/**
+ * Sizing: a 10,000-item command is 100 Kustomer requests sent in order; at a few hundred ms each,
+ * plus waits for rate-limit resets, five minutes leaves room (the function never waits past its own
+ * deadline). 512 MB: validating and serialising 10,000 items is CPU work, and Lambda's CPU share
+ * grows with memory; the memory itself is far more than the items need (see bench/ once measured).
+ */
+export const FUNCTION_TIMEOUT = Duration.minutes(5);
+export const FUNCTION_MEMORY_MB = 512;
+
+export class BulkUpdateFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: BulkUpdateFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Its own role, so it gets write access to its own log group and not the managed basic policy.
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: "kustomer-bulk-update function: its log group, its secret, X-Ray, its dead-letter queue",
+    });
+    logGroup.grantWrite(role);
+    super(scope, id, {
+      entry: HANDLER_ENTRY,
+      role,
+      handler: "handler",
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: FUNCTION_MEMORY_MB,
+      timeout: FUNCTION_TIMEOUT,
+      tracing: Tracing.ACTIVE,
+      logGroup,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+      environment: { ...props.environment, NODE_OPTIONS: "--enable-source-maps" },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: bundleOptions.target,
+        minify: bundleOptions.minify,
+        sourceMap: bundleOptions.sourcemap,
+        mainFields: bundleOptions.mainFields,
+        banner: bundleOptions.banner.js,
+        externalModules: bundleOptions.external,
+        forceDockerBundling: false,
+      },
+    });
+    Validations.of(role).acknowledge({
+      id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+      reason: "Only xray:PutTraceSegments and xray:PutTelemetryRecords, added by active tracing: X-Ray has no resource-level permissions.",
+    });
+    Validations.of(this).acknowledge({
+      id: "AwsSolutions::AwsSolutions-L1",
+      reason: "The service contract pins nodejs22.x: the code, its bundle target and its tests are made and checked for Node.js 22.",
+    });
+  }
+}

@@ -1,0 +1,100 @@
+// Alarms on what needs an operator (errors, throttles, dead letters, failed workflows), sent to an
+// encrypted SNS topic, and a dashboard of the function's own metrics beside them.
+import { Duration } from "aws-cdk-lib";
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+  type IMetric,
+} from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Key } from "aws-cdk-lib/aws-kms";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import type { IStateMachine } from "aws-cdk-lib/aws-stepfunctions";
+import { Construct } from "constructs";
+import { METRICS_NAMESPACE } from "../lambda/observability.ts";
+
+export interface MonitoringProps {
+  fn: IFunction;
+  deadLetterQueue: IQueue;
+  stateMachine: IStateMachine;
+  alarmEmail?: string;
+}
+
+export class Monitoring extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Alarm[];
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const key = new Key(this, "TopicKey", { enableKeyRotation: true, description: "Encrypts kustomer-bulk-update alarm notifications" });
+    // CloudWatch must be able to publish to a topic encrypted with this key.
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources: ["*"],
+      }),
+    );
+    this.topic = new Topic(this, "Topic", { masterKey: key, enforceSSL: true });
+    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+
+    const fiveMinutes = Duration.minutes(5);
+    const alarm = (name: string, metric: IMetric, description: string) => {
+      const created = new Alarm(this, name, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+      });
+      created.addAlarmAction(new SnsAction(this.topic));
+      return created;
+    };
+    this.alarms = [
+      alarm("FunctionErrors", props.fn.metricErrors({ period: fiveMinutes }), "The function threw: see the Failures metric by ErrorName"),
+      alarm("FunctionThrottles", props.fn.metricThrottles({ period: fiveMinutes }), "Invocations were throttled by the reserved concurrency"),
+      alarm(
+        "DeadLetters",
+        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: "Maximum" }),
+        "Updates are waiting in the dead-letter queue: inspect and redrive them",
+      ),
+      alarm("WorkflowFailures", props.stateMachine.metricFailed({ period: fiveMinutes }), "A bulk-update workflow execution failed"),
+    ];
+
+    const count = (metricName: string) =>
+      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: "kustomer-bulk-update" }, statistic: "Sum", period: fiveMinutes });
+    new Dashboard(this, "Dashboard", {
+      widgets: [
+        [
+          new GraphWidget({ title: "Updates submitted", left: [count("ItemsSubmitted")], right: [count("BulkRequests")], width: 12 }),
+          new GraphWidget({ title: "Kustomer retries and 429s", left: [count("Retries"), count("RateLimited")], width: 12 }),
+        ],
+        [
+          new GraphWidget({
+            title: "Failures by error name",
+            left: [
+              new MathExpression({
+                expression: `SEARCH('{${METRICS_NAMESPACE},ErrorName,service} MetricName="Failures"', 'Sum', 300)`,
+                label: "",
+                period: fiveMinutes,
+              }),
+            ],
+            width: 12,
+          }),
+          new AlarmStatusWidget({ title: "Alarms", alarms: this.alarms, width: 12 }),
+        ],
+      ],
+    });
+  }
+}

@@ -1,0 +1,46 @@
+// The stack's settings, from CDK context (`-c name=value` or cdk.json), checked like the function's
+// own configuration so a typo fails the synth instead of the deployment.
+import * as z from "zod";
+
+const flag = z.union([z.boolean(), z.enum(["true", "false"]).transform((value) => value === "true")]);
+
+const settingsSchema = z
+  .object({
+    kustomerSecretName: z.string().min(1).optional(),
+    kustomerSecretArn: z.string().startsWith("arn:").optional(),
+    kustomerKmsKeyArn: z.string().startsWith("arn:").optional(),
+    kustomerBaseUrl: z.url({ protocol: /^https$/ }).default("https://api.kustomerapp.com"),
+    kustomerRateLimitPerMinute: z.coerce.number().int().min(60).max(100_000).default(1000),
+    eventBusName: z.string().min(1).optional(),
+    apiKeyAuth: flag.default(false),
+    corsAllowOrigins: z
+      .string()
+      .transform((value) => value.split(",").map((origin) => origin.trim()).filter(Boolean))
+      .optional(),
+    alarmEmail: z.email().optional(),
+    statusPollSeconds: z.coerce.number().int().min(5).max(3600).default(30),
+  })
+  .refine((settings) => !(settings.kustomerSecretName && settings.kustomerSecretArn), {
+    message: "give kustomerSecretName or kustomerSecretArn, not both",
+  });
+
+export type StackSettings = z.infer<typeof settingsSchema>;
+export const SETTING_NAMES = Object.keys(settingsSchema.shape) as Array<keyof StackSettings>;
+
+export function readSettings(context: (name: string) => unknown): StackSettings {
+  const raw = Object.fromEntries(SETTING_NAMES.map((name) => [name, context(name)]).filter(([, value]) => value !== undefined));
+  const parsed = settingsSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "context"}: ${issue.message}`);
+  throw new Error(`invalid CDK context: ${problems.join("; ")}`);
+}
+
+/**
+ * Each invocation sends its Kustomer requests one after another; at a 200 ms round trip that is at
+ * most 300 a minute. This many concurrent invocations therefore stay within the org's budget.
+ */
+export const REQUESTS_PER_MINUTE_PER_INVOCATION = 300;
+
+export function reservedConcurrencyFor(rateLimitPerMinute: number): number {
+  return Math.max(1, Math.floor(rateLimitPerMinute / REQUESTS_PER_MINUTE_PER_INVOCATION));
+}

@@ -1,0 +1,47 @@
+// cdk-nag's AWS Solutions checks over the synthesized app. Kept apart from the template tests: with
+// the plugin registered, Template.fromStack throws.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Validations } from "aws-cdk-lib";
+import { Queue } from "aws-cdk-lib/aws-sqs";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { describe, expect, it } from "vitest";
+import { ESM_REQUIRE_BANNER } from "../../infra/bundling.ts";
+import { synthApp } from "../support/synth.ts";
+
+function synthWithNag(context: Record<string, unknown>, options?: { bundle: boolean }) {
+  const { app } = synthApp(context, options);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return app.synth();
+}
+
+describe("cdk-nag AwsSolutionsChecks", () => {
+  it("pass on the default stack, whose function is bundled locally as an ESM bundle with the require banner", () => {
+    const assembly = synthWithNag({}, { bundle: true });
+    const assets = readdirSync(assembly.directory).filter((name) => name.startsWith("asset.") && existsSync(join(assembly.directory, name, "index.mjs")));
+    expect(assets).toHaveLength(1);
+    const bundle = join(assembly.directory, assets[0] as string, "index.mjs");
+    expect(readFileSync(bundle, "utf8").startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+    expect(existsSync(`${bundle}.map`)).toBe(true);
+  });
+
+  it("pass with every option turned on", () => {
+    expect(() =>
+      synthWithNag({
+        kustomerSecretName: "prod/kustomer",
+        kustomerKmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        apiKeyAuth: true,
+        corsAllowOrigins: "https://ops.example.com",
+        alarmEmail: "ops@example.com",
+        eventBusName: "default",
+      }),
+    ).not.toThrow();
+  });
+
+  it("would fail a stack that breaks a rule (the checks are live)", () => {
+    const { app, stack } = synthApp({});
+    new Queue(stack, "UnencryptedQueue", { enforceSSL: false });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/SQS/);
+  });
+});

@@ -1,0 +1,250 @@
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import { RETRYABLE_ERRORS } from "../../infra/workflow.ts";
+import { synthApp } from "../support/synth.ts";
+
+const templateOf = (context: Record<string, unknown> = {}) => Template.fromStack(synthApp(context).stack);
+const byDefault = templateOf();
+
+function onlyResource(template: Template, type: string): { logicalId: string; properties: Record<string, any> } {
+  const found = Object.entries(template.findResources(type));
+  expect(found).toHaveLength(1);
+  const [logicalId, resource] = found[0] as [string, { Properties: Record<string, any> }];
+  return { logicalId, properties: resource.Properties };
+}
+
+/** The role policy statements of the function, flattened. */
+function functionStatements(template: Template): Array<Record<string, any>> {
+  const fn = onlyResource(template, "AWS::Lambda::Function");
+  const roleId = fn.properties.Role["Fn::GetAtt"][0];
+  return Object.values(template.findResources("AWS::IAM::Policy"))
+    .filter((policy: any) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
+    .flatMap((policy: any) => policy.Properties.PolicyDocument.Statement);
+}
+
+/** A Step Functions definition with its CloudFormation references replaced by placeholders. */
+function definitionOf(template: Template): Record<string, any> {
+  const { properties } = onlyResource(template, "AWS::StepFunctions::StateMachine");
+  const parts = properties.DefinitionString["Fn::Join"][1] as unknown[];
+  return JSON.parse(parts.map((part) => (typeof part === "string" ? part : "REF")).join(""));
+}
+
+describe("the function", () => {
+  it("runs Node.js 22 on arm64 with tracing, sized for chunked submits, concurrency within the rate limit", () => {
+    byDefault.hasResourceProperties("AWS::Lambda::Function", {
+      Runtime: "nodejs22.x",
+      Architectures: ["arm64"],
+      Handler: "index.handler",
+      MemorySize: 512,
+      Timeout: 300,
+      TracingConfig: { Mode: "Active" },
+      ReservedConcurrentExecutions: 3,
+      LoggingConfig: { LogGroup: Match.anyValue() },
+      Environment: {
+        Variables: {
+          KUSTOMER_SECRET_ID: Match.anyValue(),
+          KUSTOMER_BASE_URL: "https://api.kustomerapp.com",
+          MAX_ITEMS: "10000",
+          NODE_OPTIONS: "--enable-source-maps",
+          POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
+        },
+      },
+    });
+    templateOf({ kustomerRateLimitPerMinute: "2000" }).hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 6 });
+  });
+
+  it("never carries the key in its environment", () => {
+    const { properties } = onlyResource(byDefault, "AWS::Lambda::Function");
+    expect(Object.keys(properties.Environment.Variables)).not.toContain("KUSTOMER_API_KEY");
+  });
+
+  it("writes to its own log group with retention", () => {
+    const { properties } = onlyResource(byDefault, "AWS::Lambda::Function");
+    const logGroupId = properties.LoggingConfig.LogGroup.Ref;
+    expect(byDefault.toJSON().Resources[logGroupId]).toMatchObject({ Type: "AWS::Logs::LogGroup", Properties: { RetentionInDays: 90 } });
+  });
+});
+
+describe("the secret", () => {
+  it("is created empty of any real key when none is given, and only GetSecretValue on it is granted", () => {
+    const secret = onlyResource(byDefault, "AWS::SecretsManager::Secret");
+    const secretStatements = functionStatements(byDefault).filter((statement) => JSON.stringify(statement).includes("secretsmanager"));
+    expect(secretStatements).toEqual([{ Action: "secretsmanager:GetSecretValue", Effect: "Allow", Resource: { Ref: secret.logicalId } }]);
+    byDefault.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: { Variables: { KUSTOMER_SECRET_ID: { Ref: secret.logicalId } } },
+    });
+  });
+
+  it("is imported by name, with the grant scoped to that name", () => {
+    const template = templateOf({ kustomerSecretName: "prod/kustomer" });
+    expect(template.findResources("AWS::SecretsManager::Secret")).toEqual({});
+    const statements = functionStatements(template).filter((statement) => JSON.stringify(statement).includes("secretsmanager"));
+    expect(statements).toHaveLength(1);
+    expect(statements[0]?.Action).toBe("secretsmanager:GetSecretValue");
+    expect(JSON.stringify(statements[0]?.Resource)).toContain(":secret:prod/kustomer-??????");
+    template.hasResourceProperties("AWS::Lambda::Function", { Environment: { Variables: { KUSTOMER_SECRET_ID: "prod/kustomer" } } });
+  });
+
+  it("is imported by ARN, with kms:Decrypt through Secrets Manager only when a key is given", () => {
+    const secretArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/kustomer-AbCdEf";
+    const keyArn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const template = templateOf({ kustomerSecretArn: secretArn, kustomerKmsKeyArn: keyArn });
+    const statements = functionStatements(template);
+    expect(statements).toContainEqual({ Action: "secretsmanager:GetSecretValue", Effect: "Allow", Resource: secretArn });
+    expect(statements).toContainEqual({
+      Action: "kms:Decrypt",
+      Effect: "Allow",
+      Resource: keyArn,
+      Condition: { StringEquals: { "kms:ViaService": { "Fn::Join": ["", ["secretsmanager.", { Ref: "AWS::Region" }, ".amazonaws.com"]] } } },
+    });
+    expect(JSON.stringify(functionStatements(byDefault))).not.toContain("kms:");
+  });
+});
+
+describe("the HTTP API", () => {
+  it("has PUT /customers/bulk and GET /bulk/{bulkId}, IAM-authorised, validated, and no CORS by default", () => {
+    const methods = Object.values(byDefault.findResources("AWS::ApiGateway::Method")).map((method: any) => method.Properties);
+    expect(methods.map((method) => method.HttpMethod).sort()).toEqual(["GET", "PUT"]);
+    for (const method of methods) {
+      expect(method.AuthorizationType).toBe("AWS_IAM");
+      expect(method.RequestValidatorId).toBeDefined();
+      expect(method.Integration).toMatchObject({ Type: "AWS_PROXY", IntegrationHttpMethod: "POST" });
+    }
+    byDefault.hasResourceProperties("AWS::ApiGateway::Model", {
+      ContentType: "application/json",
+      Schema: Match.objectLike({ type: "array", minItems: 1, maxItems: 10000 }),
+    });
+    byDefault.hasResourceProperties("AWS::ApiGateway::RequestValidator", { ValidateRequestBody: true, ValidateRequestParameters: true });
+    byDefault.hasResourceProperties("AWS::ApiGateway::GatewayResponse", { ResponseType: "BAD_REQUEST_BODY", StatusCode: "400" });
+  });
+
+  it("throttles to the Kustomer rate limit, logs access without bodies, and traces", () => {
+    byDefault.hasResourceProperties("AWS::ApiGateway::Stage", {
+      StageName: "v1",
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp("requestId") },
+      MethodSettings: [
+        Match.objectLike({ DataTraceEnabled: false, LoggingLevel: "ERROR", ThrottlingRateLimit: 16, ThrottlingBurstLimit: 32 }),
+      ],
+    });
+  });
+
+  it("offers API keys with a usage plan for callers outside AWS", () => {
+    const template = templateOf({ apiKeyAuth: "true" });
+    for (const method of Object.values(template.findResources("AWS::ApiGateway::Method")) as any[]) {
+      expect(method.Properties).toMatchObject({ AuthorizationType: "NONE", ApiKeyRequired: true });
+    }
+    template.resourceCountIs("AWS::ApiGateway::ApiKey", 1);
+    template.hasResourceProperties("AWS::ApiGateway::UsagePlan", { Throttle: { RateLimit: 16, BurstLimit: 32 } });
+  });
+
+  it("answers CORS preflight only when origins are given", () => {
+    expect(JSON.stringify(byDefault.findResources("AWS::ApiGateway::Method"))).not.toContain("OPTIONS");
+    const template = templateOf({ corsAllowOrigins: "https://ops.example.com" });
+    template.hasResourceProperties("AWS::ApiGateway::Method", { HttpMethod: "OPTIONS" });
+  });
+});
+
+describe("events", () => {
+  it("route 'Customer Bulk Update Requested' on a custom bus to the function, with retries and a DLQ", () => {
+    const bus = onlyResource(byDefault, "AWS::Events::EventBus");
+    const dlq = onlyResource(byDefault, "AWS::SQS::Queue");
+    byDefault.hasResourceProperties("AWS::Events::Rule", {
+      EventBusName: { Ref: bus.logicalId },
+      EventPattern: { "detail-type": ["Customer Bulk Update Requested"] },
+      Targets: [
+        Match.objectLike({
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [dlq.logicalId, "Arn"] } },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+        }),
+      ],
+    });
+  });
+
+  it("can use the default bus instead", () => {
+    const template = templateOf({ eventBusName: "default" });
+    template.resourceCountIs("AWS::Events::EventBus", 0);
+    template.hasResourceProperties("AWS::Events::Rule", { EventBusName: "default" });
+  });
+
+  it("keep failed asynchronous invocations in the encrypted, TLS-only dead-letter queue", () => {
+    const dlq = onlyResource(byDefault, "AWS::SQS::Queue");
+    expect(dlq.properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    byDefault.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [dlq.logicalId, "Arn"] } } },
+    });
+    byDefault.hasResourceProperties("AWS::SQS::QueuePolicy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          Match.objectLike({ Effect: "Allow", Principal: { Service: "events.amazonaws.com" }, Action: "sqs:SendMessage" }),
+        ]),
+      },
+    });
+  });
+});
+
+describe("the workflow", () => {
+  const definition = definitionOf(byDefault);
+
+  it("submits, waits, checks status until all complete, and reports the operations", () => {
+    expect(definition.StartAt).toBe("Submit");
+    expect(definition.States.Submit).toMatchObject({ Type: "Task", Resource: "REF", ResultPath: "$.submitted", Next: "DryRun?" });
+    expect(definition.States.Submit.Parameters).toBeUndefined();
+    expect(definition.States.WaitForKustomer).toMatchObject({ Type: "Wait", Seconds: 30, Next: "CheckStatus" });
+    expect(definition.States.CheckStatus.Parameters).toEqual({ action: "status", "bulkIds.$": "$.submitted.operations[*].bulkId" });
+    expect(definition.States["AllComplete?"].Choices[0]).toEqual({ Variable: "$.status.allComplete", BooleanEquals: true, Next: "Report" });
+    expect(definition.States["AllComplete?"].Default).toBe("WaitForKustomer");
+    expect(definition.States.Report.Parameters).toEqual({ "items.$": "$.submitted.items", "operations.$": "$.status.operations" });
+    expect(definition.States["DryRun?"].Choices[0]).toEqual({ Variable: "$.submitted.status", StringEquals: "dryRun", Next: "DryRunPlanned" });
+    expect(definition.States.BulkUpdateFailed).toEqual({ Type: "Fail", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });
+  });
+
+  it("retries the retryable error names and Lambda's transient faults, and catches the rest", () => {
+    for (const task of ["Submit", "CheckStatus"]) {
+      expect(definition.States[task].Retry).toEqual([
+        { ErrorEquals: RETRYABLE_ERRORS, IntervalSeconds: 5, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: "FULL" },
+      ]);
+      expect(definition.States[task].Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "BulkUpdateFailed" }]);
+    }
+    expect(RETRYABLE_ERRORS).toEqual(expect.arrayContaining(["KustomerRateLimitError", "KustomerUnavailableError", "Lambda.TooManyRequestsException", "Lambda.ServiceException"]));
+  });
+
+  it("logs every state without execution data, and traces", () => {
+    byDefault.hasResourceProperties("AWS::StepFunctions::StateMachine", {
+      LoggingConfiguration: Match.objectLike({ Level: "ALL", IncludeExecutionData: false }),
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+});
+
+describe("monitoring and outputs", () => {
+  it("alarms on function errors, throttles, dead letters and failed workflows, to an encrypted topic", () => {
+    const topic = onlyResource(byDefault, "AWS::SNS::Topic");
+    expect(topic.properties.KmsMasterKeyId).toBeDefined();
+    const alarms = Object.values(byDefault.findResources("AWS::CloudWatch::Alarm")).map((alarm: any) => alarm.Properties);
+    expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(["ApproximateNumberOfMessagesVisible", "Errors", "ExecutionsFailed", "Throttles"]);
+    for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic.logicalId }]);
+    byDefault.resourceCountIs("AWS::SNS::Subscription", 0);
+    templateOf({ alarmEmail: "ops@example.com" }).hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "ops@example.com" });
+  });
+
+  it("has a dashboard of the function's metrics", () => {
+    const dashboard = onlyResource(byDefault, "AWS::CloudWatch::Dashboard");
+    const body = JSON.stringify(dashboard.properties.DashboardBody);
+    for (const metric of ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures"]) expect(body).toContain(metric);
+  });
+
+  it("outputs the API URL, bus name, state machine ARN, secret name and DLQ URL", () => {
+    expect(Object.keys(byDefault.findOutputs("*")).sort()).toEqual(["ApiUrl", "DeadLetterQueueUrl", "EventBusName", "SecretName", "StateMachineArn"]);
+  });
+});
+
+describe("settings", () => {
+  it("refuse bad context values by name", () => {
+    expect(() => synthApp({ kustomerRateLimitPerMinute: "lots" })).toThrow(/kustomerRateLimitPerMinute/);
+    expect(() => synthApp({ kustomerBaseUrl: "http://api.kustomerapp.com" })).toThrow(/kustomerBaseUrl/);
+    expect(() => synthApp({ kustomerSecretName: "a", kustomerSecretArn: "arn:aws:secretsmanager:x" })).toThrow(/not both/);
+  });
+});
