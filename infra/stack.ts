@@ -24,6 +24,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { BULK_UPDATE_DETAIL_TYPE } from "../lambda/events/eventbridge.ts";
 import { BulkUpdateFunction } from "./bulk-update-function.ts";
+import { MAX_ITEMS } from "./limits.ts";
 import { Monitoring } from "./monitoring.ts";
 import { reservedConcurrencyFor, type StackSettings } from "./settings.ts";
 import { BulkUpdateWorkflow } from "./workflow.ts";
@@ -31,9 +32,6 @@ import { BulkUpdateWorkflow } from "./workflow.ts";
 export interface BulkUpdateStackProps extends StackProps {
   settings: StackSettings;
 }
-
-/** Items per command (the function's MAX_ITEMS), also enforced by the API's request model. */
-export const MAX_ITEMS = 10_000;
 
 export class BulkUpdateStack extends Stack {
   readonly fn: BulkUpdateFunction;

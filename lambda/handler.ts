@@ -3,7 +3,7 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Context } from "aws-lambda";
 import { loadConfig, type Config } from "./config.ts";
-import { BulkUpdateError } from "./errors.ts";
+import { BulkUpdateError, ValidationError } from "./errors.ts";
 import type { TriggerAdapter } from "./events/adapter.ts";
 import { directAdapter } from "./events/direct.ts";
 import { eventBridgeAdapter } from "./events/eventbridge.ts";
@@ -70,7 +70,8 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
   } catch (error) {
     // Name, status and progress only: messages may quote Kustomer, and stacks help nobody in a log search.
     const known = error instanceof BulkUpdateError;
-    logger.error("request failed", {
+    // A caller's bad request is worth a warning, not an operator's attention.
+    logger[error instanceof ValidationError ? "warn" : "error"]("request failed", {
       error: known ? error.name : "UnexpectedError",
       httpStatus: known ? error.httpStatus : 500,
       retryable: known ? error.retryable : false,

@@ -5,10 +5,8 @@ import {
   getBulkStatuses,
   submitBulkUpdate,
   type BulkDependencies,
-  type StatusResult,
-  type SubmitResult,
 } from "./kustomer/bulk.ts";
-import { parseRequest } from "./schema.ts";
+import { parseRequest, type StatusResult, type SubmitResult } from "./schema.ts";
 
 export interface Services extends BulkDependencies {
   config: Config;

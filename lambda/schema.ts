@@ -60,7 +60,10 @@ const customValueBySuffix = {
 } as const;
 const CUSTOM_NAME = /^[A-Za-z][A-Za-z0-9_]*(Num|At|Str|Txt|Bool|Url)$/;
 
-const custom = z.record(z.string(), z.unknown()).superRefine((attributes, ctx) => {
+const custom = z.record(z.string(), z.unknown()).meta({
+  description: "Custom attributes: names end in Num, At, Str, Txt, Bool or Url, and values are typed accordingly",
+  propertyNames: { pattern: CUSTOM_NAME.source },
+}).superRefine((attributes, ctx) => {
   for (const [name, value] of Object.entries(attributes)) {
     const suffix = CUSTOM_NAME.exec(name)?.[1] as keyof typeof customValueBySuffix | undefined;
     if (!suffix) {
@@ -134,7 +137,58 @@ export const statusRequestSchema = z.strictObject({
     .max(100),
 });
 
+// What the function answers: the submit result, the status result and, for HTTP callers, errors.
+const operationSchema = z.object({
+  bulkId: z.string().nullable().meta({ description: "Kustomer's bulk operation id; null in a dry run" }),
+  status: z.string().meta({ description: "queued, running or complete (planned in a dry run)" }),
+  items: z.number().int(),
+  customerIds: z.array(z.string()),
+});
+
+export const submitResultSchema = z.object({
+  status: z.enum(["submitted", "dryRun"]),
+  items: z.number().int(),
+  operations: z.array(operationSchema),
+});
+
+const customerFailureSchema = z.object({ id: z.string().nullable(), error: z.string() });
+
+const operationStatusSchema = z.object({
+  bulkId: z.string(),
+  status: z.string(),
+  successCount: z.number().int().nullable().meta({ description: "null until the operation is complete" }),
+  failureCount: z.number().int().nullable(),
+  failures: z.array(customerFailureSchema),
+});
+
+export const statusResultSchema = z.object({ allComplete: z.boolean(), operations: z.array(operationStatusSchema) });
+
+export const errorResponseSchema = z.object({
+  error: z.object({
+    name: z.enum([
+      "ValidationError",
+      "ConfigurationError",
+      "SecretUnavailableError",
+      "KustomerAuthError",
+      "KustomerRequestError",
+      "KustomerRateLimitError",
+      "KustomerUnavailableError",
+      "InternalError",
+    ]),
+    message: z.string(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    kustomer: z.object({ status: z.number().int(), errors: z.array(z.record(z.string(), z.unknown())) }).optional(),
+    acceptedBulkIds: z.array(z.string()).optional(),
+    unsentCustomerIds: z.array(z.string()).optional(),
+  }),
+});
+
 export type CustomerUpdate = z.infer<typeof customerUpdateSchema>;
+export type Operation = z.infer<typeof operationSchema>;
+export type SubmitResult = z.infer<typeof submitResultSchema>;
+export type CustomerFailure = z.infer<typeof customerFailureSchema>;
+export type OperationStatus = z.infer<typeof operationStatusSchema>;
+export type StatusResult = z.infer<typeof statusResultSchema>;
 export type BulkUpdateCommand = z.infer<typeof bulkUpdateCommandSchema>;
 export type StatusRequest = z.infer<typeof statusRequestSchema>;
 export type BulkRequest = BulkUpdateCommand | StatusRequest;

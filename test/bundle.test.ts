@@ -7,12 +7,12 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildBundle } from "../infra/build.ts";
-import { FakeKustomer } from "./support/fake-kustomer.ts";
+import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
 import { FakeSecretsManager } from "./support/fake-secrets-manager.ts";
 import { API_KEY, customerUpdates, SECRET_ID } from "./support/fixtures.ts";
 
 const run = promisify(execFile);
-const kustomer = new FakeKustomer(API_KEY);
+const kustomer = new KustomerSandbox({ apiKey: API_KEY });
 const secrets = new FakeSecretsManager();
 let directory: string;
 let bundle: string;

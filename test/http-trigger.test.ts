@@ -43,7 +43,8 @@ describe.each(Object.entries(submitEvents))("%s", (_, eventOf) => {
   });
 
   it("reads the status of a bulk operation until it is complete, with per-customer failures", async () => {
-    world.kustomer.failingCustomerIds.add(customerId(2));
+    // Customer 2 does not exist in Kustomer, so its update fails there.
+    world.kustomer.addCustomers([{ id: customerId(1) }, { id: customerId(3) }]);
     const submitted = JSON.parse((await invoke(eventOf({ method: "PUT", path: "/customers/bulk", body: customerUpdates(3) }))).body);
     const bulkId = submitted.operations[0].bulkId;
     const statuses: unknown[] = [];
@@ -51,6 +52,7 @@ describe.each(Object.entries(submitEvents))("%s", (_, eventOf) => {
       const response = await invoke(eventOf({ method: "GET", path: `/bulk/${bulkId}` }));
       expect(response.statusCode).toBe(200);
       statuses.push(JSON.parse(response.body));
+      world.advance(500);
     }
     expect(statuses).toEqual([
       { allComplete: false, operations: [{ bulkId, status: "queued", successCount: null, failureCount: null, failures: [] }] },

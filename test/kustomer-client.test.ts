@@ -8,10 +8,10 @@ import {
 } from "../lambda/errors.ts";
 import { KustomerClient, parseKustomerErrors } from "../lambda/kustomer/client.ts";
 import type { ApiKeyProvider } from "../lambda/secrets.ts";
-import { FakeKustomer } from "./support/fake-kustomer.ts";
+import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
 import { API_KEY, ROTATED_API_KEY, customerUpdates } from "./support/fixtures.ts";
 
-const kustomer = new FakeKustomer(API_KEY);
+const kustomer = new KustomerSandbox({ apiKey: API_KEY });
 let baseUrl: string;
 beforeAll(async () => {
   baseUrl = await kustomer.start();

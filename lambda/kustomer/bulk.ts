@@ -3,7 +3,15 @@
 import * as z from "zod";
 import { BulkUpdateError } from "../errors.ts";
 import type { Counters, Log } from "../observability.ts";
-import type { BulkUpdateCommand, CustomerUpdate } from "../schema.ts";
+import type {
+  BulkUpdateCommand,
+  CustomerFailure,
+  CustomerUpdate,
+  Operation,
+  OperationStatus,
+  StatusResult,
+  SubmitResult,
+} from "../schema.ts";
 import type { KustomerClient } from "./client.ts";
 
 /** Kustomer's documented cap for one bulk request, for items and for `ids` alike. */
@@ -19,19 +27,6 @@ export interface PlannedRequest {
   customerIds: string[];
   query?: { ids: string };
   body: Array<CustomerUpdate & { _clientRef?: string }>;
-}
-
-export interface Operation {
-  bulkId: string | null;
-  status: string;
-  items: number;
-  customerIds: string[];
-}
-
-export interface SubmitResult {
-  status: "submitted" | "dryRun";
-  items: number;
-  operations: Operation[];
 }
 
 /**
@@ -163,24 +158,6 @@ const batchFields = z.looseObject({
 const batchesResponse = z.object({
   data: z.array(z.looseObject({ attributes: batchFields.optional() }).and(batchFields)),
 });
-
-export interface CustomerFailure {
-  id: string | null;
-  error: string;
-}
-
-export interface OperationStatus {
-  bulkId: string;
-  status: string;
-  successCount: number | null;
-  failureCount: number | null;
-  failures: CustomerFailure[];
-}
-
-export interface StatusResult {
-  allComplete: boolean;
-  operations: OperationStatus[];
-}
 
 function errorText(error: unknown): string {
   if (typeof error === "string") return error;

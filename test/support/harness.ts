@@ -2,12 +2,14 @@
 // copy of the real handler (so module-level caches start cold), capturing everything it logs.
 import type { Context } from "aws-lambda";
 import { vi } from "vitest";
-import { FakeKustomer } from "./fake-kustomer.ts";
+import { KustomerSandbox } from "../../local/kustomer-sandbox.ts";
 import { FakeSecretsManager } from "./fake-secrets-manager.ts";
 import { API_KEY, SECRET_ID } from "./fixtures.ts";
 
 export interface World {
-  kustomer: FakeKustomer;
+  kustomer: KustomerSandbox;
+  /** Moves the sandbox's clock on, so its bulk operations progress without waiting. */
+  advance(ms: number): void;
   secrets: FakeSecretsManager;
   handler: (event: unknown, context?: Context) => Promise<any>;
   /** Every line written to stdout and stderr since the world started. */
@@ -45,7 +47,8 @@ export function lambdaContext(remainingMs = 30_000): Context {
 }
 
 export async function startWorld(environment: Record<string, string> = {}): Promise<World> {
-  const kustomer = new FakeKustomer(API_KEY);
+  let offset = 0;
+  const kustomer = new KustomerSandbox({ apiKey: API_KEY, applyAfterMs: 1_000, now: () => Date.now() + offset });
   const secrets = new FakeSecretsManager();
   secrets.secrets.set(SECRET_ID, JSON.stringify({ apiKey: API_KEY }));
   const [kustomerUrl, secretsUrl] = await Promise.all([kustomer.start(), secrets.start()]);
@@ -74,6 +77,9 @@ export async function startWorld(environment: Record<string, string> = {}): Prom
 
   return {
     kustomer,
+    advance: (ms) => {
+      offset += ms;
+    },
     secrets,
     handler,
     logs,

@@ -1,0 +1,43 @@
+// What `npm start` and `npm run invoke` share: the embedded Kustomer sandbox (unless KUSTOMER_BASE_URL
+// points elsewhere) and the environment the handler reads, with defaults that need no AWS account.
+import { KustomerSandbox, SANDBOX_API_KEY, type SandboxOptions } from "./kustomer-sandbox.ts";
+
+export interface LocalEnvironment {
+  sandbox?: KustomerSandbox;
+  sandboxUrl?: string;
+  stop(): Promise<void>;
+}
+
+function number(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === "") return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${name} must be a whole number, not "${value}"`);
+  return parsed;
+}
+
+/** Quiet by default for a person at a terminal: warnings and errors, no metric blobs. */
+export function quietPowertools(): void {
+  process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+}
+
+export async function prepareLocalEnvironment(options: { sandboxPort: number; onSandboxRequest?: SandboxOptions["onRequest"] }): Promise<LocalEnvironment> {
+  let sandbox: KustomerSandbox | undefined;
+  let sandboxUrl: string | undefined;
+  if (!process.env.KUSTOMER_BASE_URL) {
+    sandbox = new KustomerSandbox({
+      rateLimitPerMinute: number("SANDBOX_RATE_LIMIT", 1000),
+      latencyMs: number("SANDBOX_LATENCY_MS", 0),
+      applyAfterMs: number("SANDBOX_APPLY_AFTER_MS", 1000),
+      // A long-running local server must not keep every request in memory.
+      record: false,
+      onRequest: options.onSandboxRequest,
+    });
+    sandboxUrl = await sandbox.start(options.sandboxPort);
+    process.env.KUSTOMER_BASE_URL = sandboxUrl;
+  }
+  // Locally the key comes from the environment; with KUSTOMER_SECRET_ID set it comes from Secrets Manager.
+  if (!process.env.KUSTOMER_SECRET_ID && !process.env.KUSTOMER_API_KEY) process.env.KUSTOMER_API_KEY = SANDBOX_API_KEY;
+  return { sandbox, sandboxUrl, stop: async () => sandbox?.stop() };
+}

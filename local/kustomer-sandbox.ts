@@ -1,0 +1,311 @@
+// An in-memory Kustomer for local runs, tests and benchmarks alike: the bulk-update, bulk-status and
+// customer endpoints over real HTTP, bearer keys, a per-minute rate limit with Kustomer's headers, and
+// injectable faults. Bulk updates are applied asynchronously, as Kustomer does.
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+/** The key the sandbox accepts unless told otherwise; `npm start` uses it when no key is given. */
+export const SANDBOX_API_KEY = "kst_sandbox_local_development_key";
+
+/** Customers the sandbox starts with, so the first request has something to update. */
+export const SEED_CUSTOMERS = [
+  { id: "5e4c41c8c9f1e7001a5a3b2c", name: "Ada Lovelace", emails: [{ email: "ada@example.com", type: "work" }], tags: [] },
+  { id: "5e4c41c8c9f1e7001a5a3b2d", name: "Grace Hopper", emails: [{ email: "grace@example.com", type: "work" }], tags: [] },
+  { id: "5e4c41c8c9f1e7001a5a3b2e", name: "Alan Turing", emails: [{ email: "alan@example.com", type: "home" }], tags: [] },
+  { id: "5e4c41c8c9f1e7001a5a3b2f", name: "Katherine Johnson", phones: [{ phone: "+15550100", type: "mobile" }], tags: [] },
+  { id: "5e4c41c8c9f1e7001a5a3b30", name: "Edsger Dijkstra", company: "Eindhoven", tags: ["beta"] },
+];
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+}
+
+export type Fault = { status: number; headers?: Record<string, string>; body?: unknown } | { hang: true } | { reset: true };
+
+export interface FaultRule {
+  method?: string;
+  path?: RegExp;
+  /** How many matching requests get the fault; the default is one. */
+  times?: number;
+  fault: Fault;
+}
+
+export interface SandboxOptions {
+  apiKey?: string;
+  /** Requests per minute before 429s; Kustomer's Enterprise plan allows 1,000. */
+  rateLimitPerMinute?: number;
+  /** Added to every answer, to stand in for the network. */
+  latencyMs?: number;
+  /** How long a bulk operation stays queued, then running, before it is applied. */
+  applyAfterMs?: number;
+  /** Start with SEED_CUSTOMERS. */
+  seed?: boolean;
+  /** Record every request (tests); off for long benchmark runs. */
+  record?: boolean;
+  /** Called once per answered request, for a one-line log. */
+  onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void;
+  now?: () => number;
+}
+
+type Customer = Record<string, unknown> & { id: string };
+
+interface ItemResult {
+  _clientRef?: string;
+  objectId: string;
+  status: "updated" | "error";
+  error?: string;
+}
+
+interface BulkOperation {
+  id: string;
+  createdAt: number;
+  customerIds: string[];
+  updates: Array<Record<string, unknown>>;
+  idsMode: boolean;
+  results?: ItemResult[];
+}
+
+export class KustomerSandbox {
+  readonly requests: RecordedRequest[] = [];
+  readonly apiKeys = new Set<string>();
+  readonly customers = new Map<string, Customer>();
+  readonly operations = new Map<string, BulkOperation>();
+  rateLimitPerMinute: number;
+  latencyMs: number;
+  applyAfterMs: number;
+  /** 429s the sandbox has answered because the budget was spent (injected faults not counted). */
+  rateLimited = 0;
+  private readonly rules: Array<FaultRule & { left: number }> = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly now: () => number;
+  private window = { startedAt: 0, used: 0 };
+  private server?: Server;
+
+  constructor(private readonly options: SandboxOptions = {}) {
+    this.apiKeys.add(options.apiKey ?? SANDBOX_API_KEY);
+    this.rateLimitPerMinute = options.rateLimitPerMinute ?? 1000;
+    this.latencyMs = options.latencyMs ?? 0;
+    this.applyAfterMs = options.applyAfterMs ?? 200;
+    this.now = options.now ?? Date.now;
+    if (options.seed ?? true) this.addCustomers(SEED_CUSTOMERS);
+  }
+
+  async start(port = 0, host = "127.0.0.1"): Promise<string> {
+    this.server = createServer((request, response) => {
+      const started = Date.now();
+      const chunks: Buffer[] = [];
+      request.on("data", (chunk: Buffer) => chunks.push(chunk));
+      request.on("end", () => {
+        response.on("finish", () =>
+          this.options.onRequest?.({ method: request.method ?? "GET", path: request.url ?? "/", status: response.statusCode, ms: Date.now() - started }),
+        );
+        const answer = () => this.handle(request.method ?? "GET", request.url ?? "/", request.headers, Buffer.concat(chunks), response);
+        if (this.latencyMs > 0) setTimeout(answer, this.latencyMs);
+        else answer();
+      });
+    });
+    this.server.keepAliveTimeout = 60_000;
+    this.server.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.server?.listen(port, host, resolve));
+    return `http://${host}:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise((resolve) => this.server?.close(resolve));
+  }
+
+  addCustomers(customers: Array<Partial<Customer> & { id: string }>): void {
+    for (const customer of customers) this.customers.set(customer.id, structuredClone(customer) as Customer);
+  }
+
+  /** Forgets recorded requests, pending faults and the rate-limit window, for the next test. */
+  reset(): void {
+    this.requests.length = 0;
+    this.rules.length = 0;
+    this.window = { startedAt: 0, used: 0 };
+    this.rateLimited = 0;
+  }
+
+  inject(rule: FaultRule): void {
+    this.rules.push({ ...rule, left: rule.times ?? 1 });
+  }
+
+  /** Requests to the bulk-update endpoint only. */
+  get bulkPuts(): RecordedRequest[] {
+    return this.requests.filter((request) => request.method === "PUT" && request.path === "/v1/customers/bulk");
+  }
+
+  private handle(method: string, rawUrl: string, headers: IncomingHttpHeaders, raw: Buffer, response: ServerResponse): void {
+    const url = new URL(rawUrl, "http://sandbox.local");
+    let body: unknown;
+    try {
+      body = raw.length ? JSON.parse(raw.toString("utf8")) : undefined;
+    } catch {
+      body = raw.toString("utf8");
+    }
+    if (this.options.record ?? true) this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body });
+
+    const rule = this.rules.find(
+      (candidate) => candidate.left > 0 && (!candidate.method || candidate.method === method) && (!candidate.path || candidate.path.test(url.pathname)),
+    );
+    if (rule) {
+      rule.left -= 1;
+      const { fault } = rule;
+      if ("hang" in fault) return;
+      if ("reset" in fault) {
+        response.socket?.destroy();
+        return;
+      }
+      const text = typeof fault.body === "string" ? fault.body : JSON.stringify(fault.body ?? { errors: [{ code: "fault", title: "injected fault" }] });
+      response.writeHead(fault.status, { "content-type": "application/json", ...fault.headers }).end(text);
+      return;
+    }
+
+    const token = /^Bearer (.+)$/.exec(headers.authorization ?? "")?.[1];
+    if (!token || !this.apiKeys.has(token)) {
+      return this.reply(response, 401, { errors: [{ status: 401, code: "unauthorized", title: "Unauthorized" }] }, {});
+    }
+    const budget = this.spendBudget();
+    if (!budget.allowed) {
+      this.rateLimited += 1;
+      return this.reply(
+        response,
+        429,
+        { errors: [{ status: 429, code: "too_many_requests", title: "Rate limit exceeded" }] },
+        { ...budget.headers, "retry-after": String(Math.max(1, Math.ceil((budget.resetAt - this.now()) / 1000))) },
+      );
+    }
+
+    const path = url.pathname;
+    if (method === "PUT" && path === "/v1/customers/bulk") return this.bulkUpdate(url, body, response, budget.headers);
+    const bulk = /^\/v1\/bulk\/([^/]+)(\/batches)?$/.exec(path);
+    const operation = bulk && this.operations.get(bulk[1] as string);
+    if (method === "GET" && operation) {
+      return bulk[2] ? this.batches(operation, response, budget.headers) : this.bulkStatus(operation, response, budget.headers);
+    }
+    const customer = /^\/v1\/customers\/([^/]+)$/.exec(path);
+    if (method === "GET" && customer) {
+      this.applyDueOperations();
+      const found = this.customers.get(customer[1] as string);
+      if (found) {
+        const { id, ...attributes } = found;
+        return this.reply(response, 200, { data: { type: "customer", id, attributes } }, budget.headers);
+      }
+    }
+    this.reply(response, 404, { errors: [{ status: 404, code: "not_found", title: "Not Found" }] }, budget.headers);
+  }
+
+  /** A fixed one-minute window, reported the way Kustomer does (reset in epoch seconds). */
+  private spendBudget(): { allowed: boolean; resetAt: number; headers: Record<string, string> } {
+    const now = this.now();
+    if (now - this.window.startedAt >= 60_000) this.window = { startedAt: now, used: 0 };
+    const allowed = this.window.used < this.rateLimitPerMinute;
+    if (allowed) this.window.used += 1;
+    const resetAt = this.window.startedAt + 60_000;
+    return {
+      allowed,
+      resetAt,
+      headers: {
+        "x-ratelimit-limit": String(this.rateLimitPerMinute),
+        "x-ratelimit-remaining": String(Math.max(0, this.rateLimitPerMinute - this.window.used)),
+        "x-ratelimit-reset": String(Math.ceil(resetAt / 1000)),
+      },
+    };
+  }
+
+  private bulkUpdate(url: URL, body: unknown, response: ServerResponse, headers: Record<string, string>): void {
+    const bad = (title: string) => this.reply(response, 400, { errors: [{ status: 400, code: "bad_request", title }] }, headers);
+    if (!Array.isArray(body) || body.length === 0 || body.length > 100) return bad("body must be an array of 1 to 100 customers");
+    const updates = body as Array<Record<string, unknown>>;
+    const ids = url.searchParams.get("ids");
+    const customerIds = ids ? ids.split(",") : updates.map((update) => String(update.id));
+    if (customerIds.length > 100) return bad("at most 100 ids");
+    const refs = updates.map((update) => update._clientRef);
+    if (!ids && refs.some((ref) => ref !== undefined) && refs.some((ref) => typeof ref !== "string" || ref === "" || ref.length > 255)) {
+      return bad("_clientRef must be on every item, a non-empty string of at most 255 characters");
+    }
+    const operation: BulkOperation = { id: randomBytes(12).toString("hex"), createdAt: this.now(), customerIds, updates, idsMode: Boolean(ids) };
+    this.operations.set(operation.id, operation);
+    this.reply(response, 201, { data: this.bulkResource(operation) }, headers);
+  }
+
+  private statusOf(operation: BulkOperation): "queued" | "running" | "complete" {
+    const age = this.now() - operation.createdAt;
+    if (age >= this.applyAfterMs) return "complete";
+    return age >= this.applyAfterMs / 2 ? "running" : "queued";
+  }
+
+  /** Applies the operations whose time has come: the data changes only then, as with Kustomer. */
+  private applyDueOperations(): void {
+    for (const operation of this.operations.values()) {
+      if (!operation.results && this.statusOf(operation) === "complete") this.apply(operation);
+    }
+  }
+
+  private apply(operation: BulkOperation): void {
+    operation.results = operation.customerIds.map((objectId, index) => {
+      const update = operation.idsMode ? operation.updates[0] : operation.updates[index];
+      const { id: _id, _clientRef, ...fields } = update ?? {};
+      const customer = this.customers.get(objectId);
+      const ref = operation.idsMode ? undefined : (_clientRef as string | undefined);
+      if (!customer) return { ...(ref ? { _clientRef: ref } : {}), objectId, status: "error" as const, error: "customer not found" };
+      Object.assign(customer, fields);
+      return { ...(ref ? { _clientRef: ref } : {}), objectId, status: "updated" as const };
+    });
+  }
+
+  private bulkResource(operation: BulkOperation) {
+    const status = this.statusOf(operation);
+    return {
+      type: "bulk",
+      id: operation.id,
+      attributes: { status, ids: operation.customerIds, v2: true, completed: status === "complete", batches: { complete: status === "complete" ? 1 : 0, total: 1 } },
+    };
+  }
+
+  private bulkStatus(operation: BulkOperation, response: ServerResponse, headers: Record<string, string>): void {
+    this.applyDueOperations();
+    this.reply(response, 200, { data: this.bulkResource(operation) }, headers);
+  }
+
+  private batches(operation: BulkOperation, response: ServerResponse, headers: Record<string, string>): void {
+    this.applyDueOperations();
+    const results = operation.results ?? [];
+    const failed = results.filter((result) => result.status === "error");
+    const hasRefs = results.some((result) => result._clientRef !== undefined);
+    this.reply(
+      response,
+      200,
+      {
+        data: [
+          {
+            type: "batch",
+            id: `${operation.id}-1`,
+            attributes: {
+              status: operation.results ? "complete" : "queued",
+              objectIds: operation.customerIds,
+              successCount: results.length - failed.length,
+              failureCount: failed.length,
+              // Without _clientRef Kustomer gives no per-item results, only errors.
+              ...(hasRefs ? { errors: [], results } : { errors: failed.map((result) => ({ objectId: result.objectId, message: result.error })) }),
+            },
+          },
+        ],
+      },
+      headers,
+    );
+  }
+
+  private reply(response: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {
+    response.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
+  }
+}

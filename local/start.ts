@@ -1,0 +1,45 @@
+// `npm start`: the function behind a local API Gateway on 127.0.0.1:3000 (PORT), with the embedded
+// Kustomer sandbox next to it unless KUSTOMER_BASE_URL is set.
+import { prepareLocalEnvironment, quietPowertools } from "./environment.ts";
+import { startGateway } from "./gateway.ts";
+import { SANDBOX_API_KEY, SEED_CUSTOMERS } from "./kustomer-sandbox.ts";
+
+// The one-line request log below is what a person reads; the function's JSON logs only when they
+// matter. Powertools reads its settings on import, hence the handler's import after this.
+quietPowertools();
+const { handler } = await import("../lambda/handler.ts");
+
+const port = Number(process.env.PORT ?? 3000);
+const time = () => new Date().toISOString().slice(11, 19);
+const environment = await prepareLocalEnvironment({
+  sandboxPort: Number(process.env.SANDBOX_PORT ?? port + 1),
+  onSandboxRequest: ({ method, path, status, ms }) => console.log(`${time()}   kustomer ${method} ${path.split("?")[0]} -> ${status} (${ms} ms)`),
+});
+const { url, server } = await startGateway(
+  { handler, onRequest: ({ method, path, status, ms }) => console.log(`${time()} ${method} ${path} -> ${status} (${ms} ms)`) },
+  port,
+);
+
+const customer = SEED_CUSTOMERS[0]?.id;
+console.log(`kustomer-bulk-update listening on ${url}`);
+console.log(
+  environment.sandboxUrl
+    ? `Kustomer sandbox on ${environment.sandboxUrl} (key ${SANDBOX_API_KEY}, ${SEED_CUSTOMERS.length} customers)`
+    : `Kustomer at ${process.env.KUSTOMER_BASE_URL}`,
+);
+console.log(`
+Try:
+  curl -s -X PUT '${url}/customers/bulk' -H 'content-type: application/json' -d '[{"id":"${customer}","tags":["vip"]}]'
+  curl -s '${url}/bulk/<bulkId from the answer>'`);
+if (environment.sandboxUrl) {
+  console.log(`  curl -s -H 'authorization: Bearer ${SANDBOX_API_KEY}' '${environment.sandboxUrl}/v1/customers/${customer}'`);
+}
+console.log("ready");
+
+const stop = async () => {
+  server.close();
+  await environment.stop();
+  process.exit(0);
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);

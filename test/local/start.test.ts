@@ -1,0 +1,75 @@
+// `npm start` as a newcomer uses it: start it, paste the README's curl command, follow the bulk id.
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { SANDBOX_API_KEY } from "../../local/kustomer-sandbox.ts";
+import { freePort, startUntil } from "../support/processes.ts";
+
+const run = promisify(execFile);
+let port: number;
+let sandboxPort: number;
+let server: Awaited<ReturnType<typeof startUntil>>;
+
+beforeAll(async () => {
+  [port, sandboxPort] = [await freePort(), await freePort()];
+  server = await startUntil("npm", ["start"], { PORT: String(port), SANDBOX_PORT: String(sandboxPort), SANDBOX_APPLY_AFTER_MS: "300" }, "ready");
+}, 60_000);
+afterAll(() => {
+  server?.stop();
+});
+
+/** The README's commands, pointed at this test's ports. */
+function readmeCurl(startsWith: string): string[] {
+  const line = readFileSync(new URL("../../README.md", import.meta.url), "utf8")
+    .split("\n")
+    .find((candidate) => candidate.startsWith(startsWith));
+  if (!line) throw new Error(`README has no line starting with ${startsWith}`);
+  const shellWords = line.match(/'[^']*'|\S+/g) ?? [];
+  return shellWords.slice(1).map((word) => word.replace(/^'|'$/g, "").replace("127.0.0.1:3000", `127.0.0.1:${port}`).replace("127.0.0.1:3001", `127.0.0.1:${sandboxPort}`));
+}
+
+it("prints where it listens and the curl example", () => {
+  expect(server.output()).toContain(`kustomer-bulk-update listening on http://127.0.0.1:${port}`);
+  expect(server.output()).toContain(`Kustomer sandbox on http://127.0.0.1:${sandboxPort}`);
+  expect(server.output()).toContain(`curl -s -X PUT 'http://127.0.0.1:${port}/customers/bulk'`);
+});
+
+it("runs the README's quick start: 202 with a bulk id, then complete, then the customer changed in the sandbox", async () => {
+  const submitted = JSON.parse((await run("curl", readmeCurl("curl -s -X PUT"))).stdout);
+  expect(submitted).toMatchObject({ status: "submitted", items: 1 });
+  const { bulkId } = submitted.operations[0];
+
+  let status: any;
+  for (let poll = 0; poll < 50; poll += 1) {
+    status = JSON.parse((await run("curl", ["-s", `http://127.0.0.1:${port}/bulk/${bulkId}`])).stdout);
+    if (status.allComplete) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  expect(status).toEqual({
+    allComplete: true,
+    operations: [{ bulkId, status: "complete", successCount: 1, failureCount: 0, failures: [] }],
+  });
+
+  const customer = JSON.parse((await run("curl", readmeCurl("curl -s -H 'authorization"))).stdout);
+  expect(readmeCurl("curl -s -H 'authorization").join(" ")).toContain(SANDBOX_API_KEY);
+  expect(customer.data).toMatchObject({ id: "5e4c41c8c9f1e7001a5a3b2c", attributes: { name: "Ada Lovelace", tags: ["vip"] } });
+  expect(server.output()).toMatch(new RegExp(`PUT /customers/bulk -> 202 \\(\\d+ ms\\)`));
+});
+
+it("answers bad requests with the same JSON errors as on AWS", async () => {
+  const response = await fetch(`http://127.0.0.1:${port}/customers/bulk`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify([{ id: "5e4c41c8c9f1e7001a5a3b2c", gender: "x" }]),
+  });
+  expect(response.status).toBe(400);
+  expect(await response.json()).toEqual({
+    error: {
+      name: "ValidationError",
+      message: expect.stringContaining("body[0].gender"),
+      issues: [{ path: "body[0].gender", message: expect.any(String) }],
+    },
+  });
+  expect((await fetch(`http://127.0.0.1:${port}/nowhere`)).status).toBe(404);
+});

@@ -1,0 +1,37 @@
+// Helpers for tests that run the project's commands as a person would.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Starts a command and resolves once its output contains `ready`. */
+export async function startUntil(command: string, args: string[], environment: Record<string, string>, ready: string) {
+  // Its own process group, so stopping it also stops what npm started under it.
+  const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...environment }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  child.stdout?.on("data", (chunk) => (output += chunk));
+  child.stderr?.on("data", (chunk) => (output += chunk));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready after 30 s:\n${output}`)), 30_000);
+    const check = () => {
+      if (output.includes(ready)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on("data", check);
+    child.on("exit", (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+  });
+  return {
+    output: () => output,
+    stop: () => {
+      if (child.pid && child.exitCode === null) process.kill(-child.pid, "SIGTERM");
+    },
+  };
+}
