@@ -11,6 +11,7 @@ const settingsSchema = z
     kustomerKmsKeyArn: z.string().startsWith("arn:").optional(),
     kustomerBaseUrl: z.url({ protocol: /^https$/ }).default("https://api.kustomerapp.com"),
     kustomerRateLimitPerMinute: z.coerce.number().int().min(60).max(100_000).default(1000),
+    kustomerConcurrency: z.coerce.number().int().min(1).max(16).default(4),
     eventBusName: z.string().min(1).optional(),
     apiKeyAuth: flag.default(false),
     corsAllowOrigins: z
@@ -35,12 +36,13 @@ export function readSettings(context: (name: string) => unknown): StackSettings 
   throw new Error(`invalid CDK context: ${problems.join("; ")}`);
 }
 
-/**
- * Each invocation sends its Kustomer requests one after another; at a 200 ms round trip that is at
- * most 300 a minute. This many concurrent invocations therefore stay within the org's budget.
- */
-export const REQUESTS_PER_MINUTE_PER_INVOCATION = 300;
+/** One bulk request in flight, at a 200 ms round trip (a fast one), sends at most 300 a minute. */
+export const REQUESTS_PER_MINUTE_PER_STREAM = 300;
 
-export function reservedConcurrencyFor(rateLimitPerMinute: number): number {
-  return Math.max(1, Math.floor(rateLimitPerMinute / REQUESTS_PER_MINUTE_PER_INVOCATION));
+/**
+ * Each invocation keeps up to `concurrency` Kustomer requests in flight; this many concurrent
+ * invocations therefore stay within the org's budget (and the client still honours 429s for the rest).
+ */
+export function reservedConcurrencyFor(rateLimitPerMinute: number, concurrency: number): number {
+  return Math.max(1, Math.floor(rateLimitPerMinute / (concurrency * REQUESTS_PER_MINUTE_PER_STREAM)));
 }

@@ -63,11 +63,12 @@ export class BulkUpdateStack extends Stack {
     }
 
     this.fn = new BulkUpdateFunction(this, "BulkUpdateFunction", {
-      reservedConcurrentExecutions: reservedConcurrencyFor(settings.kustomerRateLimitPerMinute),
+      reservedConcurrentExecutions: reservedConcurrencyFor(settings.kustomerRateLimitPerMinute, settings.kustomerConcurrency),
       environment: {
         KUSTOMER_SECRET_ID: settings.kustomerSecretName ?? this.secret.secretArn,
         KUSTOMER_BASE_URL: settings.kustomerBaseUrl,
         MAX_ITEMS: String(MAX_ITEMS),
+        KUSTOMER_CONCURRENCY: String(settings.kustomerConcurrency),
         POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
       },
     });

@@ -53,6 +53,7 @@ const environmentSchema = z
     KUSTOMER_BASE_URL: baseUrl,
     KUSTOMER_TIMEOUT_MS: integer(100, 900_000, 10_000),
     KUSTOMER_MAX_ATTEMPTS: integer(1, 10, 5),
+    KUSTOMER_CONCURRENCY: integer(1, 16, 4),
     SECRET_TTL_SECONDS: integer(0, 86_400, 300),
     MAX_ITEMS: integer(1, 1_000_000, 10_000),
   })
@@ -73,6 +74,7 @@ const environmentSchema = z
     baseUrl: env.KUSTOMER_BASE_URL,
     timeoutMs: env.KUSTOMER_TIMEOUT_MS,
     maxAttempts: env.KUSTOMER_MAX_ATTEMPTS,
+    concurrency: env.KUSTOMER_CONCURRENCY,
     secretTtlMs: env.SECRET_TTL_SECONDS * 1000,
     maxItems: env.MAX_ITEMS,
   }));

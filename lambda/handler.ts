@@ -45,7 +45,7 @@ function servicesFor(environment: Record<string, string | undefined>): Services 
     log: logger,
     counters,
   });
-  services = { config, client, log: logger, counters };
+  services = { config, client, log: logger, counters, concurrency: config.concurrency };
   return services;
 }
 

@@ -30,6 +30,8 @@ export type Fault = { status: number; headers?: Record<string, string>; body?: u
 export interface FaultRule {
   method?: string;
   path?: RegExp;
+  /** Only requests this accepts, e.g. the one carrying a given customer. */
+  match?: (request: RecordedRequest) => boolean;
   /** How many matching requests get the fault; the default is one. */
   times?: number;
   fault: Fault;
@@ -80,6 +82,9 @@ export class KustomerSandbox {
   applyAfterMs: number;
   /** 429s the sandbox has answered because the budget was spent (injected faults not counted). */
   rateLimited = 0;
+  /** Requests being answered now, and the most there have been at once. */
+  inFlight = 0;
+  peakInFlight = 0;
   private readonly rules: Array<FaultRule & { left: number }> = [];
   private readonly sockets = new Set<Socket>();
   private readonly now: () => number;
@@ -104,6 +109,9 @@ export class KustomerSandbox {
         response.on("finish", () =>
           this.options.onRequest?.({ method: request.method ?? "GET", path: request.url ?? "/", status: response.statusCode, ms: Date.now() - started }),
         );
+        this.inFlight += 1;
+        this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
+        response.on("close", () => (this.inFlight -= 1));
         const answer = () => this.handle(request.method ?? "GET", request.url ?? "/", request.headers, Buffer.concat(chunks), response);
         if (this.latencyMs > 0) setTimeout(answer, this.latencyMs);
         else answer();
@@ -133,6 +141,7 @@ export class KustomerSandbox {
     this.rules.length = 0;
     this.window = { startedAt: 0, used: 0 };
     this.rateLimited = 0;
+    this.peakInFlight = 0;
   }
 
   inject(rule: FaultRule): void {
@@ -152,10 +161,15 @@ export class KustomerSandbox {
     } catch {
       body = raw.toString("utf8");
     }
-    if (this.options.record ?? true) this.requests.push({ method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body });
+    const recorded = { method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body };
+    if (this.options.record ?? true) this.requests.push(recorded);
 
     const rule = this.rules.find(
-      (candidate) => candidate.left > 0 && (!candidate.method || candidate.method === method) && (!candidate.path || candidate.path.test(url.pathname)),
+      (candidate) =>
+        candidate.left > 0 &&
+        (!candidate.method || candidate.method === method) &&
+        (!candidate.path || candidate.path.test(url.pathname)) &&
+        (!candidate.match || candidate.match(recorded)),
     );
     if (rule) {
       rule.left -= 1;

@@ -19,6 +19,7 @@ describe("configuration", () => {
       baseUrl: "https://api.kustomerapp.com",
       timeoutMs: 10_000,
       maxAttempts: 5,
+      concurrency: 4,
       secretTtlMs: 300_000,
       maxItems: 10_000,
     });

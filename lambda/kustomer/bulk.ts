@@ -21,6 +21,8 @@ export interface BulkDependencies {
   client: KustomerClient;
   log: Log;
   counters: Counters;
+  /** Bulk requests in flight at once for one command. */
+  concurrency: number;
 }
 
 export interface PlannedRequest {
@@ -78,40 +80,55 @@ function countItems(operations: Operation[]): number {
 }
 
 /**
- * Sends the requests one after another. If one fails for good, the error names the bulk ids already
- * accepted and the customer ids not sent; re-sending the whole command is safe (updates are idempotent).
+ * Sends the requests, a bounded number at a time; each request is taken by exactly one worker, so no
+ * item goes out twice. After a failure no new request starts. The error then names the bulk ids
+ * accepted and the customer ids not accepted; re-sending the whole command is safe (updates are
+ * idempotent).
  */
 export async function submitBulkUpdate(
   command: BulkUpdateCommand,
-  { client, log, counters }: BulkDependencies,
+  { client, log, counters, concurrency }: BulkDependencies,
   deadlineAt: number,
 ): Promise<SubmitResult> {
   const planned = planRequests(command);
-  const operations: Operation[] = [];
-  for (const [index, request] of planned.entries()) {
+  const accepted: Array<Operation | undefined> = new Array(planned.length);
+  let failure: { error: unknown } | undefined;
+  let next = 0;
+
+  const send = async (index: number, request: PlannedRequest) => {
     const started = Date.now();
-    try {
-      const { data, attempts } = await client.send(
-        { method: "PUT", path: "/v1/customers/bulk", query: request.query, body: request.body },
-        bulkOperationResponse,
-        deadlineAt,
-      );
-      const operation = { bulkId: data.data.id, status: statusOf(data.data), items: request.customerIds.length, customerIds: request.customerIds };
-      operations.push(operation);
-      counters.count("BulkRequests");
-      counters.count("ItemsSubmitted", operation.items);
-      log.info("bulk request accepted", {
-        chunk: index + 1,
-        chunks: planned.length,
-        items: operation.items,
-        bulkId: operation.bulkId,
-        attempts,
-        durationMs: Date.now() - started,
-      });
-    } catch (error) {
-      throw withProgress(error, operations, planned.slice(index));
+    const { data, attempts } = await client.send(
+      { method: "PUT", path: "/v1/customers/bulk", query: request.query, body: request.body },
+      bulkOperationResponse,
+      deadlineAt,
+    );
+    const operation = { bulkId: data.data.id, status: statusOf(data.data), items: request.customerIds.length, customerIds: request.customerIds };
+    accepted[index] = operation;
+    counters.count("BulkRequests");
+    counters.count("ItemsSubmitted", operation.items);
+    log.info("bulk request accepted", {
+      chunk: index + 1,
+      chunks: planned.length,
+      items: operation.items,
+      bulkId: operation.bulkId,
+      attempts,
+      durationMs: Date.now() - started,
+    });
+  };
+  const worker = async () => {
+    while (!failure && next < planned.length) {
+      const index = next++;
+      try {
+        await send(index, planned[index] as PlannedRequest);
+      } catch (error) {
+        failure ??= { error };
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, planned.length) }, worker));
+
+  const operations = accepted.filter((operation): operation is Operation => operation !== undefined);
+  if (failure) throw withProgress(failure.error, operations, planned.filter((_, index) => !accepted[index]));
   return { status: "submitted", items: countItems(operations), operations };
 }
 

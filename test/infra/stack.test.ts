@@ -38,19 +38,25 @@ describe("the function", () => {
       MemorySize: 512,
       Timeout: 300,
       TracingConfig: { Mode: "Active" },
-      ReservedConcurrentExecutions: 3,
+      ReservedConcurrentExecutions: 1,
       LoggingConfig: { LogGroup: Match.anyValue() },
       Environment: {
         Variables: {
           KUSTOMER_SECRET_ID: Match.anyValue(),
           KUSTOMER_BASE_URL: "https://api.kustomerapp.com",
           MAX_ITEMS: "10000",
+          KUSTOMER_CONCURRENCY: "4",
           NODE_OPTIONS: "--enable-source-maps",
           POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
         },
       },
     });
-    templateOf({ kustomerRateLimitPerMinute: "2000" }).hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 6 });
+    // 6,000 a minute over 4 streams of 300 a minute each: 5 invocations at once.
+    templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 5 });
+    templateOf({ kustomerRateLimitPerMinute: "6000", kustomerConcurrency: "1" }).hasResourceProperties("AWS::Lambda::Function", {
+      ReservedConcurrentExecutions: 20,
+      Environment: { Variables: Match.objectLike({ KUSTOMER_CONCURRENCY: "1" }) },
+    });
   });
 
   it("never carries the key in its environment", () => {

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { KustomerRequestError } from "../lambda/errors.ts";
+import { dryRun, planRequests, submitBulkUpdate } from "../lambda/kustomer/bulk.ts";
+import { KustomerClient } from "../lambda/kustomer/client.ts";
+import { noCounters } from "../lambda/observability.ts";
+import { parseRequest, type BulkUpdateCommand } from "../lambda/schema.ts";
+import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
+import { API_KEY, customerId, customerUpdate, customerUpdates } from "./support/fixtures.ts";
+
+const sandbox = new KustomerSandbox({ apiKey: API_KEY, latencyMs: 30 });
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+let client: KustomerClient;
+
+beforeAll(async () => {
+  const baseUrl = await sandbox.start();
+  client = new KustomerClient({ baseUrl, timeoutMs: 5_000, maxAttempts: 1, keys: { getApiKey: async () => API_KEY }, log: silent });
+});
+beforeEach(() => sandbox.reset());
+afterAll(() => sandbox.stop());
+
+const command = (count: number) => parseRequest({ body: customerUpdates(count) }, 10_000) as BulkUpdateCommand;
+const sentIds = () => sandbox.bulkPuts.flatMap((put) => (put.body as Array<{ id: string }>).map((item) => item.id));
+
+describe("planning", () => {
+  it("splits items into requests of 100 and ids into lists of 100, never more", () => {
+    expect(planRequests(command(250)).map((request) => request.body.length)).toEqual([100, 100, 50]);
+    const ids = Array.from({ length: 201 }, (_, index) => customerId(index + 1));
+    const planned = planRequests(parseRequest({ ids, body: [customerUpdate(1)] }, 10_000) as BulkUpdateCommand);
+    expect(planned.map((request) => request.customerIds.length)).toEqual([100, 100, 1]);
+    expect(planned.every((request) => request.body.length === 1 && request.body[0]?._clientRef === undefined)).toBe(true);
+    expect(dryRun(command(250)).operations.map((operation) => operation.items)).toEqual([100, 100, 50]);
+  });
+});
+
+describe("submitting", () => {
+  it("keeps at most `concurrency` requests in flight, sends every item exactly once, and reports in order", async () => {
+    const result = await submitBulkUpdate(command(1_000), { client, log: silent, counters: noCounters, concurrency: 3 }, Date.now() + 60_000);
+    expect(sandbox.peakInFlight).toBe(3);
+    expect(sentIds()).toHaveLength(1_000);
+    expect(new Set(sentIds()).size).toBe(1_000);
+    expect(result.operations.map((operation) => operation.customerIds[0])).toEqual(
+      Array.from({ length: 10 }, (_, index) => customerId(index * 100 + 1)),
+    );
+  });
+
+  it("starts nothing new after a failure, and accounts for every item as accepted or not", async () => {
+    const updates = customerUpdates(1_000);
+    sandbox.inject({ match: (request) => JSON.stringify(request.body).includes(updates[200]!.id), fault: { status: 400 } });
+    let error: KustomerRequestError | undefined;
+    try {
+      await submitBulkUpdate(command(1_000), { client, log: silent, counters: noCounters, concurrency: 3 }, Date.now() + 60_000);
+    } catch (caught) {
+      error = caught as KustomerRequestError;
+    }
+    expect(error).toBeInstanceOf(KustomerRequestError);
+    const { acceptedBulkIds, unsentCustomerIds } = error!.progress!;
+    expect(sandbox.bulkPuts.length).toBeLessThan(10);
+    expect(new Set(sentIds()).size).toBe(sentIds().length);
+    expect(unsentCustomerIds).toEqual(expect.arrayContaining(updates.slice(200, 300).map((update) => update.id)));
+    expect(acceptedBulkIds.length * 100 + unsentCustomerIds.length).toBe(1_000);
+  });
+});
