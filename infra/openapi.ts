@@ -2,7 +2,8 @@
 // schemas (zod 4 emits JSON Schema 2020-12, which OpenAPI 3.1 uses as it is).
 import { writeFile } from "node:fs/promises";
 import * as z from "zod";
-import { customerUpdateSchema, errorResponseSchema, statusResultSchema, submitResultSchema } from "../lambda/schema.ts";
+import { errorResponseSchema, statusResultSchema, submitResultSchema } from "../lambda/results.ts";
+import { customerUpdateSchema } from "../lambda/schema.ts";
 import { MAX_ITEMS } from "./limits.ts";
 
 export const OPENAPI_FILE = "openapi.json";

@@ -59,11 +59,15 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
   const deadlineAt = started + remainingMs - RESPONSE_RESERVE_MS;
 
   try {
-    const result = await processRequest(adapter.toRequest(event), servicesFor(process.env), deadlineAt);
+    const services = servicesFor(process.env);
+    // On a cold start the secret's round trip then overlaps the validation.
+    services.client.prefetchKey();
+    const result = await processRequest(adapter.toRequest(event), services, deadlineAt);
     logger.info("request done", {
       outcome: "status" in result ? result.status : "statusRead",
       items: "items" in result ? result.items : undefined,
-      bulkIds: "items" in result ? result.operations.map((operation) => operation.bulkId) : undefined,
+      chunks: result.operations.length,
+      bulkIds: result.operations.map((operation) => operation.bulkId),
       durationMs: Date.now() - started,
     });
     return adapter.toResponse(result);

@@ -6,7 +6,8 @@ import {
   submitBulkUpdate,
   type BulkDependencies,
 } from "./kustomer/bulk.ts";
-import { parseRequest, type StatusResult, type SubmitResult } from "./schema.ts";
+import type { StatusResult, SubmitResult } from "./results.ts";
+import { parseRequest } from "./schema.ts";
 
 export interface Services extends BulkDependencies {
   config: Config;
@@ -16,12 +17,7 @@ export type RequestResult = SubmitResult | StatusResult;
 
 export async function processRequest(input: unknown, services: Services, deadlineAt: number): Promise<RequestResult> {
   const request = parseRequest(input, services.config.maxItems);
-  if (request.action === "status") {
-    services.log.info("reading bulk status", { operations: request.bulkIds.length });
-    return getBulkStatuses(request.bulkIds, services.client, deadlineAt);
-  }
+  if (request.action === "status") return getBulkStatuses(request.bulkIds, services.client, deadlineAt);
   if (request.dryRun) return dryRun(request);
-  const items = request.ids?.length ?? request.body.length;
-  services.log.info("submitting bulk update", { items, mode: request.ids ? "ids" : "array" });
   return submitBulkUpdate(request, services, deadlineAt);
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { KustomerRequestError } from "../lambda/errors.ts";
-import { dryRun, planRequests, submitBulkUpdate } from "../lambda/kustomer/bulk.ts";
+import { dryRun, planRequests, requestBody, submitBulkUpdate } from "../lambda/kustomer/bulk.ts";
 import { KustomerClient } from "../lambda/kustomer/client.ts";
 import { noCounters } from "../lambda/observability.ts";
 import { parseRequest, type BulkUpdateCommand } from "../lambda/schema.ts";
@@ -23,11 +23,12 @@ const sentIds = () => sandbox.bulkPuts.flatMap((put) => (put.body as Array<{ id:
 
 describe("planning", () => {
   it("splits items into requests of 100 and ids into lists of 100, never more", () => {
-    expect(planRequests(command(250)).map((request) => request.body.length)).toEqual([100, 100, 50]);
+    expect(planRequests(command(250)).map((request) => requestBody(request).length)).toEqual([100, 100, 50]);
+    expect(requestBody(planRequests(command(1))[0]!)).toEqual([{ ...customerUpdate(1), _clientRef: customerId(1) }]);
     const ids = Array.from({ length: 201 }, (_, index) => customerId(index + 1));
     const planned = planRequests(parseRequest({ ids, body: [customerUpdate(1)] }, 10_000) as BulkUpdateCommand);
     expect(planned.map((request) => request.customerIds.length)).toEqual([100, 100, 1]);
-    expect(planned.every((request) => request.body.length === 1 && request.body[0]?._clientRef === undefined)).toBe(true);
+    expect(planned.every((request) => requestBody(request).length === 1 && requestBody(request)[0]?._clientRef === undefined)).toBe(true);
     expect(dryRun(command(250)).operations.map((operation) => operation.items)).toEqual([100, 100, 50]);
   });
 });

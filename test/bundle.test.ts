@@ -5,6 +5,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import type { Metafile } from "esbuild";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildBundle } from "../infra/build.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
@@ -14,14 +15,18 @@ import { API_KEY, customerUpdates, SECRET_ID } from "./support/fixtures.ts";
 const run = promisify(execFile);
 const kustomer = new KustomerSandbox({ apiKey: API_KEY });
 const secrets = new FakeSecretsManager();
+/** The bundle-size budget (bench/README.md says what is in it and why). A size is deterministic; a time is not. */
+const BUNDLE_BUDGET_KB = 470;
+
 let directory: string;
 let bundle: string;
+let metafile: Metafile;
 let environment: Record<string, string>;
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), "kbu-bundle-"));
   bundle = join(directory, "handler.mjs");
-  await buildBundle(bundle);
+  ({ metafile } = await buildBundle(bundle));
   secrets.secrets.set(SECRET_ID, API_KEY);
   const [kustomerUrl, secretsUrl] = await Promise.all([kustomer.start(), secrets.start()]);
   environment = {
@@ -49,6 +54,14 @@ process.stdout.write("RESULT " + JSON.stringify(result) + "\\n");`;
   const line = stdout.split("\n").find((candidate) => candidate.startsWith("RESULT "));
   return JSON.parse((line ?? "RESULT null").slice("RESULT ".length));
 }
+
+it(`stays within its ${BUNDLE_BUDGET_KB} KB budget, with no dead weight from zod's locales or the response schemas`, () => {
+  const output = Object.values(metafile.outputs).find((candidate) => candidate.entryPoint === "lambda/handler.ts");
+  expect(output!.bytes / 1024).toBeLessThanOrEqual(BUNDLE_BUDGET_KB);
+  const inputs = Object.keys(output!.inputs);
+  expect(inputs.filter((input) => input.includes("zod/v4/locales/"))).toEqual(["node_modules/zod/v4/locales/en.js"]);
+  expect(inputs).not.toContain("lambda/results.ts");
+});
 
 it("submits through the bundled SDK and fetch", async () => {
   const result = await invokeBundle({ body: customerUpdates(120) });

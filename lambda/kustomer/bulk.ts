@@ -3,15 +3,8 @@
 import * as z from "zod";
 import { BulkUpdateError } from "../errors.ts";
 import type { Counters, Log } from "../observability.ts";
-import type {
-  BulkUpdateCommand,
-  CustomerFailure,
-  CustomerUpdate,
-  Operation,
-  OperationStatus,
-  StatusResult,
-  SubmitResult,
-} from "../schema.ts";
+import type { CustomerFailure, Operation, OperationStatus, StatusResult, SubmitResult } from "../results.ts";
+import type { BulkUpdateCommand, CustomerUpdate } from "../schema.ts";
 import type { KustomerClient } from "./client.ts";
 
 /** Kustomer's documented cap for one bulk request, for items and for `ids` alike. */
@@ -28,7 +21,10 @@ export interface BulkDependencies {
 export interface PlannedRequest {
   customerIds: string[];
   query?: { ids: string };
-  body: Array<CustomerUpdate & { _clientRef?: string }>;
+  /** The command's own items, not copies: bodies are built one request at a time, when sent. */
+  items: CustomerUpdate[];
+  /** Array mode: each item goes out with `_clientRef`. */
+  tagged: boolean;
 }
 
 /**
@@ -41,15 +37,19 @@ export function planRequests(command: BulkUpdateCommand): PlannedRequest[] {
   if (command.ids) {
     for (let start = 0; start < command.ids.length; start += KUSTOMER_BULK_LIMIT) {
       const customerIds = command.ids.slice(start, start + KUSTOMER_BULK_LIMIT);
-      planned.push({ customerIds, query: { ids: customerIds.join(",") }, body: command.body });
+      planned.push({ customerIds, query: { ids: customerIds.join(",") }, items: command.body, tagged: false });
     }
     return planned;
   }
   for (let start = 0; start < command.body.length; start += KUSTOMER_BULK_LIMIT) {
-    const body = command.body.slice(start, start + KUSTOMER_BULK_LIMIT).map((item) => ({ ...item, _clientRef: item.id }));
-    planned.push({ customerIds: body.map((item) => item.id), body });
+    const items = command.body.slice(start, start + KUSTOMER_BULK_LIMIT);
+    planned.push({ customerIds: items.map((item) => item.id), items, tagged: true });
   }
   return planned;
+}
+
+export function requestBody(request: PlannedRequest): Array<CustomerUpdate & { _clientRef?: string }> {
+  return request.tagged ? request.items.map((item) => ({ ...item, _clientRef: item.id })) : request.items;
 }
 
 const bulkOperationResponse = z.object({
@@ -98,7 +98,7 @@ export async function submitBulkUpdate(
   const send = async (index: number, request: PlannedRequest) => {
     const started = Date.now();
     const { data, attempts } = await client.send(
-      { method: "PUT", path: "/v1/customers/bulk", query: request.query, body: request.body },
+      { method: "PUT", path: "/v1/customers/bulk", query: request.query, body: requestBody(request) },
       bulkOperationResponse,
       deadlineAt,
     );
@@ -106,7 +106,7 @@ export async function submitBulkUpdate(
     accepted[index] = operation;
     counters.count("BulkRequests");
     counters.count("ItemsSubmitted", operation.items);
-    log.info("bulk request accepted", {
+    log.debug("bulk request accepted", {
       chunk: index + 1,
       chunks: planned.length,
       items: operation.items,

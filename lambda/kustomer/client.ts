@@ -68,6 +68,11 @@ export class KustomerClient {
     this.backoffCapMs = options.backoffCapMs ?? 5_000;
   }
 
+  /** Starts fetching the key now, so its round trip overlaps other work; a failure surfaces at send. */
+  prefetchKey(): void {
+    this.options.keys.getApiKey().catch(() => undefined);
+  }
+
   /** Sends one request, retrying what can be retried until `deadlineAt` (epoch ms). */
   async send<T>(request: KustomerRequest, schema: z.ZodType<T>, deadlineAt: number): Promise<Sent<T>> {
     let attempts = 0;

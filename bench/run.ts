@@ -1,0 +1,242 @@
+// `npm run bench`: the function against its baselines, all built and measured in the same run, on
+// this machine. Prints a table and writes bench/results.json. Targets are checked here, never in tests.
+import { spawn } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { build, type Metafile } from "esbuild";
+import { bundleOptions, HANDLER_ENTRY } from "../infra/bundling.ts";
+import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
+import { FakeSecretsManager } from "../test/support/fake-secrets-manager.ts";
+import { customerUpdates } from "../test/support/fixtures.ts";
+
+const OUT = "bench/.out";
+const API_KEY = "kst_bench_key";
+const SECRET_ID = "bench/kustomer";
+const COLD_RUNS = 15;
+const WARM_ITERATIONS = 40;
+/** Warm runs alternate between ours and the baseline this many times, to spread machine noise. */
+const WARM_ROUNDS = 3;
+const THROUGHPUT_RUNS = 3;
+/** Kustomer's budget and round trip for the throughput run, as the issue sets them. */
+const BUDGET_PER_MINUTE = 1000;
+const LATENCY_MS = 50;
+const CONCURRENCY = 4;
+
+interface Stats {
+  median: number;
+  min: number;
+  max: number;
+  runs: number;
+}
+
+function stats(samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return { median: round(median), min: round(sorted[0] as number), max: round(sorted.at(-1) as number), runs: sorted.length };
+}
+
+const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+async function bundle(name: string, entry: string): Promise<{ file: string; metafile: Metafile }> {
+  const file = join(OUT, `${name}.mjs`);
+  const { metafile } = await build({ ...bundleOptions, entryPoints: [entry], outfile: file, metafile: true, logLevel: "warning" });
+  return { file, metafile };
+}
+
+/** The largest inputs of a bundle, by package (or file, for our own code). */
+function largestInputs(metafile: Metafile, file: string, count = 8): Array<{ input: string; kb: number }> {
+  const byPackage = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[file]?.inputs ?? {})) {
+    const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input;
+    byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
+  }
+  return [...byPackage]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, count)
+    .map(([input, bytes]) => ({ input, kb: round(bytes / 1024, 1) }));
+}
+
+let runCounter = 0;
+/** The V8 limits Lambda's Node.js bootstrap sets for a memory size: new space a tenth, semi-space half that. */
+function lambdaHeapFlags(memoryMb: number): string[] {
+  const newSpace = Math.floor(memoryMb / 10);
+  return [`--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memoryMb - newSpace}`];
+}
+
+async function child(
+  mode: "cold" | "warm" | "once",
+  file: string,
+  eventFile: string,
+  environment: Record<string, string>,
+  iterations = WARM_ITERATIONS,
+  nodeFlags: string[] = [],
+  warmUpFile?: string,
+) {
+  const output = join(OUT, `result-${(runCounter += 1)}.json`);
+  await new Promise<void>((resolve, reject) => {
+    const process_ = spawn(process.execPath, [...nodeFlags, "bench/child.mjs", mode, file, eventFile, output, String(iterations), ...(warmUpFile ? [warmUpFile] : [])], {
+      env: { PATH: process.env.PATH ?? "", ...environment },
+      stdio: "ignore",
+    });
+    process_.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${mode} ${file} exited with ${code}`))));
+  });
+  return JSON.parse(await readFile(output, "utf8"));
+}
+
+async function main() {
+  await mkdir(OUT, { recursive: true });
+  const started = Date.now();
+
+  const [ours, minimal, powertools] = await Promise.all([
+    bundle("handler", HANDLER_ENTRY),
+    bundle("baseline-minimal-fetch", "bench/baselines/minimal-fetch.ts"),
+    bundle("baseline-powertools", "bench/baselines/powertools-handler.ts"),
+  ]);
+
+  const sandbox = new KustomerSandbox({ apiKey: API_KEY, rateLimitPerMinute: 1_000_000_000, record: false, seed: false });
+  const secrets = new FakeSecretsManager();
+  secrets.secrets.set(SECRET_ID, JSON.stringify({ apiKey: API_KEY }));
+  const [kustomerUrl, secretsUrl] = await Promise.all([sandbox.start(), secrets.start()]);
+  const environment = {
+    AWS_REGION: "us-east-1",
+    AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "bench",
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
+    KUSTOMER_BASE_URL: kustomerUrl,
+    KUSTOMER_SECRET_ID: SECRET_ID,
+    KUSTOMER_CONCURRENCY: String(CONCURRENCY),
+    // Baseline (a) has its key in hand.
+    KUSTOMER_API_KEY: API_KEY,
+  };
+  const hundred = join(OUT, "command-100.json");
+  const tenThousand = join(OUT, "command-10000.json");
+  await writeFile(hundred, JSON.stringify({ body: customerUpdates(100) }));
+  await writeFile(tenThousand, JSON.stringify({ body: customerUpdates(10_000) }));
+
+  // Cold start: the three alternate, so that machine noise falls on all of them alike.
+  const cold: Record<string, number[]> = { ours: [], minimal: [], powertools: [] };
+  for (let run = 0; run < COLD_RUNS; run += 1) {
+    cold.ours?.push((await child("cold", ours.file, hundred, environment)).ms);
+    cold.minimal?.push((await child("cold", minimal.file, hundred, environment)).ms);
+    cold.powertools?.push((await child("cold", powertools.file, hundred, environment)).ms);
+  }
+  const coldStats = { ours: stats(cold.ours ?? []), minimal: stats(cold.minimal ?? []), powertools: stats(cold.powertools ?? []) };
+
+  // Warm latency of a 100-item command, Kustomer answering at once and after 50 ms.
+  const warm: Record<string, { ours: Stats; minimal: Stats; overheadMs: number; overheadShareOfLatency: number | null }> = {};
+  for (const latency of [0, LATENCY_MS]) {
+    sandbox.latencyMs = latency;
+    const samples: { ours: number[]; minimal: number[] } = { ours: [], minimal: [] };
+    for (let round = 0; round < WARM_ROUNDS; round += 1) {
+      samples.ours.push(...(await child("warm", ours.file, hundred, environment)).samples);
+      samples.minimal.push(...(await child("warm", minimal.file, hundred, environment)).samples);
+    }
+    const oursWarm = stats(samples.ours);
+    const minimalWarm = stats(samples.minimal);
+    const overheadMs = round(oursWarm.median - minimalWarm.median);
+    warm[`latency${latency}ms`] = { ours: oursWarm, minimal: minimalWarm, overheadMs, overheadShareOfLatency: latency ? round(overheadMs / latency, 4) : null };
+  }
+
+  // Throughput and memory: 10,000 updates in one command against a 1,000-a-minute budget.
+  const throughputSandbox = new KustomerSandbox({ apiKey: API_KEY, rateLimitPerMinute: BUDGET_PER_MINUTE, latencyMs: LATENCY_MS, seed: false });
+  const throughputUrl = await throughputSandbox.start();
+  const wall: number[] = [];
+  const rss: number[] = [];
+  const deliveries: Array<{ requests: number; items: number; unique: number; rateLimited: number }> = [];
+  for (let run = 0; run < THROUGHPUT_RUNS; run += 1) {
+    throughputSandbox.reset();
+    // As deployed (512 MB), in a warm execution environment: cold start is measured above.
+    const result = await child("once", ours.file, tenThousand, { ...environment, KUSTOMER_BASE_URL: throughputUrl }, 1, lambdaHeapFlags(512), hundred);
+    // The warm-up's 100 items are not part of the 10,000.
+    const sent = throughputSandbox.bulkPuts.slice(1).flatMap((put) => (put.body as Array<{ id: string }>).map((item) => item.id));
+    if (result.response?.items !== 10_000) throw new Error(`run ${run}: ${JSON.stringify(result.response).slice(0, 300)}`);
+    wall.push(result.ms);
+    rss.push(result.maxRssMb);
+    deliveries.push({ requests: throughputSandbox.bulkPuts.length - 1, items: sent.length, unique: new Set(sent).size, rateLimited: throughputSandbox.rateLimited });
+  }
+  // The smallest Lambda size: would 10,000 items fit in 128 MB, with the heap limits Lambda sets there?
+  const rssAt128: number[] = [];
+  for (let run = 0; run < THROUGHPUT_RUNS; run += 1) {
+    throughputSandbox.reset();
+    const result = await child("once", ours.file, tenThousand, { ...environment, KUSTOMER_BASE_URL: throughputUrl }, 1, lambdaHeapFlags(128), hundred);
+    if (result.response?.items !== 10_000) throw new Error(`128 MB run ${run} failed`);
+    rssAt128.push(result.maxRssMb);
+  }
+  // For scale: the peak RSS of a process running the bare-fetch baseline once.
+  const bareNode = await child("once", minimal.file, hundred, environment);
+  await Promise.all([sandbox.stop(), secrets.stop(), throughputSandbox.stop()]);
+
+  const requests = 10_000 / 100;
+  // The floor: rounds of `CONCURRENCY` requests at the given latency, or the budget, whichever is slower.
+  const latencyFloorMs = Math.ceil(requests / CONCURRENCY) * LATENCY_MS;
+  const budgetFloorMs = Math.max(0, (requests - BUDGET_PER_MINUTE) / BUDGET_PER_MINUTE) * 60_000;
+  const floorMs = Math.max(latencyFloorMs, budgetFloorMs);
+  const wallStats = stats(wall);
+
+  const bundleKb = round((ours.metafile.outputs[ours.file]?.bytes ?? 0) / 1024, 1);
+  const results = {
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, date: new Date().toISOString() },
+    bundle: {
+      kb: bundleKb,
+      largestInputs: largestInputs(ours.metafile, ours.file),
+      baselines: {
+        minimalFetchKb: round((minimal.metafile.outputs[minimal.file]?.bytes ?? 0) / 1024, 1),
+        powertoolsKb: round((powertools.metafile.outputs[powertools.file]?.bytes ?? 0) / 1024, 1),
+      },
+    },
+    coldStartMs: { ...coldStats, ratioToMinimal: round(coldStats.ours.median / coldStats.minimal.median), ratioToPowertools: round(coldStats.ours.median / coldStats.powertools.median) },
+    warmLatencyMs: warm,
+    throughput: {
+      items: 10_000,
+      budgetPerMinute: BUDGET_PER_MINUTE,
+      latencyMs: LATENCY_MS,
+      concurrency: CONCURRENCY,
+      wallMs: wallStats,
+      floorMs,
+      ratioToFloor: round(wallStats.median / floorMs),
+      deliveries,
+    },
+    memory: { peakRssMbAt512: stats(rss), peakRssMbAt128: stats(rssAt128), bareProcessWithBaselineMb: round(bareNode.maxRssMb, 1) },
+    durationS: 0,
+  };
+  results.durationS = round((Date.now() - started) / 1000, 1);
+
+  const targets = [
+    ["cold start within 1.5x of baseline (a)", results.coldStartMs.ratioToMinimal <= 1.5, `${results.coldStartMs.ratioToMinimal}x`],
+    ["cold start faster than baseline (b)", results.coldStartMs.ratioToPowertools < 1, `${results.coldStartMs.ratioToPowertools}x`],
+    ["warm overhead under 5% of a 50 ms round trip", (warm[`latency${LATENCY_MS}ms`]?.overheadShareOfLatency ?? 1) < 0.05, `${round((warm[`latency${LATENCY_MS}ms`]?.overheadShareOfLatency ?? 0) * 100, 1)}%`],
+    ["throughput within 1.2x of the floor", results.throughput.ratioToFloor <= 1.2, `${results.throughput.ratioToFloor}x`],
+    ["no 429 in the throughput runs", deliveries.every((delivery) => delivery.rateLimited === 0), `${deliveries.map((delivery) => delivery.rateLimited).join("/")}`],
+    ["every item accepted exactly once", deliveries.every((delivery) => delivery.items === 10_000 && delivery.unique === 10_000), `${deliveries.map((delivery) => delivery.unique).join("/")}`],
+    ["peak memory under 128 MB for 10,000 items (128 MB heap limits)", results.memory.peakRssMbAt128.median < 128, `${results.memory.peakRssMbAt128.median} MB`],
+  ] as const;
+
+  const line = (label: string, stat: Stats) => `${label.padEnd(34)} median ${String(stat.median).padStart(8)}   min ${String(stat.min).padStart(8)}   max ${String(stat.max).padStart(8)}`;
+  console.log(`\nkustomer-bulk-update benchmark: ${results.machine.cpu} x${results.machine.cores}, Node ${results.machine.node}\n`);
+  console.log(`bundle                             ${bundleKb} KB (baselines: ${results.bundle.baselines.minimalFetchKb} KB, ${results.bundle.baselines.powertoolsKb} KB)`);
+  for (const { input, kb } of results.bundle.largestInputs) console.log(`  ${input.padEnd(40)} ${kb} KB`);
+  console.log("\ncold start, ms to first result (100 items)");
+  console.log(line("  ours", coldStats.ours));
+  console.log(line("  (a) bare fetch", coldStats.minimal));
+  console.log(line("  (b) Powertools Parser+Parameters", coldStats.powertools));
+  for (const [name, figures] of Object.entries(warm)) {
+    console.log(`\nwarm, ms per 100-item command, Kustomer ${name.replace("latency", "latency ")}`);
+    console.log(line("  ours", figures.ours));
+    console.log(line("  (a) bare fetch", figures.minimal));
+    console.log(`  overhead                         ${figures.overheadMs} ms`);
+  }
+  console.log(`\nthroughput: 10,000 items, ${BUDGET_PER_MINUTE}/min budget, ${LATENCY_MS} ms latency, ${CONCURRENCY} in flight`);
+  console.log(line("  wall ms", wallStats));
+  console.log(`  floor ${floorMs} ms (latency ${latencyFloorMs} ms, budget ${budgetFloorMs} ms)`);
+  console.log(line("\npeak RSS MB, 10k items, 512 MB flags", results.memory.peakRssMbAt512));
+  console.log(line("peak RSS MB, 10k items, 128 MB flags", results.memory.peakRssMbAt128));
+  console.log(`  (a bare Node.js process running baseline (a): ${results.memory.bareProcessWithBaselineMb} MB)`);
+  console.log(`\ntargets`);
+  for (const [target, met, figure] of targets) console.log(`  ${met ? "met    " : "MISSED "} ${target}: ${figure}`);
+  console.log(`\n${results.durationS} s; written to bench/results.json`);
+  await writeFile("bench/results.json", `${JSON.stringify({ ...results, targets: targets.map(([target, met, figure]) => ({ target, met, figure })) }, null, 2)}\n`);
+}
+
+await main();

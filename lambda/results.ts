@@ -1,0 +1,55 @@
+// What the function answers: the submit result, the status result and, for HTTP callers, errors.
+// The function itself imports only the types from here (so none of this is in its bundle); the
+// OpenAPI document is generated from the schemas.
+import * as z from "zod";
+
+export const operationSchema = z.object({
+  bulkId: z.string().nullable().meta({ description: "Kustomer's bulk operation id; null in a dry run" }),
+  status: z.string().meta({ description: "queued, running or complete (planned in a dry run)" }),
+  items: z.number().int(),
+  customerIds: z.array(z.string()),
+});
+
+export const submitResultSchema = z.object({
+  status: z.enum(["submitted", "dryRun"]),
+  items: z.number().int(),
+  operations: z.array(operationSchema),
+});
+
+export const customerFailureSchema = z.object({ id: z.string().nullable(), error: z.string() });
+
+export const operationStatusSchema = z.object({
+  bulkId: z.string(),
+  status: z.string(),
+  successCount: z.number().int().nullable().meta({ description: "null until the operation is complete" }),
+  failureCount: z.number().int().nullable(),
+  failures: z.array(customerFailureSchema),
+});
+
+export const statusResultSchema = z.object({ allComplete: z.boolean(), operations: z.array(operationStatusSchema) });
+
+export const errorResponseSchema = z.object({
+  error: z.object({
+    name: z.enum([
+      "ValidationError",
+      "ConfigurationError",
+      "SecretUnavailableError",
+      "KustomerAuthError",
+      "KustomerRequestError",
+      "KustomerRateLimitError",
+      "KustomerUnavailableError",
+      "InternalError",
+    ]),
+    message: z.string(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    kustomer: z.object({ status: z.number().int(), errors: z.array(z.record(z.string(), z.unknown())) }).optional(),
+    acceptedBulkIds: z.array(z.string()).optional(),
+    unsentCustomerIds: z.array(z.string()).optional(),
+  }),
+});
+
+export type Operation = z.infer<typeof operationSchema>;
+export type SubmitResult = z.infer<typeof submitResultSchema>;
+export type CustomerFailure = z.infer<typeof customerFailureSchema>;
+export type OperationStatus = z.infer<typeof operationStatusSchema>;
+export type StatusResult = z.infer<typeof statusResultSchema>;
