@@ -19,6 +19,8 @@ const integer = (min: number, max: number, fallback: number) =>
 const optionalText = z.preprocess(unsetIfEmpty, z.string().optional());
 
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+/** Kustomer's hosts: api., api.prod2., api.prod4., and per-org {org}.api. */
+const KUSTOMER_HOSTS = /(^|\.)kustomerapp\.com$/;
 
 /** The key goes only to this host, so it must be https (plain http only to this machine). */
 const baseUrl = z.preprocess(
@@ -41,8 +43,16 @@ const baseUrl = z.preprocess(
       if (url.username || url.password || url.search || url.hash || url.pathname !== "/") {
         ctx.addIssue({ code: "custom", message: "must be a bare origin: no path, query, fragment or credentials" });
       }
-      return url.origin;
+      return url;
     }),
+);
+
+const hostList = z.preprocess(
+  unsetIfEmpty,
+  z
+    .string()
+    .default("")
+    .transform((value) => value.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean)),
 );
 
 const environmentSchema = z
@@ -51,6 +61,7 @@ const environmentSchema = z
     KUSTOMER_SECRET_FIELD: z.preprocess(unsetIfEmpty, z.string().default("apiKey")),
     KUSTOMER_API_KEY: optionalText,
     KUSTOMER_BASE_URL: baseUrl,
+    KUSTOMER_ALLOWED_HOSTS: hostList,
     KUSTOMER_TIMEOUT_MS: integer(100, 900_000, 10_000),
     KUSTOMER_MAX_ATTEMPTS: integer(1, 10, 5),
     KUSTOMER_CONCURRENCY: integer(1, 16, 4),
@@ -58,6 +69,15 @@ const environmentSchema = z
     MAX_ITEMS: integer(1, 1_000_000, 10_000),
   })
   .superRefine((env, ctx) => {
+    // A mistyped or tampered base URL must not carry the key anywhere but Kustomer (or this machine).
+    const host = env.KUSTOMER_BASE_URL.hostname.toLowerCase();
+    if (!KUSTOMER_HOSTS.test(host) && !LOOPBACK_HOSTS.test(host) && !env.KUSTOMER_ALLOWED_HOSTS.includes(host)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["KUSTOMER_BASE_URL"],
+        message: "must be a Kustomer host (*.kustomerapp.com) or loopback; list any other host in KUSTOMER_ALLOWED_HOSTS",
+      });
+    }
     if (!env.KUSTOMER_SECRET_ID && !env.KUSTOMER_API_KEY) {
       ctx.addIssue({
         code: "custom",
@@ -71,7 +91,7 @@ const environmentSchema = z
     apiKeySource: env.KUSTOMER_SECRET_ID
       ? ({ kind: "secret", secretId: env.KUSTOMER_SECRET_ID, field: env.KUSTOMER_SECRET_FIELD } as const)
       : ({ kind: "environment", apiKey: env.KUSTOMER_API_KEY as string } as const),
-    baseUrl: env.KUSTOMER_BASE_URL,
+    baseUrl: env.KUSTOMER_BASE_URL.origin,
     timeoutMs: env.KUSTOMER_TIMEOUT_MS,
     maxAttempts: env.KUSTOMER_MAX_ATTEMPTS,
     concurrency: env.KUSTOMER_CONCURRENCY,

@@ -13,7 +13,8 @@ const dateTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date
 
 const externalId = z.strictObject({ externalId: text.min(1), verified: z.boolean().optional() });
 const email = z.strictObject({
-  email: z.email().max(320),
+  // HTML5's rule (what browsers accept): RFC-valid local parts such as "o/reilly@" pass, unlike zod's default.
+  email: z.email({ pattern: z.regexes.html5Email }).max(320),
   type: z.enum(["home", "work", "other"]).optional(),
   verified: z.boolean().optional(),
 });

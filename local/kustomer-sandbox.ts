@@ -82,6 +82,11 @@ export class KustomerSandbox {
   applyAfterMs: number;
   /** 429s the sandbox has answered because the budget was spent (injected faults not counted). */
   rateLimited = 0;
+  /** Connections open to the sandbox now. */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
   /** Requests being answered now, and the most there have been at once. */
   inFlight = 0;
   peakInFlight = 0;

@@ -72,4 +72,17 @@ describe("configuration", () => {
       expect(loadConfig({ ...base, KUSTOMER_BASE_URL: loopback }).baseUrl).toBe(loopback);
     }
   });
+
+  it("sends the key only to a Kustomer host, loopback, or a host listed explicitly", () => {
+    const base = { KUSTOMER_SECRET_ID: "s" };
+    for (const host of ["https://api.kustomerapp.com", "https://api.prod2.kustomerapp.com", "https://acme.api.kustomerapp.com"]) {
+      expect(loadConfig({ ...base, KUSTOMER_BASE_URL: host }).baseUrl).toBe(host);
+    }
+    for (const host of ["https://kustomerapp.com.evil.example", "https://evilkustomerapp.com", "https://proxy.internal.example"]) {
+      expect(configError({ ...base, KUSTOMER_BASE_URL: host }).message).toContain("KUSTOMER_BASE_URL must be a Kustomer host");
+    }
+    expect(loadConfig({ ...base, KUSTOMER_BASE_URL: "https://proxy.internal.example", KUSTOMER_ALLOWED_HOSTS: "proxy.internal.example" }).baseUrl).toBe(
+      "https://proxy.internal.example",
+    );
+  });
 });

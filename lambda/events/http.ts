@@ -34,6 +34,8 @@ function headerOf(event: HttpEvent, name: string): string | undefined {
 }
 
 const JSON_MEDIA_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+/** Lambda's limit for a synchronous invocation's payload: a larger body cannot be a valid request. */
+export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function bodyOf(event: HttpEvent): unknown {
@@ -42,6 +44,11 @@ function bodyOf(event: HttpEvent): unknown {
     throw validationErrorOf([{ path: "body", message: "Content-Type must be application/json" }], 415);
   }
   if (!event.body) throw validationErrorOf([{ path: "body", message: "is required: a JSON array of customer updates" }]);
+  // Base64 takes 4 characters for 3 bytes; either way, measure what the body will decode to.
+  const bytes = event.isBase64Encoded ? Math.floor((event.body.length * 3) / 4) : Buffer.byteLength(event.body);
+  if (bytes > MAX_BODY_BYTES) {
+    throw validationErrorOf([{ path: "body", message: `is ${bytes} bytes; at most ${MAX_BODY_BYTES} (6 MB)` }], 413);
+  }
   let text = event.body;
   if (event.isBase64Encoded) {
     const compact = text.replace(/\s+/g, "");

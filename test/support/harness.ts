@@ -5,6 +5,7 @@ import { vi } from "vitest";
 import { KustomerSandbox } from "../../local/kustomer-sandbox.ts";
 import { FakeSecretsManager } from "./fake-secrets-manager.ts";
 import { API_KEY, SECRET_ID } from "./fixtures.ts";
+import { scanOutput } from "./output-scan.ts";
 
 export interface World {
   kustomer: KustomerSandbox;
@@ -67,6 +68,7 @@ export async function startWorld(environment: Record<string, string> = {}): Prom
   const logs: string[] = [];
   const capture = (chunk: unknown) => {
     logs.push(String(chunk));
+    scanOutput(String(chunk));
     return true;
   };
   const stdout = vi.spyOn(process.stdout, "write").mockImplementation(capture);

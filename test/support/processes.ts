@@ -1,6 +1,7 @@
 // Helpers for tests that run the project's commands as a person would.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { scanOutput } from "./output-scan.ts";
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -15,8 +16,12 @@ export async function startUntil(command: string, args: string[], environment: R
   // Its own process group, so stopping it also stops what npm started under it.
   const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...environment }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
-  child.stdout?.on("data", (chunk) => (output += chunk));
-  child.stderr?.on("data", (chunk) => (output += chunk));
+  const collect = (chunk: Buffer) => {
+    output += chunk;
+    scanOutput(String(chunk));
+  };
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready after 30 s:\n${output}`)), 30_000);
     const check = () => {
