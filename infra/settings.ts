@@ -44,5 +44,6 @@ export const REQUESTS_PER_MINUTE_PER_STREAM = 300;
  * invocations therefore stay within the org's budget (and the client still honours 429s for the rest).
  */
 export function reservedConcurrencyFor(rateLimitPerMinute: number, concurrency: number): number {
-  return Math.max(1, Math.floor(rateLimitPerMinute / (concurrency * REQUESTS_PER_MINUTE_PER_STREAM)));
+  // Two is the least an SQS event source mapping can run with; the client rides out any 429 beyond.
+  return Math.max(2, Math.floor(rateLimitPerMinute / (concurrency * REQUESTS_PER_MINUTE_PER_STREAM)));
 }

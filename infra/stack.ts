@@ -14,8 +14,9 @@ import {
   ResponseType,
   RestApi,
 } from "aws-cdk-lib/aws-apigateway";
-import { EventBus, Rule, type IEventBus } from "aws-cdk-lib/aws-events";
-import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
+import { EventBus, Rule, RuleTargetInput, type IEventBus } from "aws-cdk-lib/aws-events";
+import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -23,7 +24,7 @@ import { Secret, type ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { BULK_UPDATE_DETAIL_TYPE } from "../lambda/events/eventbridge.ts";
-import { BulkUpdateFunction } from "./bulk-update-function.ts";
+import { BulkUpdateFunction, FUNCTION_TIMEOUT } from "./bulk-update-function.ts";
 import { MAX_ITEMS } from "./limits.ts";
 import { Monitoring } from "./monitoring.ts";
 import { reservedConcurrencyFor, type StackSettings } from "./settings.ts";
@@ -39,6 +40,7 @@ export class BulkUpdateStack extends Stack {
   readonly api: RestApi;
   readonly bus: IEventBus;
   readonly deadLetterQueue: Queue;
+  readonly burstQueue: Queue;
   readonly workflow: BulkUpdateWorkflow;
   readonly monitoring: Monitoring;
 
@@ -62,8 +64,9 @@ export class BulkUpdateStack extends Stack {
       });
     }
 
+    const concurrentInvocations = reservedConcurrencyFor(settings.kustomerRateLimitPerMinute, settings.kustomerConcurrency);
     this.fn = new BulkUpdateFunction(this, "BulkUpdateFunction", {
-      reservedConcurrentExecutions: reservedConcurrencyFor(settings.kustomerRateLimitPerMinute, settings.kustomerConcurrency),
+      reservedConcurrentExecutions: concurrentInvocations,
       environment: {
         KUSTOMER_SECRET_ID: settings.kustomerSecretName ?? this.secret.secretArn,
         KUSTOMER_BASE_URL: settings.kustomerBaseUrl,
@@ -83,12 +86,32 @@ export class BulkUpdateStack extends Stack {
       id: "AwsSolutions::AwsSolutions-SQS3",
       reason: "This queue is itself the dead-letter queue (EventBridge target DLQ and the function's on-failure destination); it is alarmed, not redriven further.",
     });
-    // Asynchronous invocations (EventBridge) that still fail after Lambda's retries land here whole.
+    // Records that can never succeed are sent here by the function itself, with their reason.
+    this.fn.addEnvironment("DEAD_LETTER_QUEUE_URL", this.deadLetterQueue.queueUrl);
+    this.deadLetterQueue.grantSendMessages(this.fn);
+    // Asynchronous invocations that still fail after Lambda's retries land here whole.
     this.fn.configureAsyncInvoke({
       onFailure: new SqsDestination(this.deadLetterQueue),
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
     });
+
+    // Bursts of events wait here and reach the function no faster than Kustomer's budget allows.
+    this.burstQueue = new Queue(this, "BurstQueue", {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS's advice for a queue feeding a function: six times the function's timeout.
+      visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+    });
+    this.fn.addEventSource(
+      new SqsEventSource(this.burstQueue, {
+        batchSize: 5,
+        reportBatchItemFailures: true,
+        maxConcurrency: concurrentInvocations,
+      }),
+    );
 
     this.api = this.createApi(settings);
     this.bus = this.createEventRule(settings);
@@ -110,6 +133,7 @@ export class BulkUpdateStack extends Stack {
       description: "Put the key in: aws secretsmanager put-secret-value --secret-id <this> --secret-string '{\"apiKey\":\"<key>\"}'",
     });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "BurstQueueUrl", { value: this.burstQueue.queueUrl, description: "Commands sent here are applied as the rate limit allows" });
   }
 
   /** GetSecretValue on this one secret, and nothing else; kms:Decrypt only through Secrets Manager. */
@@ -225,11 +249,13 @@ export class BulkUpdateStack extends Stack {
       settings.eventBusName === "default"
         ? EventBus.fromEventBusName(this, "Bus", "default")
         : new EventBus(this, "Bus", { eventBusName: settings.eventBusName ?? "kustomer-bulk-update" });
+    // Events are buffered in the queue: the queue's message is the command (the event's detail).
     new Rule(this, "BulkUpdateRequested", {
       eventBus: bus,
       eventPattern: { detailType: [BULK_UPDATE_DETAIL_TYPE] },
       targets: [
-        new LambdaFunction(this.fn, {
+        new SqsQueue(this.burstQueue, {
+          message: RuleTargetInput.fromEventPath("$.detail"),
           deadLetterQueue: this.deadLetterQueue,
           maxEventAge: Duration.hours(24),
           retryAttempts: 185,

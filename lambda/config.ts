@@ -67,6 +67,7 @@ const environmentSchema = z
     KUSTOMER_CONCURRENCY: integer(1, 16, 4),
     SECRET_TTL_SECONDS: integer(0, 86_400, 300),
     MAX_ITEMS: integer(1, 1_000_000, 10_000),
+    DEAD_LETTER_QUEUE_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/ }).optional()),
   })
   .superRefine((env, ctx) => {
     // A mistyped or tampered base URL must not carry the key anywhere but Kustomer (or this machine).
@@ -97,6 +98,7 @@ const environmentSchema = z
     concurrency: env.KUSTOMER_CONCURRENCY,
     secretTtlMs: env.SECRET_TTL_SECONDS * 1000,
     maxItems: env.MAX_ITEMS,
+    deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL,
   }));
 
 export type Config = z.infer<typeof environmentSchema>;

@@ -1,13 +1,16 @@
 // The Lambda entry point, wiring only: pick the trigger's adapter, run the use case, answer in the
 // caller's shape. Everything built here lives for the execution environment (warm invocations).
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import type { Context } from "aws-lambda";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { loadConfig, type Config } from "./config.ts";
+import { SqsDeadLetterQueue } from "./dead-letter.ts";
 import { BulkUpdateError, ValidationError } from "./errors.ts";
 import type { TriggerAdapter } from "./events/adapter.ts";
 import { directAdapter } from "./events/direct.ts";
 import { eventBridgeAdapter } from "./events/eventbridge.ts";
 import { httpAdapter } from "./events/http.ts";
+import { isSqsEvent, processSqsBatch } from "./events/sqs.ts";
 import { KustomerClient } from "./kustomer/client.ts";
 import { countFailure, counters, logger, publishMetrics } from "./observability.ts";
 import { processRequest, type Services } from "./process-request.ts";
@@ -45,18 +48,27 @@ function servicesFor(environment: Record<string, string | undefined>): Services 
     log: logger,
     counters,
   });
-  services = { config, client, log: logger, counters, concurrency: config.concurrency };
+  services = {
+    config,
+    client,
+    log: logger,
+    counters,
+    concurrency: config.concurrency,
+    deadLetters: config.deadLetterQueueUrl ? new SqsDeadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl) : undefined,
+  };
   return services;
 }
 
 export async function handler(event: unknown, context?: Context): Promise<unknown> {
   const started = Date.now();
-  const adapter = adapters.find((candidate) => candidate.matches(event)) ?? directAdapter;
   logger.resetKeys();
   if (context) logger.addContext(context);
-  logger.appendKeys({ trigger: adapter.trigger });
   const remainingMs = context?.getRemainingTimeInMillis() ?? DEFAULT_REMAINING_MS;
   const deadlineAt = started + remainingMs - RESPONSE_RESERVE_MS;
+  if (isSqsEvent(event)) return handleSqsBatch(event, deadlineAt, started);
+
+  const adapter = adapters.find((candidate) => candidate.matches(event)) ?? directAdapter;
+  logger.appendKeys({ trigger: adapter.trigger });
 
   try {
     const services = servicesFor(process.env);
@@ -88,6 +100,34 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
     if (!known) logger.error("unexpected error", { errorType: error instanceof Error ? error.name : typeof error });
     countFailure(known ? error.name : "UnexpectedError");
     return adapter.onError(error);
+  } finally {
+    publishMetrics();
+  }
+}
+
+/** A batch of commands from the queue: failures are per record, so the batch itself does not throw. */
+async function handleSqsBatch(event: SQSEvent, deadlineAt: number, started: number): Promise<SQSBatchResponse> {
+  logger.appendKeys({ trigger: "sqs" });
+  try {
+    // A bad configuration fails the whole batch: every record comes back, and none is lost.
+    const services = servicesFor(process.env);
+    services.client.prefetchKey();
+    const response = await processSqsBatch(
+      event,
+      async (request) => {
+        try {
+          return await processRequest(request, services, deadlineAt);
+        } catch (error) {
+          countFailure(error instanceof BulkUpdateError ? error.name : "UnexpectedError");
+          throw error;
+        }
+      },
+      services.deadLetters,
+      deadlineAt,
+      logger,
+    );
+    logger.info("batch done", { records: event.Records.length, retried: response.batchItemFailures.length, durationMs: Date.now() - started });
+    return response;
   } finally {
     publishMetrics();
   }

@@ -1,5 +1,6 @@
 // The use case, free of any trigger: validate the request, then submit, plan (dry run) or read status.
 import type { Config } from "./config.ts";
+import type { DeadLetterQueue } from "./dead-letter.ts";
 import {
   dryRun,
   getBulkStatuses,
@@ -11,6 +12,7 @@ import { parseRequest } from "./schema.ts";
 
 export interface Services extends BulkDependencies {
   config: Config;
+  deadLetters?: DeadLetterQueue;
 }
 
 export type RequestResult = SubmitResult | StatusResult;

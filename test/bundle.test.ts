@@ -16,7 +16,7 @@ const run = promisify(execFile);
 const kustomer = new KustomerSandbox({ apiKey: API_KEY });
 const secrets = new FakeSecretsManager();
 /** The bundle-size budget (bench/README.md says what is in it and why). A size is deterministic; a time is not. */
-const BUNDLE_BUDGET_KB = 470;
+const BUNDLE_BUDGET_KB = 500;
 
 let directory: string;
 let bundle: string;

@@ -7,7 +7,6 @@ import {
   eventBridgeEvent,
   ROTATED_API_KEY,
   SECRET_ID,
-  sampleEvent,
   SENSITIVE,
 } from "./support/fixtures.ts";
 import { findLeaks, lambdaContext, startWorld, type World } from "./support/harness.ts";
@@ -111,7 +110,7 @@ describe("Step Functions task / direct invocation", () => {
   it.each([
     ["an array", [customerUpdate(1)], "the request must be a JSON object"],
     ["a string", "hello", "the request must be a JSON object"],
-    ["an SQS batch", sampleEvent("sqs-event.json"), "this event source is not supported; send the command itself"],
+    ["an SNS notification", { Records: [{ EventSource: "aws:sns", Sns: { Message: "{}" } }] }, "this event source is not supported; send the command itself"],
   ])("refuses an event of no known shape (%s) with a ValidationError", async (_, event, message) => {
     const { handler, kustomer } = await begin();
     const error = await thrown(handler(event, lambdaContext()));

@@ -6,6 +6,13 @@ import { synthApp } from "../support/synth.ts";
 const templateOf = (context: Record<string, unknown> = {}) => Template.fromStack(synthApp(context).stack);
 const byDefault = templateOf();
 
+/** The logical id of the stack's queue whose id starts with `name`. */
+function queueId(name: string, template = byDefault): string {
+  const id = Object.keys(template.findResources("AWS::SQS::Queue")).find((logicalId) => logicalId.startsWith(name));
+  if (!id) throw new Error(`no queue ${name}`);
+  return id;
+}
+
 function onlyResource(template: Template, type: string): { logicalId: string; properties: Record<string, any> } {
   const found = Object.entries(template.findResources(type));
   expect(found).toHaveLength(1);
@@ -38,7 +45,7 @@ describe("the function", () => {
       MemorySize: 512,
       Timeout: 300,
       TracingConfig: { Mode: "Active" },
-      ReservedConcurrentExecutions: 1,
+      ReservedConcurrentExecutions: 2,
       LoggingConfig: { LogGroup: Match.anyValue() },
       Environment: {
         Variables: {
@@ -47,11 +54,12 @@ describe("the function", () => {
           MAX_ITEMS: "10000",
           KUSTOMER_CONCURRENCY: "4",
           NODE_OPTIONS: "--enable-source-maps",
+          DEAD_LETTER_QUEUE_URL: { Ref: queueId("DeadLetterQueue") },
           POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
         },
       },
     });
-    // 6,000 a minute over 4 streams of 300 a minute each: 5 invocations at once.
+    // 6,000 a minute over 4 streams of 300 a minute each: 5 invocations at once (2 at the least).
     templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 5 });
     templateOf({ kustomerRateLimitPerMinute: "6000", kustomerConcurrency: "1" }).hasResourceProperties("AWS::Lambda::Function", {
       ReservedConcurrentExecutions: 20,
@@ -152,19 +160,37 @@ describe("the HTTP API", () => {
 });
 
 describe("events", () => {
-  it("route 'Customer Bulk Update Requested' on a custom bus to the function, with retries and a DLQ", () => {
+  it("route 'Customer Bulk Update Requested' on a custom bus into the burst queue, with retries and a DLQ", () => {
     const bus = onlyResource(byDefault, "AWS::Events::EventBus");
-    const dlq = onlyResource(byDefault, "AWS::SQS::Queue");
     byDefault.hasResourceProperties("AWS::Events::Rule", {
       EventBusName: { Ref: bus.logicalId },
       EventPattern: { "detail-type": ["Customer Bulk Update Requested"] },
       Targets: [
         Match.objectLike({
-          DeadLetterConfig: { Arn: { "Fn::GetAtt": [dlq.logicalId, "Arn"] } },
+          Arn: { "Fn::GetAtt": [queueId("BurstQueue"), "Arn"] },
+          InputPath: "$.detail",
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [queueId("DeadLetterQueue"), "Arn"] } },
           RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
         }),
       ],
     });
+  });
+
+  it("feed the function from the burst queue with partial batch responses, no faster than the rate limit allows", () => {
+    byDefault.hasResourceProperties("AWS::SQS::Queue", {
+      VisibilityTimeout: 1800,
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [queueId("DeadLetterQueue"), "Arn"] }, maxReceiveCount: 5 },
+    });
+    byDefault.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: { "Fn::GetAtt": [queueId("BurstQueue"), "Arn"] },
+      BatchSize: 5,
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
+    templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::EventSourceMapping", { ScalingConfig: { MaximumConcurrency: 5 } });
+    const sends = functionStatements(byDefault).filter((statement) => JSON.stringify(statement.Action).includes("sqs:SendMessage"));
+    expect(sends.map((statement) => statement.Resource)).toContainEqual({ "Fn::GetAtt": [queueId("DeadLetterQueue"), "Arn"] });
   });
 
   it("can use the default bus instead", () => {
@@ -174,11 +200,11 @@ describe("events", () => {
   });
 
   it("keep failed asynchronous invocations in the encrypted, TLS-only dead-letter queue", () => {
-    const dlq = onlyResource(byDefault, "AWS::SQS::Queue");
-    expect(dlq.properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    const dlq = queueId("DeadLetterQueue");
+    expect(byDefault.toJSON().Resources[dlq].Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
     byDefault.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
       MaximumRetryAttempts: 2,
-      DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [dlq.logicalId, "Arn"] } } },
+      DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [dlq, "Arn"] } } },
     });
     byDefault.hasResourceProperties("AWS::SQS::QueuePolicy", {
       PolicyDocument: {
@@ -242,8 +268,8 @@ describe("monitoring and outputs", () => {
     for (const metric of ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures"]) expect(body).toContain(metric);
   });
 
-  it("outputs the API URL, bus name, state machine ARN, secret name and DLQ URL", () => {
-    expect(Object.keys(byDefault.findOutputs("*")).sort()).toEqual(["ApiUrl", "DeadLetterQueueUrl", "EventBusName", "SecretName", "StateMachineArn"]);
+  it("outputs the API URL, bus name, state machine ARN, secret name, burst queue URL and DLQ URL", () => {
+    expect(Object.keys(byDefault.findOutputs("*")).sort()).toEqual(["ApiUrl", "BurstQueueUrl", "DeadLetterQueueUrl", "EventBusName", "SecretName", "StateMachineArn"]);
   });
 });
 

@@ -94,6 +94,12 @@ export function httpApiEvent(request: HttpRequest, file = "apigw-v2-request-iam.
   };
 }
 
+/** An SQS batch (the sample's envelope, one record per body given). */
+export function sqsEvent(bodies: string[]) {
+  const [template] = sampleEvent("sqs-event.json").Records;
+  return { Records: bodies.map((body, index) => ({ ...template, messageId: `message-${index + 1}`, body })) };
+}
+
 export function eventBridgeEvent(detail: unknown, detailType = "Customer Bulk Update Requested") {
   return { ...sampleEvent("ecr-image-push-event.json"), source: "com.example.crm-sync", "detail-type": detailType, detail };
 }

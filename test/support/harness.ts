@@ -27,6 +27,7 @@ const CONFIG_VARIABLES = [
   "KUSTOMER_MAX_ATTEMPTS",
   "SECRET_TTL_SECONDS",
   "MAX_ITEMS",
+  "DEAD_LETTER_QUEUE_URL",
 ];
 
 export function lambdaContext(remainingMs = 30_000): Context {
