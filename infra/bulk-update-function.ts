@@ -10,7 +10,11 @@ import { bundleOptions, HANDLER_ENTRY } from "./bundling.ts";
 
 export interface BulkUpdateFunctionProps {
   environment: Record<string, string>;
-  reservedConcurrentExecutions: number;
+  reservedConcurrentExecutions?: number;
+  /** Another handler beside lambda/handler.ts, with the same house defaults. */
+  entry?: string;
+  memorySize?: number;
+  timeout?: Duration;
 }
 
 /**
@@ -31,17 +35,17 @@ export class BulkUpdateFunction extends NodejsFunction {
     // Its own role, so it gets write access to its own log group and not the managed basic policy.
     const role = new Role(scope, `${id}Role`, {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
-      description: "kustomer-bulk-update function: its log group, its secret, X-Ray, its dead-letter queue",
+      description: `kustomer-bulk-update ${id}: its log group and what the stack grants it`,
     });
     logGroup.grantWrite(role);
     super(scope, id, {
-      entry: HANDLER_ENTRY,
+      entry: props.entry ?? HANDLER_ENTRY,
       role,
       handler: "handler",
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      memorySize: FUNCTION_MEMORY_MB,
-      timeout: FUNCTION_TIMEOUT,
+      memorySize: props.memorySize ?? FUNCTION_MEMORY_MB,
+      timeout: props.timeout ?? FUNCTION_TIMEOUT,
       tracing: Tracing.ACTIVE,
       logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,

@@ -20,6 +20,7 @@ const settingsSchema = z
       .optional(),
     alarmEmail: z.email().optional(),
     statusPollSeconds: z.coerce.number().int().min(5).max(3600).default(30),
+    jobToleratedFailurePercent: z.coerce.number().min(0).max(100).default(10),
   })
   .refine((settings) => !(settings.kustomerSecretName && settings.kustomerSecretArn), {
     message: "give kustomerSecretName or kustomerSecretArn, not both",

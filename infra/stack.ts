@@ -25,6 +25,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { BULK_UPDATE_DETAIL_TYPE } from "../lambda/events/eventbridge.ts";
 import { BulkUpdateFunction, FUNCTION_TIMEOUT } from "./bulk-update-function.ts";
+import { BulkUpdateJob } from "./job.ts";
 import { MAX_ITEMS } from "./limits.ts";
 import { Monitoring } from "./monitoring.ts";
 import { reservedConcurrencyFor, type StackSettings } from "./settings.ts";
@@ -42,6 +43,7 @@ export class BulkUpdateStack extends Stack {
   readonly deadLetterQueue: Queue;
   readonly burstQueue: Queue;
   readonly workflow: BulkUpdateWorkflow;
+  readonly job: BulkUpdateJob;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: BulkUpdateStackProps) {
@@ -116,6 +118,11 @@ export class BulkUpdateStack extends Stack {
     this.api = this.createApi(settings);
     this.bus = this.createEventRule(settings);
     this.workflow = new BulkUpdateWorkflow(this, "Workflow", { fn: this.fn, pollInterval: Duration.seconds(settings.statusPollSeconds) });
+    this.job = new BulkUpdateJob(this, "Job", {
+      fn: this.fn,
+      maxConcurrency: concurrentInvocations,
+      toleratedFailurePercentage: settings.jobToleratedFailurePercent,
+    });
     this.monitoring = new Monitoring(this, "Monitoring", {
       fn: this.fn,
       deadLetterQueue: this.deadLetterQueue,
@@ -133,6 +140,8 @@ export class BulkUpdateStack extends Stack {
       description: "Put the key in: aws secretsmanager put-secret-value --secret-id <this> --secret-string '{\"apiKey\":\"<key>\"}'",
     });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "JobBucketName", { value: this.job.bucket.bucketName, description: "Put a JSON Lines file of customer updates under jobs/ to run it" });
+    new CfnOutput(this, "JobStateMachineArn", { value: this.job.stateMachine.stateMachineArn });
     new CfnOutput(this, "BurstQueueUrl", { value: this.burstQueue.queueUrl, description: "Commands sent here are applied as the rate limit allows" });
   }
 

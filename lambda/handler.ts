@@ -10,13 +10,14 @@ import type { TriggerAdapter } from "./events/adapter.ts";
 import { directAdapter } from "./events/direct.ts";
 import { eventBridgeAdapter } from "./events/eventbridge.ts";
 import { httpAdapter } from "./events/http.ts";
+import { mapBatchAdapter } from "./events/map-batch.ts";
 import { isSqsEvent, processSqsBatch } from "./events/sqs.ts";
 import { KustomerClient } from "./kustomer/client.ts";
 import { countFailure, counters, logger, publishMetrics } from "./observability.ts";
 import { processRequest, type Services } from "./process-request.ts";
 import { SecretsManagerKeyProvider, StaticApiKeyProvider, type ApiKeyProvider } from "./secrets.ts";
 
-const adapters: TriggerAdapter[] = [httpAdapter, eventBridgeAdapter, directAdapter];
+const adapters: TriggerAdapter[] = [httpAdapter, eventBridgeAdapter, mapBatchAdapter, directAdapter];
 
 /** Time kept back from the invocation's deadline to log and answer after the last Kustomer call. */
 const RESPONSE_RESERVE_MS = 500;

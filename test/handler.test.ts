@@ -168,6 +168,17 @@ describe("Step Functions task / direct invocation", () => {
   });
 });
 
+describe("a Distributed Map batch", () => {
+  it("submits the batch's Items as one command, and throws named errors for the map to count", async () => {
+    const { handler, kustomer } = await begin();
+    const result = await handler({ Items: customerUpdates(100), BatchInput: { job: "x" } }, lambdaContext());
+    expect(result).toMatchObject({ status: "submitted", items: 100 });
+    expect(kustomer.bulkPuts).toHaveLength(1);
+    const error = await thrown(handler({ Items: [{ id: "nope" }] }, lambdaContext()));
+    expect(error).toMatchObject({ name: "ValidationError", issues: [{ path: "body[0].id" }] });
+  });
+});
+
 describe("EventBridge", () => {
   it("submits the event's detail and returns the result", async () => {
     const { handler, kustomer } = await begin();

@@ -13,8 +13,9 @@ function queueId(name: string, template = byDefault): string {
   return id;
 }
 
-function onlyResource(template: Template, type: string): { logicalId: string; properties: Record<string, any> } {
-  const found = Object.entries(template.findResources(type));
+/** The one resource of a type (or, given a prefix, the one whose logical id starts with it). */
+function onlyResource(template: Template, type: string, prefix = ""): { logicalId: string; properties: Record<string, any> } {
+  const found = Object.entries(template.findResources(type)).filter(([logicalId]) => logicalId.startsWith(prefix));
   expect(found).toHaveLength(1);
   const [logicalId, resource] = found[0] as [string, { Properties: Record<string, any> }];
   return { logicalId, properties: resource.Properties };
@@ -22,7 +23,7 @@ function onlyResource(template: Template, type: string): { logicalId: string; pr
 
 /** The role policy statements of the function, flattened. */
 function functionStatements(template: Template): Array<Record<string, any>> {
-  const fn = onlyResource(template, "AWS::Lambda::Function");
+  const fn = onlyResource(template, "AWS::Lambda::Function", "BulkUpdateFunction");
   const roleId = fn.properties.Role["Fn::GetAtt"][0];
   return Object.values(template.findResources("AWS::IAM::Policy"))
     .filter((policy: any) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
@@ -31,7 +32,7 @@ function functionStatements(template: Template): Array<Record<string, any>> {
 
 /** A Step Functions definition with its CloudFormation references replaced by placeholders. */
 function definitionOf(template: Template): Record<string, any> {
-  const { properties } = onlyResource(template, "AWS::StepFunctions::StateMachine");
+  const { properties } = onlyResource(template, "AWS::StepFunctions::StateMachine", "Workflow");
   const parts = properties.DefinitionString["Fn::Join"][1] as unknown[];
   return JSON.parse(parts.map((part) => (typeof part === "string" ? part : "REF")).join(""));
 }
@@ -68,12 +69,12 @@ describe("the function", () => {
   });
 
   it("never carries the key in its environment", () => {
-    const { properties } = onlyResource(byDefault, "AWS::Lambda::Function");
+    const { properties } = onlyResource(byDefault, "AWS::Lambda::Function", "BulkUpdateFunction");
     expect(Object.keys(properties.Environment.Variables)).not.toContain("KUSTOMER_API_KEY");
   });
 
   it("writes to its own log group with retention", () => {
-    const { properties } = onlyResource(byDefault, "AWS::Lambda::Function");
+    const { properties } = onlyResource(byDefault, "AWS::Lambda::Function", "BulkUpdateFunction");
     const logGroupId = properties.LoggingConfig.LogGroup.Ref;
     expect(byDefault.toJSON().Resources[logGroupId]).toMatchObject({ Type: "AWS::Logs::LogGroup", Properties: { RetentionInDays: 90 } });
   });
@@ -251,6 +252,72 @@ describe("the workflow", () => {
   });
 });
 
+describe("large jobs", () => {
+  const jobDefinition = (() => {
+    const { properties } = onlyResource(byDefault, "AWS::StepFunctions::StateMachine", "JobStateMachine");
+    const parts = properties.DefinitionString["Fn::Join"][1] as unknown[];
+    return JSON.parse(parts.map((part) => (typeof part === "string" ? part : "REF")).join(""));
+  })();
+
+  it("keep job files in an encrypted, TLS-only, private, access-logged bucket that tells EventBridge of new files", () => {
+    const bucket = onlyResource(byDefault, "AWS::S3::Bucket", "JobBucket");
+    expect(bucket.properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: { DestinationBucketName: { Ref: expect.stringMatching(/^JobAccessLogs/) }, LogFilePrefix: "job-bucket/" },
+      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 90, Status: "Enabled" }] },
+    });
+    byDefault.hasResourceProperties("AWS::S3::BucketPolicy", {
+      Bucket: { Ref: bucket.logicalId },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]) },
+    });
+    byDefault.hasResourceProperties("Custom::S3BucketNotifications", { NotificationConfiguration: { EventBridgeConfiguration: {} } });
+  });
+
+  it("read the JSON Lines file 100 lines per child invocation, within the rate limit, results to S3, then a report", () => {
+    const map = jobDefinition.States.UpdateCustomers;
+    expect(map).toMatchObject({
+      Type: "Map",
+      ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED" } },
+      ItemReader: { ReaderConfig: { InputType: "JSONL" }, Parameters: { "Key.$": "$.key" } },
+      ItemBatcher: { MaxItemsPerBatch: 100 },
+      MaxConcurrency: 2,
+      ToleratedFailurePercentage: 10,
+      ResultWriter: { Parameters: { Prefix: "results" } },
+      Next: "WriteReport",
+    });
+    expect(map.ItemProcessor.States.SubmitBatch.Retry[0].ErrorEquals).toEqual(RETRYABLE_ERRORS);
+    expect(jobDefinition.States.WriteReport.Parameters).toEqual({ "ResultWriterDetails.$": "$.map.ResultWriterDetails" });
+    const tuned = templateOf({ kustomerRateLimitPerMinute: "6000", jobToleratedFailurePercent: "25" });
+    const parts = onlyResource(tuned, "AWS::StepFunctions::StateMachine", "JobStateMachine").properties.DefinitionString["Fn::Join"][1] as unknown[];
+    expect(JSON.parse(parts.map((part) => (typeof part === "string" ? part : "REF")).join("")).States.UpdateCustomers).toMatchObject({
+      MaxConcurrency: 5,
+      ToleratedFailurePercentage: 25,
+    });
+  });
+
+  it("start on a file dropped under jobs/", () => {
+    const bucket = onlyResource(byDefault, "AWS::S3::Bucket", "JobBucket");
+    byDefault.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: { source: ["aws.s3"], "detail-type": ["Object Created"], detail: { bucket: { name: [{ Ref: bucket.logicalId }] }, object: { key: [{ prefix: "jobs/" }] } } },
+      Targets: [Match.objectLike({ Arn: { Ref: onlyResource(byDefault, "AWS::StepFunctions::StateMachine", "JobStateMachine").logicalId }, InputTransformer: Match.objectLike({ InputPathsMap: { "detail-object-key": "$.detail.object.key" } }) })],
+    });
+  });
+
+  it("let the report function read and write results only", () => {
+    const report = onlyResource(byDefault, "AWS::Lambda::Function", "JobReportFunction");
+    expect(report.properties).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"], Timeout: 900, MemorySize: 1024 });
+    const roleId = report.properties.Role["Fn::GetAtt"][0];
+    const statements = Object.values(byDefault.findResources("AWS::IAM::Policy"))
+      .filter((policy: any) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
+      .flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
+      .filter((statement: any) => JSON.stringify(statement.Action).includes("s3:"));
+    expect(statements).toHaveLength(1);
+    expect(statements[0].Action).toEqual(["s3:GetObject", "s3:PutObject"]);
+    expect(JSON.stringify(statements[0].Resource)).toContain("/results/*");
+  });
+});
+
 describe("monitoring and outputs", () => {
   it("alarms on function errors, throttles, dead letters and failed workflows, to an encrypted topic", () => {
     const topic = onlyResource(byDefault, "AWS::SNS::Topic");
@@ -268,8 +335,17 @@ describe("monitoring and outputs", () => {
     for (const metric of ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures"]) expect(body).toContain(metric);
   });
 
-  it("outputs the API URL, bus name, state machine ARN, secret name, burst queue URL and DLQ URL", () => {
-    expect(Object.keys(byDefault.findOutputs("*")).sort()).toEqual(["ApiUrl", "BurstQueueUrl", "DeadLetterQueueUrl", "EventBusName", "SecretName", "StateMachineArn"]);
+  it("outputs the API URL, bus name, state machines, secret name, queue URLs and job bucket", () => {
+    expect(Object.keys(byDefault.findOutputs("*")).sort()).toEqual([
+      "ApiUrl",
+      "BurstQueueUrl",
+      "DeadLetterQueueUrl",
+      "EventBusName",
+      "JobBucketName",
+      "JobStateMachineArn",
+      "SecretName",
+      "StateMachineArn",
+    ]);
   });
 });
 
