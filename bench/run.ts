@@ -22,6 +22,34 @@ const THROUGHPUT_RUNS = 3;
 const BUDGET_PER_MINUTE = 1000;
 const LATENCY_MS = 50;
 const CONCURRENCY = 4;
+/** The local large job: 100,000 lines against a budget that binds (250 requests per 5 s window). */
+const JOB_LINES = 100_000;
+const JOB_BUDGET = 250;
+const JOB_WINDOW_MS = 5_000;
+
+/** Runs `npm run job` on a file and reads its summary line. */
+async function localJob(file: string): Promise<{ seconds: number; peakMb: number; items: number; accepted: number }> {
+  const output = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    const job = spawn("npm", ["run", "-s", "job", "--", file], {
+      env: {
+        ...process.env,
+        KUSTOMER_BASE_URL: "",
+        KUSTOMER_SECRET_ID: "",
+        SANDBOX_RATE_LIMIT: String(JOB_BUDGET),
+        SANDBOX_RATE_WINDOW_MS: String(JOB_WINDOW_MS),
+        SANDBOX_LATENCY_MS: String(LATENCY_MS),
+        JOB_CONCURRENCY: String(CONCURRENCY),
+      },
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    job.stdout.on("data", (chunk) => (text += chunk));
+    job.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`job exited with ${code}: ${text}`))));
+  });
+  const summary = /(\d+) items: (\d+) accepted, \d+ failed, in ([\d.]+) s \(peak memory (\d+) MB\)/.exec(output);
+  if (!summary) throw new Error(`no summary in: ${output}`);
+  return { items: Number(summary[1]), accepted: Number(summary[2]), seconds: Number(summary[3]), peakMb: Number(summary[4]) };
+}
 
 interface Stats {
   median: number;
@@ -168,6 +196,17 @@ async function main() {
   const bareNode = await child("once", minimal.file, hundred, environment);
   await Promise.all([sandbox.stop(), secrets.stop(), throughputSandbox.stop()]);
 
+  // The local large job: every line accepted, paced by the budget.
+  const jobFile = join(OUT, "job-100000.jsonl");
+  await writeFile(jobFile, `${customerUpdates(JOB_LINES).map((update) => JSON.stringify(update)).join("\n")}\n`);
+  const jobRuns = [await localJob(jobFile), await localJob(jobFile)];
+  const jobRequests = JOB_LINES / 100;
+  // Full windows wait for their reset; the last one is as fast as latency and concurrency allow.
+  const lastWindowRequests = jobRequests - (Math.ceil(jobRequests / JOB_BUDGET) - 1) * JOB_BUDGET;
+  const jobFloorS = ((Math.ceil(jobRequests / JOB_BUDGET) - 1) * JOB_WINDOW_MS + Math.ceil(lastWindowRequests / CONCURRENCY) * LATENCY_MS) / 1000;
+  const jobSeconds = stats(jobRuns.map((run) => run.seconds));
+  const jobPeakMb = stats(jobRuns.map((run) => run.peakMb));
+
   const requests = 10_000 / 100;
   // The floor: rounds of `CONCURRENCY` requests at the given latency, or the budget, whichever is slower.
   const latencyFloorMs = Math.ceil(requests / CONCURRENCY) * LATENCY_MS;
@@ -198,6 +237,17 @@ async function main() {
       ratioToFloor: round(wallStats.median / floorMs),
       deliveries,
     },
+    job: {
+      lines: JOB_LINES,
+      budget: `${JOB_BUDGET} per ${JOB_WINDOW_MS / 1000} s`,
+      latencyMs: LATENCY_MS,
+      concurrency: CONCURRENCY,
+      seconds: jobSeconds,
+      floorS: jobFloorS,
+      ratioToFloor: round(jobSeconds.median / jobFloorS),
+      peakRssMb: jobPeakMb,
+      everyLineAccepted: jobRuns.every((run) => run.items === JOB_LINES && run.accepted === JOB_LINES),
+    },
     memory: { peakRssMbAt512: stats(rss), peakRssMbAt128: stats(rssAt128), bareProcessWithBaselineMb: round(bareNode.maxRssMb, 1) },
     durationS: 0,
   };
@@ -210,6 +260,9 @@ async function main() {
     ["throughput within 1.2x of the floor", results.throughput.ratioToFloor <= 1.2, `${results.throughput.ratioToFloor}x`],
     ["no 429 in the throughput runs", deliveries.every((delivery) => delivery.rateLimited === 0), `${deliveries.map((delivery) => delivery.rateLimited).join("/")}`],
     ["every item accepted exactly once", deliveries.every((delivery) => delivery.items === 10_000 && delivery.unique === 10_000), `${deliveries.map((delivery) => delivery.unique).join("/")}`],
+    ["local job: 100,000 lines within 1.2x of the rate-limit floor", results.job.ratioToFloor <= 1.2, `${results.job.ratioToFloor}x`],
+    ["local job: under 256 MB", results.job.peakRssMb.median < 256, `${results.job.peakRssMb.median} MB`],
+    ["local job: every line accepted", results.job.everyLineAccepted, String(results.job.everyLineAccepted)],
     ["peak memory under 128 MB for 10,000 items (128 MB heap limits)", results.memory.peakRssMbAt128.median < 128, `${results.memory.peakRssMbAt128.median} MB`],
   ] as const;
 
@@ -233,6 +286,10 @@ async function main() {
   console.log(line("\npeak RSS MB, 10k items, 512 MB flags", results.memory.peakRssMbAt512));
   console.log(line("peak RSS MB, 10k items, 128 MB flags", results.memory.peakRssMbAt128));
   console.log(`  (a bare Node.js process running baseline (a): ${results.memory.bareProcessWithBaselineMb} MB)`);
+  console.log(`\nlocal job: ${JOB_LINES} lines, ${results.job.budget}, ${LATENCY_MS} ms latency, ${CONCURRENCY} in flight`);
+  console.log(line("  seconds", jobSeconds));
+  console.log(`  floor ${jobFloorS} s`);
+  console.log(line("  peak RSS MB", jobPeakMb));
   console.log(`\ntargets`);
   for (const [target, met, figure] of targets) console.log(`  ${met ? "met    " : "MISSED "} ${target}: ${figure}`);
   console.log(`\n${results.durationS} s; written to bench/results.json`);

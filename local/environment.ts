@@ -28,6 +28,7 @@ export async function prepareLocalEnvironment(options: { sandboxPort: number; on
   if (!process.env.KUSTOMER_BASE_URL) {
     sandbox = new KustomerSandbox({
       rateLimitPerMinute: number("SANDBOX_RATE_LIMIT", 1000),
+      rateLimitWindowMs: number("SANDBOX_RATE_WINDOW_MS", 60_000),
       latencyMs: number("SANDBOX_LATENCY_MS", 0),
       applyAfterMs: number("SANDBOX_APPLY_AFTER_MS", 1000),
       // A long-running local server must not keep every request in memory.

@@ -5,6 +5,9 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
+/** Bulk operations the sandbox remembers; older ones are forgotten (their status then answers 404). */
+const MAX_OPERATIONS = 10_000;
+
 /** The key the sandbox accepts unless told otherwise; `npm start` uses it when no key is given. */
 export const SANDBOX_API_KEY = "kst_sandbox_local_development_key";
 
@@ -41,6 +44,8 @@ export interface SandboxOptions {
   apiKey?: string;
   /** Requests per minute before 429s; Kustomer's Enterprise plan allows 1,000. */
   rateLimitPerMinute?: number;
+  /** The budget's window; a minute, as Kustomer's, unless a test wants it shorter. */
+  rateLimitWindowMs?: number;
   /** Added to every answer, to stand in for the network. */
   latencyMs?: number;
   /** How long a bulk operation stays queued, then running, before it is applied. */
@@ -78,6 +83,7 @@ export class KustomerSandbox {
   readonly customers = new Map<string, Customer>();
   readonly operations = new Map<string, BulkOperation>();
   rateLimitPerMinute: number;
+  readonly rateLimitWindowMs: number;
   latencyMs: number;
   applyAfterMs: number;
   /** 429s the sandbox has answered because the budget was spent (injected faults not counted). */
@@ -99,6 +105,7 @@ export class KustomerSandbox {
   constructor(private readonly options: SandboxOptions = {}) {
     this.apiKeys.add(options.apiKey ?? SANDBOX_API_KEY);
     this.rateLimitPerMinute = options.rateLimitPerMinute ?? 1000;
+    this.rateLimitWindowMs = options.rateLimitWindowMs ?? 60_000;
     this.latencyMs = options.latencyMs ?? 0;
     this.applyAfterMs = options.applyAfterMs ?? 200;
     this.now = options.now ?? Date.now;
@@ -223,13 +230,16 @@ export class KustomerSandbox {
     this.reply(response, 404, { errors: [{ status: 404, code: "not_found", title: "Not Found" }] }, budget.headers);
   }
 
-  /** A fixed one-minute window, reported the way Kustomer does (reset in epoch seconds). */
+  /**
+   * A fixed window (a minute), reported the way Kustomer does: the reset in epoch seconds, so windows
+   * start on a whole second and a client waiting for the reset wakes exactly at it.
+   */
   private spendBudget(): { allowed: boolean; resetAt: number; headers: Record<string, string> } {
     const now = this.now();
-    if (now - this.window.startedAt >= 60_000) this.window = { startedAt: now, used: 0 };
+    if (now - this.window.startedAt >= this.rateLimitWindowMs) this.window = { startedAt: Math.floor(now / 1000) * 1000, used: 0 };
     const allowed = this.window.used < this.rateLimitPerMinute;
     if (allowed) this.window.used += 1;
-    const resetAt = this.window.startedAt + 60_000;
+    const resetAt = this.window.startedAt + this.rateLimitWindowMs;
     return {
       allowed,
       resetAt,
@@ -242,6 +252,8 @@ export class KustomerSandbox {
   }
 
   private bulkUpdate(url: URL, body: unknown, response: ServerResponse, headers: Record<string, string>): void {
+    // Applying what is due frees its payload: a long job must not keep every update in memory.
+    this.applyDueOperations();
     const bad = (title: string) => this.reply(response, 400, { errors: [{ status: 400, code: "bad_request", title }] }, headers);
     if (!Array.isArray(body) || body.length === 0 || body.length > 100) return bad("body must be an array of 1 to 100 customers");
     const updates = body as Array<Record<string, unknown>>;
@@ -254,6 +266,8 @@ export class KustomerSandbox {
     }
     const operation: BulkOperation = { id: randomBytes(12).toString("hex"), createdAt: this.now(), customerIds, updates, idsMode: Boolean(ids) };
     this.operations.set(operation.id, operation);
+    // Kustomer keeps bulk operations for a while; the sandbox keeps the latest ones, so long jobs stay small.
+    if (this.operations.size > MAX_OPERATIONS) this.operations.delete(this.operations.keys().next().value as string);
     this.reply(response, 201, { data: this.bulkResource(operation) }, headers);
   }
 
@@ -280,6 +294,7 @@ export class KustomerSandbox {
       Object.assign(customer, fields);
       return { ...(ref ? { _clientRef: ref } : {}), objectId, status: "updated" as const };
     });
+    operation.updates = [];
   }
 
   private bulkResource(operation: BulkOperation) {
