@@ -6,15 +6,12 @@ import { PolicyStatement, type Role } from "aws-cdk-lib/aws-iam";
 import { EventField, Rule, RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { SfnStateMachine } from "aws-cdk-lib/aws-events-targets";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import {
-  DefinitionBody,
   DistributedMap,
   ItemBatcher,
   JitterType,
   JsonPath,
-  LogLevel,
   ResultWriterV2,
   S3JsonLItemReader,
   StateMachine,
@@ -23,6 +20,7 @@ import {
 import { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { BulkUpdateFunction } from "./bulk-update-function.ts";
+import { createStateMachine } from "./state-machine.ts";
 import { RETRYABLE_ERRORS } from "./workflow.ts";
 
 export const JOB_PREFIX = "jobs/";
@@ -103,16 +101,7 @@ export class BulkUpdateJob extends Construct {
       payloadResponseOnly: true,
     });
 
-    this.stateMachine = new StateMachine(this, "StateMachine", {
-      definitionBody: DefinitionBody.fromChainable(map.next(report)),
-      tracingEnabled: true,
-      timeout: Duration.days(7),
-      logs: {
-        destination: new LogGroup(this, "Logs", { retention: RetentionDays.THREE_MONTHS }),
-        level: LogLevel.ALL,
-        includeExecutionData: false,
-      },
-    });
+    this.stateMachine = createStateMachine(this, map.next(report));
     this.acknowledgeGrants(props.fn);
 
     // Dropping a file under jobs/ starts a job on it.
@@ -131,7 +120,6 @@ export class BulkUpdateJob extends Construct {
     const logicalId = (construct: Construct) => Stack.of(this).getLogicalId(construct.node.defaultChild as CfnElement);
     const execution = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(this.stateMachine)}"}]}]}`;
     const findings: Array<[string, string]> = [
-      ["Resource::*", "X-Ray and CloudWatch Logs delivery, which have no resource-level permissions."],
       [`Resource::<${logicalId(fn)}.Arn>:*`, "Invoking the bulk-update function of this stack, its versions included; no other function."],
       [`Resource::<${logicalId(this.reportFunction)}.Arn>:*`, "Invoking the report function of this stack, its versions included; no other function."],
       [`Resource::arn:<AWS::Partition>:s3:::<${logicalId(this.bucket)}>/*`, "Reading job files, whose names the operator chooses, and writing results, in this job bucket only."],

@@ -2,15 +2,12 @@
 // complete, and end with the per-customer failures. Retries match the contract's retryable names.
 import { CfnElement, Duration, Stack, Validations } from "aws-cdk-lib";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import {
   Choice,
   Condition,
-  DefinitionBody,
   Fail,
   JitterType,
   JsonPath,
-  LogLevel,
   Pass,
   StateMachine,
   TaskInput,
@@ -19,6 +16,7 @@ import {
 } from "aws-cdk-lib/aws-stepfunctions";
 import { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
+import { createStateMachine } from "./state-machine.ts";
 
 /** Errors worth another try: the contract's retryable names and Lambda's own transient faults. */
 export const RETRYABLE_ERRORS = [
@@ -77,21 +75,7 @@ export class BulkUpdateWorkflow extends Construct {
         ),
     );
 
-    this.stateMachine = new StateMachine(this, "StateMachine", {
-      definitionBody: DefinitionBody.fromChainable(definition),
-      tracingEnabled: true,
-      timeout: Duration.days(7),
-      logs: {
-        destination: new LogGroup(this, "Logs", { retention: RetentionDays.THREE_MONTHS }),
-        level: LogLevel.ALL,
-        // Execution data holds customers' personal fields: log the states, not the data.
-        includeExecutionData: false,
-      },
-    });
-    Validations.of(this.stateMachine).acknowledge({
-      id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-      reason: "X-Ray tracing and CloudWatch Logs delivery actions, added by CDK for tracing and logging: these APIs have no resource-level permissions.",
-    });
+    this.stateMachine = createStateMachine(this, definition);
     Validations.of(this.stateMachine).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
       reason: "lambda:InvokeFunction on the one bulk-update function, its versions and aliases included (the :* suffix); no other function.",

@@ -92,7 +92,7 @@ beforeEach(() => {
 });
 afterEach(() => expect(unhandled).toEqual([]));
 
-function expectNothingLeaked(world: World, callerText: string) {
+function expectNothingLeaked(callerText: string) {
   expect(callerText).not.toContain(API_KEY);
   expect(callerText).not.toMatch(/127\.0\.0\.1|localhost|\.ts:\d+|\bat \w+ \(/);
   expect(callerText).not.toContain(new URL(process.env.KUSTOMER_BASE_URL as string).port);
@@ -112,7 +112,7 @@ describe.each(triggers)("$name", (trigger) => {
     const { outcome, callerText, progress } = await trigger.run(world, { body: customerUpdates(ITEMS) });
     expect(Date.now() - started).toBeLessThan(DEADLINE_MS);
     expect(outcome).toEqual(expected);
-    expectNothingLeaked(world, callerText);
+    expectNothingLeaked(callerText);
     expect(world.kustomer.bulkPuts.length).toBeGreaterThan(0);
     // Whatever happened, every item is accounted for, once: accepted by Kustomer, or reported unsent.
     if (progress) {
@@ -146,7 +146,7 @@ describe.each(triggers)("$name, cold start", (trigger) => {
       arrange(world);
       const { outcome, callerText } = await trigger.run(world, { body: customerUpdates(ITEMS) });
       expect(outcome).toEqual(expected);
-      expectNothingLeaked(world, callerText);
+      expectNothingLeaked(callerText);
       expect(world.kustomer.requests).toEqual([]);
     } finally {
       await world.stop();

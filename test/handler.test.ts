@@ -9,6 +9,7 @@ import {
   SECRET_ID,
   SENSITIVE,
 } from "./support/fixtures.ts";
+import { failure as thrown } from "./support/failures.ts";
 import { findLeaks, lambdaContext, startWorld, type World } from "./support/harness.ts";
 
 let world: World | undefined;
@@ -22,15 +23,6 @@ afterEach(async () => {
 async function begin(environment: Record<string, string> = {}): Promise<World> {
   world = await startWorld(environment);
   return world;
-}
-
-async function thrown(promise: Promise<unknown>): Promise<Error & Record<string, any>> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & Record<string, any>;
-  }
-  throw new Error("expected the handler to throw");
 }
 
 describe("Step Functions task / direct invocation", () => {
@@ -209,6 +201,18 @@ describe("the API key", () => {
     const { handler, secrets } = await begin();
     for (let i = 0; i < 10; i += 1) await handler({ body: customerUpdates(1) }, lambdaContext());
     expect(secrets.calls).toBe(1);
+  });
+
+  it("is fetched while the command is validated, so its round trip overlaps the validation", async () => {
+    const { handler, secrets, kustomer } = await begin();
+    // Refused, yet the key was fetched alongside: the next invocation finds it cached.
+    await thrown(handler({ body: [{ id: "bad" }] }, lambdaContext()));
+    expect(secrets.calls).toBe(1);
+    expect(kustomer.requests).toEqual([]);
+    await handler({ body: customerUpdates(1) }, lambdaContext());
+    expect(secrets.calls).toBe(1);
+    // A failed prefetch is no unhandled rejection: the error surfaces where the key is used.
+    secrets.secrets.delete(SECRET_ID);
   });
 
   it("is fetched again when Kustomer answers 401 after a rotation, and the request succeeds", async () => {

@@ -10,6 +10,7 @@ import { KustomerClient, parseKustomerErrors } from "../lambda/kustomer/client.t
 import type { ApiKeyProvider } from "../lambda/secrets.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
 import { API_KEY, ROTATED_API_KEY, customerUpdates } from "./support/fixtures.ts";
+import { failure } from "./support/failures.ts";
 
 const kustomer = new KustomerSandbox({ apiKey: API_KEY });
 let baseUrl: string;
@@ -42,15 +43,6 @@ function clientWith(options: { keys?: ApiKeyProvider; maxAttempts?: number; time
     },
   });
   return { client, sleeps, deadline: (ms: number) => now() + ms };
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("the Kustomer client", () => {

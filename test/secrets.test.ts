@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError, SecretUnavailableError } from "../lambda/errors.ts";
 import { SecretsManagerKeyProvider, StaticApiKeyProvider } from "../lambda/secrets.ts";
 import { FakeSecretsManager } from "./support/fake-secrets-manager.ts";
+import { failure } from "./support/failures.ts";
 
 const secretsManager = new FakeSecretsManager();
 let client: SecretsManagerClient;
@@ -20,15 +21,6 @@ afterAll(() => secretsManager.stop());
 
 function provider(secretId: string, options: { field?: string; ttlMs?: number; now?: () => number } = {}) {
   return new SecretsManagerKeyProvider({ client, secretId, field: options.field ?? "apiKey", ttlMs: options.ttlMs ?? 60_000, now: options.now });
-}
-
-async function failure(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a failure");
 }
 
 describe("the API key from Secrets Manager", () => {

@@ -1,40 +1,33 @@
 // A real HTTP server answering S3's GetObject and PutObject (path-style), so the real S3 client is
 // exercised through AWS_ENDPOINT_URL_S3.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { serve, type Served } from "./serve.ts";
 
 export class FakeS3 {
   /** "bucket/key" -> body */
   readonly objects = new Map<string, string>();
-  private server?: Server;
+  private served?: Served;
 
   async start(): Promise<string> {
-    this.server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on("data", (chunk: Buffer) => chunks.push(chunk));
-      request.on("end", () => {
-        const path = decodeURIComponent(new URL(request.url ?? "/", "http://s3.local").pathname.slice(1));
-        if (request.method === "PUT") {
-          this.objects.set(path, Buffer.concat(chunks).toString("utf8"));
-          response.writeHead(200, { etag: '"0"' }).end();
-          return;
-        }
-        const body = this.objects.get(path);
-        if (request.method !== "GET" || body === undefined) {
-          response
-            .writeHead(404, { "content-type": "application/xml" })
-            .end("<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>");
-          return;
-        }
-        response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
-      });
+    this.served = await serve((request, body, response) => {
+      const path = decodeURIComponent(new URL(request.url ?? "/", "http://s3.local").pathname.slice(1));
+      if (request.method === "PUT") {
+        this.objects.set(path, body.toString("utf8"));
+        response.writeHead(200, { etag: '"0"' }).end();
+        return;
+      }
+      const stored = this.objects.get(path);
+      if (request.method !== "GET" || stored === undefined) {
+        response
+          .writeHead(404, { "content-type": "application/xml" })
+          .end("<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>");
+        return;
+      }
+      response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(stored) }).end(stored);
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.served.url;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
+    await this.served?.close();
   }
 }

@@ -1,8 +1,7 @@
 // A real HTTP server speaking SQS's JSON protocol (SendMessage), with the MD5 digests the SDK checks,
 // so the real SQS client is exercised through AWS_ENDPOINT_URL_SQS.
 import { createHash, randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { serve, type Served } from "./serve.ts";
 
 interface Attribute {
   DataType: string;
@@ -38,40 +37,34 @@ export class FakeSqs {
   readonly sent: SentMessage[] = [];
   /** Answer the next SendMessage calls with a server error. */
   failures = 0;
-  private server?: Server;
+  private served?: Served;
 
   async start(): Promise<string> {
-    this.server = createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on("data", (chunk: Buffer) => chunks.push(chunk));
-      request.on("end", () => {
-        const reply = (status: number, body: unknown) =>
-          response.writeHead(status, { "content-type": "application/x-amz-json-1.0" }).end(JSON.stringify(body));
-        if (request.headers["x-amz-target"] !== "AmazonSQS.SendMessage") return reply(400, { __type: "UnsupportedOperation", message: "only SendMessage" });
-        if (this.failures > 0) {
-          this.failures -= 1;
-          return reply(500, { __type: "InternalError", message: "injected" });
-        }
-        const input = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { QueueUrl: string; MessageBody: string; MessageAttributes?: Record<string, Attribute> };
-        const attributes = input.MessageAttributes ?? {};
-        this.sent.push({
-          queueUrl: input.QueueUrl,
-          body: input.MessageBody,
-          attributes: Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, value.StringValue])),
-        });
-        reply(200, {
-          MessageId: randomUUID(),
-          MD5OfMessageBody: createHash("md5").update(input.MessageBody, "utf8").digest("hex"),
-          ...(Object.keys(attributes).length ? { MD5OfMessageAttributes: attributesMd5(attributes) } : {}),
-        });
+    this.served = await serve((request, body, response) => {
+      const reply = (status: number, body: unknown) =>
+        response.writeHead(status, { "content-type": "application/x-amz-json-1.0" }).end(JSON.stringify(body));
+      if (request.headers["x-amz-target"] !== "AmazonSQS.SendMessage") return reply(400, { __type: "UnsupportedOperation", message: "only SendMessage" });
+      if (this.failures > 0) {
+        this.failures -= 1;
+        return reply(500, { __type: "InternalError", message: "injected" });
+      }
+      const input = JSON.parse(body.toString("utf8")) as { QueueUrl: string; MessageBody: string; MessageAttributes?: Record<string, Attribute> };
+      const attributes = input.MessageAttributes ?? {};
+      this.sent.push({
+        queueUrl: input.QueueUrl,
+        body: input.MessageBody,
+        attributes: Object.fromEntries(Object.entries(attributes).map(([name, value]) => [name, value.StringValue])),
+      });
+      reply(200, {
+        MessageId: randomUUID(),
+        MD5OfMessageBody: createHash("md5").update(input.MessageBody, "utf8").digest("hex"),
+        ...(Object.keys(attributes).length ? { MD5OfMessageAttributes: attributesMd5(attributes) } : {}),
       });
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this.served.url;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
+    await this.served?.close();
   }
 }

@@ -2,6 +2,8 @@
 // copy of the real handler (so module-level caches start cold), capturing everything it logs.
 import type { Context } from "aws-lambda";
 import { vi } from "vitest";
+import { randomUUID } from "node:crypto";
+import { lambdaContext as gatewayContext } from "../../local/gateway.ts";
 import { KustomerSandbox } from "../../local/kustomer-sandbox.ts";
 import { FakeSecretsManager } from "./fake-secrets-manager.ts";
 import { API_KEY, SECRET_ID } from "./fixtures.ts";
@@ -30,22 +32,9 @@ const CONFIG_VARIABLES = [
   "DEAD_LETTER_QUEUE_URL",
 ];
 
+/** A Lambda context with this much time left (the local gateway's, so there is one of them). */
 export function lambdaContext(remainingMs = 30_000): Context {
-  const deadline = Date.now() + remainingMs;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: "kustomer-bulk-update",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:kustomer-bulk-update",
-    memoryLimitInMB: "256",
-    awsRequestId: `req-${Math.random().toString(16).slice(2)}`,
-    logGroupName: "/aws/lambda/kustomer-bulk-update",
-    logStreamName: "2026/11/27/[$LATEST]0123456789abcdef",
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  return gatewayContext(`req-${randomUUID()}`, remainingMs);
 }
 
 export async function startWorld(environment: Record<string, string> = {}): Promise<World> {
