@@ -27,6 +27,7 @@ export interface MonitoringProps {
   fn: IFunction;
   deadLetterQueue: IQueue;
   stateMachine: IStateMachine;
+  jobStateMachine: IStateMachine;
   alarmEmail?: string;
 }
 
@@ -70,6 +71,11 @@ export class Monitoring extends Construct {
         "Updates are waiting in the dead-letter queue: inspect and redrive them",
       ),
       alarm("WorkflowFailures", props.stateMachine.metricFailed({ period: fiveMinutes }), "A bulk-update workflow execution failed"),
+      alarm(
+        "JobFailures",
+        props.jobStateMachine.metricFailed({ period: fiveMinutes }),
+        "A large job failed (more failed batches than tolerated): its results are under results/ in the job bucket",
+      ),
     ];
 
     const count = (metricName: string) =>

@@ -127,6 +127,7 @@ export class BulkUpdateStack extends Stack {
       fn: this.fn,
       deadLetterQueue: this.deadLetterQueue,
       stateMachine: this.workflow.stateMachine,
+      jobStateMachine: this.job.stateMachine,
       alarmEmail: settings.alarmEmail,
     });
 

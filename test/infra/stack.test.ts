@@ -319,11 +319,11 @@ describe("large jobs", () => {
 });
 
 describe("monitoring and outputs", () => {
-  it("alarms on function errors, throttles, dead letters and failed workflows, to an encrypted topic", () => {
+  it("alarms on function errors, throttles, dead letters, failed workflows and failed jobs, to an encrypted topic", () => {
     const topic = onlyResource(byDefault, "AWS::SNS::Topic");
     expect(topic.properties.KmsMasterKeyId).toBeDefined();
     const alarms = Object.values(byDefault.findResources("AWS::CloudWatch::Alarm")).map((alarm: any) => alarm.Properties);
-    expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(["ApproximateNumberOfMessagesVisible", "Errors", "ExecutionsFailed", "Throttles"]);
+    expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(["ApproximateNumberOfMessagesVisible", "Errors", "ExecutionsFailed", "ExecutionsFailed", "Throttles"]);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic.logicalId }]);
     byDefault.resourceCountIs("AWS::SNS::Subscription", 0);
     templateOf({ alarmEmail: "ops@example.com" }).hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "ops@example.com" });
