@@ -24,7 +24,7 @@ const RESPONSE_RESERVE_MS = 500;
 /** Outside Lambda (local runs) there is no context: allow Lambda's own maximum. */
 const DEFAULT_REMAINING_MS = 15 * 60 * 1000;
 
-let services: Services | undefined;
+let cachedServices: Services | undefined;
 
 function keyProviderFor(config: Config): ApiKeyProvider {
   const source = config.apiKeySource;
@@ -39,7 +39,7 @@ function keyProviderFor(config: Config): ApiKeyProvider {
 
 /** Built on first use, not at import, so a bad configuration is a named error rather than an init crash. */
 function servicesFor(environment: Record<string, string | undefined>): Services {
-  if (services) return services;
+  if (cachedServices) return cachedServices;
   const config = loadConfig(environment);
   const client = new KustomerClient({
     baseUrl: config.baseUrl,
@@ -49,7 +49,7 @@ function servicesFor(environment: Record<string, string | undefined>): Services 
     log: logger,
     counters,
   });
-  services = {
+  cachedServices = {
     config,
     client,
     log: logger,
@@ -57,7 +57,7 @@ function servicesFor(environment: Record<string, string | undefined>): Services 
     concurrency: config.concurrency,
     deadLetters: config.deadLetterQueueUrl ? new SqsDeadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl) : undefined,
   };
-  return services;
+  return cachedServices;
 }
 
 export async function handler(event: unknown, context?: Context): Promise<unknown> {
