@@ -28,7 +28,11 @@ export interface RecordedRequest {
   body: unknown;
 }
 
-export type Fault = { status: number; headers?: Record<string, string>; body?: unknown } | { hang: true } | { reset: true };
+export type Fault =
+  | { status: number; headers?: Record<string, string>; body?: unknown }
+  | { hang: true }
+  /** The connection dropped before any answer, or (`midResponse`) after the headers and part of the body. */
+  | { reset: true; midResponse?: boolean };
 
 export interface FaultRule {
   method?: string;
@@ -188,7 +192,13 @@ export class KustomerSandbox {
       const { fault } = rule;
       if ("hang" in fault) return;
       if ("reset" in fault) {
-        response.socket?.destroy();
+        if (fault.midResponse) {
+          response.writeHead(201, { "content-type": "application/json", "content-length": "200" });
+          response.write('{"data":{"type":"bulk","id":');
+          setTimeout(() => response.socket?.destroy(), 10);
+        } else {
+          response.socket?.destroy();
+        }
         return;
       }
       const text = typeof fault.body === "string" ? fault.body : JSON.stringify(fault.body ?? { errors: [{ code: "fault", title: "injected fault" }] });
