@@ -75,8 +75,10 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
     const services = servicesFor(process.env);
     // On a cold start the secret's round trip then overlaps the validation.
     services.client.prefetchKey();
+    const retriesBefore = services.client.retries;
     const result = await processRequest(adapter.toRequest(event), services, deadlineAt);
     logger.info("request done", {
+      retries: services.client.retries - retriesBefore,
       outcome: "status" in result ? result.status : "statusRead",
       items: "items" in result ? result.items : undefined,
       chunks: result.operations.length,

@@ -296,8 +296,9 @@ describe("metrics", () => {
 });
 
 describe("logs", () => {
-  it("are structured JSON with the request id, trigger, counts and bulk ids", async () => {
-    const { handler, logs } = await begin();
+  it("are structured JSON with the request id, trigger, counts, retries and bulk ids", async () => {
+    const { handler, logs, kustomer } = await begin();
+    kustomer.inject({ fault: { status: 503 } });
     const context = lambdaContext();
     const result = await handler({ body: customerUpdates(120) }, context);
     const lines = logs.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line));
@@ -310,6 +311,7 @@ describe("logs", () => {
       outcome: "submitted",
       items: 120,
       chunks: 2,
+      retries: 1,
       bulkIds: result.operations.map((operation: { bulkId: string }) => operation.bulkId),
       durationMs: expect.any(Number),
     });

@@ -55,6 +55,8 @@ export class KustomerClient {
   private readonly counters: Counters;
   private readonly backoffBaseMs: number;
   private readonly backoffCapMs: number;
+  /** Retries made so far by this client (an execution environment runs one invocation at a time). */
+  retries = 0;
   /** Set when Kustomer says the budget is spent; kept across warm invocations, like the budget itself. */
   private budgetResetsAt = 0;
 
@@ -101,6 +103,7 @@ export class KustomerClient {
       const fitsDeadline = this.now() + waitMs + MIN_ATTEMPT_MS <= deadlineAt;
       if (attempts >= this.options.maxAttempts || !fitsDeadline) throw outcome.error;
       this.counters.count("Retries");
+      this.retries += 1;
       this.options.log.warn("retrying Kustomer request", {
         method: request.method,
         path: request.path,
