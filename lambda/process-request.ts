@@ -19,7 +19,7 @@ export type RequestResult = SubmitResult | StatusResult;
 
 export async function processRequest(input: unknown, services: Services, deadlineAt: number): Promise<RequestResult> {
   const request = parseRequest(input, services.config.maxItems);
-  if (request.action === "status") return getBulkStatuses(request.bulkIds, services.client, deadlineAt);
+  if (request.action === "status") return getBulkStatuses(request.bulkIds, services.client, deadlineAt, services.concurrency);
   if (request.dryRun) return dryRun(request);
   return submitBulkUpdate(request, services, deadlineAt);
 }

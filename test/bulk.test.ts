@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { KustomerRequestError } from "../lambda/errors.ts";
-import { dryRun, planRequests, requestBody, submitBulkUpdate } from "../lambda/kustomer/bulk.ts";
+import { dryRun, getBulkStatuses, planRequests, requestBody, submitBulkUpdate } from "../lambda/kustomer/bulk.ts";
 import { KustomerClient } from "../lambda/kustomer/client.ts";
 import { noCounters } from "../lambda/observability.ts";
 import { parseRequest, type BulkUpdateCommand } from "../lambda/schema.ts";
@@ -30,6 +30,17 @@ describe("planning", () => {
     expect(planned.map((request) => request.customerIds.length)).toEqual([100, 100, 1]);
     expect(planned.every((request) => requestBody(request).length === 1 && requestBody(request)[0]?._clientRef === undefined)).toBe(true);
     expect(dryRun(command(250)).operations.map((operation) => operation.items)).toEqual([100, 100, 50]);
+  });
+});
+
+describe("reading status", () => {
+  it("reads many operations a bounded number at a time, answering in the order asked", async () => {
+    const { operations } = await submitBulkUpdate(command(1_000), { client, log: silent, counters: noCounters, concurrency: 4 }, Date.now() + 60_000);
+    sandbox.reset();
+    const bulkIds = operations.map((operation) => operation.bulkId as string);
+    const status = await getBulkStatuses(bulkIds, client, Date.now() + 60_000, 3);
+    expect(status.operations.map((operation) => operation.bulkId)).toEqual(bulkIds);
+    expect(sandbox.peakInFlight).toBe(3);
   });
 });
 

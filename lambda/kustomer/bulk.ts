@@ -201,27 +201,29 @@ function failuresOf(batch: z.infer<typeof batchFields>): CustomerFailure[] {
   return failures;
 }
 
-export async function getBulkStatuses(bulkIds: string[], client: KustomerClient, deadlineAt: number): Promise<StatusResult> {
+async function getBulkStatus(bulkId: string, client: KustomerClient, deadlineAt: number): Promise<OperationStatus> {
+  const path = `/v1/bulk/${encodeURIComponent(bulkId)}`;
+  const { data } = await client.send({ method: "GET", path }, bulkStatusResponse, deadlineAt);
+  const status = data.data.attributes?.status ?? data.data.status ?? "unknown";
+  if (status !== "complete") return { bulkId, status, successCount: null, failureCount: null, failures: [] };
+  const { data: batches } = await client.send({ method: "GET", path: `${path}/batches` }, batchesResponse, deadlineAt);
+  let successCount = 0;
+  let failureCount = 0;
+  const failures: CustomerFailure[] = [];
+  for (const entry of batches.data) {
+    const batch = { ...entry, ...entry.attributes };
+    successCount += batch.successCount ?? 0;
+    failureCount += batch.failureCount ?? 0;
+    failures.push(...failuresOf(batch));
+  }
+  return { bulkId, status, successCount, failureCount, failures };
+}
+
+/** Up to 100 operations, read `concurrency` at a time so a long list still answers within API Gateway's 29 s. */
+export async function getBulkStatuses(bulkIds: string[], client: KustomerClient, deadlineAt: number, concurrency: number): Promise<StatusResult> {
   const operations: OperationStatus[] = [];
-  for (const bulkId of bulkIds) {
-    const path = `/v1/bulk/${encodeURIComponent(bulkId)}`;
-    const { data } = await client.send({ method: "GET", path }, bulkStatusResponse, deadlineAt);
-    const status = data.data.attributes?.status ?? data.data.status ?? "unknown";
-    if (status !== "complete") {
-      operations.push({ bulkId, status, successCount: null, failureCount: null, failures: [] });
-      continue;
-    }
-    const { data: batches } = await client.send({ method: "GET", path: `${path}/batches` }, batchesResponse, deadlineAt);
-    let successCount = 0;
-    let failureCount = 0;
-    const failures: CustomerFailure[] = [];
-    for (const entry of batches.data) {
-      const batch = { ...entry, ...entry.attributes };
-      successCount += batch.successCount ?? 0;
-      failureCount += batch.failureCount ?? 0;
-      failures.push(...failuresOf(batch));
-    }
-    operations.push({ bulkId, status, successCount, failureCount, failures });
+  for (let start = 0; start < bulkIds.length; start += concurrency) {
+    operations.push(...(await Promise.all(bulkIds.slice(start, start + concurrency).map((bulkId) => getBulkStatus(bulkId, client, deadlineAt)))));
   }
   return { allComplete: operations.every((operation) => operation.status === "complete"), operations };
 }
