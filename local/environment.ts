@@ -16,10 +16,25 @@ function number(name: string, fallback: number): number {
   return parsed;
 }
 
-/** Quiet by default for a person at a terminal: warnings and errors, no metric blobs. */
-export function quietPowertools(): void {
+/** The stack's function timeout, so a local run has the time a deployed one has. */
+export const FUNCTION_TIMEOUT_MS = 300_000;
+
+/**
+ * The real handler, quiet by default for a person at a terminal (warnings and errors, no metric
+ * blobs). Powertools reads its settings on import, hence the import after them.
+ */
+export async function loadQuietHandler() {
   process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
+  return (await import("../lambda/handler.ts")).handler;
+}
+
+/** The command's one argument, a file; without it, the usage and exit code 2. */
+export function fileArgument(usage: string): string {
+  const file = process.argv[2];
+  if (file) return file;
+  console.error(`usage: ${usage}`);
+  process.exit(2);
 }
 
 export async function prepareLocalEnvironment(options: { sandboxPort: number; onSandboxRequest?: SandboxOptions["onRequest"] }): Promise<LocalEnvironment> {

@@ -2,19 +2,11 @@
 // Functions payload, API Gateway event) against the sandbox or KUSTOMER_BASE_URL, and prints the result.
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { prepareLocalEnvironment, quietPowertools } from "./environment.ts";
+import { fileArgument, FUNCTION_TIMEOUT_MS, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
 import { lambdaContext } from "./gateway.ts";
 
-/** The stack's function timeout, so a local run has the time a deployed one has. */
-const FUNCTION_TIMEOUT_MS = 300_000;
-
-const file = process.argv[2];
-if (!file) {
-  console.error("usage: npm run invoke -- <event.json>   (samples in events/)");
-  process.exit(2);
-}
-quietPowertools();
-const { handler } = await import("../lambda/handler.ts");
+const file = fileArgument("npm run invoke -- <event.json>   (samples in events/)");
+const handler = await loadQuietHandler();
 const event = JSON.parse(await readFile(file, "utf8"));
 const environment = await prepareLocalEnvironment({ sandboxPort: 0 });
 let exitCode = 0;

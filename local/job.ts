@@ -9,13 +9,11 @@ import { pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
 import { customerIdsOf, JobReport, type JobReportJson } from "../lambda/job/report.ts";
 import type { SubmitResult } from "../lambda/results.ts";
-import { prepareLocalEnvironment, quietPowertools } from "./environment.ts";
+import { fileArgument, FUNCTION_TIMEOUT_MS, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
 import { lambdaContext } from "./gateway.ts";
 
 /** As the Distributed Map's ItemBatcher: one bulk request per invocation. */
 export const LINES_PER_BATCH = 100;
-/** The stack's function timeout, so each batch has the time a deployed one has. */
-const FUNCTION_TIMEOUT_MS = 300_000;
 
 export interface JobProgress {
   items: number;
@@ -93,13 +91,8 @@ function progressLine({ items, bytes, totalBytes, elapsedMs }: JobProgress): str
 }
 
 async function main() {
-  const file = process.argv[2];
-  if (!file) {
-    console.error("usage: npm run job -- <updates.jsonl>   (one customer update per line)");
-    process.exit(2);
-  }
-  quietPowertools();
-  const { handler } = await import("../lambda/handler.ts");
+  const file = fileArgument("npm run job -- <updates.jsonl>   (one customer update per line)");
+  const handler = await loadQuietHandler();
   const environment = await prepareLocalEnvironment({ sandboxPort: 0 });
   let lastPrint = 0;
   const started = Date.now();

@@ -1,13 +1,11 @@
 // `npm start`: the function behind a local API Gateway on 127.0.0.1:3000 (PORT), with the embedded
 // Kustomer sandbox next to it unless KUSTOMER_BASE_URL is set.
-import { prepareLocalEnvironment, quietPowertools } from "./environment.ts";
+import { loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
 import { startGateway } from "./gateway.ts";
 import { SANDBOX_API_KEY, SEED_CUSTOMERS } from "./kustomer-sandbox.ts";
 
-// The one-line request log below is what a person reads; the function's JSON logs only when they
-// matter. Powertools reads its settings on import, hence the handler's import after this.
-quietPowertools();
-const { handler } = await import("../lambda/handler.ts");
+// The one-line request log below is what a person reads; the function's JSON logs only when they matter.
+const handler = await loadQuietHandler();
 
 const port = Number(process.env.PORT ?? 3000);
 const time = () => new Date().toISOString().slice(11, 19);

@@ -10,6 +10,14 @@ export interface TriggerAdapter<Response = unknown> {
   onError(error: unknown): Response;
 }
 
+/** For callers that take the result as it is and match thrown errors on their names. */
+export const resultOrThrow: Pick<TriggerAdapter, "toResponse" | "onError"> = {
+  toResponse: (result) => result,
+  onError(error) {
+    throw error;
+  },
+};
+
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,7 +1,7 @@
 // Direct invocation and Step Functions tasks: the payload is the request itself; errors are thrown
 // so that `Retry` and `Catch` can match on their names.
 import { validationErrorOf } from "../schema.ts";
-import { isObject, type TriggerAdapter } from "./adapter.ts";
+import { isObject, resultOrThrow, type TriggerAdapter } from "./adapter.ts";
 
 export const directAdapter: TriggerAdapter = {
   trigger: "direct",
@@ -12,8 +12,5 @@ export const directAdapter: TriggerAdapter = {
     }
     return event;
   },
-  toResponse: (result) => result,
-  onError(error) {
-    throw error;
-  },
+  ...resultOrThrow,
 };

@@ -2,7 +2,7 @@
 // and dead-letter queue keep the event.
 import type { EventBridgeEvent } from "aws-lambda";
 import { validationErrorOf } from "../schema.ts";
-import { isObject, type TriggerAdapter } from "./adapter.ts";
+import { isObject, resultOrThrow, type TriggerAdapter } from "./adapter.ts";
 
 export const BULK_UPDATE_DETAIL_TYPE = "Customer Bulk Update Requested";
 
@@ -16,8 +16,5 @@ export const eventBridgeAdapter: TriggerAdapter = {
     }
     return detail;
   },
-  toResponse: (result) => result,
-  onError(error) {
-    throw error;
-  },
+  ...resultOrThrow,
 };

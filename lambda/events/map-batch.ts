@@ -1,13 +1,10 @@
 // Step Functions Distributed Map with an ItemBatcher: each child invocation gets `{ Items: [...] }`,
 // the customer updates of one batch (one JSON Lines row each). They are submitted as one command.
-import { isObject, type TriggerAdapter } from "./adapter.ts";
+import { isObject, resultOrThrow, type TriggerAdapter } from "./adapter.ts";
 
 export const mapBatchAdapter: TriggerAdapter = {
   trigger: "distributed-map",
   matches: (event) => isObject(event) && Array.isArray(event.Items) && !("body" in event),
   toRequest: (event) => ({ body: (event as { Items: unknown[] }).Items }),
-  toResponse: (result) => result,
-  onError(error) {
-    throw error;
-  },
+  ...resultOrThrow,
 };

@@ -52,6 +52,7 @@ export function requestBody(request: PlannedRequest): Array<CustomerUpdate & { _
   return request.tagged ? request.items.map((item) => ({ ...item, _clientRef: item.id })) : request.items;
 }
 
+/** What PUT /v1/customers/bulk and GET /v1/bulk/{id} both answer: the bulk operation resource. */
 const bulkOperationResponse = z.object({
   data: z.object({
     id: z.string().min(1),
@@ -60,9 +61,12 @@ const bulkOperationResponse = z.object({
   }),
 });
 
-/** The status sits under `attributes` in the spec and directly under `data` in the guide. */
-function statusOf(data: z.infer<typeof bulkOperationResponse>["data"]): string {
-  return data.attributes?.status ?? data.status ?? "queued";
+/**
+ * The status sits under `attributes` in the spec and directly under `data` in the guide. A just
+ * accepted operation without one is queued; a read one without one is reported as unknown.
+ */
+function statusOf(data: z.infer<typeof bulkOperationResponse>["data"], missing: "queued" | "unknown"): string {
+  return data.attributes?.status ?? data.status ?? missing;
 }
 
 export function dryRun(command: BulkUpdateCommand): SubmitResult {
@@ -102,7 +106,7 @@ export async function submitBulkUpdate(
       bulkOperationResponse,
       deadlineAt,
     );
-    const operation = { bulkId: data.data.id, status: statusOf(data.data), items: request.customerIds.length, customerIds: request.customerIds };
+    const operation = { bulkId: data.data.id, status: statusOf(data.data, "queued"), items: request.customerIds.length, customerIds: request.customerIds };
     accepted[index] = operation;
     counters.count("BulkRequests");
     counters.count("ItemsSubmitted", operation.items);
@@ -150,14 +154,6 @@ function withProgress(error: unknown, accepted: Operation[], unsent: PlannedRequ
   return failure;
 }
 
-const bulkStatusResponse = z.object({
-  data: z.object({
-    id: z.string().optional(),
-    status: z.string().optional(),
-    attributes: z.object({ status: z.string().optional() }).optional(),
-  }),
-});
-
 const batchResult = z.looseObject({
   _clientRef: z.string().optional(),
   objectId: z.string().optional(),
@@ -203,8 +199,8 @@ function failuresOf(batch: z.infer<typeof batchFields>): CustomerFailure[] {
 
 async function getBulkStatus(bulkId: string, client: KustomerClient, deadlineAt: number): Promise<OperationStatus> {
   const path = `/v1/bulk/${encodeURIComponent(bulkId)}`;
-  const { data } = await client.send({ method: "GET", path }, bulkStatusResponse, deadlineAt);
-  const status = data.data.attributes?.status ?? data.data.status ?? "unknown";
+  const { data } = await client.send({ method: "GET", path }, bulkOperationResponse, deadlineAt);
+  const status = statusOf(data.data, "unknown");
   if (status !== "complete") return { bulkId, status, successCount: null, failureCount: null, failures: [] };
   const { data: batches } = await client.send({ method: "GET", path: `${path}/batches` }, batchesResponse, deadlineAt);
   let successCount = 0;

@@ -30,8 +30,6 @@ export interface KustomerClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
-  backoffBaseMs?: number;
-  backoffCapMs?: number;
 }
 
 export interface Sent<T> {
@@ -41,6 +39,9 @@ export interface Sent<T> {
 
 /** Below this, an attempt cannot finish in time: better to report than to be killed mid-request. */
 const MIN_ATTEMPT_MS = 250;
+/** Backoff: full jitter under a ceiling that doubles from 200 ms up to 5 s. */
+const BACKOFF_BASE_MS = 200;
+const BACKOFF_CAP_MS = 5_000;
 
 type Outcome<T> =
   | { kind: "ok"; data: T }
@@ -53,8 +54,6 @@ export class KustomerClient {
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly counters: Counters;
-  private readonly backoffBaseMs: number;
-  private readonly backoffCapMs: number;
   /** Retries made so far by this client (an execution environment runs one invocation at a time). */
   retries = 0;
   /** Set when Kustomer says the budget is spent; kept across warm invocations, like the budget itself. */
@@ -66,8 +65,6 @@ export class KustomerClient {
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
     this.counters = options.counters ?? noCounters;
-    this.backoffBaseMs = options.backoffBaseMs ?? 200;
-    this.backoffCapMs = options.backoffCapMs ?? 5_000;
   }
 
   /** Starts fetching the key now, so its round trip overlaps other work; a failure surfaces at send. */
@@ -80,6 +77,8 @@ export class KustomerClient {
     let attempts = 0;
     let keyRefreshed = false;
     let forceRefresh = false;
+    // Serialised once: retries send the same bytes.
+    const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     for (;;) {
       await this.waitForBudget(deadlineAt);
       const remaining = deadlineAt - this.now();
@@ -89,7 +88,7 @@ export class KustomerClient {
       attempts += 1;
       const apiKey = await this.options.keys.getApiKey({ forceRefresh });
       forceRefresh = false;
-      const outcome = await this.attempt(request, schema, apiKey, Math.min(this.options.timeoutMs, remaining));
+      const outcome = await this.attempt(request, body, schema, apiKey, Math.min(this.options.timeoutMs, remaining));
       if (outcome.kind === "ok") return { data: outcome.data, attempts };
       if (outcome.kind === "unauthorized") {
         // The key may have been rotated since it was cached: fetch it once more, then give up.
@@ -118,6 +117,7 @@ export class KustomerClient {
 
   private async attempt<T>(
     request: KustomerRequest,
+    body: string | undefined,
     schema: z.ZodType<T>,
     apiKey: string,
     timeoutMs: number,
@@ -133,9 +133,9 @@ export class KustomerClient {
         headers: {
           authorization: `Bearer ${apiKey}`,
           accept: "application/json",
-          ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
-        body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        body,
         // A redirect could carry the key to another host.
         redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs),
@@ -195,7 +195,7 @@ export class KustomerClient {
   }
 
   private backoff(attempt: number): number {
-    return this.random() * Math.min(this.backoffCapMs, this.backoffBaseMs * 2 ** (attempt - 1));
+    return this.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
   }
 
   /** How long the server asked us to wait: Retry-After, else (for 429) until x-ratelimit-reset. */
