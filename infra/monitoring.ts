@@ -78,8 +78,8 @@ export class Monitoring extends Construct {
       ),
     ];
 
-    const count = (metricName: string) =>
-      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: "kustomer-bulk-update" }, statistic: "Sum", period: fiveMinutes });
+    const count = (metricName: string, statistic = "Sum") =>
+      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: "kustomer-bulk-update" }, statistic, period: fiveMinutes });
     new Dashboard(this, "Dashboard", {
       widgets: [
         [
@@ -99,6 +99,11 @@ export class Monitoring extends Construct {
             width: 12,
           }),
           new AlarmStatusWidget({ title: "Alarms", alarms: this.alarms, width: 12 }),
+        ],
+        [
+          // The org's budget is shared: the lowest count left shows how close the org came to 429s.
+          new GraphWidget({ title: "Org's Kustomer budget left at each answer (lowest)", left: [count("RateLimitRemaining", "Minimum")], width: 12 }),
+          new GraphWidget({ title: "Time held back to keep the org's headroom (ms)", left: [count("HeadroomWaitMs")], width: 12 }),
         ],
       ],
     });

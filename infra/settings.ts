@@ -12,6 +12,7 @@ const settingsSchema = z
     kustomerBaseUrl: z.url({ protocol: /^https$/ }).default("https://api.kustomerapp.com"),
     kustomerRateLimitPerMinute: z.coerce.number().int().min(60).max(100_000).default(1000),
     kustomerConcurrency: z.coerce.number().int().min(1).max(16).default(4),
+    kustomerRateLimitHeadroom: z.coerce.number().min(0).max(0.9).default(0.2),
     eventBusName: z.string().min(1).optional(),
     apiKeyAuth: flag.default(false),
     corsAllowOrigins: z
@@ -40,11 +41,26 @@ export function readSettings(context: (name: string) => unknown): StackSettings 
 /** One bulk request in flight, at a 200 ms round trip (a fast one), sends at most 300 a minute. */
 export const REQUESTS_PER_MINUTE_PER_STREAM = 300;
 
+/** How many invocations each path may run at once, and the reserved concurrency that holds them all. */
+export interface ConcurrencyPlan {
+  /** The burst queue's event source mapping (maximum concurrency): each invocation runs `concurrency` streams. */
+  queue: number;
+  /** The job's Distributed Map (MaxConcurrency): each child sends one bulk request at a time. */
+  job: number;
+  /** Left for the callers who wait for an answer: HTTP, the workflow, direct invokes. */
+  synchronous: number;
+  reserved: number;
+}
+
 /**
- * Each invocation keeps up to `concurrency` Kustomer requests in flight; this many concurrent
- * invocations therefore stay within the org's budget (and the client still honours 429s for the rest).
+ * Each capped path gets as many invocations as it takes to spend the service's share of the org's
+ * budget (the client's headroom paces them beyond that), and the synchronous callers get as many
+ * again, so a burst on one path can fill only its own slots. Two is the least an SQS event source
+ * mapping runs with.
  */
-export function reservedConcurrencyFor(rateLimitPerMinute: number, concurrency: number): number {
-  // Two is the least an SQS event source mapping can run with; the client rides out any 429 beyond.
-  return Math.max(2, Math.floor(rateLimitPerMinute / (concurrency * REQUESTS_PER_MINUTE_PER_STREAM)));
+export function concurrencyPlan(rateLimitPerMinute: number, concurrency: number, headroom: number): ConcurrencyPlan {
+  const share = rateLimitPerMinute * (1 - headroom);
+  const job = Math.max(1, Math.ceil(share / REQUESTS_PER_MINUTE_PER_STREAM));
+  const commandStreams = Math.max(2, Math.ceil(share / (concurrency * REQUESTS_PER_MINUTE_PER_STREAM)));
+  return { queue: commandStreams, job, synchronous: commandStreams, reserved: commandStreams * 2 + job };
 }

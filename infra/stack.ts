@@ -28,7 +28,7 @@ import { BulkUpdateFunction, FUNCTION_TIMEOUT } from "./bulk-update-function.ts"
 import { BulkUpdateJob } from "./job.ts";
 import { MAX_ITEMS } from "./limits.ts";
 import { Monitoring } from "./monitoring.ts";
-import { reservedConcurrencyFor, type StackSettings } from "./settings.ts";
+import { concurrencyPlan, type StackSettings } from "./settings.ts";
 import { BulkUpdateWorkflow } from "./workflow.ts";
 
 export interface BulkUpdateStackProps extends StackProps {
@@ -66,14 +66,15 @@ export class BulkUpdateStack extends Stack {
       });
     }
 
-    const concurrentInvocations = reservedConcurrencyFor(settings.kustomerRateLimitPerMinute, settings.kustomerConcurrency);
+    const concurrency = concurrencyPlan(settings.kustomerRateLimitPerMinute, settings.kustomerConcurrency, settings.kustomerRateLimitHeadroom);
     this.fn = new BulkUpdateFunction(this, "BulkUpdateFunction", {
-      reservedConcurrentExecutions: concurrentInvocations,
+      reservedConcurrentExecutions: concurrency.reserved,
       environment: {
         KUSTOMER_SECRET_ID: settings.kustomerSecretName ?? this.secret.secretArn,
         KUSTOMER_BASE_URL: settings.kustomerBaseUrl,
         MAX_ITEMS: String(MAX_ITEMS),
         KUSTOMER_CONCURRENCY: String(settings.kustomerConcurrency),
+        KUSTOMER_RATE_LIMIT_HEADROOM: String(settings.kustomerRateLimitHeadroom),
         POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
       },
     });
@@ -111,7 +112,7 @@ export class BulkUpdateStack extends Stack {
       new SqsEventSource(this.burstQueue, {
         batchSize: 5,
         reportBatchItemFailures: true,
-        maxConcurrency: concurrentInvocations,
+        maxConcurrency: concurrency.queue,
       }),
     );
 
@@ -120,7 +121,7 @@ export class BulkUpdateStack extends Stack {
     this.workflow = new BulkUpdateWorkflow(this, "Workflow", { fn: this.fn, pollInterval: Duration.seconds(settings.statusPollSeconds) });
     this.job = new BulkUpdateJob(this, "Job", {
       fn: this.fn,
-      maxConcurrency: concurrentInvocations,
+      maxConcurrency: concurrency.job,
       toleratedFailurePercentage: settings.jobToleratedFailurePercent,
     });
     this.monitoring = new Monitoring(this, "Monitoring", {

@@ -16,6 +16,16 @@ const integer = (min: number, max: number, fallback: number) =>
       .default(fallback),
   );
 
+const share = (max: number, fallback: number) =>
+  z.preprocess(
+    unsetIfEmpty,
+    z.coerce
+      .number<string>({ error: `must be a number from 0 to ${max}` })
+      .min(0, `must be a number from 0 to ${max}`)
+      .max(max, `must be a number from 0 to ${max}`)
+      .default(fallback),
+  );
+
 const optionalText = z.preprocess(unsetIfEmpty, z.string().optional());
 
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
@@ -65,6 +75,8 @@ const environmentSchema = z
     KUSTOMER_TIMEOUT_MS: integer(100, 900_000, 10_000),
     KUSTOMER_MAX_ATTEMPTS: integer(1, 10, 5),
     KUSTOMER_CONCURRENCY: integer(1, 16, 4),
+    // At most 0.9: the service must keep some of the budget for itself.
+    KUSTOMER_RATE_LIMIT_HEADROOM: share(0.9, 0.2),
     SECRET_TTL_SECONDS: integer(0, 86_400, 300),
     MAX_ITEMS: integer(1, 1_000_000, 10_000),
     DEAD_LETTER_QUEUE_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/ }).optional()),
@@ -96,6 +108,7 @@ const environmentSchema = z
     timeoutMs: env.KUSTOMER_TIMEOUT_MS,
     maxAttempts: env.KUSTOMER_MAX_ATTEMPTS,
     concurrency: env.KUSTOMER_CONCURRENCY,
+    rateLimitHeadroom: env.KUSTOMER_RATE_LIMIT_HEADROOM,
     secretTtlMs: env.SECRET_TTL_SECONDS * 1000,
     maxItems: env.MAX_ITEMS,
     deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL,

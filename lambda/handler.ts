@@ -45,6 +45,7 @@ function servicesFor(environment: Record<string, string | undefined>): Services 
     baseUrl: config.baseUrl,
     timeoutMs: config.timeoutMs,
     maxAttempts: config.maxAttempts,
+    rateLimitHeadroom: config.rateLimitHeadroom,
     keys: keyProviderFor(config),
     log: logger,
     counters,

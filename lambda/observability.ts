@@ -7,8 +7,11 @@ const SERVICE = "kustomer-bulk-update";
 
 /** CloudWatch namespace and metric names, shared with the stack's dashboard and alarms. */
 export const METRICS_NAMESPACE = "KustomerBulkUpdate";
-export const METRIC_NAMES = ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures"] as const;
-export type MetricName = Exclude<(typeof METRIC_NAMES)[number], "Failures">;
+export const METRIC_NAMES = ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures", "RateLimitRemaining", "HeadroomWaitMs"] as const;
+export type MetricName = Exclude<(typeof METRIC_NAMES)[number], "Failures" | Observation>;
+/** Readings rather than counts: the org's budget left at each answer, and time held back for headroom. */
+type Observation = "RateLimitRemaining" | "HeadroomWaitMs";
+const OBSERVATION_UNITS: Record<Observation, (typeof MetricUnit)[keyof typeof MetricUnit]> = { RateLimitRemaining: MetricUnit.Count, HeadroomWaitMs: MetricUnit.Milliseconds };
 
 export const logger = new Logger({ serviceName: SERVICE });
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
@@ -18,15 +21,19 @@ export type Log = Pick<Logger, "debug" | "info" | "warn" | "error">;
 /** What the domain counts, without knowing how it is published. */
 export interface Counters {
   count(name: MetricName, value?: number): void;
+  observe(name: Observation, value: number): void;
 }
 
 export const counters: Counters = {
   count: (name, value = 1) => {
     metrics.addMetric(name, MetricUnit.Count, value);
   },
+  observe: (name, value) => {
+    metrics.addMetric(name, OBSERVATION_UNITS[name], value);
+  },
 };
 
-export const noCounters: Counters = { count: () => undefined };
+export const noCounters: Counters = { count: () => undefined, observe: () => undefined };
 
 /** Failures get their own blob, so the error name can be a dimension. */
 export function countFailure(errorName: string): void {

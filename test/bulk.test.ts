@@ -13,7 +13,7 @@ let client: KustomerClient;
 
 beforeAll(async () => {
   const baseUrl = await sandbox.start();
-  client = new KustomerClient({ baseUrl, timeoutMs: 5_000, maxAttempts: 1, keys: { getApiKey: async () => API_KEY }, log: silent });
+  client = new KustomerClient({ baseUrl, timeoutMs: 5_000, maxAttempts: 1, rateLimitHeadroom: 0, keys: { getApiKey: async () => API_KEY }, log: silent });
 });
 beforeEach(() => sandbox.reset());
 afterAll(() => sandbox.stop());

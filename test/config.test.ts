@@ -20,6 +20,7 @@ describe("configuration", () => {
       timeoutMs: 10_000,
       maxAttempts: 5,
       concurrency: 4,
+      rateLimitHeadroom: 0.2,
       secretTtlMs: 300_000,
       maxItems: 10_000,
     });
@@ -56,6 +57,15 @@ describe("configuration", () => {
     expect(error.message).toContain("MAX_ITEMS must be a whole number from 1 to 1000000");
     expect(error.message).not.toContain("kst_value_that_must_not_leak");
     expect(error.message).not.toContain("10s");
+  });
+
+  it("keeps a share of the org's rate budget free: 0 turns it off, 0.9 at most", () => {
+    const base = { KUSTOMER_SECRET_ID: "s" };
+    expect(loadConfig({ ...base, KUSTOMER_RATE_LIMIT_HEADROOM: "0" }).rateLimitHeadroom).toBe(0);
+    expect(loadConfig({ ...base, KUSTOMER_RATE_LIMIT_HEADROOM: "0.35" }).rateLimitHeadroom).toBe(0.35);
+    for (const value of ["1", "-0.1", "20%"]) {
+      expect(configError({ ...base, KUSTOMER_RATE_LIMIT_HEADROOM: value }).message).toContain("KUSTOMER_RATE_LIMIT_HEADROOM must be a number from 0 to 0.9");
+    }
   });
 
   it("requires a secret id (or, locally, a key)", () => {

@@ -25,7 +25,7 @@ const bulkResponse = z.object({ data: z.object({ id: z.string() }) });
 const bulkPut = { method: "PUT" as const, path: "/v1/customers/bulk", body: customerUpdates(2) };
 
 /** A client on a virtual clock: sleeping advances time instantly and is recorded. */
-function clientWith(options: { keys?: ApiKeyProvider; maxAttempts?: number; timeoutMs?: number } = {}) {
+function clientWith(options: { keys?: ApiKeyProvider; maxAttempts?: number; timeoutMs?: number; rateLimitHeadroom?: number } = {}) {
   let offset = 0;
   const sleeps: number[] = [];
   const now = () => Date.now() + offset;
@@ -33,6 +33,7 @@ function clientWith(options: { keys?: ApiKeyProvider; maxAttempts?: number; time
     baseUrl,
     timeoutMs: options.timeoutMs ?? 2_000,
     maxAttempts: options.maxAttempts ?? 5,
+    rateLimitHeadroom: options.rateLimitHeadroom ?? 0,
     keys: options.keys ?? { getApiKey: async () => API_KEY },
     log: silent,
     now,
@@ -95,6 +96,63 @@ describe("the Kustomer client", () => {
     expect(error).toBeInstanceOf(KustomerRateLimitError);
     expect((error as KustomerRateLimitError).retryAfterSeconds).toBe(20);
     expect(kustomer.requests.length).toBe(sent);
+  });
+
+  describe("keeps a share of the org's budget free for its other integrations", () => {
+    const answered = (limit: number, remaining: number, resetInSeconds: number) =>
+      ({
+        status: 201,
+        headers: { "x-ratelimit-limit": String(limit), "x-ratelimit-remaining": String(remaining), "x-ratelimit-reset": String(Math.ceil(Date.now() / 1000) + resetInSeconds) },
+        body: { data: { id: "b" } },
+      }) as const;
+
+    it.each([
+      ["holds back once one more would dip into the headroom", 0.2, 20, true],
+      ["sends while one more stays above it", 0.2, 21, false],
+      ["with a headroom of 0, sends until the budget is spent", 0, 20, false],
+      ["with a headroom of 0, waits out a spent budget", 0, 0, true],
+    ])("%s", async (_, headroom, remaining, waits) => {
+      kustomer.inject({ fault: answered(100, remaining, 10) });
+      const { client, sleeps, deadline } = clientWith({ rateLimitHeadroom: headroom });
+      await client.send(bulkPut, bulkResponse, deadline(30_000));
+      await client.send(bulkPut, bulkResponse, deadline(30_000));
+      expect(kustomer.requests).toHaveLength(2);
+      if (waits) {
+        expect(sleeps).toHaveLength(1);
+        expect(sleeps[0]).toBeGreaterThan(9_000);
+      } else {
+        expect(sleeps).toEqual([]);
+      }
+    });
+
+    it("spreads the last half of its share over what is left of the window", async () => {
+      // 30 left of 100 with 20 kept free: 10 may go in the next ~10 s, about one a second.
+      kustomer.inject({ times: 5, fault: answered(100, 30, 10) });
+      const { client, sleeps, deadline } = clientWith({ rateLimitHeadroom: 0.2 });
+      for (let sent = 0; sent < 5; sent += 1) await client.send(bulkPut, bulkResponse, deadline(30_000));
+      expect(sleeps).toHaveLength(3);
+      for (const sleep of sleeps) {
+        expect(sleep).toBeGreaterThan(700);
+        expect(sleep).toBeLessThan(1_300);
+      }
+    });
+
+    it("does not pace while more than half of its share is left", async () => {
+      kustomer.inject({ times: 5, fault: answered(100, 70, 10) });
+      const { client, sleeps, deadline } = clientWith({ rateLimitHeadroom: 0.2 });
+      for (let sent = 0; sent < 5; sent += 1) await client.send(bulkPut, bulkResponse, deadline(30_000));
+      expect(sleeps).toEqual([]);
+    });
+
+    it("refuses at once, sending nothing, when the reset is past the deadline", async () => {
+      kustomer.inject({ fault: answered(100, 20, 20) });
+      const { client, deadline } = clientWith({ rateLimitHeadroom: 0.2 });
+      await client.send(bulkPut, bulkResponse, deadline(30_000));
+      const error = await failure(client.send(bulkPut, bulkResponse, deadline(5_000)));
+      expect(error).toBeInstanceOf(KustomerRateLimitError);
+      expect((error as KustomerRateLimitError).retryAfterSeconds).toBeGreaterThanOrEqual(19);
+      expect(kustomer.requests).toHaveLength(1);
+    });
   });
 
   it("retries 5xx with capped exponential backoff and gives up after the attempts", async () => {

@@ -11,6 +11,7 @@ import {
 } from "../errors.ts";
 import { noCounters, type Counters, type Log } from "../observability.ts";
 import type { ApiKeyProvider } from "../secrets.ts";
+import { RateBudget, readBudget, resetAtOf } from "./rate-budget.ts";
 
 export interface KustomerRequest {
   method: "GET" | "PUT";
@@ -23,6 +24,8 @@ export interface KustomerClientOptions {
   baseUrl: string;
   timeoutMs: number;
   maxAttempts: number;
+  /** Share of the org's budget left to its other integrations (KUSTOMER_RATE_LIMIT_HEADROOM). */
+  rateLimitHeadroom: number;
   keys: ApiKeyProvider;
   log: Log;
   counters?: Counters;
@@ -56,8 +59,8 @@ export class KustomerClient {
   private readonly counters: Counters;
   /** Retries made so far by this client (an execution environment runs one invocation at a time). */
   retries = 0;
-  /** Set when Kustomer says the budget is spent; kept across warm invocations, like the budget itself. */
-  private budgetResetsAt = 0;
+  /** Kept across warm invocations, like the org's budget itself. */
+  private readonly budget: RateBudget;
 
   constructor(private readonly options: KustomerClientOptions) {
     this.fetch = options.fetch ?? fetch;
@@ -65,6 +68,7 @@ export class KustomerClient {
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
     this.counters = options.counters ?? noCounters;
+    this.budget = new RateBudget(options.rateLimitHeadroom, this.now);
   }
 
   /** Starts fetching the key now, so its round trip overlaps other work; a failure surfaces at send. */
@@ -154,7 +158,9 @@ export class KustomerClient {
       return { kind: "retry", error: new KustomerUnavailableError(`could not reach Kustomer for ${describe(request)}: ${code}`) };
     }
 
-    this.noteBudget(response.headers);
+    const budget = readBudget(response.headers, this.now());
+    this.budget.note(budget);
+    if (budget.remaining !== undefined) this.counters.observe("RateLimitRemaining", budget.remaining);
     const { status } = response;
     if (status >= 200 && status < 300) {
       const parsed = schema.safeParse(parseJson(text));
@@ -206,42 +212,28 @@ export class KustomerClient {
       if (Number.isFinite(at)) return Math.max(0, at - this.now());
     }
     if (!useReset) return undefined;
-    const resetAt = this.resetAt(headers);
+    const resetAt = resetAtOf(headers, this.now());
     return resetAt === undefined ? undefined : Math.max(0, resetAt - this.now());
   }
 
-  /** x-ratelimit-reset is documented loosely: epoch seconds, epoch ms, seconds from now, or a date. */
-  private resetAt(headers: Headers): number | undefined {
-    const value = headers.get("x-ratelimit-reset")?.trim();
-    if (!value) return undefined;
-    if (/^\d+(\.\d+)?$/.test(value)) {
-      const number = Number(value);
-      if (number >= 1e12) return number;
-      if (number >= 1e9) return number * 1000;
-      return this.now() + number * 1000;
-    }
-    const date = Date.parse(value);
-    return Number.isFinite(date) ? date : undefined;
-  }
-
-  private noteBudget(headers: Headers): void {
-    if (headers.get("x-ratelimit-remaining")?.trim() !== "0") return;
-    const resetAt = this.resetAt(headers);
-    if (resetAt !== undefined) this.budgetResetsAt = resetAt;
-  }
-
-  /** With the budget spent, a request would only earn a 429: wait for the reset, or say how long. */
+  /**
+   * Holds the request back while the org's budget is down to its headroom (until the reset) or while
+   * it is paced; refuses at once when the wait would outlast the invocation.
+   */
   private async waitForBudget(deadlineAt: number): Promise<void> {
-    const waitMs = this.budgetResetsAt - this.now();
-    if (waitMs <= 0) return;
-    if (this.now() + waitMs + MIN_ATTEMPT_MS > deadlineAt) {
-      throw new KustomerRateLimitError(
-        "Kustomer rate limit budget is spent until its reset, later than this invocation can wait",
-        Math.ceil(waitMs / 1000),
-      );
+    let waitedMs = 0;
+    for (let waitMs = this.budget.delayMs(); waitMs > 0; waitMs = this.budget.delayMs()) {
+      if (this.now() + waitMs + MIN_ATTEMPT_MS > deadlineAt) {
+        throw new KustomerRateLimitError(
+          "Kustomer's rate limit budget, less the share kept for the org's other integrations, is spent until its reset, later than this invocation can wait",
+          Math.ceil(waitMs / 1000),
+        );
+      }
+      await this.sleep(waitMs);
+      waitedMs += waitMs;
     }
-    this.options.log.info("waiting for the Kustomer rate limit to reset", { waitMs: Math.round(waitMs) });
-    await this.sleep(waitMs);
+    this.budget.take();
+    if (waitedMs > 0) this.counters.observe("HeadroomWaitMs", waitedMs);
   }
 }
 

@@ -46,7 +46,7 @@ describe("the function", () => {
       MemorySize: 512,
       Timeout: 300,
       TracingConfig: { Mode: "Active" },
-      ReservedConcurrentExecutions: 2,
+      ReservedConcurrentExecutions: 7,
       LoggingConfig: { LogGroup: Match.anyValue() },
       Environment: {
         Variables: {
@@ -54,17 +54,19 @@ describe("the function", () => {
           KUSTOMER_BASE_URL: "https://api.kustomerapp.com",
           MAX_ITEMS: "10000",
           KUSTOMER_CONCURRENCY: "4",
+          KUSTOMER_RATE_LIMIT_HEADROOM: "0.2",
           NODE_OPTIONS: "--enable-source-maps",
           DEAD_LETTER_QUEUE_URL: { Ref: queueId("DeadLetterQueue") },
           POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
         },
       },
     });
-    // 6,000 a minute over 4 streams of 300 a minute each: 5 invocations at once (2 at the least).
-    templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 5 });
-    templateOf({ kustomerRateLimitPerMinute: "6000", kustomerConcurrency: "1" }).hasResourceProperties("AWS::Lambda::Function", {
-      ReservedConcurrentExecutions: 20,
-      Environment: { Variables: Match.objectLike({ KUSTOMER_CONCURRENCY: "1" }) },
+    // Our share of 6,000 a minute is 4,800: 16 job children of 300 a minute, 4 queue invocations of
+    // 4 streams each, and as many again for synchronous callers.
+    templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 24 });
+    templateOf({ kustomerRateLimitPerMinute: "6000", kustomerConcurrency: "1", kustomerRateLimitHeadroom: "0.5" }).hasResourceProperties("AWS::Lambda::Function", {
+      ReservedConcurrentExecutions: 30,
+      Environment: { Variables: Match.objectLike({ KUSTOMER_CONCURRENCY: "1", KUSTOMER_RATE_LIMIT_HEADROOM: "0.5" }) },
     });
   });
 
@@ -189,7 +191,7 @@ describe("events", () => {
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       ScalingConfig: { MaximumConcurrency: 2 },
     });
-    templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::EventSourceMapping", { ScalingConfig: { MaximumConcurrency: 5 } });
+    templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::EventSourceMapping", { ScalingConfig: { MaximumConcurrency: 4 } });
     const sends = functionStatements(byDefault).filter((statement) => JSON.stringify(statement.Action).includes("sqs:SendMessage"));
     expect(sends.map((statement) => statement.Resource)).toContainEqual({ "Fn::GetAtt": [queueId("DeadLetterQueue"), "Arn"] });
   });
@@ -281,7 +283,7 @@ describe("large jobs", () => {
       ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED" } },
       ItemReader: { ReaderConfig: { InputType: "JSONL" }, Parameters: { "Key.$": "$.key" } },
       ItemBatcher: { MaxItemsPerBatch: 100 },
-      MaxConcurrency: 2,
+      MaxConcurrency: 3,
       ToleratedFailurePercentage: 10,
       ResultWriter: { Parameters: { Prefix: "results" } },
       Next: "WriteReport",
@@ -291,7 +293,7 @@ describe("large jobs", () => {
     const tuned = templateOf({ kustomerRateLimitPerMinute: "6000", jobToleratedFailurePercent: "25" });
     const parts = onlyResource(tuned, "AWS::StepFunctions::StateMachine", "JobStateMachine").properties.DefinitionString["Fn::Join"][1] as unknown[];
     expect(JSON.parse(parts.map((part) => (typeof part === "string" ? part : "REF")).join("")).States.UpdateCustomers).toMatchObject({
-      MaxConcurrency: 5,
+      MaxConcurrency: 16,
       ToleratedFailurePercentage: 25,
     });
   });
@@ -332,7 +334,7 @@ describe("monitoring and outputs", () => {
   it("has a dashboard of the function's metrics", () => {
     const dashboard = onlyResource(byDefault, "AWS::CloudWatch::Dashboard");
     const body = JSON.stringify(dashboard.properties.DashboardBody);
-    for (const metric of ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures"]) expect(body).toContain(metric);
+    for (const metric of ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures", "RateLimitRemaining", "HeadroomWaitMs"]) expect(body).toContain(metric);
   });
 
   it("outputs the API URL, bus name, state machines, secret name, queue URLs and job bucket", () => {

@@ -4,7 +4,7 @@ import type { Context } from "aws-lambda";
 import { vi } from "vitest";
 import { randomUUID } from "node:crypto";
 import { lambdaContext as gatewayContext } from "../../local/gateway.ts";
-import { KustomerSandbox } from "../../local/kustomer-sandbox.ts";
+import { KustomerSandbox, type SandboxOptions } from "../../local/kustomer-sandbox.ts";
 import { FakeSecretsManager } from "./fake-secrets-manager.ts";
 import { API_KEY, SECRET_ID } from "./fixtures.ts";
 import { scanOutput } from "./output-scan.ts";
@@ -29,6 +29,8 @@ const CONFIG_VARIABLES = [
   "KUSTOMER_MAX_ATTEMPTS",
   "SECRET_TTL_SECONDS",
   "MAX_ITEMS",
+  "KUSTOMER_CONCURRENCY",
+  "KUSTOMER_RATE_LIMIT_HEADROOM",
   "DEAD_LETTER_QUEUE_URL",
 ];
 
@@ -37,9 +39,9 @@ export function lambdaContext(remainingMs = 30_000): Context {
   return gatewayContext(`req-${randomUUID()}`, remainingMs);
 }
 
-export async function startWorld(environment: Record<string, string> = {}): Promise<World> {
+export async function startWorld(environment: Record<string, string> = {}, sandbox: SandboxOptions = {}): Promise<World> {
   let offset = 0;
-  const kustomer = new KustomerSandbox({ apiKey: API_KEY, applyAfterMs: 1_000, now: () => Date.now() + offset });
+  const kustomer = new KustomerSandbox({ apiKey: API_KEY, applyAfterMs: 1_000, now: () => Date.now() + offset, ...sandbox });
   const secrets = new FakeSecretsManager();
   secrets.secrets.set(SECRET_ID, JSON.stringify({ apiKey: API_KEY }));
   const [kustomerUrl, secretsUrl] = await Promise.all([kustomer.start(), secrets.start()]);
