@@ -81,6 +81,23 @@ describe("the Kustomer sandbox", () => {
     expect((await fetch(`${url}/v1/customers/${ada}`, { headers: auth })).status).toBe(200);
   });
 
+  it("keeps one budget for the whole org: every key draws from it, and every answer, 404 and 429 included, says what is left", async () => {
+    await start({ rateLimitPerMinute: 4 });
+    const otherKey = "kst_other_integration_of_the_same_org";
+    sandbox.apiKeys.add(otherKey);
+    const other = { authorization: `Bearer ${otherKey}` };
+    const answers = [
+      await fetch(`${url}/v1/customers/${ada}`, { headers: auth }),
+      await fetch(`${url}/v1/customers/${ada}`, { headers: other }),
+      await fetch(`${url}/v1/bulk/unknown`, { headers: other }),
+      await put([{ id: ada, tags: [] }]),
+      await fetch(`${url}/v1/customers/${ada}`, { headers: other }),
+    ];
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 404, 201, 429]);
+    expect(answers.map((answer) => answer.headers.get("x-ratelimit-remaining"))).toEqual(["3", "2", "1", "0", "0"]);
+    for (const answer of answers) expect(answer.headers.get("x-ratelimit-limit")).toBe("4");
+  });
+
   it("adds its configured latency to every answer", async () => {
     await start({ latencyMs: 100 });
     const started = Date.now();
