@@ -8,7 +8,7 @@ import { build, type Metafile } from "esbuild";
 import { bundleOptions, HANDLER_ENTRY } from "../infra/bundling.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
 import { FakeSecretsManager } from "../test/support/fake-secrets-manager.ts";
-import { customerUpdates } from "../test/support/fixtures.ts";
+import { customerUpdates, httpApiEvent } from "../test/support/fixtures.ts";
 
 const OUT = "bench/.out";
 /** Fresh figures go beside the other scratch files, never over a tracked file; bench/README.md keeps the record. */
@@ -237,6 +237,16 @@ async function main() {
     if (result.response?.items !== 10_000) throw new Error(`128 MB run ${run} failed`);
     rssAt128.push(result.maxRssMb);
   }
+  // A hostile body: 10,000 updates with 35 wrong custom values each, just under 6 MB, over HTTP.
+  const wrong = Object.fromEntries(Array.from({ length: 35 }, (_, index) => [`f${index}Num`, "xx"]));
+  const hostileFile = join(OUT, "http-hostile.json");
+  const hostileBody = JSON.stringify(customerUpdates(10_000).map(({ id }) => ({ id, custom: wrong })));
+  await writeFile(hostileFile, JSON.stringify(httpApiEvent({ method: "PUT", path: "/customers/bulk", body: hostileBody })));
+  const hostile: Array<{ ms: number; rssMb: number; answerBytes: number; statusCode: number }> = [];
+  for (let run = 0; run < THROUGHPUT_RUNS; run += 1) {
+    const result = await child("once", ours.file, hostileFile, environment, 1, lambdaHeapFlags(128), hundred);
+    hostile.push({ ms: result.ms, rssMb: result.maxRssMb, answerBytes: Buffer.byteLength(result.response?.body ?? ""), statusCode: result.response?.statusCode });
+  }
   // For scale: the peak RSS of a process running the bare-fetch baseline once.
   const bareNode = await child("once", minimal.file, hundred, environment);
   await Promise.all([sandbox.stop(), secrets.stop(), throughputSandbox.stop()]);
@@ -306,6 +316,13 @@ async function main() {
       runs: jobRuns,
       withoutHeadroom: { seconds: unsharedSeconds, runs: unsharedRuns },
     },
+    hostileBody: {
+      bytes: hostileBody.length,
+      ms: stats(hostile.map((run) => run.ms)),
+      peakRssMbAt128: stats(hostile.map((run) => run.rssMb)),
+      answerBytes: Math.max(...hostile.map((run) => run.answerBytes)),
+      statusCodes: hostile.map((run) => run.statusCode),
+    },
     memory: { peakRssMbAt512: stats(rss), peakRssMbAt128: stats(rssAt128), bareProcessWithBaselineMb: round(bareNode.maxRssMb, 1) },
     durationS: 0,
   };
@@ -322,6 +339,8 @@ async function main() {
     ["local job: within 1.2x of the floor at (1 - headroom) of the budget", results.job.ratioToFloor <= 1.2, `${results.job.ratioToFloor}x`],
     ["local job: under 256 MB", results.job.peakRssMb.median < 256, `${results.job.peakRssMb.median} MB`],
     ["local job: every line sent once and accepted", results.job.everyLineSentOnceAndAccepted, String(results.job.everyLineSentOnceAndAccepted)],
+    ["hostile 6 MB body: a 400 under 256 KB", hostile.every((run) => run.statusCode === 400 && run.answerBytes < 256 * 1024), `${results.hostileBody.answerBytes} bytes`],
+    ["hostile 6 MB body: refused within a second", results.hostileBody.ms.median < 1000, `${results.hostileBody.ms.median} ms`],
     ["peak memory under 128 MB for 10,000 items (128 MB heap limits)", results.memory.peakRssMbAt128.median < 128, `${results.memory.peakRssMbAt128.median} MB`],
   ] as const;
 
@@ -345,6 +364,10 @@ async function main() {
   console.log(line("\npeak RSS MB, 10k items, 512 MB flags", results.memory.peakRssMbAt512));
   console.log(line("peak RSS MB, 10k items, 128 MB flags", results.memory.peakRssMbAt128));
   console.log(`  (a bare Node.js process running baseline (a): ${results.memory.bareProcessWithBaselineMb} MB)`);
+  console.log(`\nhostile body over HTTP: ${hostileBody.length} bytes, 10,000 updates with 35 wrong custom values each (128 MB flags)`);
+  console.log(line("  ms to the answer", results.hostileBody.ms));
+  console.log(line("  peak RSS MB", results.hostileBody.peakRssMbAt128));
+  console.log(`  answer ${results.hostileBody.answerBytes} bytes, status ${results.hostileBody.statusCodes.join("/")}`);
   console.log(`\nlocal job: ${JOB_LINES} lines, ${results.job.budget}, ${LATENCY_MS} ms latency, ${CONCURRENCY} in flight, neighbour ${results.job.neighbour}`);
   console.log(line(`  seconds, headroom ${HEADROOM}`, jobSeconds));
   console.log(line("  seconds, headroom 0", unsharedSeconds));

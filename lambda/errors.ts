@@ -28,15 +28,25 @@ export abstract class BulkUpdateError extends Error {
   progress?: SubmissionProgress;
 }
 
+export interface ValidationErrorOptions {
+  /** The first issues found, at most MAX_LISTED_ISSUES. */
+  issues?: ValidationIssue[];
+  /** Every issue found, listed or not. */
+  issueCount?: number;
+  httpStatus?: number;
+}
+
 export class ValidationError extends BulkUpdateError {
   readonly name = "ValidationError";
   readonly retryable = false;
   readonly httpStatus: number;
   readonly issues: ValidationIssue[];
+  readonly issueCount: number;
 
-  constructor(message: string, issues: ValidationIssue[] = [], httpStatus = 400) {
+  constructor(message: string, { issues = [], issueCount = issues.length, httpStatus = 400 }: ValidationErrorOptions = {}) {
     super(message);
     this.issues = issues;
+    this.issueCount = issueCount;
     this.httpStatus = httpStatus;
   }
 }

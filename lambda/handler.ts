@@ -96,7 +96,7 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
       httpStatus: known ? error.httpStatus : 500,
       retryable: known ? error.retryable : false,
       kustomerStatus: known && "kustomerStatus" in error ? error.kustomerStatus : undefined,
-      issues: known && "issues" in error ? (error.issues as unknown[]).length : undefined,
+      issues: error instanceof ValidationError ? error.issueCount : undefined,
       acceptedBulkIds: known ? error.progress?.acceptedBulkIds : undefined,
       unsentItems: known ? error.progress?.unsentCustomerIds.length : undefined,
       durationMs: Date.now() - started,

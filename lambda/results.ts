@@ -41,7 +41,9 @@ export const errorResponseSchema = z.object({
       "InternalError",
     ]),
     message: z.string(),
-    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).max(100).optional(),
+    /** Every issue found; `issues` lists the first 100. */
+    issueCount: z.number().int().min(0).max(1_000_000).optional(),
     kustomer: z.object({ status: z.number().int(), errors: z.array(z.record(z.string(), z.unknown())) }).optional(),
     acceptedBulkIds: z.array(z.string()).optional(),
     unsentCustomerIds: z.array(z.string()).optional(),

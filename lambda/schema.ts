@@ -6,8 +6,14 @@ import { ValidationError, type ValidationIssue } from "./errors.ts";
 /** Kustomer ids are MongoDB ObjectIds. */
 export const objectId = z.string().regex(/^[0-9a-f]{24}$/i, "must be a Kustomer id: 24 hexadecimal characters");
 
-// Kustomer documents no length limits; these guard against junk without refusing real data.
+// Kustomer documents no length limits; these guard against junk without refusing real data, and bound
+// the work one hostile request can cause (README: Limits).
 const text = z.string().max(1024);
+/** Entries in each list field of one update (emails, phones, tags, ...). */
+export const MAX_LIST_ENTRIES = 100;
+/** Custom attributes in one update. */
+export const MAX_CUSTOM_ATTRIBUTES = 200;
+const list = <T extends z.ZodType>(entry: T) => z.array(entry).max(MAX_LIST_ENTRIES, `must hold at most ${MAX_LIST_ENTRIES} entries`);
 const nullableText = text.nullable();
 const dateTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2024-05-01T12:00:00Z" });
 
@@ -66,9 +72,14 @@ const customValueBySuffix = {
 const CUSTOM_NAME = /^[A-Za-z][A-Za-z0-9_]*(Num|At|Str|Txt|Bool|Url)$/;
 
 const custom = z.record(z.string(), z.unknown()).meta({
-  description: "Custom attributes: names end in Num, At, Str, Txt, Bool or Url, and values are typed accordingly",
+  description: `Custom attributes (at most ${MAX_CUSTOM_ATTRIBUTES}): names end in Num, At, Str, Txt, Bool or Url, and values are typed accordingly`,
   propertyNames: { pattern: CUSTOM_NAME.source },
 }).superRefine((attributes, ctx) => {
+  const names = Object.keys(attributes);
+  if (names.length > MAX_CUSTOM_ATTRIBUTES) {
+    ctx.addIssue({ code: "custom", message: `must hold at most ${MAX_CUSTOM_ATTRIBUTES} custom attributes, not ${names.length}` });
+    return;
+  }
   for (const [name, value] of Object.entries(attributes)) {
     const suffix = CUSTOM_NAME.exec(name)?.[1] as keyof typeof customValueBySuffix | undefined;
     if (!suffix) {
@@ -100,21 +111,21 @@ export const customerUpdateSchema = z.strictObject({
   birthdayAt: dateTime.optional(),
   createdAt: dateTime.optional(),
   importedAt: dateTime.optional(),
-  externalIds: z.array(externalId).optional(),
-  sharedExternalIds: z.array(externalId).optional(),
-  emails: z.array(email).optional(),
-  sharedEmails: z.array(email).optional(),
-  phones: z.array(phone).optional(),
-  sharedPhones: z.array(phone).optional(),
-  facebookIds: z.array(facebookId).optional(),
-  socials: z.array(social).optional(),
-  sharedSocials: z.array(social).optional(),
-  urls: z.array(url).optional(),
-  locations: z.array(location).optional(),
+  externalIds: list(externalId).optional(),
+  sharedExternalIds: list(externalId).optional(),
+  emails: list(email).optional(),
+  sharedEmails: list(email).optional(),
+  phones: list(phone).optional(),
+  sharedPhones: list(phone).optional(),
+  facebookIds: list(facebookId).optional(),
+  socials: list(social).optional(),
+  sharedSocials: list(social).optional(),
+  urls: list(url).optional(),
+  locations: list(location).optional(),
   locale: nullableText.optional(),
   timeZone: nullableText.optional(),
   defaultLang: nullableText.optional(),
-  tags: z.array(text.min(1)).optional(),
+  tags: list(text.min(1)).optional(),
   sentiment: sentiment.optional(),
   custom: custom.optional(),
   gender: z.enum(["m", "f"]).optional(),
@@ -160,11 +171,28 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
 }
 
 const MAX_ISSUES_IN_MESSAGE = 10;
+/** Issues listed in an answer: enough to fix a request, few enough to keep every answer small. */
+export const MAX_LISTED_ISSUES = 100;
 
-export function validationErrorOf(issues: ValidationIssue[], httpStatus = 400): ValidationError {
+export function validationErrorOf(issues: ValidationIssue[], httpStatus = 400, issueCount = issues.length): ValidationError {
   const listed = issues.slice(0, MAX_ISSUES_IN_MESSAGE).map((issue) => `${issue.path || "(request)"}: ${issue.message}`);
-  const more = issues.length > MAX_ISSUES_IN_MESSAGE ? ` (and ${issues.length - MAX_ISSUES_IN_MESSAGE} more)` : "";
-  return new ValidationError(`invalid request: ${listed.join("; ")}${more}`, issues, httpStatus);
+  const more = issueCount > MAX_ISSUES_IN_MESSAGE ? ` (and ${issueCount - MAX_ISSUES_IN_MESSAGE} more)` : "";
+  return new ValidationError(`invalid request: ${listed.join("; ")}${more}`, { issues: issues.slice(0, MAX_LISTED_ISSUES), issueCount, httpStatus });
+}
+
+/** The first MAX_LISTED_ISSUES issues, and how many were found in all. */
+class IssueList {
+  readonly listed: ValidationIssue[] = [];
+  count = 0;
+
+  add(issues: ValidationIssue[]): void {
+    this.count += issues.length;
+    this.listed.push(...issues.slice(0, MAX_LISTED_ISSUES - this.listed.length));
+  }
+
+  get full(): boolean {
+    return this.listed.length >= MAX_LISTED_ISSUES;
+  }
 }
 
 /** Ids that must be unique across a list: the second and later occurrences are reported. */
@@ -202,11 +230,27 @@ function crossFieldIssues(input: Record<string, unknown>): ValidationIssue[] {
   return issues;
 }
 
-function issuesOf(error: z.ZodError): ValidationIssue[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+function issuesOf(error: z.ZodError, prefix: PropertyKey[] = []): ValidationIssue[] {
+  return error.issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]), message: issue.message }));
 }
 
-/** Checks a request completely, reporting every problem at once; nothing is sent unless it passes. */
+/** zod copies a record's entries, so a `__proto__` custom attribute would vanish silently: refuse it by name. */
+function pollutingKeyIssues(item: unknown, index: number): ValidationIssue[] {
+  const attributes = (item as { custom?: unknown } | null)?.custom;
+  if (!attributes || typeof attributes !== "object" || !Object.hasOwn(attributes, "__proto__")) return [];
+  return [{ path: `body[${index}].custom.__proto__`, message: "is not a custom attribute name (__proto__ is refused)" }];
+}
+
+/** The command without its items, which are checked one by one so that checking can stop early. */
+const commandEnvelopeSchema = bulkUpdateCommandSchema.extend({
+  body: z.array(z.unknown()).min(1, "must hold at least one customer update"),
+});
+
+/**
+ * Checks a request completely, reporting every problem at once; nothing is sent unless it passes.
+ * A hostile request is bounded: once MAX_LISTED_ISSUES are found, the remaining items are not
+ * examined, so `issueCount` then counts what was found up to that point.
+ */
 export function parseRequest(input: unknown, maxItems: number): BulkRequest {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw validationErrorOf([{ path: "", message: "the request must be a JSON object" }]);
@@ -228,8 +272,18 @@ export function parseRequest(input: unknown, maxItems: number): BulkRequest {
     }
   }
 
-  const parsed = bulkUpdateCommandSchema.safeParse(request);
-  const issues = [...(parsed.success ? [] : issuesOf(parsed.error)), ...crossFieldIssues(request)];
-  if (issues.length > 0 || !parsed.success) throw validationErrorOf(issues);
-  return parsed.data;
+  const issues = new IssueList();
+  const envelope = commandEnvelopeSchema.safeParse(request);
+  if (!envelope.success) issues.add(issuesOf(envelope.error));
+  const items = Array.isArray(request.body) ? request.body : [];
+  const body: CustomerUpdate[] = [];
+  for (let index = 0; index < items.length && !issues.full; index += 1) {
+    issues.add(pollutingKeyIssues(items[index], index));
+    const item = customerUpdateSchema.safeParse(items[index]);
+    if (item.success) body.push(item.data);
+    else issues.add(issuesOf(item.error, ["body", index]));
+  }
+  issues.add(crossFieldIssues(request));
+  if (issues.count > 0 || !envelope.success) throw validationErrorOf(issues.listed, 400, issues.count);
+  return { ...envelope.data, body };
 }

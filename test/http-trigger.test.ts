@@ -104,6 +104,23 @@ describe("HTTP requests", () => {
     expect(world.kustomer.requests).toEqual([]);
   });
 
+  it("answers a hostile 6 MB body with a small 400: the first 100 issues and how many were found", async () => {
+    const wrong = Object.fromEntries(Array.from({ length: 35 }, (_, index) => [`f${index}Num`, "xx"]));
+    const body = Array.from({ length: 10_000 }, (_, index) => ({ id: customerId(index + 1), custom: wrong }));
+    const text = JSON.stringify(body);
+    expect(text.length).toBeGreaterThan(5_000_000);
+    expect(text.length).toBeLessThan(6 * 1024 * 1024);
+    const response = await put({ body: text });
+    expect(response.statusCode).toBe(400);
+    expect(Buffer.byteLength(response.body)).toBeLessThan(256 * 1024);
+    const { error } = JSON.parse(response.body);
+    expect(error.issues).toHaveLength(100);
+    expect(error.issues[0]).toEqual({ path: "body[0].custom.f0Num", message: "a Num attribute must be a number, or null" });
+    // Checking stops at the item that fills the list: the third, with 35 issues of its own.
+    expect(error.issueCount).toBe(105);
+    expect(world.kustomer.requests).toEqual([]);
+  });
+
   it("answers 413 over the item limit", async () => {
     const response = await put({ body: customerUpdates(10_001) });
     expect(response.statusCode).toBe(413);

@@ -101,6 +101,34 @@ describe("the bulk-update command", () => {
     expect(error.issues[0]?.message).toMatch(/__proto__/);
   });
 
+  it("refuses a __proto__ custom attribute by name instead of dropping it", () => {
+    const polluted = JSON.parse(`{"id":"${customerId(1)}","custom":{"__proto__":{"admin":true},"tierStr":"gold"}}`);
+    expect(issuesOf({ body: [polluted] }).issues).toEqual([{ path: "body[0].custom.__proto__", message: "is not a custom attribute name (__proto__ is refused)" }]);
+  });
+
+  it.each([
+    ["a list field", { tags: Array.from({ length: 101 }, (_, index) => `t${index}`) }, "body[0].tags", "must hold at most 100 entries"],
+    ["the custom attributes", { custom: Object.fromEntries(Array.from({ length: 201 }, (_, index) => [`a${index}Num`, index])) }, "body[0].custom", "must hold at most 200 custom attributes, not 201"],
+  ])("caps %s of one update", (_, fields, path, message) => {
+    expect(issuesOf({ body: [{ id: customerId(1), ...fields }] }).issues).toEqual([{ path, message }]);
+  });
+
+  it("lists at most 100 issues, counts them, and stops examining items once the list is full", () => {
+    const wrong = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, index) => [`field${index}Num`, "not a number"]));
+    // 3 issues in each of 40 items, then an item that would add 3 more if it were examined.
+    const body = [...Array.from({ length: 40 }, (_, index) => ({ id: customerId(index + 1), custom: wrong(3) })), { id: customerId(99), custom: wrong(3) }];
+    const error = issuesOf({ body });
+    expect(error.issues).toHaveLength(100);
+    expect(error.issueCount).toBe(102);
+    expect(error.issues.at(-1)?.path).toBe('body[33].custom.field0Num');
+    expect(error.message).toContain("(and 92 more)");
+  });
+
+  it("counts every issue while the list is not full", () => {
+    const error = issuesOf({ body: [{ id: "123" }, { id: "456" }] });
+    expect(error).toMatchObject({ issueCount: 2, issues: [expect.objectContaining({ path: "body[0].id" }), expect.objectContaining({ path: "body[1].id" })] });
+  });
+
   it("requires Kustomer ids of 24 hexadecimal characters", () => {
     const error = issuesOf({ body: [{ id: "123" }, { name: "no id" }] });
     expect(error.issues).toEqual([

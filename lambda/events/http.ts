@@ -122,7 +122,7 @@ export function toHttpErrorResponse(error: unknown): APIGatewayProxyResult {
     return json(500, { error: { name: "InternalError", message: "internal error" } });
   }
   const body: Record<string, unknown> = { name: error.name, message: error.message };
-  if (error instanceof ValidationError && error.issues.length > 0) body.issues = error.issues;
+  if (error instanceof ValidationError && error.issues.length > 0) Object.assign(body, { issues: error.issues, issueCount: error.issueCount });
   if (error instanceof KustomerRequestError) body.kustomer = { status: error.kustomerStatus, errors: error.details };
   if (error.progress) Object.assign(body, error.progress);
   const headers: Record<string, string> =
