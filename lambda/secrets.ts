@@ -68,19 +68,19 @@ export class SecretsManagerKeyProvider implements ApiKeyProvider {
     } catch (error) {
       const name = error instanceof Error ? error.name : "UnknownError";
       if (PERMANENT_FAILURES.has(name)) {
-        throw new ConfigurationError(`cannot read secret KUSTOMER_SECRET_ID=${secretId}: ${name}`);
+        throw new ConfigurationError(`cannot read the secret named by KUSTOMER_SECRET_ID: ${name}`);
       }
-      throw new SecretUnavailableError(`Secrets Manager did not return secret ${secretId}: ${name}`);
+      throw new SecretUnavailableError(`Secrets Manager did not return the secret named by KUSTOMER_SECRET_ID: ${name}`);
     }
     const value = secret.SecretString ?? (secret.SecretBinary ? new TextDecoder().decode(secret.SecretBinary) : "");
-    const apiKey = extractApiKey(value, field, secretId);
+    const apiKey = extractApiKey(value, field);
     this.cached = { apiKey, fetchedAt: this.now() };
     return apiKey;
   }
 }
 
 /** A secret is either the key itself or JSON with the key in `field`. */
-export function extractApiKey(value: string, field: string, secretId: string): string {
+export function extractApiKey(value: string, field: string): string {
   const trimmed = value.trim();
   let apiKey: unknown = trimmed;
   if (trimmed.startsWith("{")) {
@@ -89,16 +89,16 @@ export function extractApiKey(value: string, field: string, secretId: string): s
       parsed = JSON.parse(trimmed);
     } catch {
       // JSON.parse quotes the input in its message: never pass it on.
-      throw new ConfigurationError(`secret ${secretId} starts like JSON but is not valid JSON`);
+      throw new ConfigurationError("the secret named by KUSTOMER_SECRET_ID starts like JSON but is not valid JSON");
     }
     apiKey = (parsed as Record<string, unknown>)[field];
     if (typeof apiKey !== "string") {
-      throw new ConfigurationError(`secret ${secretId} has no string field "${field}" (KUSTOMER_SECRET_FIELD)`);
+      throw new ConfigurationError(`the secret named by KUSTOMER_SECRET_ID has no string field "${field}" (KUSTOMER_SECRET_FIELD)`);
     }
     apiKey = apiKey.trim();
   }
   if (typeof apiKey !== "string" || !HEADER_SAFE.test(apiKey)) {
-    throw new ConfigurationError(`secret ${secretId} does not hold a usable API key (empty, or characters a header cannot carry)`);
+    throw new ConfigurationError("the secret named by KUSTOMER_SECRET_ID does not hold a usable API key (empty, or characters a header cannot carry)");
   }
   return apiKey;
 }

@@ -44,6 +44,47 @@ describe("reading status", () => {
   });
 });
 
+describe("per-customer failures", () => {
+  it("mask the emails and phone numbers Kustomer quotes in a customer's error", async () => {
+    sandbox.inject({ method: "GET", path: /^\/v1\/bulk\/b-1$/, fault: { status: 200, body: { data: { id: "b-1", attributes: { status: "complete" } } } } });
+    sandbox.inject({
+      method: "GET",
+      path: /^\/v1\/bulk\/b-1\/batches$/,
+      fault: {
+        status: 200,
+        body: {
+          data: [
+            {
+              attributes: {
+                successCount: 0,
+                failureCount: 2,
+                results: [
+                  { _clientRef: customerId(1), status: "error", error: { message: "email ada.1@example.com is taken" } },
+                  { _clientRef: customerId(2), status: "error", error: "phone +1 555 010 0002 is invalid" },
+                ],
+              },
+            },
+          ],
+        },
+      },
+    });
+    const status = await getBulkStatuses(["b-1"], client, Date.now() + 10_000, 1);
+    expect(status.operations[0]?.failures).toEqual([
+      { id: customerId(1), error: "email [email] is taken" },
+      { id: customerId(2), error: "phone [number] is invalid" },
+    ]);
+  });
+
+  it("leave customer ids out of a failed submit's message, and in its progress", async () => {
+    const updates = customerUpdates(300);
+    sandbox.inject({ match: (request) => JSON.stringify(request.body).includes(updates[200]!.id), fault: { status: 400 } });
+    const error = await submitBulkUpdate(command(300), { client, log: silent, counters: noCounters, concurrency: 1 }, Date.now() + 60_000).catch((caught) => caught as KustomerRequestError);
+    expect(error.progress?.unsentCustomerIds).toHaveLength(100);
+    expect(error.message).toContain("Not sent: 100 customers (listed in unsentCustomerIds)");
+    for (const { id } of updates) expect(error.message).not.toContain(id);
+  });
+});
+
 describe("submitting", () => {
   it("keeps at most `concurrency` requests in flight, sends every item exactly once, and reports in order", async () => {
     const result = await submitBulkUpdate(command(1_000), { client, log: silent, counters: noCounters, concurrency: 3 }, Date.now() + 60_000);

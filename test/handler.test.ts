@@ -325,7 +325,9 @@ describe("logs", () => {
       fault: { status: 400, body: { errors: [{ code: "bad_request", title: `ada.1@example.com is taken; key ${API_KEY}`, detail: "Ada Lovelace 1" }] } },
     });
     const error = await thrown(handler({ body: customerUpdates(3) }, lambdaContext()));
-    expect(error.message).toContain("[email] is taken; key [key]");
+    // The message names Kustomer's code only; its own words travel, redacted, in the typed details.
+    expect(error.message).toBe("Kustomer rejected PUT /v1/customers/bulk with 400 (bad_request)");
+    expect(error.details[0].title).toBe("[email] is taken; key [key]");
     kustomer.inject({ fault: { status: 500 } });
     await handler({ body: customerUpdates(3) }, lambdaContext());
     expect(logs.length).toBeGreaterThan(3);

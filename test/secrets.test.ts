@@ -67,7 +67,8 @@ describe("the API key from Secrets Manager", () => {
 
     const missing = await failure(provider("does-not-exist").getApiKey());
     expect(missing).toBeInstanceOf(ConfigurationError);
-    expect(missing.message).toBe("cannot read secret KUSTOMER_SECRET_ID=does-not-exist: ResourceNotFoundException");
+    // The variable is named, not its value: on AWS that is the secret's ARN, which callers need not see.
+    expect(missing.message).toBe("cannot read the secret named by KUSTOMER_SECRET_ID: ResourceNotFoundException");
 
     const noField = await failure(provider("no-field").getApiKey());
     expect(noField).toBeInstanceOf(ConfigurationError);
@@ -76,6 +77,7 @@ describe("the API key from Secrets Manager", () => {
     const badJson = await failure(provider("bad-json").getApiKey());
     expect(badJson).toBeInstanceOf(ConfigurationError);
     expect(badJson.message).toContain("not valid JSON");
+    for (const error of [missing, noField, badJson]) expect(error.message).not.toMatch(/does-not-exist|no-field|bad-json/);
 
     expect(await failure(provider("blank").getApiKey())).toBeInstanceOf(ConfigurationError);
     for (const error of [noField, badJson]) expect(error.message).not.toContain("kst_hidden_value");

@@ -39,9 +39,9 @@ export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function bodyOf(event: HttpEvent): unknown {
-  const contentType = headerOf(event, "content-type");
-  if (contentType && !JSON_MEDIA_TYPE.test(contentType)) {
-    throw validationErrorOf([{ path: "body", message: "Content-Type must be application/json" }], 415);
+  // JSON only, declared as such: a form post or a missing type is refused before the body is read.
+  if (!JSON_MEDIA_TYPE.test(headerOf(event, "content-type") ?? "")) {
+    throw validationErrorOf([{ path: "body", message: "Content-Type must be application/json (or application/*+json)" }], 415);
   }
   if (!event.body) throw validationErrorOf([{ path: "body", message: "is required: a JSON array of customer updates" }]);
   // Base64 takes 4 characters for 3 bytes; either way, measure what the body will decode to.

@@ -5,7 +5,7 @@ import { BulkUpdateError } from "../errors.ts";
 import type { Counters, Log } from "../observability.ts";
 import type { CustomerFailure, Operation, OperationStatus, StatusResult, SubmitResult } from "../results.ts";
 import type { BulkUpdateCommand, CustomerUpdate } from "../schema.ts";
-import type { KustomerClient } from "./client.ts";
+import { redact, type KustomerClient } from "./client.ts";
 
 /** Kustomer's documented cap for one bulk request, for items and for `ids` alike. */
 export const KUSTOMER_BULK_LIMIT = 100;
@@ -136,8 +136,6 @@ export async function submitBulkUpdate(
   return { status: "submitted", items: countItems(operations), operations };
 }
 
-const MAX_IDS_IN_MESSAGE = 100;
-
 function withProgress(error: unknown, accepted: Operation[], unsent: PlannedRequest[]): unknown {
   const unsentCustomerIds = unsent.flatMap((request) => request.customerIds);
   const acceptedBulkIds = accepted.map((operation) => operation.bulkId as string);
@@ -145,12 +143,10 @@ function withProgress(error: unknown, accepted: Operation[], unsent: PlannedRequ
   if (!(error instanceof BulkUpdateError) || accepted.length === 0) return error;
   const failure = error;
   failure.progress = { acceptedBulkIds, unsentCustomerIds };
-  // Step Functions and EventBridge only see name and message, so the message carries the essentials.
-  const listed = unsentCustomerIds.slice(0, MAX_IDS_IN_MESSAGE).join(",");
-  const more = unsentCustomerIds.length > MAX_IDS_IN_MESSAGE ? ` and ${unsentCustomerIds.length - MAX_IDS_IN_MESSAGE} more` : "";
+  // The message reaches logs, Step Functions and dead letters: bulk ids and counts, never customer ids.
   failure.message +=
     `. Accepted before the failure: bulk ids ${acceptedBulkIds.join(",")}.` +
-    ` Not sent (${unsentCustomerIds.length}): ${listed}${more}. Re-sending the whole command is safe.`;
+    ` Not sent: ${unsentCustomerIds.length} customers (listed in unsentCustomerIds). Re-sending the whole command is safe.`;
   return failure;
 }
 
@@ -172,12 +168,13 @@ const batchesResponse = z.object({
   data: z.array(z.looseObject({ attributes: batchFields.optional() }).and(batchFields)),
 });
 
+/** Kustomer's reason for one customer, which may quote the customer's data: masked like its request errors. */
 function errorText(error: unknown): string {
-  if (typeof error === "string") return error;
+  if (typeof error === "string") return redact(error) ?? "failed";
   if (error && typeof error === "object") {
     const e = error as Record<string, unknown>;
     for (const key of ["message", "title", "detail", "error", "code"]) {
-      if (typeof e[key] === "string") return e[key] as string;
+      if (typeof e[key] === "string") return redact(e[key]) ?? "failed";
     }
   }
   return "failed";

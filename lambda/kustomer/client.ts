@@ -189,15 +189,10 @@ export class KustomerClient {
       };
     }
     const details = parseKustomerErrors(parseJson(text.replaceAll(apiKey, "[key]")));
-    const summary = details
-      .slice(0, 3)
-      .map((detail) => [detail.code, detail.title, detail.detail, detail.pointer && `at ${detail.pointer}`].filter(Boolean).join(" "))
-      .join("; ");
-    throw new KustomerRequestError(
-      `Kustomer rejected ${describe(request)} with ${status}${summary ? `: ${summary}` : ""}`,
-      status,
-      details,
-    );
+    // Kustomer's own words stay in `details` (redacted, for HTTP callers); the message, which logs,
+    // Step Functions and dead letters carry, names only its error codes.
+    const codes = [...new Set(details.map((detail) => detail.code).filter(Boolean))].slice(0, 5).join(", ");
+    throw new KustomerRequestError(`Kustomer rejected ${describe(request)} with ${status}${codes ? ` (${codes})` : ""}`, status, details);
   }
 
   private backoff(attempt: number): number {
@@ -250,7 +245,7 @@ function parseJson(text: string): unknown {
 }
 
 // Kustomer's messages may quote what was sent; emails and phone numbers must not travel on from here.
-function redact(text: unknown): string | undefined {
+export function redact(text: unknown): string | undefined {
   if (typeof text !== "string") return undefined;
   return text
     .replace(/[^\s@"'<>]+@[^\s@"'<>]+/g, "[email]")
