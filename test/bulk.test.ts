@@ -6,6 +6,7 @@ import { noCounters } from "../lambda/observability.ts";
 import { parseRequest, type BulkUpdateCommand } from "../lambda/schema.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
 import { API_KEY, customerId, customerUpdate, customerUpdates } from "./support/fixtures.ts";
+import { failure } from "./support/failures.ts";
 
 const sandbox = new KustomerSandbox({ apiKey: API_KEY, latencyMs: 30 });
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -78,7 +79,7 @@ describe("per-customer failures", () => {
   it("leave customer ids out of a failed submit's message, and in its progress", async () => {
     const updates = customerUpdates(300);
     sandbox.inject({ match: (request) => JSON.stringify(request.body).includes(updates[200]!.id), fault: { status: 400 } });
-    const error = await submitBulkUpdate(command(300), { client, log: silent, counters: noCounters, concurrency: 1 }, Date.now() + 60_000).catch((caught) => caught as KustomerRequestError);
+    const error = (await failure(submitBulkUpdate(command(300), { client, log: silent, counters: noCounters, concurrency: 1 }, Date.now() + 60_000))) as KustomerRequestError;
     expect(error.progress?.unsentCustomerIds).toHaveLength(100);
     expect(error.message).toContain("Not sent: 100 customers (listed in unsentCustomerIds)");
     for (const { id } of updates) expect(error.message).not.toContain(id);
