@@ -1,6 +1,7 @@
-// The CDK app: one stack, settings from context, and cdk-nag's AWS Solutions checks on every synth.
+// The CDK app: one stack, settings from context, and cdk-nag's AWS Solutions and Serverless checks on
+// every synth.
 import { App, Validations } from "aws-cdk-lib";
-import { AwsSolutionsChecks } from "cdk-nag";
+import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import { readSettings } from "./settings.ts";
 import { BulkUpdateStack } from "./stack.ts";
 
@@ -16,6 +17,6 @@ export function createApp(app = new App()): { app: App; stack: BulkUpdateStack }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { app } = createApp();
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   app.synth();
 }

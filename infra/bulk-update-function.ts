@@ -2,6 +2,7 @@
 // tracing, source maps, and a log group with retention.
 import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -15,6 +16,8 @@ export interface BulkUpdateFunctionProps {
   entry?: string;
   memorySize?: number;
   timeout?: Duration;
+  /** Encrypts the function's log group. */
+  logsKey: IKey;
 }
 
 /**
@@ -30,6 +33,7 @@ export class BulkUpdateFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: BulkUpdateFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: RetentionDays.THREE_MONTHS,
+      encryptionKey: props.logsKey,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     // Its own role, so it gets write access to its own log group and not the managed basic policy.
@@ -65,9 +69,13 @@ export class BulkUpdateFunction extends NodejsFunction {
       id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
       reason: "Only xray:PutTraceSegments and xray:PutTelemetryRecords, added by active tracing: X-Ray has no resource-level permissions.",
     });
-    Validations.of(this).acknowledge({
-      id: "AwsSolutions::AwsSolutions-L1",
-      reason: "The service contract pins nodejs22.x: the code, its bundle target and its tests are made and checked for Node.js 22.",
-    });
+    // Node.js 24 is offered, but the contract pins 22: the bundle targets it, the benchmark measures
+    // it, and Lambda supports it until April 2027. Moving is one line here plus a re-run of both.
+    for (const id of ["AwsSolutions::AwsSolutions-L1", "Serverless::Serverless-LambdaLatestVersion"]) {
+      Validations.of(this).acknowledge({
+        id,
+        reason: "The service contract pins nodejs22.x: the code, its bundle target and its tests are made and checked for Node.js 22, which Lambda supports until 2027.",
+      });
+    }
   }
 }

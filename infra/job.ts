@@ -1,12 +1,14 @@
 // Large jobs: a JSON Lines file of customer updates in the job bucket is read by a Step Functions
 // Distributed Map, 100 lines per child invocation of the function, no faster than the rate limit
 // allows; the results go to S3 and a last step writes one report beside them.
-import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
-import { PolicyStatement, type Role } from "aws-cdk-lib/aws-iam";
+import { CfnElement, CfnResource, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Effect, PolicyStatement, Role, ServicePrincipal, StarPrincipal, type IRole } from "aws-cdk-lib/aws-iam";
 import { EventField, Rule, RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { SfnStateMachine } from "aws-cdk-lib/aws-events-targets";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import {
   DistributedMap,
   ItemBatcher,
@@ -20,6 +22,7 @@ import {
 import { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { BulkUpdateFunction } from "./bulk-update-function.ts";
+import type { DataKey } from "./data-key.ts";
 import { createStateMachine } from "./state-machine.ts";
 import { RETRYABLE_ERRORS } from "./workflow.ts";
 
@@ -31,6 +34,38 @@ export interface BulkUpdateJobProps {
   /** Child invocations at once: each sends one bulk request of 100 items. */
   maxConcurrency: number;
   toleratedFailurePercentage: number;
+  dataKey: DataKey;
+  /** Where a job file whose run cannot be started ends up. */
+  deadLetterQueue: IQueue;
+  /** The only roles that may put job files under jobs/. */
+  producerRoleArns: string[];
+}
+
+/** The map reads the one job file it is given, and only under jobs/. */
+class JobFileReader extends S3JsonLItemReader {
+  constructor(private readonly jobBucket: Bucket) {
+    super({ bucket: jobBucket, key: JsonPath.stringAt("$.key") });
+  }
+
+  override providePolicyStatements(): PolicyStatement[] {
+    return [new PolicyStatement({ actions: ["s3:GetObject"], resources: [this.jobBucket.arnForObjects(`${JOB_PREFIX}*`)] })];
+  }
+}
+
+/** The map writes its results under results/ only. */
+class ResultsWriter extends ResultWriterV2 {
+  constructor(private readonly jobBucket: Bucket) {
+    super({ bucket: jobBucket, prefix: RESULTS_PREFIX });
+  }
+
+  override providePolicyStatements(): PolicyStatement[] {
+    return [
+      new PolicyStatement({
+        actions: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+        resources: [this.jobBucket.arnForObjects(`${RESULTS_PREFIX}/*`)],
+      }),
+    ];
+  }
 }
 
 export class BulkUpdateJob extends Construct {
@@ -44,16 +79,16 @@ export class BulkUpdateJob extends Construct {
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      // ACLs off: S3's log delivery is granted by the bucket policy instead.
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(365) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(accessLogs).acknowledge({
-      id: "AwsSolutions::AwsSolutions-S1",
-      reason: "This bucket receives the job bucket's server access logs; logging it too would only log the logging.",
-    });
+    // S3 server access logs can only be delivered to a bucket encrypted with S3-managed keys.
     this.bucket = new Bucket(this, "Bucket", {
-      encryption: BucketEncryption.S3_MANAGED,
+      encryption: BucketEncryption.KMS,
+      encryptionKey: props.dataKey.key,
+      bucketKeyEnabled: true,
       enforceSSL: true,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       serverAccessLogsBucket: accessLogs,
@@ -65,11 +100,19 @@ export class BulkUpdateJob extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    this.denyJobFilesExceptFrom(props.producerRoleArns);
+
     this.reportFunction = new BulkUpdateFunction(this, "ReportFunction", {
       entry: "lambda/job-report.ts",
       environment: { POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update-report" },
       memorySize: 1024,
       timeout: Duration.minutes(15),
+      logsKey: props.dataKey.key,
+    });
+    props.dataKey.allow("ReportFunction", this.reportFunction.role as IRole);
+    Validations.of(this.reportFunction).acknowledge({
+      id: "Serverless::Serverless-LambdaDLQ",
+      reason: "Only the job state machine invokes it, synchronously: a failure fails the execution, which the JobFailures alarm reports. A dead-letter queue receives asynchronous invocations only.",
     });
     this.reportFunction.addToRolePolicy(
       new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: [this.bucket.arnForObjects(`${RESULTS_PREFIX}/*`)] }),
@@ -87,11 +130,11 @@ export class BulkUpdateJob extends Construct {
       jitterStrategy: JitterType.FULL,
     });
     const map = new DistributedMap(this, "UpdateCustomers", {
-      itemReader: new S3JsonLItemReader({ bucket: this.bucket, key: JsonPath.stringAt("$.key") }),
+      itemReader: new JobFileReader(this.bucket),
       itemBatcher: new ItemBatcher({ maxItemsPerBatch: 100 }),
       maxConcurrency: props.maxConcurrency,
       toleratedFailurePercentage: props.toleratedFailurePercentage,
-      resultWriterV2: new ResultWriterV2({ bucket: this.bucket, prefix: RESULTS_PREFIX }),
+      resultWriterV2: new ResultsWriter(this.bucket),
       resultPath: "$.map",
     });
     map.itemProcessor(submitBatch);
@@ -101,18 +144,75 @@ export class BulkUpdateJob extends Construct {
       payloadResponseOnly: true,
     });
 
-    this.stateMachine = createStateMachine(this, map.next(report));
+    this.stateMachine = createStateMachine(this, map.next(report), props.dataKey);
     this.acknowledgeGrants(props.fn);
+    this.startOnJobFiles(props);
+    this.keepHandlerLogs(props.dataKey);
+  }
 
-    // Dropping a file under jobs/ starts a job on it.
+  /** Dropping a file under jobs/ starts a job on it; a start that keeps failing lands in the dead-letter queue. */
+  private startOnJobFiles({ dataKey, deadLetterQueue }: BulkUpdateJobProps): void {
+    const stack = Stack.of(this);
+    // Named, so the role that starts the job can trust this rule alone without a reference cycle.
+    const ruleName = `${stack.stackName}-job-file-arrived`;
+    const role = new Role(this, "StartRole", {
+      description: "kustomer-bulk-update: EventBridge starts the job state machine for a new job file",
+      assumedBy: new ServicePrincipal("events.amazonaws.com", {
+        conditions: {
+          StringEquals: { "aws:SourceAccount": stack.account },
+          ArnEquals: { "aws:SourceArn": stack.formatArn({ service: "events", resource: "rule", resourceName: ruleName }) },
+        },
+      }),
+    });
+    // Starting an execution encrypts its input with the state machine's key.
+    dataKey.allow("JobStart", role);
     new Rule(this, "JobFileArrived", {
+      ruleName,
       eventPattern: {
         source: ["aws.s3"],
         detailType: ["Object Created"],
         detail: { bucket: { name: [this.bucket.bucketName] }, object: { key: [{ prefix: JOB_PREFIX }] } },
       },
-      targets: [new SfnStateMachine(this.stateMachine, { input: RuleTargetInput.fromObject({ key: EventField.fromPath("$.detail.object.key") }) })],
+      targets: [
+        new SfnStateMachine(this.stateMachine, {
+          role,
+          input: RuleTargetInput.fromObject({ key: EventField.fromPath("$.detail.object.key") }),
+          deadLetterQueue,
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
     });
+  }
+
+  /** Job files hold personal data and start CRM writes: only the listed producer roles may put them. */
+  private denyJobFilesExceptFrom(producerRoleArns: string[]): void {
+    this.bucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "JobFilesFromProducersOnly",
+        effect: Effect.DENY,
+        principals: [new StarPrincipal()],
+        actions: ["s3:PutObject"],
+        resources: [this.bucket.arnForObjects(`${JOB_PREFIX}*`)],
+        ...(producerRoleArns.length ? { conditions: { ArnNotEquals: { "aws:PrincipalArn": producerRoleArns } } } : {}),
+      }),
+    );
+  }
+
+  /** CDK's handler that turns on the bucket's notifications logs to a group it would keep forever. */
+  private keepHandlerLogs(dataKey: DataKey): void {
+    const handler = Stack.of(this).node.children.find((child) => child.node.id.startsWith("BucketNotificationsHandler"));
+    const cfnFunction = handler?.node.tryFindChild("Resource") as CfnResource | undefined;
+    if (!handler || !cfnFunction) return;
+    const logs = new LogGroup(this, "NotificationsHandlerLogs", {
+      logGroupName: `/aws/lambda/${cfnFunction.ref}`,
+      retention: RetentionDays.THREE_MONTHS,
+      encryptionKey: dataKey.key,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // The group must exist before the handler first runs, or Lambda creates one without retention.
+    const notifications = this.bucket.node.tryFindChild("Notifications")?.node.defaultChild as CfnResource | undefined;
+    notifications?.node.addDependency(logs);
   }
 
   /** The wildcards CDK grants for a Distributed Map, each scoped as far as the service allows. */
@@ -122,7 +222,8 @@ export class BulkUpdateJob extends Construct {
     const findings: Array<[string, string]> = [
       [`Resource::<${logicalId(fn)}.Arn>:*`, "Invoking the bulk-update function of this stack, its versions included; no other function."],
       [`Resource::<${logicalId(this.reportFunction)}.Arn>:*`, "Invoking the report function of this stack, its versions included; no other function."],
-      [`Resource::arn:<AWS::Partition>:s3:::<${logicalId(this.bucket)}>/*`, "Reading job files, whose names the operator chooses, and writing results, in this job bucket only."],
+      [`Resource::<${logicalId(this.bucket)}.Arn>/${JOB_PREFIX}*`, "Reading job files under jobs/, whose names the producers choose."],
+      [`Resource::<${logicalId(this.bucket)}.Arn>/${RESULTS_PREFIX}/*`, "Writing the map's result files under results/, whose names are made per run."],
       [`Resource::${execution}:*`, "Describing and stopping this state machine's own Distributed Map runs, whose names are made per run."],
       [`Resource::${execution}/*:*`, "The child executions of this state machine's own Distributed Map runs."],
     ];

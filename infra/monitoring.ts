@@ -1,6 +1,7 @@
 // Alarms on what needs an operator (errors, throttles, dead letters, failed workflows), sent to an
 // encrypted SNS topic, and a dashboard of the function's own metrics beside them.
-import { Duration } from "aws-cdk-lib";
+import { ArnFormat, Duration, Stack, Validations } from "aws-cdk-lib";
+import type { RestApi } from "aws-cdk-lib/aws-apigateway";
 import {
   Alarm,
   AlarmStatusWidget,
@@ -24,6 +25,7 @@ import { Construct } from "constructs";
 import { METRICS_NAMESPACE } from "../lambda/observability.ts";
 
 export interface MonitoringProps {
+  api: RestApi;
   fn: IFunction;
   deadLetterQueue: IQueue;
   stateMachine: IStateMachine;
@@ -37,19 +39,39 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
+    const stack = Stack.of(this);
+    // CloudWatch may publish (and use the topic's key) for this account's alarms, and nothing else may.
+    const fromOurAlarms = {
+      StringEquals: { "aws:SourceAccount": stack.account },
+      ArnLike: { "aws:SourceArn": stack.formatArn({ service: "cloudwatch", resource: "alarm", resourceName: "*", arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+    };
+    const cloudWatch = new ServicePrincipal("cloudwatch.amazonaws.com");
     const key = new Key(this, "TopicKey", { enableKeyRotation: true, description: "Encrypts kustomer-bulk-update alarm notifications" });
-    // CloudWatch must be able to publish to a topic encrypted with this key.
     key.addToResourcePolicy(
-      new PolicyStatement({
-        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
-        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
-        resources: ["*"],
-      }),
+      new PolicyStatement({ principals: [cloudWatch], actions: ["kms:Decrypt", "kms:GenerateDataKey*"], resources: ["*"], conditions: fromOurAlarms }),
     );
     this.topic = new Topic(this, "Topic", { masterKey: key, enforceSSL: true });
-    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+    // The TLS-only statement replaces SNS's default policy, which would otherwise let CloudWatch publish.
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({ sid: "AlarmsOfThisAccount", principals: [cloudWatch], actions: ["sns:Publish"], resources: [this.topic.topicArn], conditions: fromOurAlarms }),
+    );
+    if (props.alarmEmail) {
+      const subscription = this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+      Validations.of(subscription).acknowledge({
+        id: "Serverless::Serverless-SNSRedrivePolicy",
+        reason: "An alarm email that cannot be delivered loses no data: the alarm's state stays in CloudWatch and on the dashboard, and SNS retries email delivery itself.",
+      });
+    }
 
     const fiveMinutes = Duration.minutes(5);
+    const failures = (errorName: string) =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: "Failures",
+        dimensionsMap: { service: "kustomer-bulk-update", ErrorName: errorName },
+        statistic: "Sum",
+        period: fiveMinutes,
+      });
     const alarm = (name: string, metric: IMetric, description: string) => {
       const created = new Alarm(this, name, {
         metric,
@@ -71,6 +93,18 @@ export class Monitoring extends Construct {
         "Updates are waiting in the dead-letter queue: inspect and redrive them",
       ),
       alarm("WorkflowFailures", props.stateMachine.metricFailed({ period: fiveMinutes }), "A bulk-update workflow execution failed"),
+      alarm(
+        "KustomerAuthFailures",
+        failures("KustomerAuthError"),
+        "Kustomer refused the API key (401 after a refresh, or 403): it was revoked, expired or lacks a role. Put a working key in the secret",
+      ),
+      alarm(
+        "ConfigurationFailures",
+        failures("ConfigurationError"),
+        "The function's configuration or secret is unusable (missing, denied, malformed): see the function's log",
+      ),
+      // HTTP failures are answers, not errors: the function's Errors alarm never sees them.
+      alarm("ApiServerErrors", props.api.metricServerError({ period: fiveMinutes, statistic: "Sum" }), "The API answered 5xx"),
       alarm(
         "JobFailures",
         props.jobStateMachine.metricFailed({ period: fiveMinutes }),

@@ -4,6 +4,12 @@ import * as z from "zod";
 
 const flag = z.union([z.boolean(), z.enum(["true", "false"]).transform((value) => value === "true")]);
 
+const commaList = z.string().transform((value) => value.split(",").map((entry) => entry.trim()).filter(Boolean));
+const roleArn = z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
+
+/** The source producers put on request events unless the operator names others. */
+export const DEFAULT_EVENT_SOURCE = "kustomer-bulk-update.client";
+
 const settingsSchema = z
   .object({
     kustomerSecretName: z.string().min(1).optional(),
@@ -15,10 +21,13 @@ const settingsSchema = z
     kustomerRateLimitHeadroom: z.coerce.number().min(0).max(0.9).default(0.2),
     eventBusName: z.string().min(1).optional(),
     apiKeyAuth: flag.default(false),
-    corsAllowOrigins: z
-      .string()
-      .transform((value) => value.split(",").map((origin) => origin.trim()).filter(Boolean))
-      .optional(),
+    corsAllowOrigins: commaList.optional(),
+    /** Request events are accepted from these sources only. */
+    eventSources: commaList.pipe(z.array(z.string().min(1).max(256)).min(1, "must name at least one source")).default([DEFAULT_EVENT_SOURCE]),
+    /** Roles that may send commands to the burst queue directly and put job files under jobs/. */
+    producerRoleArns: commaList.pipe(z.array(roleArn)).default([]),
+    /** A role that may read what the stack keeps encrypted: dead letters, job results, execution data. */
+    operatorRoleArn: roleArn.optional(),
     alarmEmail: z.email().optional(),
     statusPollSeconds: z.coerce.number().int().min(5).max(3600).default(30),
     jobToleratedFailurePercent: z.coerce.number().min(0).max(100).default(10),

@@ -6,8 +6,6 @@ import {
   AuthorizationType,
   Cors,
   EndpointType,
-  JsonSchemaType,
-  JsonSchemaVersion,
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
@@ -17,14 +15,16 @@ import {
 import { EventBus, Rule, RuleTargetInput, type IEventBus } from "aws-cdk-lib/aws-events";
 import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
-import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { ArnPrincipal, Effect, PolicyStatement, StarPrincipal, type IRole } from "aws-cdk-lib/aws-iam";
 import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Secret, type ISecret } from "aws-cdk-lib/aws-secretsmanager";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
 import { BULK_UPDATE_DETAIL_TYPE } from "../lambda/events/eventbridge.ts";
 import { BulkUpdateFunction, FUNCTION_TIMEOUT } from "./bulk-update-function.ts";
+import { DataKey } from "./data-key.ts";
 import { BulkUpdateJob } from "./job.ts";
 import { MAX_ITEMS } from "./limits.ts";
 import { Monitoring } from "./monitoring.ts";
@@ -45,10 +45,12 @@ export class BulkUpdateStack extends Stack {
   readonly workflow: BulkUpdateWorkflow;
   readonly job: BulkUpdateJob;
   readonly monitoring: Monitoring;
+  readonly dataKey: DataKey;
 
   constructor(scope: Construct, id: string, props: BulkUpdateStackProps) {
     super(scope, id, props);
     const { settings } = props;
+    this.dataKey = new DataKey(this, "Data", { operatorRoleArn: settings.operatorRoleArn });
 
     this.secret = settings.kustomerSecretArn
       ? Secret.fromSecretCompleteArn(this, "KustomerApiKey", settings.kustomerSecretArn)
@@ -56,6 +58,7 @@ export class BulkUpdateStack extends Stack {
         ? Secret.fromSecretNameV2(this, "KustomerApiKey", settings.kustomerSecretName)
         : new Secret(this, "KustomerApiKey", {
             description: "Kustomer API key for kustomer-bulk-update: put the key in, as JSON {\"apiKey\": \"...\"} or as plain text",
+            encryptionKey: this.dataKey.key,
           });
 
     if (this.secret instanceof Secret) {
@@ -77,17 +80,26 @@ export class BulkUpdateStack extends Stack {
         KUSTOMER_RATE_LIMIT_HEADROOM: String(settings.kustomerRateLimitHeadroom),
         POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
       },
+      logsKey: this.dataKey.key,
     });
+    this.dataKey.allow("BulkUpdateFunction", this.fn.role as IRole);
+    for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"]) {
+      Validations.of(this.fn.role as IRole).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Action::${action}]`,
+        reason: "CDK's grant for the KMS-encrypted queues, on the stack's data key only; the key's own policy is what allows its use.",
+      });
+    }
     this.grantSecret(settings);
 
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
-      encryption: QueueEncryption.SQS_MANAGED,
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.dataKey.key,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
     Validations.of(this.deadLetterQueue).acknowledge({
-      id: "AwsSolutions::AwsSolutions-SQS3",
-      reason: "This queue is itself the dead-letter queue (EventBridge target DLQ and the function's on-failure destination); it is alarmed, not redriven further.",
+      id: "Serverless::Serverless-SQSRedrivePolicy",
+      reason: "This queue is itself the dead-letter queue: what lands here is alarmed and inspected by an operator, then redriven to its source; there is nowhere further to send it.",
     });
     // Records that can never succeed are sent here by the function itself, with their reason.
     this.fn.addEnvironment("DEAD_LETTER_QUEUE_URL", this.deadLetterQueue.queueUrl);
@@ -98,33 +110,50 @@ export class BulkUpdateStack extends Stack {
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
     });
+    Validations.of(this.fn).acknowledge({
+      id: "Serverless::Serverless-LambdaDLQ",
+      reason: "Failed asynchronous invocations go to the dead-letter queue through the on-failure destination above, which also carries the failure's context; a DeadLetterConfig as well would deliver each failure twice.",
+    });
 
     // Bursts of events wait here and reach the function no faster than Kustomer's budget allows.
     this.burstQueue = new Queue(this, "BurstQueue", {
-      encryption: QueueEncryption.SQS_MANAGED,
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: this.dataKey.key,
       enforceSSL: true,
       // AWS's advice for a queue feeding a function: six times the function's timeout.
       visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
     });
-    this.fn.addEventSource(
-      new SqsEventSource(this.burstQueue, {
-        batchSize: 5,
-        reportBatchItemFailures: true,
-        maxConcurrency: concurrency.queue,
-      }),
-    );
+    const eventSource = new SqsEventSource(this.burstQueue, {
+      batchSize: 5,
+      reportBatchItemFailures: true,
+      maxConcurrency: concurrency.queue,
+    });
+    this.fn.addEventSource(eventSource);
+    Validations.of(this.fn).acknowledge({
+      id: "Serverless::Serverless-LambdaEventSourceMappingDestination",
+      reason: "SQS event source mappings take no on-failure destination: the burst queue's redrive policy moves a record to the dead-letter queue after 5 receives, and the function sends never-valid records there at once.",
+    });
 
     this.api = this.createApi(settings);
     this.bus = this.createEventRule(settings);
-    this.workflow = new BulkUpdateWorkflow(this, "Workflow", { fn: this.fn, pollInterval: Duration.seconds(settings.statusPollSeconds) });
+    this.workflow = new BulkUpdateWorkflow(this, "Workflow", {
+      fn: this.fn,
+      pollInterval: Duration.seconds(settings.statusPollSeconds),
+      dataKey: this.dataKey,
+    });
     this.job = new BulkUpdateJob(this, "Job", {
       fn: this.fn,
       maxConcurrency: concurrency.job,
       toleratedFailurePercentage: settings.jobToleratedFailurePercent,
+      dataKey: this.dataKey,
+      deadLetterQueue: this.deadLetterQueue,
+      producerRoleArns: settings.producerRoleArns,
     });
+    settings.producerRoleArns.forEach((arn, index) => this.dataKey.allow(`Producer${index}`, new ArnPrincipal(arn)));
     this.monitoring = new Monitoring(this, "Monitoring", {
+      api: this.api,
       fn: this.fn,
       deadLetterQueue: this.deadLetterQueue,
       stateMachine: this.workflow.stateMachine,
@@ -183,7 +212,9 @@ export class BulkUpdateStack extends Stack {
         // Each call may carry up to 100 Kustomer requests; the function paces itself, the API caps callers.
         throttlingRateLimit: requestsPerSecond,
         throttlingBurstLimit: requestsPerSecond * 2,
-        accessLogDestination: new LogGroupLogDestination(new LogGroup(this, "ApiAccessLogs", { retention: RetentionDays.THREE_MONTHS })),
+        accessLogDestination: new LogGroupLogDestination(
+          new LogGroup(this, "ApiAccessLogs", { retention: RetentionDays.THREE_MONTHS, encryptionKey: this.dataKey.key }),
+        ),
         accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
       },
       defaultMethodOptions: settings.apiKeyAuth
@@ -194,38 +225,34 @@ export class BulkUpdateStack extends Stack {
         : {}),
     });
 
-    const validator = api.addRequestValidator("Validator", { validateRequestBody: true, validateRequestParameters: true });
-    // A first, cheap check at the edge; the function validates every field.
-    const body = api.addModel("BulkUpdateBody", {
-      contentType: "application/json",
-      schema: {
-        schema: JsonSchemaVersion.DRAFT4,
-        title: "BulkUpdateBody",
-        type: JsonSchemaType.ARRAY,
-        minItems: 1,
-        maxItems: MAX_ITEMS,
-        items: { type: JsonSchemaType.OBJECT, required: ["id"], properties: { id: { type: JsonSchemaType.STRING, pattern: "^[0-9a-fA-F]{24}$" } } },
-      },
-    });
-    api.addGatewayResponse("BadRequestBody", {
-      type: ResponseType.BAD_REQUEST_BODY,
-      statusCode: "400",
-      templates: { "application/json": '{"error":{"name":"ValidationError","message":$context.error.messageString}}' },
-    });
+    // No body model at the edge: the function's own validation answers every caller with its paths
+    // and limits (413, 415), and the gateway's own refusals take the same JSON shape.
+    for (const [id, type] of [["Default4xx", ResponseType.DEFAULT_4XX], ["Default5xx", ResponseType.DEFAULT_5XX]] as const) {
+      api.addGatewayResponse(id, {
+        type,
+        templates: { "application/json": '{"error":{"name":"$context.error.responseType","message":$context.error.messageString}}\n' },
+      });
+    }
 
-    const integration = new LambdaIntegration(this.fn);
+    // The console's test invocations would bypass the API's authorization.
+    const integration = new LambdaIntegration(this.fn, { allowTestInvoke: false });
+    // Parameters only: the route's own shape, which the function cannot get wrong either way.
+    const requestValidator = api.addRequestValidator("ParameterValidator", { validateRequestParameters: true });
+    Validations.of(api).acknowledge({
+      id: "AwsSolutions::AwsSolutions-APIG2",
+      reason: "The function validates every body completely before anything is sent, and answers with each issue's path, 413 and 415; a gateway body model would refuse some bodies with a different, pathless answer.",
+    });
     api.root
       .addResource("customers")
       .addResource("bulk")
       .addMethod("PUT", integration, {
-        requestValidator: validator,
-        requestModels: { "application/json": body },
+        requestValidator,
         requestParameters: { "method.request.querystring.ids": false, "method.request.querystring.dryRun": false },
       });
     api.root
       .addResource("bulk")
       .addResource("{bulkId}")
-      .addMethod("GET", integration, { requestValidator: validator, requestParameters: { "method.request.path.bulkId": true } });
+      .addMethod("GET", integration, { requestValidator, requestParameters: { "method.request.path.bulkId": true } });
 
     Validations.of(api).acknowledge({
       id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
@@ -237,22 +264,47 @@ export class BulkUpdateStack extends Stack {
         ? "Callers are systems outside AWS identified by an API key with a usage plan (the apiKeyAuth option); there are no end users to pool."
         : "Callers are AWS principals authorised by IAM (SigV4), which is stronger here than a Cognito user pool: there are no end users.",
     });
-    Validations.of(api).acknowledge({
-      id: "AwsSolutions::AwsSolutions-APIG3",
-      reason: "Regional API for system callers, IAM- or key-authorised, with stage and usage-plan throttling; a WAF web ACL can be attached by the organisation without changing this stack.",
-    });
     if (settings.apiKeyAuth) {
       Validations.of(api).acknowledge({
         id: "AwsSolutions::AwsSolutions-APIG4",
-        reason: "apiKeyAuth was chosen for callers outside AWS: every method requires an API key bound to a throttled usage plan. IAM (SigV4) is the default.",
+        reason: "apiKeyAuth was chosen for callers outside AWS: every method requires an API key bound to a throttled usage plan, behind a WAF rate-based rule. IAM (SigV4) is the default.",
       });
       const plan = api.addUsagePlan("UsagePlan", {
         throttle: { rateLimit: requestsPerSecond, burstLimit: requestsPerSecond * 2 },
         apiStages: [{ api, stage: api.deploymentStage }],
       });
       plan.addApiKey(api.addApiKey("CallerKey"));
+      this.protectWithWaf(api, requestsPerSecond);
+    } else {
+      Validations.of(api).acknowledge({
+        id: "AwsSolutions::AwsSolutions-APIG3",
+        reason: "Every method requires a SigV4 signature from an AWS principal with execute-api:Invoke, and the stage throttles to the org's Kustomer budget; anonymous traffic never reaches the function. The organisation may still attach a WAF web ACL.",
+      });
     }
     return api;
+  }
+
+  /**
+   * An API key identifies a caller but does not authorize one, and it can leak: a WAF rate-based rule
+   * caps what any one address can send, whatever key it holds.
+   */
+  private protectWithWaf(api: RestApi, requestsPerSecond: number): void {
+    const acl = new CfnWebACL(this, "ApiWebAcl", {
+      scope: "REGIONAL",
+      defaultAction: { allow: {} },
+      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: "kustomer-bulk-update-api", sampledRequestsEnabled: false },
+      rules: [
+        {
+          name: "RatePerAddress",
+          priority: 0,
+          action: { block: {} },
+          // Per five minutes, per client address: the stage's own rate, from a single caller.
+          statement: { rateBasedStatement: { aggregateKeyType: "IP", limit: Math.max(100, requestsPerSecond * 300) } },
+          visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: "kustomer-bulk-update-rate-per-address", sampledRequestsEnabled: false },
+        },
+      ],
+    });
+    new CfnWebACLAssociation(this, "ApiWebAclAssociation", { resourceArn: api.deploymentStage.stageArn, webAclArn: acl.attrArn });
   }
 
   private createEventRule(settings: StackSettings): IEventBus {
@@ -261,9 +313,10 @@ export class BulkUpdateStack extends Stack {
         ? EventBus.fromEventBusName(this, "Bus", "default")
         : new EventBus(this, "Bus", { eventBusName: settings.eventBusName ?? "kustomer-bulk-update" });
     // Events are buffered in the queue: the queue's message is the command (the event's detail).
-    new Rule(this, "BulkUpdateRequested", {
+    // Only the listed sources may request writes (producers need events:PutEvents with that source).
+    const rule = new Rule(this, "BulkUpdateRequested", {
       eventBus: bus,
-      eventPattern: { detailType: [BULK_UPDATE_DETAIL_TYPE] },
+      eventPattern: { source: settings.eventSources, detailType: [BULK_UPDATE_DETAIL_TYPE] },
       targets: [
         new SqsQueue(this.burstQueue, {
           message: RuleTargetInput.fromEventPath("$.detail"),
@@ -273,6 +326,23 @@ export class BulkUpdateStack extends Stack {
         }),
       ],
     });
+    this.acceptCommandsOnlyFrom(rule, settings.producerRoleArns);
     return bus;
+  }
+
+  /** Commands in the burst queue become CRM writes: only the request rule and the listed roles may send them. */
+  private acceptCommandsOnlyFrom(rule: Rule, producerRoleArns: string[]): void {
+    this.burstQueue.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "CommandsFromTheRuleAndProducersOnly",
+        effect: Effect.DENY,
+        principals: [new StarPrincipal()],
+        actions: ["sqs:SendMessage"],
+        resources: [this.burstQueue.queueArn],
+        conditions: {
+          ArnNotEquals: { "aws:SourceArn": rule.ruleArn, ...(producerRoleArns.length ? { "aws:PrincipalArn": producerRoleArns } : {}) },
+        },
+      }),
+    );
   }
 }

@@ -16,6 +16,7 @@ import {
 } from "aws-cdk-lib/aws-stepfunctions";
 import { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
+import type { DataKey } from "./data-key.ts";
 import { createStateMachine } from "./state-machine.ts";
 
 /** Errors worth another try: the contract's retryable names and Lambda's own transient faults. */
@@ -32,6 +33,7 @@ export const RETRYABLE_ERRORS = [
 export interface BulkUpdateWorkflowProps {
   fn: IFunction;
   pollInterval: Duration;
+  dataKey: DataKey;
 }
 
 export class BulkUpdateWorkflow extends Construct {
@@ -75,7 +77,7 @@ export class BulkUpdateWorkflow extends Construct {
         ),
     );
 
-    this.stateMachine = createStateMachine(this, definition);
+    this.stateMachine = createStateMachine(this, definition, props.dataKey);
     Validations.of(this.stateMachine).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
       reason: "lambda:InvokeFunction on the one bulk-update function, its versions and aliases included (the :* suffix); no other function.",

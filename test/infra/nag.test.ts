@@ -1,21 +1,21 @@
-// cdk-nag's AWS Solutions checks over the synthesized app. Kept apart from the template tests: with
+// cdk-nag's AWS Solutions and Serverless checks over the synthesized app. Kept apart from the template tests: with
 // the plugin registered, Template.fromStack throws.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Validations } from "aws-cdk-lib";
 import { Queue } from "aws-cdk-lib/aws-sqs";
-import { AwsSolutionsChecks } from "cdk-nag";
+import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
 import { ESM_REQUIRE_BANNER } from "../../infra/bundling.ts";
 import { synthApp } from "../support/synth.ts";
 
 function synthWithNag(context: Record<string, unknown>, options?: { bundle: boolean }) {
   const { app } = synthApp(context, options);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return app.synth();
 }
 
-describe("cdk-nag AwsSolutionsChecks", () => {
+describe("cdk-nag AwsSolutionsChecks and ServerlessChecks", () => {
   it("pass on the default stack, whose function is bundled locally as an ESM bundle with the require banner", () => {
     const assembly = synthWithNag({}, { bundle: true });
     // The bulk-update function and the job's report function.
@@ -37,14 +37,20 @@ describe("cdk-nag AwsSolutionsChecks", () => {
         corsAllowOrigins: "https://ops.example.com",
         alarmEmail: "ops@example.com",
         eventBusName: "default",
+        eventSources: "crm.sync,billing.sync",
+        producerRoleArns: "arn:aws:iam::123456789012:role/crm-sync,arn:aws:iam::123456789012:role/billing-sync",
+        operatorRoleArn: "arn:aws:iam::123456789012:role/kustomer-bulk-update-operator",
       }),
     ).not.toThrow();
   });
 
-  it("would fail a stack that breaks a rule (the checks are live)", () => {
+  it.each([
+    ["AwsSolutions", () => new AwsSolutionsChecks()],
+    ["Serverless", () => new ServerlessChecks()],
+  ])("would fail a stack that breaks a rule (the %s checks are live)", (pack, plugin) => {
     const { app, stack } = synthApp({});
     new Queue(stack, "UnencryptedQueue", { enforceSSL: false });
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    expect(() => app.synth()).toThrow(/SQS/);
+    Validations.of(app).addPlugins(plugin());
+    expect(() => app.synth()).toThrow(new RegExp(`${pack}.*SQS`, "s"));
   });
 });

@@ -21,6 +21,11 @@ function onlyResource(template: Template, type: string, prefix = ""): { logicalI
   return { logicalId, properties: resource.Properties };
 }
 
+/** The logical id of the stack's customer-managed data key. */
+function dataKeyId(template = byDefault): string {
+  return onlyResource(template, "AWS::KMS::Key", "DataKey").logicalId;
+}
+
 /** The role policy statements of the function, flattened. */
 function functionStatements(template: Template): Array<Record<string, any>> {
   const fn = onlyResource(template, "AWS::Lambda::Function", "BulkUpdateFunction");
@@ -114,25 +119,28 @@ describe("the secret", () => {
       Resource: keyArn,
       Condition: { StringEquals: { "kms:ViaService": { "Fn::Join": ["", ["secretsmanager.", { Ref: "AWS::Region" }, ".amazonaws.com"]] } } },
     });
-    expect(JSON.stringify(functionStatements(byDefault))).not.toContain("kms:");
+    // Without a key of its own, the secret is under the stack's data key, whose policy names the function.
+    expect(JSON.stringify(functionStatements(byDefault).filter((statement) => JSON.stringify(statement).includes("kms:ViaService")))).toBe("[]");
   });
 });
 
 describe("the HTTP API", () => {
-  it("has PUT /customers/bulk and GET /bulk/{bulkId}, IAM-authorised, validated, and no CORS by default", () => {
+  it("has PUT /customers/bulk and GET /bulk/{bulkId}, IAM-authorised, parameters checked, bodies left to the function, and no CORS by default", () => {
     const methods = Object.values(byDefault.findResources("AWS::ApiGateway::Method")).map((method: any) => method.Properties);
     expect(methods.map((method) => method.HttpMethod).sort()).toEqual(["GET", "PUT"]);
     for (const method of methods) {
       expect(method.AuthorizationType).toBe("AWS_IAM");
       expect(method.RequestValidatorId).toBeDefined();
+      expect(method.RequestModels).toBeUndefined();
       expect(method.Integration).toMatchObject({ Type: "AWS_PROXY", IntegrationHttpMethod: "POST" });
     }
-    byDefault.hasResourceProperties("AWS::ApiGateway::Model", {
-      ContentType: "application/json",
-      Schema: Match.objectLike({ type: "array", minItems: 1, maxItems: 10000 }),
-    });
-    byDefault.hasResourceProperties("AWS::ApiGateway::RequestValidator", { ValidateRequestBody: true, ValidateRequestParameters: true });
-    byDefault.hasResourceProperties("AWS::ApiGateway::GatewayResponse", { ResponseType: "BAD_REQUEST_BODY", StatusCode: "400" });
+    // The gateway never refuses a body: the function answers with its paths, 413 and 415.
+    byDefault.resourceCountIs("AWS::ApiGateway::Model", 0);
+    byDefault.hasResourceProperties("AWS::ApiGateway::RequestValidator", { ValidateRequestBody: Match.absent(), ValidateRequestParameters: true });
+    // The gateway's own refusals (auth, throttling) take the function's error shape.
+    const responses = Object.values(byDefault.findResources("AWS::ApiGateway::GatewayResponse")).map((response: any) => response.Properties);
+    expect(responses.map((response) => response.ResponseType).sort()).toEqual(["DEFAULT_4XX", "DEFAULT_5XX"]);
+    for (const response of responses) expect(response.ResponseTemplates["application/json"]).toMatch(/^\{"error":\{"name":/);
   });
 
   it("throttles to the Kustomer rate limit, logs access without bodies, and traces", () => {
@@ -182,7 +190,7 @@ describe("events", () => {
   it("feed the function from the burst queue with partial batch responses, no faster than the rate limit allows", () => {
     byDefault.hasResourceProperties("AWS::SQS::Queue", {
       VisibilityTimeout: 1800,
-      SqsManagedSseEnabled: true,
+      KmsMasterKeyId: { "Fn::GetAtt": [dataKeyId(), "Arn"] },
       RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [queueId("DeadLetterQueue"), "Arn"] }, maxReceiveCount: 5 },
     });
     byDefault.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
@@ -204,7 +212,7 @@ describe("events", () => {
 
   it("keep failed asynchronous invocations in the encrypted, TLS-only dead-letter queue", () => {
     const dlq = queueId("DeadLetterQueue");
-    expect(byDefault.toJSON().Resources[dlq].Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 1209600 });
+    expect(byDefault.toJSON().Resources[dlq].Properties).toMatchObject({ KmsMasterKeyId: { "Fn::GetAtt": [dataKeyId(), "Arn"] }, MessageRetentionPeriod: 1209600 });
     byDefault.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [dlq, "Arn"] } } },
@@ -264,7 +272,11 @@ describe("large jobs", () => {
   it("keep job files in an encrypted, TLS-only, private, access-logged bucket that tells EventBridge of new files", () => {
     const bucket = onlyResource(byDefault, "AWS::S3::Bucket", "JobBucket");
     expect(bucket.properties).toMatchObject({
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [
+          { ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: { "Fn::GetAtt": [dataKeyId(), "Arn"] } }, BucketKeyEnabled: true },
+        ],
+      },
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
       LoggingConfiguration: { DestinationBucketName: { Ref: expect.stringMatching(/^JobAccessLogs/) }, LogFilePrefix: "job-bucket/" },
       LifecycleConfiguration: { Rules: [{ ExpirationInDays: 90, Status: "Enabled" }] },
@@ -325,7 +337,16 @@ describe("monitoring and outputs", () => {
     const topic = onlyResource(byDefault, "AWS::SNS::Topic");
     expect(topic.properties.KmsMasterKeyId).toBeDefined();
     const alarms = Object.values(byDefault.findResources("AWS::CloudWatch::Alarm")).map((alarm: any) => alarm.Properties);
-    expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual(["ApproximateNumberOfMessagesVisible", "Errors", "ExecutionsFailed", "ExecutionsFailed", "Throttles"]);
+    expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual([
+      "5XXError",
+      "ApproximateNumberOfMessagesVisible",
+      "Errors",
+      "ExecutionsFailed",
+      "ExecutionsFailed",
+      "Failures",
+      "Failures",
+      "Throttles",
+    ]);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic.logicalId }]);
     byDefault.resourceCountIs("AWS::SNS::Subscription", 0);
     templateOf({ alarmEmail: "ops@example.com" }).hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "ops@example.com" });
@@ -356,5 +377,185 @@ describe("settings", () => {
     expect(() => synthApp({ kustomerRateLimitPerMinute: "lots" })).toThrow(/kustomerRateLimitPerMinute/);
     expect(() => synthApp({ kustomerBaseUrl: "http://api.kustomerapp.com" })).toThrow(/kustomerBaseUrl/);
     expect(() => synthApp({ kustomerSecretName: "a", kustomerSecretArn: "arn:aws:secretsmanager:x" })).toThrow(/not both/);
+  });
+});
+
+describe("security", () => {
+  const producers = "arn:aws:iam::123456789012:role/crm-sync,arn:aws:iam::123456789012:role/billing-sync";
+  const operator = "arn:aws:iam::123456789012:role/kustomer-bulk-update-operator";
+  const configured = templateOf({ producerRoleArns: producers, operatorRoleArn: operator, eventSources: "crm.sync,billing.sync" });
+  const resources = (template: Template, type: string) => Object.entries(template.findResources(type)) as Array<[string, any]>;
+  const roleOf = (template: Template, functionPrefix: string) => onlyResource(template, "AWS::Lambda::Function", functionPrefix).properties.Role["Fn::GetAtt"][0];
+  const keyPolicy = (template: Template) => template.toJSON().Resources[dataKeyId(template)].Properties.KeyPolicy.Statement as Array<Record<string, any>>;
+
+  it("lets CloudWatch publish this account's alarms to the topic, and use its key for them alone", () => {
+    const topic = onlyResource(byDefault, "AWS::SNS::Topic");
+    const fromOurAlarms = {
+      StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } },
+      ArnLike: { "aws:SourceArn": { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":cloudwatch:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":alarm:*"]] } },
+    };
+    byDefault.hasResourceProperties("AWS::SNS::TopicPolicy", {
+      Topics: [{ Ref: topic.logicalId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          Match.objectLike({ Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish", Resource: { Ref: topic.logicalId }, Condition: fromOurAlarms }),
+        ]),
+      },
+    });
+    const topicKey = byDefault.toJSON().Resources[topic.properties.KmsMasterKeyId["Fn::GetAtt"][0]].Properties.KeyPolicy.Statement as Array<Record<string, any>>;
+    const cloudWatchStatements = topicKey.filter((statement) => JSON.stringify(statement.Principal).includes("cloudwatch"));
+    expect(cloudWatchStatements).toHaveLength(1);
+    expect(cloudWatchStatements[0]?.Condition).toEqual(fromOurAlarms);
+  });
+
+  it("alarms on a refused Kustomer key, on a broken configuration, and on the API's 5xx answers", () => {
+    const alarms = Object.values(byDefault.findResources("AWS::CloudWatch::Alarm")).map((alarm: any) => alarm.Properties);
+    const byError = (name: string) => alarms.find((alarm) => alarm.Dimensions?.some((dimension: any) => dimension.Name === "ErrorName" && dimension.Value === name));
+    for (const name of ["KustomerAuthError", "ConfigurationError"]) {
+      expect(byError(name)).toMatchObject({ Namespace: "KustomerBulkUpdate", MetricName: "Failures", Threshold: 1 });
+    }
+    expect(alarms.find((alarm) => alarm.MetricName === "5XXError")).toMatchObject({ Namespace: "AWS/ApiGateway", Statistic: "Sum" });
+  });
+
+  it("accepts request events from the listed sources only, by default one documented source", () => {
+    byDefault.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: { source: ["kustomer-bulk-update.client"], "detail-type": ["Customer Bulk Update Requested"] },
+    });
+    configured.hasResourceProperties("AWS::Events::Rule", { EventPattern: { source: ["crm.sync", "billing.sync"], "detail-type": ["Customer Bulk Update Requested"] } });
+  });
+
+  it("lets only the request rule, and the listed producer roles, send commands to the burst queue", () => {
+    const denyOf = (template: Template) =>
+      resources(template, "AWS::SQS::QueuePolicy")
+        .filter(([, policy]) => JSON.stringify(policy.Properties.Queues).includes(queueId("BurstQueue", template)))
+        .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement)
+        .find((statement: any) => statement.Effect === "Deny" && statement.Action === "sqs:SendMessage");
+    const ruleArn = (template: Template) => ({ "Fn::GetAtt": [onlyResource(template, "AWS::Events::Rule", "BulkUpdateRequested").logicalId, "Arn"] });
+    expect(denyOf(byDefault)).toMatchObject({ Principal: "*", Condition: { ArnNotEquals: { "aws:SourceArn": ruleArn(byDefault) } } });
+    expect(denyOf(configured).Condition).toEqual({ ArnNotEquals: { "aws:SourceArn": ruleArn(configured), "aws:PrincipalArn": producers.split(",") } });
+  });
+
+  it("lets only the listed producer roles put job files under jobs/ (nobody, until some are listed)", () => {
+    const denyOf = (template: Template) =>
+      resources(template, "AWS::S3::BucketPolicy")
+        .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement)
+        .find((statement: any) => statement.Effect === "Deny" && statement.Action === "s3:PutObject");
+    expect(denyOf(byDefault)).toMatchObject({ Principal: "*", Resource: { "Fn::Join": ["", [expect.anything(), "/jobs/*"]] } });
+    expect(denyOf(byDefault).Condition).toBeUndefined();
+    expect(denyOf(configured).Condition).toEqual({ ArnNotEquals: { "aws:PrincipalArn": producers.split(",") } });
+  });
+
+  it("keeps personal data under one customer-managed key: queues, job bucket, state machines, log groups and the secret", () => {
+    const key = { "Fn::GetAtt": [dataKeyId(), "Arn"] };
+    byDefault.hasResourceProperties("AWS::KMS::Key", { EnableKeyRotation: true });
+    for (const [, queue] of resources(byDefault, "AWS::SQS::Queue")) expect(queue.Properties.KmsMasterKeyId).toEqual(key);
+    for (const [, machine] of resources(byDefault, "AWS::StepFunctions::StateMachine")) {
+      expect(machine.Properties.EncryptionConfiguration).toMatchObject({ Type: "CUSTOMER_MANAGED_KMS_KEY", KmsKeyId: key });
+    }
+    const logGroups = resources(byDefault, "AWS::Logs::LogGroup");
+    expect(logGroups.length).toBeGreaterThanOrEqual(6);
+    for (const [, group] of logGroups) expect(group.Properties.KmsKeyId).toEqual(key);
+    byDefault.hasResourceProperties("AWS::SecretsManager::Secret", { KmsKeyId: key });
+  });
+
+  it("lets no one use that key through IAM alone: its policy names each role that needs it", () => {
+    const statements = keyPolicy(configured);
+    const administer = statements.find((statement) => statement.Sid === "AdministerOnly");
+    expect(administer?.Action).not.toEqual(expect.arrayContaining(["kms:Decrypt"]));
+    expect(JSON.stringify(administer?.Action)).not.toMatch(/kms:\*|Decrypt|GenerateDataKey|Encrypt|CreateGrant/);
+    const users = statements.filter((statement) => JSON.stringify(statement.Action).includes("kms:Decrypt"));
+    const principals = users.map((statement) => statement.Principal);
+    const roleArn = (logicalId: string) => ({ AWS: { "Fn::GetAtt": [logicalId, "Arn"] } });
+    expect(principals).toEqual(
+      expect.arrayContaining([
+        roleArn(roleOf(configured, "BulkUpdateFunction")),
+        roleArn(roleOf(configured, "JobReportFunction")),
+        roleArn(onlyResource(configured, "AWS::StepFunctions::StateMachine", "Workflow").properties.RoleArn["Fn::GetAtt"][0]),
+        roleArn(onlyResource(configured, "AWS::StepFunctions::StateMachine", "JobStateMachine").properties.RoleArn["Fn::GetAtt"][0]),
+        { AWS: operator },
+        ...producers.split(",").map((arn) => ({ AWS: arn })),
+      ]),
+    );
+    for (const statement of users) {
+      const principal = JSON.stringify(statement.Principal);
+      // The account itself only through Secrets Manager (CDK's statement for a secret under this key),
+      // so the secret's own IAM permissions still decide who reads it.
+      if (principal.includes(":root")) expect(statement.Condition).toEqual({ StringEquals: { "kms:ViaService": { "Fn::Join": ["", ["secretsmanager.", { Ref: "AWS::Region" }, ".amazonaws.com"]] } } });
+      // Service principals are tied to this account, but for CDK's log delivery of the state machines.
+      else if (principal.includes("Service") && !principal.includes("delivery.logs")) expect(statement.Condition).toBeDefined();
+    }
+  });
+
+  it("puts a WAF rate-based rule in front of the API when it takes API keys", () => {
+    byDefault.resourceCountIs("AWS::WAFv2::WebACL", 0);
+    const template = templateOf({ apiKeyAuth: "true" });
+    const acl = onlyResource(template, "AWS::WAFv2::WebACL");
+    // Per five minutes and address: the stage's own rate (16 a second for 1,000 a minute).
+    expect(acl.properties).toMatchObject({
+      Scope: "REGIONAL",
+      Rules: [expect.objectContaining({ Action: { Block: {} }, Statement: { RateBasedStatement: { AggregateKeyType: "IP", Limit: 4800 } } })],
+    });
+    template.hasResourceProperties("AWS::WAFv2::WebACLAssociation", { WebACLArn: { "Fn::GetAtt": [acl.logicalId, "Arn"] }, ResourceArn: Match.anyValue() });
+  });
+
+  it("gives the job state machine GetObject on jobs/ and PutObject on results/ only", () => {
+    const machine = onlyResource(byDefault, "AWS::StepFunctions::StateMachine", "JobStateMachine");
+    const roleId = machine.properties.RoleArn["Fn::GetAtt"][0];
+    const s3 = resources(byDefault, "AWS::IAM::Policy")
+      .filter(([, policy]) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
+      .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement)
+      .filter((statement: any) => JSON.stringify(statement.Action).includes("s3:"));
+    const byAction = Object.fromEntries(s3.flatMap((statement: any) => [statement.Action].flat().map((action: string) => [action, JSON.stringify(statement.Resource)])));
+    expect(Object.keys(byAction).sort()).toEqual(["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"]);
+    expect(byAction["s3:GetObject"]).toContain("/jobs/*");
+    expect(byAction["s3:PutObject"]).toContain("/results/*");
+    expect(JSON.stringify(s3)).not.toMatch(/"\/\*"/);
+  });
+
+  it("lets EventBridge start a job only for this account's job rule, and keeps a job whose start keeps failing", () => {
+    const rule = onlyResource(byDefault, "AWS::Events::Rule", "JobJobFileArrived");
+    const [target] = rule.properties.Targets;
+    expect(target).toMatchObject({
+      DeadLetterConfig: { Arn: { "Fn::GetAtt": [queueId("DeadLetterQueue"), "Arn"] } },
+      RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
+    });
+    const role = byDefault.toJSON().Resources[target.RoleArn["Fn::GetAtt"][0]];
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: "Allow",
+        Principal: { Service: "events.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: {
+          StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } },
+          ArnEquals: { "aws:SourceArn": { "Fn::Join": ["", expect.arrayContaining([":rule/KustomerBulkUpdate-job-file-arrived"])] } },
+        },
+      },
+    ]);
+    expect(rule.properties.Name).toBe("KustomerBulkUpdate-job-file-arrived");
+  });
+
+  it("allows no console test invocation past the API's authorization", () => {
+    const permissions = Object.values(byDefault.findResources("AWS::Lambda::Permission")).map((permission: any) => JSON.stringify(permission.Properties.SourceArn));
+    expect(permissions.filter((arn) => arn.includes("apigateway") || arn.includes("execute-api")).length).toBeGreaterThan(0);
+    expect(permissions.filter((arn) => arn.includes("test-invoke-stage"))).toEqual([]);
+  });
+
+  it("enforces bucket ownership on the access-log bucket, and keeps the notification handler's logs for 90 days", () => {
+    onlyResource(byDefault, "AWS::S3::Bucket", "JobAccessLogs");
+    byDefault.hasResourceProperties("AWS::S3::Bucket", { OwnershipControls: { Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] } });
+    const handler = Object.entries(byDefault.findResources("AWS::Lambda::Function")).find(([id]) => id.startsWith("BucketNotificationsHandler"));
+    expect(handler).toBeDefined();
+    const group = Object.entries(byDefault.findResources("AWS::Logs::LogGroup", { Properties: { LogGroupName: { "Fn::Join": ["", ["/aws/lambda/", { Ref: handler![0] }]] } } }));
+    expect(group).toHaveLength(1);
+    expect(group[0]![1].Properties.RetentionInDays).toBe(90);
+    // It exists before the handler's first run, or Lambda would make one that keeps logs forever.
+    expect(Object.values(byDefault.findResources("Custom::S3BucketNotifications"))[0]?.DependsOn).toContain(group[0]![0]);
+  });
+
+  it("refuses malformed security settings by name", () => {
+    expect(() => synthApp({ producerRoleArns: "crm-sync" })).toThrow(/producerRoleArns/);
+    expect(() => synthApp({ operatorRoleArn: "arn:aws:iam::123456789012:user/ops" })).toThrow(/operatorRoleArn/);
+    expect(() => synthApp({ eventSources: " , " })).toThrow(/eventSources/);
   });
 });

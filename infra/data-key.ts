@@ -1,0 +1,75 @@
+// One customer-managed key for everything that holds customers' personal data at rest: the queues
+// (the dead-letter queue keeps whole commands for 14 days), the job bucket, the state machines'
+// execution data, the log groups and the secret. Its key policy names every principal that may use
+// it: the account may administer the key, but an IAM policy alone never lets anyone decrypt with it.
+import { ArnFormat, Stack } from "aws-cdk-lib";
+import { AccountRootPrincipal, ArnPrincipal, PolicyDocument, PolicyStatement, ServicePrincipal, type IPrincipal } from "aws-cdk-lib/aws-iam";
+import { Key } from "aws-cdk-lib/aws-kms";
+import { Construct } from "constructs";
+
+/** What administrators (through IAM) may do: manage the key, never use it. */
+const ADMINISTRATION = [
+  "kms:CancelKeyDeletion",
+  "kms:CreateAlias",
+  "kms:DeleteAlias",
+  "kms:DescribeKey",
+  "kms:DisableKey",
+  "kms:DisableKeyRotation",
+  "kms:EnableKey",
+  "kms:EnableKeyRotation",
+  "kms:GetKeyPolicy",
+  "kms:GetKeyRotationStatus",
+  "kms:ListAliases",
+  "kms:ListGrants",
+  "kms:ListKeyPolicies",
+  "kms:ListResourceTags",
+  "kms:PutKeyPolicy",
+  "kms:RevokeGrant",
+  "kms:RotateKeyOnDemand",
+  "kms:ScheduleKeyDeletion",
+  "kms:TagResource",
+  "kms:UntagResource",
+  "kms:UpdateAlias",
+  "kms:UpdateKeyDescription",
+];
+/** Envelope encryption as SQS, S3, Step Functions and Secrets Manager do it for their callers. */
+export const KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey*"];
+
+export interface DataKeyProps {
+  /** A role that may read the data (dead letters, job results, execution history). @default none */
+  operatorRoleArn?: string;
+}
+
+export class DataKey extends Construct {
+  readonly key: Key;
+
+  constructor(scope: Construct, id: string, props: DataKeyProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.key = new Key(this, "Key", {
+      enableKeyRotation: true,
+      description: "kustomer-bulk-update: customers' personal data at rest (queues, job bucket, workflows, logs, secret)",
+      policy: new PolicyDocument({
+        statements: [new PolicyStatement({ sid: "AdministerOnly", principals: [new AccountRootPrincipal()], actions: ADMINISTRATION, resources: ["*"] })],
+      }),
+    });
+    // CloudWatch Logs encrypts this stack's log groups, and no others of the account, with it.
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "LogGroupsOfThisAccount",
+        principals: [new ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        resources: ["*"],
+        conditions: {
+          ArnLike: { "kms:EncryptionContext:aws:logs:arn": stack.formatArn({ service: "logs", resource: "log-group", resourceName: "*", arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        },
+      }),
+    );
+    if (props.operatorRoleArn) this.allow("Operator", new ArnPrincipal(props.operatorRoleArn));
+  }
+
+  /** Lets one principal encrypt and decrypt with the key, by the key policy itself. */
+  allow(sid: string, principal: IPrincipal, conditions?: Record<string, unknown>): void {
+    this.key.addToResourcePolicy(new PolicyStatement({ sid, principals: [principal], actions: KEY_USE, resources: ["*"], conditions }));
+  }
+}
