@@ -15,17 +15,20 @@ const OUT = "bench/.out";
 const RESULTS = join(OUT, "results.json");
 const API_KEY = "kst_bench_key";
 const SECRET_ID = "bench/kustomer";
-const COLD_RUNS = 15;
-const WARM_ITERATIONS = 40;
+/** BENCH_QUICK=1: one small run of everything, to check that the benchmark works, not to measure. */
+const QUICK = process.env.BENCH_QUICK === "1";
+const COLD_RUNS = QUICK ? 1 : 15;
+const WARM_ITERATIONS = QUICK ? 2 : 40;
 /** Warm runs alternate between ours and the baseline this many times, to spread machine noise. */
-const WARM_ROUNDS = 3;
-const THROUGHPUT_RUNS = 3;
+const WARM_ROUNDS = QUICK ? 1 : 3;
+const THROUGHPUT_RUNS = QUICK ? 1 : 3;
+const JOB_RUNS = QUICK ? 1 : 2;
 /** Kustomer's budget and round trip for the throughput run, as the issue sets them. */
 const BUDGET_PER_MINUTE = 1000;
 const LATENCY_MS = 50;
 const CONCURRENCY = 4;
 /** The local large job beside a neighbour of the same org: 60,000 lines against 100 requests per 2 s. */
-const JOB_LINES = 60_000;
+const JOB_LINES = QUICK ? 2_000 : 60_000;
 const JOB_BUDGET = 100;
 const JOB_WINDOW_MS = 2_000;
 /** The org's other integration, at 10% of the budget, on a key of its own. */
@@ -260,7 +263,7 @@ async function main() {
   const jobSandboxUrl = await jobSandbox.start();
   const jobRuns: JobRun[] = [];
   const unsharedRuns: JobRun[] = [];
-  for (let run = 0; run < 2; run += 1) {
+  for (let run = 0; run < JOB_RUNS; run += 1) {
     jobRuns.push(await localJob(jobFile, jobSandbox, jobSandboxUrl, HEADROOM));
     unsharedRuns.push(await localJob(jobFile, jobSandbox, jobSandboxUrl, 0));
   }

@@ -23,6 +23,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
 import { BULK_UPDATE_DETAIL_TYPE } from "../lambda/events/eventbridge.ts";
+import { HTTP_ROUTES } from "../lambda/events/http-routes.ts";
 import { BulkUpdateFunction, FUNCTION_TIMEOUT } from "./bulk-update-function.ts";
 import { DataKey } from "./data-key.ts";
 import { BulkUpdateJob } from "./job.ts";
@@ -242,17 +243,14 @@ export class BulkUpdateStack extends Stack {
       id: "AwsSolutions::AwsSolutions-APIG2",
       reason: "The function validates every body completely before anything is sent, and answers with each issue's path, 413 and 415; a gateway body model would refuse some bodies with a different, pathless answer.",
     });
-    api.root
-      .addResource("customers")
-      .addResource("bulk")
-      .addMethod("PUT", integration, {
+    for (const route of HTTP_ROUTES) {
+      const pathParameters = [...route.resource.matchAll(/\{(\w+)\}/g)].map((match) => [`method.request.path.${match[1]}`, true]);
+      const query = route.query.map((name) => [`method.request.querystring.${name}`, false]);
+      api.root.resourceForPath(route.resource).addMethod(route.method, integration, {
         requestValidator,
-        requestParameters: { "method.request.querystring.ids": false, "method.request.querystring.dryRun": false },
+        requestParameters: Object.fromEntries([...pathParameters, ...query]),
       });
-    api.root
-      .addResource("bulk")
-      .addResource("{bulkId}")
-      .addMethod("GET", integration, { requestValidator, requestParameters: { "method.request.path.bulkId": true } });
+    }
 
     Validations.of(api).acknowledge({
       id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",

@@ -51,6 +51,13 @@ export class ValidationError extends BulkUpdateError {
   }
 }
 
+/** GET /bulk/{bulkId} of an operation Kustomer does not know. */
+export class NotFoundError extends BulkUpdateError {
+  readonly name = "NotFoundError";
+  readonly retryable = false;
+  readonly httpStatus = 404;
+}
+
 export class ConfigurationError extends BulkUpdateError {
   readonly name = "ConfigurationError";
   readonly retryable = false;

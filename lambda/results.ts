@@ -20,7 +20,7 @@ export const customerFailureSchema = z.object({ id: z.string().nullable(), error
 
 export const operationStatusSchema = z.object({
   bulkId: z.string(),
-  status: z.string(),
+  status: z.string().meta({ description: "queued, running or complete; notFound for an id Kustomer does not know" }),
   successCount: z.number().int().nullable().meta({ description: "null until the operation is complete" }),
   failureCount: z.number().int().nullable(),
   failures: z.array(customerFailureSchema),
@@ -32,6 +32,7 @@ export const errorResponseSchema = z.object({
   error: z.object({
     name: z.enum([
       "ValidationError",
+      "NotFoundError",
       "ConfigurationError",
       "SecretUnavailableError",
       "KustomerAuthError",

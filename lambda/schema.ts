@@ -3,8 +3,8 @@
 import * as z from "zod";
 import { ValidationError, type ValidationIssue } from "./errors.ts";
 
-/** Kustomer ids are MongoDB ObjectIds. */
-export const objectId = z.string().regex(/^[0-9a-f]{24}$/i, "must be a Kustomer id: 24 hexadecimal characters");
+/** Kustomer ids are MongoDB ObjectIds, lowercase hex: an uppercase id is taken and sent in lowercase. */
+export const objectId = z.string().regex(/^[0-9a-f]{24}$/i, "must be a Kustomer id: 24 hexadecimal characters").toLowerCase();
 
 // Kustomer documents no length limits; these guard against junk without refusing real data, and bound
 // the work one hostile request can cause (README: Limits).
@@ -145,12 +145,13 @@ export const bulkUpdateCommandSchema = z.strictObject({
   dryRun: z.boolean().optional(),
 });
 
+/** Kustomer's bulk operation ids, as a submit answers them (bulkId): ObjectIds in practice. */
+export const BULK_ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const BULK_ID_MESSAGE = "must be a Kustomer bulk operation id, as a submit's answer gives it (bulkId): 1 to 64 letters, digits, _ or -, e.g. 5e4c41c8c9f1e7001a5a3b2c";
+
 export const statusRequestSchema = z.strictObject({
   action: z.literal("status"),
-  bulkIds: z
-    .array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a Kustomer bulk operation id"))
-    .min(1)
-    .max(100),
+  bulkIds: z.array(z.string().regex(BULK_ID, BULK_ID_MESSAGE)).min(1).max(100),
 });
 
 export type CustomerUpdate = z.infer<typeof customerUpdateSchema>;

@@ -20,21 +20,26 @@ function number(name: string, fallback: number): number {
 export const FUNCTION_TIMEOUT_MS = 300_000;
 
 /**
- * The real handler, quiet by default for a person at a terminal (warnings and errors, no metric
- * blobs). Powertools reads its settings on import, hence the import after them.
+ * The real handler, as Lambda runs it (on-demand, so its first invocation is a cold start), and by
+ * default quiet for a person at a terminal: warnings and errors, no metric blobs. Powertools reads
+ * its settings on import, hence the import after them.
  */
-export async function loadQuietHandler() {
-  process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+export async function loadQuietHandler(logLevel = "WARN") {
+  process.env.AWS_LAMBDA_INITIALIZATION_TYPE ??= "on-demand";
+  process.env.POWERTOOLS_LOG_LEVEL ??= logLevel;
   process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   return (await import("../lambda/handler.ts")).handler;
 }
 
+/** A command-line failure: one line, no stack trace, and the exit code. */
+export function fail(line: string, exitCode = 1): never {
+  console.error(line);
+  process.exit(exitCode);
+}
+
 /** The command's one argument, a file; without it, the usage and exit code 2. */
 export function fileArgument(usage: string): string {
-  const file = process.argv[2];
-  if (file) return file;
-  console.error(`usage: ${usage}`);
-  process.exit(2);
+  return process.argv[2] ?? fail(`usage: ${usage}`, 2);
 }
 
 export async function prepareLocalEnvironment(options: { sandboxPort: number; onSandboxRequest?: SandboxOptions["onRequest"] }): Promise<LocalEnvironment> {

@@ -1,16 +1,25 @@
-// A local stand-in for API Gateway: each HTTP request becomes the payload 2.0 event AWS would send,
-// the real handler answers it, and the answer goes back as HTTP. No second code path.
+// A local stand-in for the stack's API Gateway REST API: a request on one of its routes becomes the
+// payload 1.0 proxy event AWS would send, the real handler answers it, and the answer goes back as
+// HTTP; what the deployed gateway refuses itself (unknown routes, a crashed integration) it refuses
+// with the same JSON. No second code path.
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from "aws-lambda";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import { matchRoute } from "../lambda/events/http-routes.ts";
+import { listen } from "./kustomer-sandbox.ts";
 
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** API Gateway ends an integration at 29 seconds; the local gateway gives the handler the same. */
 export const API_GATEWAY_TIMEOUT_MS = 29_000;
+/** The stack's stage. */
+export const STAGE = "v1";
 
-const TEXT_BODY = /^(application\/([\w.+-]+\+)?json|text\/)/i;
+/** The body of the stack's gateway responses (infra/stack.ts), for what API Gateway refuses itself. */
+export function gatewayErrorBody(responseType: string, message: string): string {
+  return `{"error":{"name":"${responseType}","message":${JSON.stringify(message)}}}\n`;
+}
 
 export function lambdaContext(requestId: string, timeoutMs: number): Context {
   const deadline = Date.now() + timeoutMs;
@@ -30,39 +39,77 @@ export function lambdaContext(requestId: string, timeoutMs: number): Context {
   };
 }
 
-export function toHttpApiEvent(request: IncomingMessage, body: Buffer, requestId: string): APIGatewayProxyEventV2 {
+/** The REST API's Lambda proxy event (payload 1.0). Without binary media types, a body arrives as text. */
+export function toRestApiEvent(
+  request: IncomingMessage,
+  body: Buffer,
+  requestId: string,
+  route: { resource: string; pathParameters: Record<string, string> },
+): APIGatewayProxyEvent {
   const url = new URL(request.url ?? "/", "http://localhost");
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let index = 0; index < request.rawHeaders.length; index += 2) {
+    const [name, value] = [request.rawHeaders[index] as string, request.rawHeaders[index + 1] as string];
+    headers[name] = value;
+    (multiValueHeaders[name] ??= []).push(value);
   }
-  // Like an HTTP API: repeated query parameters are joined with commas.
   const query: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
-  const text = TEXT_BODY.test(headers["content-type"] ?? "");
+  const multiValueQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = value;
+    (multiValueQuery[name] ??= []).push(value);
+  }
   const method = request.method ?? "GET";
+  const hasQuery = Object.keys(query).length > 0;
+  const hasPathParameters = Object.keys(route.pathParameters).length > 0;
   const now = new Date();
   return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    resource: route.resource,
+    path: url.pathname,
+    httpMethod: method,
     headers,
-    queryStringParameters: Object.keys(query).length ? query : undefined,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
+    pathParameters: hasPathParameters ? route.pathParameters : null,
+    stageVariables: null,
     requestContext: {
       accountId: "000000000000",
       apiId: "local",
-      domainName: headers.host ?? "localhost",
+      authorizer: undefined,
+      domainName: headers.Host ?? headers.host ?? "localhost",
       domainPrefix: "local",
-      http: { method, path: url.pathname, protocol: `HTTP/${request.httpVersion}`, sourceIp: request.socket.remoteAddress ?? "127.0.0.1", userAgent: headers["user-agent"] ?? "" },
+      extendedRequestId: requestId,
+      httpMethod: method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: request.socket.remoteAddress ?? "127.0.0.1",
+        user: null,
+        userAgent: headers["user-agent"] ?? headers["User-Agent"] ?? null,
+        userArn: null,
+      },
+      path: `/${STAGE}${url.pathname}`,
+      protocol: `HTTP/${request.httpVersion}`,
       requestId,
-      routeKey: "$default",
-      stage: "$default",
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
+      requestTime: now.toUTCString(),
+      requestTimeEpoch: now.getTime(),
+      resourceId: "local",
+      resourcePath: route.resource,
+      stage: STAGE,
     },
-    body: body.length ? body.toString(text ? "utf8" : "base64") : undefined,
-    isBase64Encoded: body.length > 0 && !text,
+    body: body.length ? body.toString("utf8") : null,
+    isBase64Encoded: false,
   };
 }
 
@@ -80,18 +127,24 @@ export async function startGateway(options: GatewayOptions, port = 0, host = "12
     request.on("end", async () => {
       const requestId = randomUUID();
       let result: APIGatewayProxyResult;
-      try {
-        const event = toHttpApiEvent(request, Buffer.concat(chunks), requestId);
-        result = (await options.handler(event, lambdaContext(requestId, options.timeoutMs ?? API_GATEWAY_TIMEOUT_MS))) as APIGatewayProxyResult;
-      } catch {
-        // API Gateway answers a crashed integration the same way, without details.
-        result = { statusCode: 502, headers: { "content-type": "application/json" }, body: '{"message":"Internal server error"}' };
+      const route = matchRoute(request.method ?? "GET", new URL(request.url ?? "/", "http://localhost").pathname);
+      if (!route) {
+        // API Gateway's answer to a method or path the API does not define, whatever the caller's rights.
+        result = { statusCode: 403, headers: { "content-type": "application/json" }, body: gatewayErrorBody("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token") };
+      } else {
+        try {
+          const event = toRestApiEvent(request, Buffer.concat(chunks), requestId, { resource: route.route.resource, pathParameters: route.pathParameters });
+          result = (await options.handler(event, lambdaContext(requestId, options.timeoutMs ?? API_GATEWAY_TIMEOUT_MS))) as APIGatewayProxyResult;
+        } catch {
+          // API Gateway answers a crashed integration without details.
+          result = { statusCode: 502, headers: { "content-type": "application/json" }, body: gatewayErrorBody("INTEGRATION_FAILURE", "Internal server error") };
+        }
       }
       const body = result.isBase64Encoded ? Buffer.from(result.body, "base64") : result.body;
       response.writeHead(result.statusCode, { ...(result.headers as Record<string, string>), "x-amzn-requestid": requestId }).end(body);
       options.onRequest?.({ method: request.method ?? "GET", path: request.url ?? "/", status: result.statusCode, ms: Date.now() - started });
     });
   });
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await listen(server, port, host);
   return { url: `http://${host}:${(server.address() as AddressInfo).port}`, server };
 }

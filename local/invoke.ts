@@ -1,13 +1,35 @@
 // `npm run invoke -- <event.json>`: runs the handler once on an event file (EventBridge event, Step
-// Functions payload, API Gateway event) against the sandbox or KUSTOMER_BASE_URL, and prints the result.
+// Functions payload, API Gateway event, SQS batch, Distributed Map batch) against the sandbox or
+// KUSTOMER_BASE_URL, and prints the result. `npm run invoke -- status <bulkId>...` reads statuses.
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { fileArgument, FUNCTION_TIMEOUT_MS, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
+import { fail, FUNCTION_TIMEOUT_MS, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
 import { lambdaContext } from "./gateway.ts";
 
-const file = fileArgument("npm run invoke -- <event.json>   (samples in events/)");
+const USAGE = "usage: npm run invoke -- <event.json>   (samples in events/)\n       npm run invoke -- status <bulkId> [<bulkId>...]";
+
+async function eventFrom(args: string[]): Promise<unknown> {
+  const [first, ...rest] = args;
+  if (!first) fail(USAGE, 2);
+  if (first === "status") {
+    if (rest.length === 0) fail(USAGE, 2);
+    return { action: "status", bulkIds: rest };
+  }
+  let text: string;
+  try {
+    text = await readFile(first, "utf8");
+  } catch (error) {
+    fail(`npm run invoke: cannot read ${first} (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`, 2);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    fail(`npm run invoke: ${first} is not valid JSON`, 2);
+  }
+}
+
+const event = await eventFrom(process.argv.slice(2));
 const handler = await loadQuietHandler();
-const event = JSON.parse(await readFile(file, "utf8"));
 const environment = await prepareLocalEnvironment({ sandboxPort: 0 });
 let exitCode = 0;
 try {

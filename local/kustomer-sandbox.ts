@@ -81,6 +81,17 @@ interface BulkOperation {
   results?: ItemResult[];
 }
 
+/** Listens, or rejects with the error (a port in use is EADDRINUSE) instead of throwing it later. */
+export async function listen(server: Server, port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
 export class KustomerSandbox {
   readonly requests: RecordedRequest[] = [];
   readonly apiKeys = new Set<string>();
@@ -138,7 +149,7 @@ export class KustomerSandbox {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
     });
-    await new Promise<void>((resolve) => this.server?.listen(port, host, resolve));
+    await listen(this.server, port, host);
     return `http://${host}:${(this.server.address() as AddressInfo).port}`;
   }
 

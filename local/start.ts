@@ -1,21 +1,36 @@
 // `npm start`: the function behind a local API Gateway on 127.0.0.1:3000 (PORT), with the embedded
 // Kustomer sandbox next to it unless KUSTOMER_BASE_URL is set.
-import { loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
+import { fail, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
 import { startGateway } from "./gateway.ts";
 import { SANDBOX_API_KEY, SEED_CUSTOMERS } from "./kustomer-sandbox.ts";
 
-// The one-line request log below is what a person reads; the function's JSON logs only when they matter.
-const handler = await loadQuietHandler();
+// As on AWS: the function's one JSON summary line per request, beside the gateway's one-line log.
+const handler = await loadQuietHandler("INFO");
 
 const port = Number(process.env.PORT ?? 3000);
+const sandboxPort = Number(process.env.SANDBOX_PORT ?? port + 1);
 const time = () => new Date().toISOString().slice(11, 19);
-const environment = await prepareLocalEnvironment({
-  sandboxPort: Number(process.env.SANDBOX_PORT ?? port + 1),
-  onSandboxRequest: ({ method, path, status, ms }) => console.log(`${time()}   kustomer ${method} ${path.split("?")[0]} -> ${status} (${ms} ms)`),
-});
-const { url, server } = await startGateway(
-  { handler, onRequest: ({ method, path, status, ms }) => console.log(`${time()} ${method} ${path} -> ${status} (${ms} ms)`) },
-  port,
+
+/** A port in use is a person's problem to solve, not a stack trace to read. */
+async function orExplain<T>(what: string, portInUse: number, variable: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      fail(`npm start: port ${portInUse} (${what}) is in use; choose another with ${variable}=<port>, e.g. ${variable}=${portInUse + 10} npm start`);
+    }
+    throw error;
+  }
+}
+
+const environment = await orExplain("the Kustomer sandbox", sandboxPort, "SANDBOX_PORT", () =>
+  prepareLocalEnvironment({
+    sandboxPort,
+    onSandboxRequest: ({ method, path, status, ms }) => console.log(`${time()}   kustomer ${method} ${path.split("?")[0]} -> ${status} (${ms} ms)`),
+  }),
+);
+const { url, server } = await orExplain("the API", port, "PORT", () =>
+  startGateway({ handler, onRequest: ({ method, path, status, ms }) => console.log(`${time()} ${method} ${path} -> ${status} (${ms} ms)`) }, port),
 );
 
 const customer = SEED_CUSTOMERS[0]?.id;

@@ -86,6 +86,19 @@ describe("per-customer failures", () => {
   });
 });
 
+describe("reading several statuses", () => {
+  it("reports an id Kustomer does not know as notFound, and the others as usual", async () => {
+    const { operations } = await submitBulkUpdate(command(2), { client, log: silent, counters: noCounters, concurrency: 1 }, Date.now() + 60_000);
+    const known = operations[0]!.bulkId as string;
+    const status = await getBulkStatuses([known, "5e4c41c8c9f1ffffffffffff"], client, Date.now() + 10_000, 2);
+    expect(status.allComplete).toBe(false);
+    expect(status.operations).toEqual([
+      expect.objectContaining({ bulkId: known, status: expect.stringMatching(/^(queued|running|complete)$/) }),
+      { bulkId: "5e4c41c8c9f1ffffffffffff", status: "notFound", successCount: null, failureCount: null, failures: [] },
+    ]);
+  });
+});
+
 describe("submitting", () => {
   it("keeps at most `concurrency` requests in flight, sends every item exactly once, and reports in order", async () => {
     const result = await submitBulkUpdate(command(1_000), { client, log: silent, counters: noCounters, concurrency: 3 }, Date.now() + 60_000);

@@ -287,6 +287,9 @@ describe("metrics", () => {
     // Values added more than once in an invocation are sent as a list, which CloudWatch sums.
     const total = (value: number | number[]) => [value].flat().reduce((sum, each) => sum + each, 0);
     expect(["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited"].map((name) => total(submitted?.[name]))).toEqual([120, 2, 1, 1]);
+    // The org's budget left at each answer with headers (the injected 429 has none): two answers.
+    expect([submitted?.RateLimitRemaining].flat()).toHaveLength(2);
+    expect(submitted?._aws.CloudWatchMetrics[0].Metrics).toContainEqual({ Name: "RateLimitRemaining", Unit: "Count" });
 
     await thrown(handler({ body: [{ id: "bad" }] }, lambdaContext()));
     const failure = emf(logs).find((blob) => "Failures" in blob);
@@ -317,6 +320,15 @@ describe("logs", () => {
     });
     // One line per invocation at INFO; the per-request detail is at DEBUG.
     expect(lines.filter((line) => line.level === "INFO")).toHaveLength(1);
+  });
+
+  it("are one summary line per request, a failed one with retries included", async () => {
+    const { handler, logs, kustomer } = await begin({ KUSTOMER_MAX_ATTEMPTS: "3" });
+    kustomer.inject({ times: 3, fault: { status: 503 } });
+    await thrown(handler({ body: customerUpdates(3) }, lambdaContext()));
+    const lines = logs.filter((line) => line.startsWith("{") && !line.includes('"_aws"')).map((line) => JSON.parse(line));
+    expect(lines).toEqual([expect.objectContaining({ level: "ERROR", message: "request failed", error: "KustomerUnavailableError", kustomerStatus: 503 })]);
+    expect(JSON.stringify(lines[0]).length).toBeLessThan(600);
   });
 
   it("never hold the key or personal data, even when Kustomer quotes them back", async () => {

@@ -140,6 +140,33 @@ describe("HTTP requests", () => {
     expect(world.kustomer.requests).toEqual([]);
   });
 
+  it("answers GET /bulk/{bulkId} of an operation Kustomer does not know with 404 NotFoundError", async () => {
+    const response = await invoke(httpApiEvent({ method: "GET", path: "/bulk/5e4c41c8c9f1ffffffffffff" }));
+    expect(response.statusCode).toBe(404);
+    expect(JSON.parse(response.body)).toEqual({ error: { name: "NotFoundError", message: "Kustomer knows no bulk operation 5e4c41c8c9f1ffffffffffff" } });
+  });
+
+  it("names the path segment of a malformed bulk id, and says what a valid one looks like", async () => {
+    const response = await invoke(httpApiEvent({ method: "GET", path: "/bulk/not%20an%20id" }));
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body).error.issues).toEqual([{ path: "bulkId", message: expect.stringMatching(/^must be a Kustomer bulk operation id.*e\.g\. [0-9a-f]{24}$/) }]);
+    expect(world.kustomer.requests).toEqual([]);
+  });
+
+  it("takes uppercase customer ids and sends them in Kustomer's lowercase", async () => {
+    const upper = { ...customerUpdate(1), id: customerId(1).toUpperCase() };
+    const response = await put({ body: [upper], query: { ids: `${customerId(1).toUpperCase()},${customerId(2)}` } });
+    expect(response.statusCode).toBe(202);
+    expect(world.kustomer.bulkPuts[0]?.query).toEqual({ ids: `${customerId(1)},${customerId(2)}` });
+    expect((world.kustomer.bulkPuts[0]?.body as Array<{ id: string }>)[0]?.id).toBe(customerId(1));
+  });
+
+  it("ends every JSON answer with a newline", async () => {
+    for (const response of [await put({}), await put({ body: "[" }), await invoke(httpApiEvent({ method: "GET", path: "/bulk/5e4c41c8c9f1ffffffffffff" }))]) {
+      expect(response.body.endsWith("}\n")).toBe(true);
+    }
+  });
+
   it("maps Kustomer failures to the contract's statuses", async () => {
     world.kustomer.inject({ fault: { status: 403 } });
     expect((await put({})).statusCode).toBe(502);

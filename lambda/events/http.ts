@@ -1,17 +1,19 @@
 // API Gateway REST (payload 1.0), HTTP API and function URLs (payload 2.0): routes, query, base64 and
 // JSON bodies in; JSON responses out, with the contract's status codes for results and errors.
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
-import { BulkUpdateError, KustomerRateLimitError, KustomerRequestError, ValidationError } from "../errors.ts";
+import { BulkUpdateError, KustomerRateLimitError, KustomerRequestError, NotFoundError, ValidationError } from "../errors.ts";
+import { NOT_FOUND } from "../kustomer/bulk.ts";
 import type { RequestResult } from "../process-request.ts";
-import { validationErrorOf } from "../schema.ts";
+import { BULK_ID, BULK_ID_MESSAGE, validationErrorOf } from "../schema.ts";
 import { isObject, type TriggerAdapter } from "./adapter.ts";
+import { HTTP_ROUTES } from "./http-routes.ts";
 
 type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 
 // Matched at the end of the path, so a stage or base-path prefix does not matter.
 const SUBMIT_ROUTE = /(?:^|\/)customers\/bulk\/?$/;
 const STATUS_ROUTE = /(?:^|\/)bulk\/([^/]+)\/?$/;
-const QUERY_PARAMETERS = new Set(["ids", "dryRun"]);
+const QUERY_PARAMETERS = new Set(HTTP_ROUTES.find((route) => route.method === "PUT")?.query);
 
 function methodOf(event: HttpEvent): string {
   return "httpMethod" in event ? event.httpMethod : event.requestContext.http.method;
@@ -83,6 +85,8 @@ function toRequest(raw: unknown): unknown {
   if (statusMatch) {
     if (method !== "GET") throw routeNotFound(method);
     const bulkId = event.pathParameters?.bulkId ?? safeDecode(statusMatch[1] as string);
+    // Named as the caller wrote it: the path segment, not the command's bulkIds[0].
+    if (!BULK_ID.test(bulkId)) throw validationErrorOf([{ path: "bulkId", message: BULK_ID_MESSAGE }]);
     return { action: "status", bulkIds: [bulkId] };
   }
   if (!SUBMIT_ROUTE.test(path) || method !== "PUT") throw routeNotFound(method);
@@ -107,11 +111,16 @@ function safeDecode(segment: string): string {
   }
 }
 
+/** A JSON answer, newline-terminated like any text a terminal prints. */
 function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
-  return { statusCode, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
+  return { statusCode, headers: { "content-type": "application/json", ...headers }, body: `${JSON.stringify(body)}\n` };
 }
 
 export function toHttpResponse(result: RequestResult): APIGatewayProxyResult {
+  // GET /bulk/{bulkId} reads one operation: one Kustomer does not know is a 404, not a status.
+  if ("allComplete" in result && result.operations.length === 1 && result.operations[0]?.status === NOT_FOUND) {
+    return toHttpErrorResponse(new NotFoundError(`Kustomer knows no bulk operation ${result.operations[0].bulkId}`));
+  }
   const submitted = "status" in result && result.status === "submitted";
   return json(submitted ? 202 : 200, result);
 }

@@ -1,11 +1,14 @@
 // Kustomer's bulk update: a command split into requests of at most 100 customers, sent in order, and
 // the status of the resulting bulk operations read back with their per-customer failures.
 import * as z from "zod";
-import { BulkUpdateError } from "../errors.ts";
+import { BulkUpdateError, KustomerRequestError } from "../errors.ts";
 import type { Counters, Log } from "../observability.ts";
 import type { CustomerFailure, Operation, OperationStatus, StatusResult, SubmitResult } from "../results.ts";
 import type { BulkUpdateCommand, CustomerUpdate } from "../schema.ts";
 import { redact, type KustomerClient } from "./client.ts";
+
+/** The status of a bulk id Kustomer does not know (CONTRACT §2.3). */
+export const NOT_FOUND = "notFound";
 
 /** Kustomer's documented cap for one bulk request, for items and for `ids` alike. */
 export const KUSTOMER_BULK_LIMIT = 100;
@@ -196,7 +199,16 @@ function failuresOf(batch: z.infer<typeof batchFields>): CustomerFailure[] {
 
 async function getBulkStatus(bulkId: string, client: KustomerClient, deadlineAt: number): Promise<OperationStatus> {
   const path = `/v1/bulk/${encodeURIComponent(bulkId)}`;
-  const { data } = await client.send({ method: "GET", path }, bulkOperationResponse, deadlineAt);
+  let data: z.infer<typeof bulkOperationResponse>;
+  try {
+    ({ data } = await client.send({ method: "GET", path }, bulkOperationResponse, deadlineAt));
+  } catch (error) {
+    // One unknown id must not hide the others' status.
+    if (error instanceof KustomerRequestError && error.kustomerStatus === 404) {
+      return { bulkId, status: NOT_FOUND, successCount: null, failureCount: null, failures: [] };
+    }
+    throw error;
+  }
   const status = statusOf(data.data, "unknown");
   if (status !== "complete") return { bulkId, status, successCount: null, failureCount: null, failures: [] };
   const { data: batches } = await client.send({ method: "GET", path: `${path}/batches` }, batchesResponse, deadlineAt);

@@ -107,7 +107,8 @@ export class KustomerClient {
       if (attempts >= this.options.maxAttempts || !fitsDeadline) throw outcome.error;
       this.counters.count("Retries");
       this.retries += 1;
-      this.options.log.warn("retrying Kustomer request", {
+      // Detail for debugging only: the invocation's one summary line counts the retries.
+      this.options.log.debug("retrying Kustomer request", {
         method: request.method,
         path: request.path,
         attempt: attempts,

@@ -1,6 +1,11 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { startGateway } from "../../local/gateway.ts";
+// The local gateway sends what the deployed REST API sends: payload 1.0 on the template's own routes,
+// and the template's own gateway responses for what API Gateway refuses by itself.
 import type { Server } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HTTP_ROUTES } from "../../lambda/events/http-routes.ts";
+import { gatewayErrorBody, startGateway } from "../../local/gateway.ts";
+import { synthApp } from "../support/synth.ts";
+import { Template } from "aws-cdk-lib/assertions";
 
 let url: string;
 let server: Server;
@@ -10,35 +15,83 @@ beforeAll(async () => {
   ({ url, server } = await startGateway({
     handler: async (event: any) => {
       seen.push(event);
-      if (event.rawPath === "/crash") throw new Error("boom: secret detail");
+      if (event.pathParameters?.bulkId === "crash") throw new Error("boom: secret detail");
       return { statusCode: 200, headers: { "content-type": "application/json" }, body: '{"ok":true}' };
     },
   }));
 });
 afterAll(() => server.close());
 
-it("turns a request into an API Gateway payload 2.0 event with a Lambda-like context", async () => {
+it("turns a request into an API Gateway REST payload 1.0 event with a Lambda-like context", async () => {
   await fetch(`${url}/customers/bulk?ids=a&ids=b&dryRun=true`, { method: "PUT", headers: { "content-type": "application/json" }, body: "[1]" });
   expect(seen.at(-1)).toMatchObject({
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: "/customers/bulk",
-    rawQueryString: "ids=a&ids=b&dryRun=true",
-    queryStringParameters: { ids: "a,b", dryRun: "true" },
+    resource: "/customers/bulk",
+    path: "/customers/bulk",
+    httpMethod: "PUT",
+    queryStringParameters: { ids: "b", dryRun: "true" },
+    multiValueQueryStringParameters: { ids: ["a", "b"], dryRun: ["true"] },
+    pathParameters: null,
     headers: { "content-type": "application/json" },
-    requestContext: { http: { method: "PUT", path: "/customers/bulk" }, stage: "$default" },
+    requestContext: { httpMethod: "PUT", path: "/v1/customers/bulk", resourcePath: "/customers/bulk", stage: "v1" },
     body: "[1]",
     isBase64Encoded: false,
   });
+  expect(seen.at(-1)).not.toHaveProperty("version");
 });
 
-it("base64-encodes a body that is not text, as API Gateway does", async () => {
-  await fetch(`${url}/customers/bulk`, { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: Buffer.from([1, 2, 255]) });
-  expect(seen.at(-1)).toMatchObject({ body: Buffer.from([1, 2, 255]).toString("base64"), isBase64Encoded: true });
+it("binds the path parameter of GET /bulk/{bulkId}", async () => {
+  await fetch(`${url}/bulk/abc123`);
+  expect(seen.at(-1)).toMatchObject({ resource: "/bulk/{bulkId}", path: "/bulk/abc123", pathParameters: { bulkId: "abc123" }, body: null });
 });
 
-it("answers a crashed handler with API Gateway's bare 502", async () => {
-  const response = await fetch(`${url}/crash`);
+it.each([
+  ["an unknown path", "GET", "/nowhere"],
+  ["a known path with another method", "POST", "/customers/bulk"],
+])("answers %s as API Gateway does, before the function", async (_, method, path) => {
+  const before = seen.length;
+  const response = await fetch(`${url}${path}`, { method });
+  expect(response.status).toBe(403);
+  expect(await response.text()).toBe('{"error":{"name":"MISSING_AUTHENTICATION_TOKEN","message":"Missing Authentication Token"}}\n');
+  expect(seen.length).toBe(before);
+});
+
+it("answers a crashed handler with a bare 502 that names nothing", async () => {
+  const response = await fetch(`${url}/bulk/crash`);
   expect(response.status).toBe(502);
-  expect(await response.text()).toBe('{"message":"Internal server error"}');
+  expect(await response.text()).toBe('{"error":{"name":"INTEGRATION_FAILURE","message":"Internal server error"}}\n');
+});
+
+describe("the deployed template", () => {
+  const template = Template.fromStack(synthApp().stack).toJSON();
+  const resources = Object.values(template.Resources) as Array<{ Type: string; Properties: Record<string, any> }>;
+  const pathOf = (resourceRef: any): string => {
+    if (resourceRef["Fn::GetAtt"]) return "";
+    const resource = template.Resources[resourceRef.Ref];
+    return `${pathOf(resource.Properties.ParentId)}/${resource.Properties.PathPart}`;
+  };
+
+  it("has exactly the local gateway's routes, each a Lambda proxy integration (payload 1.0) with the route's query parameters", () => {
+    const methods = resources.filter((resource) => resource.Type === "AWS::ApiGateway::Method");
+    const deployed = methods.map(({ Properties }) => ({
+      method: Properties.HttpMethod,
+      resource: pathOf(Properties.ResourceId),
+      query: Object.keys(Properties.RequestParameters ?? {})
+        .filter((name) => name.startsWith("method.request.querystring."))
+        .map((name) => name.replace("method.request.querystring.", "")),
+      integration: Properties.Integration.Type,
+    }));
+    expect(deployed).toEqual(expect.arrayContaining(HTTP_ROUTES.map((route) => ({ ...route, query: [...route.query], integration: "AWS_PROXY" }))));
+    expect(deployed).toHaveLength(HTTP_ROUTES.length);
+  });
+
+  it("answers what the gateway refuses in the same JSON as the local gateway", () => {
+    const responses = resources.filter((resource) => resource.Type === "AWS::ApiGateway::GatewayResponse");
+    expect(responses).toHaveLength(2);
+    for (const { Properties } of responses) {
+      const rendered = (Properties.ResponseTemplates["application/json"] as string)
+        .replace("$context.error.responseType", "MISSING_AUTHENTICATION_TOKEN")
+        .replace("$context.error.messageString", JSON.stringify("Missing Authentication Token"));
+      expect(rendered).toBe(gatewayErrorBody("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token"));
+    }
+  });
 });

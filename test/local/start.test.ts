@@ -72,5 +72,34 @@ it("answers bad requests with the same JSON errors as on AWS", async () => {
       issueCount: 1,
     },
   });
-  expect((await fetch(`http://127.0.0.1:${port}/nowhere`)).status).toBe(404);
+  // A route the deployed API does not define is refused by API Gateway itself, before the function.
+  const nowhere = await fetch(`http://127.0.0.1:${port}/nowhere`);
+  expect(nowhere.status).toBe(403);
+  expect(await nowhere.json()).toEqual({ error: { name: "MISSING_AUTHENTICATION_TOKEN", message: "Missing Authentication Token" } });
+});
+
+it("logs one JSON summary line per request, the first one a cold start", () => {
+  const summaries = server
+    .output()
+    .split("\n")
+    .filter((line) => line.startsWith('{"level"'))
+    .map((line) => JSON.parse(line));
+  expect(summaries.length).toBeGreaterThanOrEqual(3);
+  expect(summaries[0]).toMatchObject({ cold_start: true, function_name: "kustomer-bulk-update-local" });
+  expect(summaries.slice(1).every((line) => line.cold_start === false)).toBe(true);
+});
+
+it.each([
+  ["the API", "PORT"],
+  ["the Kustomer sandbox", "SANDBOX_PORT"],
+])("refuses a port in use by %s with one line that names %s", async (_, variable) => {
+  const environment = variable === "PORT" ? { PORT: String(port), SANDBOX_PORT: String(await freePort()) } : { PORT: String(await freePort()), SANDBOX_PORT: String(sandboxPort) };
+  const failed = await run("npm", ["run", "-s", "start"], { env: { ...process.env, ...environment } }).then(
+    () => undefined,
+    (error: { code: number; stderr: string }) => error,
+  );
+  expect(failed?.code).toBe(1);
+  const lines = failed!.stderr.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`^npm start: port \\d+ \\(.+\\) is in use; choose another with ${variable}=<port>`));
 });

@@ -12,7 +12,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a command and resolves once its output contains `ready`. */
-export async function startUntil(command: string, args: string[], environment: Record<string, string>, ready: string) {
+export async function startUntil(command: string, args: string[], environment: Record<string, string>, ready: string, timeoutMs = 30_000) {
   // Its own process group, so stopping it also stops what npm started under it.
   const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...environment }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
@@ -23,7 +23,7 @@ export async function startUntil(command: string, args: string[], environment: R
   child.stdout?.on("data", collect);
   child.stderr?.on("data", collect);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready after 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`not ready after ${timeoutMs / 1000} s:\n${output}`)), timeoutMs);
     const check = () => {
       if (output.includes(ready)) {
         clearTimeout(timer);

@@ -1,0 +1,43 @@
+// The HTTP routes, once: the stack's REST API resources, the HTTP adapter's query parameters and the
+// local gateway's routing all come from here, so the local API cannot drift from the deployed one.
+
+export interface HttpRoute {
+  method: "GET" | "PUT";
+  /** API Gateway's resource path, with `{name}` for a path parameter. */
+  resource: string;
+  /** The query parameters the route takes; any other is refused. */
+  query: readonly string[];
+}
+
+export const HTTP_ROUTES: readonly HttpRoute[] = [
+  { method: "PUT", resource: "/customers/bulk", query: ["ids", "dryRun"] },
+  { method: "GET", resource: "/bulk/{bulkId}", query: [] },
+];
+
+/** The route a method and path take, with the path parameters it binds; undefined where none does. */
+export function matchRoute(method: string, path: string): { route: HttpRoute; pathParameters: Record<string, string> } | undefined {
+  const segments = path.replace(/\/+$/, "").split("/");
+  for (const route of HTTP_ROUTES) {
+    const pattern = route.resource.split("/");
+    if (route.method !== method || pattern.length !== segments.length) continue;
+    const pathParameters: Record<string, string> = {};
+    const matches = pattern.every((part, index) => {
+      const segment = segments[index] as string;
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      if (!name) return part === segment;
+      if (!segment) return false;
+      pathParameters[name] = decodeURIComponentSafely(segment);
+      return true;
+    });
+    if (matches) return { route, pathParameters };
+  }
+  return undefined;
+}
+
+function decodeURIComponentSafely(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
