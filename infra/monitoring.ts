@@ -36,6 +36,7 @@ export interface MonitoringProps {
 export class Monitoring extends Construct {
   readonly topic: Topic;
   readonly alarms: Alarm[];
+  readonly dashboard: Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -114,7 +115,7 @@ export class Monitoring extends Construct {
 
     const count = (metricName: string, statistic = "Sum") =>
       new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: "kustomer-bulk-update" }, statistic, period: fiveMinutes });
-    new Dashboard(this, "Dashboard", {
+    this.dashboard = new Dashboard(this, "Dashboard", {
       widgets: [
         [
           new GraphWidget({ title: "Updates submitted", left: [count("ItemsSubmitted")], right: [count("BulkRequests")], width: 12 }),

@@ -175,6 +175,9 @@ export class BulkUpdateStack extends Stack {
     new CfnOutput(this, "JobBucketName", { value: this.job.bucket.bucketName, description: "Put a JSON Lines file of customer updates under jobs/ to run it" });
     new CfnOutput(this, "JobStateMachineArn", { value: this.job.stateMachine.stateMachineArn });
     new CfnOutput(this, "BurstQueueUrl", { value: this.burstQueue.queueUrl, description: "Commands sent here are applied as the rate limit allows" });
+    new CfnOutput(this, "DashboardName", { value: this.monitoring.dashboard.dashboardName });
+    new CfnOutput(this, "FunctionLogGroupName", { value: this.fn.logGroup.logGroupName });
+    new CfnOutput(this, "AlarmTopicArn", { value: this.monitoring.topic.topicArn, description: "Subscribe to be told when an alarm fires" });
   }
 
   /** GetSecretValue on this one secret, and nothing else; kms:Decrypt only through Secrets Manager. */
@@ -271,7 +274,9 @@ export class BulkUpdateStack extends Stack {
         throttle: { rateLimit: requestsPerSecond, burstLimit: requestsPerSecond * 2 },
         apiStages: [{ api, stage: api.deploymentStage }],
       });
-      plan.addApiKey(api.addApiKey("CallerKey"));
+      const key = api.addApiKey("CallerKey");
+      plan.addApiKey(key);
+      new CfnOutput(this, "ApiKeyId", { value: key.keyId, description: "aws apigateway get-api-key --include-value --api-key <this>: send its value as x-api-key" });
       this.protectWithWaf(api, requestsPerSecond);
     } else {
       Validations.of(api).acknowledge({

@@ -160,6 +160,7 @@ describe("the HTTP API", () => {
       expect(method.Properties).toMatchObject({ AuthorizationType: "NONE", ApiKeyRequired: true });
     }
     template.resourceCountIs("AWS::ApiGateway::ApiKey", 1);
+    expect(Object.keys(template.findOutputs("ApiKeyId"))).toEqual(["ApiKeyId"]);
     template.hasResourceProperties("AWS::ApiGateway::UsagePlan", { Throttle: { RateLimit: 16, BurstLimit: 32 } });
   });
 
@@ -360,10 +361,13 @@ describe("monitoring and outputs", () => {
 
   it("outputs the API URL, bus name, state machines, secret name, queue URLs and job bucket", () => {
     expect(Object.keys(byDefault.findOutputs("*")).sort()).toEqual([
+      "AlarmTopicArn",
       "ApiUrl",
       "BurstQueueUrl",
+      "DashboardName",
       "DeadLetterQueueUrl",
       "EventBusName",
+      "FunctionLogGroupName",
       "JobBucketName",
       "JobStateMachineArn",
       "SecretName",
