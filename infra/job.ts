@@ -12,7 +12,6 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import {
   DistributedMap,
   ItemBatcher,
-  JitterType,
   JsonPath,
   ResultWriterV2,
   S3JsonLItemReader,
@@ -24,7 +23,7 @@ import { Construct } from "constructs";
 import { BulkUpdateFunction } from "./bulk-update-function.ts";
 import type { DataKey } from "./data-key.ts";
 import { createStateMachine } from "./state-machine.ts";
-import { RETRYABLE_ERRORS } from "./workflow.ts";
+import { TASK_RETRY } from "./workflow.ts";
 
 export const JOB_PREFIX = "jobs/";
 export const RESULTS_PREFIX = "results";
@@ -122,13 +121,7 @@ export class BulkUpdateJob extends Construct {
       reason: "Reads the Distributed Map's result files and writes the report, under results/ only: their names are made per run.",
     });
 
-    const submitBatch = new LambdaInvoke(this, "SubmitBatch", { lambdaFunction: props.fn, payloadResponseOnly: true, retryOnServiceExceptions: false }).addRetry({
-      errors: RETRYABLE_ERRORS,
-      interval: Duration.seconds(5),
-      backoffRate: 2,
-      maxAttempts: 6,
-      jitterStrategy: JitterType.FULL,
-    });
+    const submitBatch = new LambdaInvoke(this, "SubmitBatch", { lambdaFunction: props.fn, payloadResponseOnly: true, retryOnServiceExceptions: false }).addRetry(TASK_RETRY);
     const map = new DistributedMap(this, "UpdateCustomers", {
       itemReader: new JobFileReader(this.bucket),
       itemBatcher: new ItemBatcher({ maxItemsPerBatch: 100 }),
@@ -142,7 +135,8 @@ export class BulkUpdateJob extends Construct {
       lambdaFunction: this.reportFunction,
       payload: TaskInput.fromObject({ ResultWriterDetails: JsonPath.objectAt("$.map.ResultWriterDetails") }),
       payloadResponseOnly: true,
-    });
+      retryOnServiceExceptions: false,
+    }).addRetry(TASK_RETRY);
 
     this.stateMachine = createStateMachine(this, map.next(report), props.dataKey);
     this.acknowledgeGrants(props.fn);

@@ -2,6 +2,9 @@
 // own configuration so a typo fails the synth instead of the deployment.
 import * as z from "zod";
 
+/** Status checks one workflow run may make: about 11 history events each, against Step Functions' 25,000. */
+export const MAX_STATUS_CHECKS = 2_000;
+
 const flag = z.union([z.boolean(), z.enum(["true", "false"]).transform((value) => value === "true")]);
 
 const commaList = z.string().transform((value) => value.split(",").map((entry) => entry.trim()).filter(Boolean));
@@ -30,10 +33,16 @@ const settingsSchema = z
     operatorRoleArn: roleArn.optional(),
     alarmEmail: z.email().optional(),
     statusPollSeconds: z.coerce.number().int().min(5).max(3600).default(30),
+    /** How long the workflow reads status before it gives up with KustomerBulkIncompleteError. */
+    statusTimeoutMinutes: z.coerce.number().int().min(1).max(7 * 24 * 60).default(360),
     jobToleratedFailurePercent: z.coerce.number().min(0).max(100).default(10),
   })
   .refine((settings) => !(settings.kustomerSecretName && settings.kustomerSecretArn), {
     message: "give kustomerSecretName or kustomerSecretArn, not both",
+  })
+  .refine((settings) => (settings.statusTimeoutMinutes * 60) / settings.statusPollSeconds <= MAX_STATUS_CHECKS, {
+    path: ["statusTimeoutMinutes"],
+    message: `allows at most ${MAX_STATUS_CHECKS} status checks (statusTimeoutMinutes x 60 / statusPollSeconds), so a run stays within Step Functions' 25,000 history events`,
   });
 
 export type StackSettings = z.infer<typeof settingsSchema>;

@@ -142,6 +142,7 @@ export class BulkUpdateStack extends Stack {
     this.workflow = new BulkUpdateWorkflow(this, "Workflow", {
       fn: this.fn,
       pollInterval: Duration.seconds(settings.statusPollSeconds),
+      statusTimeout: Duration.minutes(settings.statusTimeoutMinutes),
       dataKey: this.dataKey,
     });
     this.job = new BulkUpdateJob(this, "Job", {

@@ -12,6 +12,7 @@ export const operationSchema = z.object({
 
 export const submitResultSchema = z.object({
   status: z.enum(["submitted", "dryRun"]),
+  correlationId: z.string().optional().meta({ description: "the command's correlationId, when it has one" }),
   items: z.number().int(),
   operations: z.array(operationSchema),
 });

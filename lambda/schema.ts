@@ -143,6 +143,8 @@ export const bulkUpdateCommandSchema = z.strictObject({
   ids: idList.optional(),
   body: z.array(customerUpdateSchema).min(1, "must hold at least one customer update"),
   dryRun: z.boolean().optional(),
+  /** The caller's own reference, echoed in results and outcome events. */
+  correlationId: z.string().regex(/^[\x20-\x7E]{1,128}$/, "must be 1 to 128 printable ASCII characters").optional(),
 });
 
 /** Kustomer's bulk operation ids, as a submit answers them (bulkId): ObjectIds in practice. */

@@ -79,7 +79,12 @@ export function dryRun(command: BulkUpdateCommand): SubmitResult {
     items: request.customerIds.length,
     customerIds: request.customerIds,
   }));
-  return { status: "dryRun", items: countItems(operations), operations };
+  return { status: "dryRun", ...echo(command), items: countItems(operations), operations };
+}
+
+/** The caller's correlationId, in the result only when the command had one. */
+function echo(command: BulkUpdateCommand): { correlationId?: string } {
+  return command.correlationId === undefined ? {} : { correlationId: command.correlationId };
 }
 
 function countItems(operations: Operation[]): number {
@@ -136,7 +141,7 @@ export async function submitBulkUpdate(
 
   const operations = accepted.filter((operation): operation is Operation => operation !== undefined);
   if (failure) throw withProgress(failure.error, operations, planned.filter((_, index) => !accepted[index]));
-  return { status: "submitted", items: countItems(operations), operations };
+  return { status: "submitted", ...echo(command), items: countItems(operations), operations };
 }
 
 function withProgress(error: unknown, accepted: Operation[], unsent: PlannedRequest[]): unknown {

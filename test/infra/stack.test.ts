@@ -232,27 +232,42 @@ describe("events", () => {
 describe("the workflow", () => {
   const definition = definitionOf(byDefault);
 
-  it("submits, waits, checks status until all complete, and reports the operations", () => {
-    expect(definition.StartAt).toBe("Submit");
-    expect(definition.States.Submit).toMatchObject({ Type: "Task", Resource: "REF", ResultPath: "$.submitted", Next: "DryRun?" });
-    expect(definition.States.Submit.Parameters).toBeUndefined();
+  it("sends the command as it is, keeps only the bulk ids and counts, and bounds the status loop", () => {
+    expect(definition.StartAt).toBe("HasCorrelationId?");
+    for (const [submit, correlationId] of [["Submit", "$$.Execution.Name"], ["SubmitWithCorrelationId", "$$.Execution.Input.correlationId"]]) {
+      const state = definition.States[submit];
+      expect(state).toMatchObject({ Type: "Task", Resource: "REF" });
+      // The payload is the command itself, and the selected result replaces it: the body goes no further.
+      expect(state.Parameters).toBeUndefined();
+      expect(state.ResultPath).toBeUndefined();
+      expect(state.ResultSelector).toEqual({ "correlationId.$": correlationId, "status.$": "$.status", "items.$": "$.items", "bulkIds.$": "$.operations[*].bulkId" });
+    }
+    expect(definition.States.CheckStatus.Parameters).toEqual({ action: "status", "bulkIds.$": "$.bulkIds" });
     expect(definition.States.WaitForKustomer).toMatchObject({ Type: "Wait", Seconds: 30, Next: "CheckStatus" });
-    expect(definition.States.CheckStatus.Parameters).toEqual({ action: "status", "bulkIds.$": "$.submitted.operations[*].bulkId" });
-    expect(definition.States["AllComplete?"].Choices[0]).toEqual({ Variable: "$.status.allComplete", BooleanEquals: true, Next: "Report" });
-    expect(definition.States["AllComplete?"].Default).toBe("WaitForKustomer");
-    expect(definition.States.Report.Parameters).toEqual({ "items.$": "$.submitted.items", "operations.$": "$.status.operations" });
-    expect(definition.States["DryRun?"].Choices[0]).toEqual({ Variable: "$.submitted.status", StringEquals: "dryRun", Next: "DryRunPlanned" });
-    expect(definition.States.BulkUpdateFailed).toEqual({ Type: "Fail", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });
+    // 360 minutes at 30 s: 720 checks, counted from 0.
+    expect(definition.States["AllComplete?"].Choices).toEqual([
+      { Variable: "$.status.allComplete", BooleanEquals: true, Next: "Report" },
+      { Variable: "$.polls", NumericGreaterThanEquals: 719, Next: "ListIncomplete" },
+    ]);
+    expect(definition.States.BulkUpdateIncomplete).toEqual({ Type: "Fail", Error: "KustomerBulkIncompleteError", CausePath: "$.cause" });
+    expect(definition.States.BulkUpdateFailed).toEqual({ Type: "Fail", ErrorPath: "$.Error", CausePath: "$.Cause" });
   });
 
-  it("retries the retryable error names and Lambda's transient faults, and catches the rest", () => {
-    for (const task of ["Submit", "CheckStatus"]) {
-      expect(definition.States[task].Retry).toEqual([
-        { ErrorEquals: RETRYABLE_ERRORS, IntervalSeconds: 5, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: "FULL" },
-      ]);
-      expect(definition.States[task].Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "BulkUpdateFailed" }]);
+  it("retries the retryable error names and Lambda's transient faults on every task, and catches the rest", () => {
+    const retry = [{ ErrorEquals: RETRYABLE_ERRORS, IntervalSeconds: 5, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: "FULL" }];
+    for (const task of ["Submit", "SubmitWithCorrelationId", "CheckStatus"]) {
+      expect(definition.States[task].Retry).toEqual(retry);
+      // The error replaces the state: joined to the largest input it could pass 256 KiB.
+      expect(definition.States[task].Catch).toEqual([{ ErrorEquals: ["States.ALL"], Next: "BulkUpdateFailed" }]);
     }
-    expect(RETRYABLE_ERRORS).toEqual(expect.arrayContaining(["KustomerRateLimitError", "KustomerUnavailableError", "Lambda.TooManyRequestsException", "Lambda.ServiceException"]));
+    expect(RETRYABLE_ERRORS).toEqual(
+      expect.arrayContaining(["KustomerRateLimitError", "KustomerUnavailableError", "Lambda.TooManyRequestsException", "Lambda.ServiceException", "Lambda.ClientExecutionTimeoutException"]),
+    );
+  });
+
+  it("refuses a status timeout that would run past Step Functions' history limit", () => {
+    expect(() => synthApp({ statusPollSeconds: "5", statusTimeoutMinutes: "600" })).toThrow(/statusTimeoutMinutes.*at most 2000 status checks/);
+    expect(definitionOf(templateOf({ statusPollSeconds: "60", statusTimeoutMinutes: "60" })).States["AllComplete?"].Choices[1].NumericGreaterThanEquals).toBe(59);
   });
 
   it("logs every state without execution data, and traces", () => {
@@ -302,6 +317,7 @@ describe("large jobs", () => {
       Next: "WriteReport",
     });
     expect(map.ItemProcessor.States.SubmitBatch.Retry[0].ErrorEquals).toEqual(RETRYABLE_ERRORS);
+    expect(jobDefinition.States.WriteReport.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(["Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"]));
     expect(jobDefinition.States.WriteReport.Parameters).toEqual({ "ResultWriterDetails.$": "$.map.ResultWriterDetails" });
     const tuned = templateOf({ kustomerRateLimitPerMinute: "6000", jobToleratedFailurePercent: "25" });
     const parts = onlyResource(tuned, "AWS::StepFunctions::StateMachine", "JobStateMachine").properties.DefinitionString["Fn::Join"][1] as unknown[];
