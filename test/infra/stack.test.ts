@@ -234,7 +234,7 @@ describe("the workflow", () => {
 
   it("sends the command as it is, keeps only the bulk ids and counts, and bounds the status loop", () => {
     expect(definition.StartAt).toBe("HasCorrelationId?");
-    for (const [submit, correlationId] of [["Submit", "$$.Execution.Name"], ["SubmitWithCorrelationId", "$$.Execution.Input.correlationId"]]) {
+    for (const [submit, correlationId] of [["Submit", "$$.Execution.Name"], ["SubmitWithCorrelationId", "$$.Execution.Input.correlationId"]] as const) {
       const state = definition.States[submit];
       expect(state).toMatchObject({ Type: "Task", Resource: "REF" });
       // The payload is the command itself, and the selected result replaces it: the body goes no further.
