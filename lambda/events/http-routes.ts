@@ -26,7 +26,7 @@ export function matchRoute(method: string, path: string): { route: HttpRoute; pa
       const name = /^\{(\w+)\}$/.exec(part)?.[1];
       if (!name) return part === segment;
       if (!segment) return false;
-      pathParameters[name] = decodeURIComponentSafely(segment);
+      pathParameters[name] = decodePathSegment(segment);
       return true;
     });
     if (matches) return { route, pathParameters };
@@ -34,7 +34,8 @@ export function matchRoute(method: string, path: string): { route: HttpRoute; pa
   return undefined;
 }
 
-function decodeURIComponentSafely(segment: string): string {
+/** A path segment as API Gateway hands it to the function: decoded, or as it is if it cannot be. */
+export function decodePathSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -6,7 +6,7 @@ import { NOT_FOUND } from "../kustomer/bulk.ts";
 import type { RequestResult } from "../process-request.ts";
 import { BULK_ID, BULK_ID_MESSAGE, validationErrorOf } from "../schema.ts";
 import { isObject, type TriggerAdapter } from "./adapter.ts";
-import { HTTP_ROUTES } from "./http-routes.ts";
+import { decodePathSegment, HTTP_ROUTES } from "./http-routes.ts";
 
 type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 
@@ -84,7 +84,7 @@ function toRequest(raw: unknown): unknown {
   const statusMatch = STATUS_ROUTE.exec(path);
   if (statusMatch) {
     if (method !== "GET") throw routeNotFound(method);
-    const bulkId = event.pathParameters?.bulkId ?? safeDecode(statusMatch[1] as string);
+    const bulkId = event.pathParameters?.bulkId ?? decodePathSegment(statusMatch[1] as string);
     // Named as the caller wrote it: the path segment, not the command's bulkIds[0].
     if (!BULK_ID.test(bulkId)) throw validationErrorOf([{ path: "bulkId", message: BULK_ID_MESSAGE }]);
     return { action: "status", bulkIds: [bulkId] };
@@ -101,14 +101,6 @@ function toRequest(raw: unknown): unknown {
   if (query.ids !== undefined) request.ids = query.ids;
   if (query.dryRun !== undefined) request.dryRun = query.dryRun === "true" ? true : query.dryRun === "false" ? false : query.dryRun;
   return request;
-}
-
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
 
 /** A JSON answer, newline-terminated like any text a terminal prints. */
