@@ -77,7 +77,8 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
     // On a cold start the secret's round trip then overlaps the validation.
     services.client.prefetchKey();
     const retriesBefore = services.client.retries;
-    const result = await processRequest(adapter.toRequest(event), services, deadlineAt);
+    const callerDeadlineAt = adapter.callerWaitsMs === undefined ? deadlineAt : Math.min(deadlineAt, started + adapter.callerWaitsMs - RESPONSE_RESERVE_MS);
+    const result = await processRequest(adapter.toRequest(event), services, callerDeadlineAt);
     logger.info("request done", {
       retries: services.client.retries - retriesBefore,
       outcome: "status" in result ? result.status : "statusRead",

@@ -6,13 +6,12 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
+import { API_GATEWAY_TIMEOUT_MS } from "../lambda/events/http.ts";
 import { matchRoute } from "../lambda/events/http-routes.ts";
 import { listen } from "./kustomer-sandbox.ts";
 
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
-/** API Gateway ends an integration at 29 seconds; the local gateway gives the handler the same. */
-export const API_GATEWAY_TIMEOUT_MS = 29_000;
 /** The stack's stage. */
 export const STAGE = "v1";
 

@@ -3,6 +3,8 @@ import type { RequestResult } from "../process-request.ts";
 
 export interface TriggerAdapter<Response = unknown> {
   readonly trigger: string;
+  /** How long the caller waits for the answer, where that is less than the invocation's own time. */
+  readonly callerWaitsMs?: number;
   matches(event: unknown): boolean;
   toRequest(event: unknown): unknown;
   toResponse(result: RequestResult): Response;

@@ -131,8 +131,13 @@ export function toHttpErrorResponse(error: unknown): APIGatewayProxyResult {
   return json(error.httpStatus, { error: body }, headers);
 }
 
+/** API Gateway ends an integration after 29 seconds, whatever the function's own timeout. */
+export const API_GATEWAY_TIMEOUT_MS = 29_000;
+
 export const httpAdapter: TriggerAdapter<APIGatewayProxyResult> = {
   trigger: "http",
+  // Past it the caller has a 504 and would send again: a later submit would then be a second one.
+  callerWaitsMs: API_GATEWAY_TIMEOUT_MS,
   matches: (event) =>
     isObject(event) &&
     (typeof event.httpMethod === "string" ||
