@@ -6,8 +6,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { API_GATEWAY_TIMEOUT_MS } from "../lambda/events/http.ts";
-import { matchRoute } from "../lambda/events/http-routes.ts";
+import { API_GATEWAY_TIMEOUT_MS, matchRoute } from "../lambda/events/http-routes.ts";
 import { listen } from "./kustomer-sandbox.ts";
 
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;

@@ -1,5 +1,9 @@
-// The HTTP routes, once: the stack's REST API resources, the HTTP adapter's query parameters and the
-// local gateway's routing all come from here, so the local API cannot drift from the deployed one.
+// The HTTP API, once: the stack's REST API resources, the HTTP adapter's query parameters and the
+// local gateway's routing and timeout all come from here, so the local API cannot drift from the
+// deployed one. No imports: the local tools load it before the function's logger is configured.
+
+/** API Gateway ends an integration after 29 seconds, whatever the function's own timeout. */
+export const API_GATEWAY_TIMEOUT_MS = 29_000;
 
 export interface HttpRoute {
   method: "GET" | "PUT";

@@ -6,7 +6,7 @@ import { NOT_FOUND } from "../kustomer/bulk.ts";
 import type { RequestResult } from "../process-request.ts";
 import { BULK_ID, BULK_ID_MESSAGE, validationErrorOf } from "../schema.ts";
 import { isObject, type TriggerAdapter } from "./adapter.ts";
-import { decodePathSegment, HTTP_ROUTES } from "./http-routes.ts";
+import { API_GATEWAY_TIMEOUT_MS, decodePathSegment, HTTP_ROUTES } from "./http-routes.ts";
 
 type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 
@@ -130,9 +130,6 @@ export function toHttpErrorResponse(error: unknown): APIGatewayProxyResult {
     error instanceof KustomerRateLimitError ? { "retry-after": String(error.retryAfterSeconds) } : {};
   return json(error.httpStatus, { error: body }, headers);
 }
-
-/** API Gateway ends an integration after 29 seconds, whatever the function's own timeout. */
-export const API_GATEWAY_TIMEOUT_MS = 29_000;
 
 export const httpAdapter: TriggerAdapter<APIGatewayProxyResult> = {
   trigger: "http",

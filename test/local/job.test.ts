@@ -1,7 +1,9 @@
 // The local job runner on a generated file with injected faults: every line is in the report, once.
+import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { runJob } from "../../local/job.ts";
 import { customerUpdates } from "../support/fixtures.ts";
@@ -54,4 +56,16 @@ it("accounts for every line: accepted, or failed with its customer ids and reaso
   const failed = report.failures.flatMap((failure) => failure.customerIds).filter((id) => !id.startsWith("("));
   expect([...accepted, ...failed].sort()).toEqual(updates.map((update) => update.id).sort());
   expect(progress.at(-1)).toBe(2_500);
+});
+
+it("ends its progress with one 100% line whose bar, percentage and count agree", async () => {
+  const file = join(directory, "progress.jsonl");
+  await writeFile(file, `${customerUpdates(350).map((update) => JSON.stringify(update)).join("\n")}\n\n{not json\n`);
+  const { stderr } = await promisify(execFile)("npm", ["run", "-s", "job", "--", file]).catch((error: { stderr: string }) => error);
+  const progress = stderr.split("\n").filter((line) => line.startsWith("["));
+  expect(progress.at(-1)).toMatch(/^\[#{30}\] 100% 351 lines done, \d+\/s, ETA 0 s$/);
+  for (const line of progress) {
+    const [, bar, percent] = /^\[([#.]{30})\]\s+(\d+)%/.exec(line) ?? [];
+    expect(bar?.replaceAll(".", "").length).toBe(Math.round((Number(percent) / 100) * 30));
+  }
 });
