@@ -1,4 +1,5 @@
-// The use case, free of any trigger: validate the request, then submit, plan (dry run) or read status.
+// The use case, free of any trigger: validate the request, then submit, plan (dry run), read status,
+// or submit what is valid of a large job's batch.
 import type { Config } from "./config.ts";
 import type { DeadLetterQueue } from "./dead-letter.ts";
 import {
@@ -8,7 +9,7 @@ import {
   type BulkDependencies,
 } from "./kustomer/bulk.ts";
 import type { StatusResult, SubmitResult } from "./results.ts";
-import { parseRequest } from "./schema.ts";
+import { parseRequest, splitBatch } from "./schema.ts";
 
 export interface Services extends BulkDependencies {
   config: Config;
@@ -20,6 +21,11 @@ export type RequestResult = SubmitResult | StatusResult;
 export async function processRequest(input: unknown, services: Services, deadlineAt: number): Promise<RequestResult> {
   const request = parseRequest(input, services.config.maxItems);
   if (request.action === "status") return getBulkStatuses(request.bulkIds, services.client, deadlineAt, services.concurrency);
+  if (request.action === "batch") {
+    const { command, rejected } = splitBatch(request.items);
+    const submitted = command ? await submitBulkUpdate(command, services, deadlineAt) : { status: "submitted" as const, items: 0, operations: [] };
+    return rejected.length > 0 ? { ...submitted, rejected } : submitted;
+  }
   if (request.dryRun) return dryRun(request);
   return submitBulkUpdate(request, services, deadlineAt);
 }

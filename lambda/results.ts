@@ -15,6 +15,10 @@ export const submitResultSchema = z.object({
   correlationId: z.string().optional().meta({ description: "the command's correlationId, when it has one" }),
   items: z.number().int(),
   operations: z.array(operationSchema),
+  rejected: z
+    .array(z.object({ index: z.number().int(), id: z.string().optional(), reason: z.string() }))
+    .optional()
+    .meta({ description: "a large job's batch only: its lines that could not be sent, each failing alone" }),
 });
 
 export const customerFailureSchema = z.object({ id: z.string().nullable(), error: z.string() });

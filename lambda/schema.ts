@@ -156,10 +156,51 @@ export const statusRequestSchema = z.strictObject({
   bulkIds: z.array(z.string().regex(BULK_ID, BULK_ID_MESSAGE)).min(1).max(100),
 });
 
+/** A large job's batch (a Distributed Map child's `Items`): each line is checked on its own (CONTRACT §7). */
+export const jobBatchSchema = z.strictObject({ action: z.literal("batch"), items: z.array(z.unknown()).min(1).max(100) });
+
 export type CustomerUpdate = z.infer<typeof customerUpdateSchema>;
 export type BulkUpdateCommand = z.infer<typeof bulkUpdateCommandSchema>;
 export type StatusRequest = z.infer<typeof statusRequestSchema>;
-export type BulkRequest = BulkUpdateCommand | StatusRequest;
+export type JobBatch = z.infer<typeof jobBatchSchema>;
+export type BulkRequest = BulkUpdateCommand | StatusRequest | JobBatch;
+
+/** A line of a batch that cannot be sent, and why: it fails alone, the others go. */
+export interface RejectedItem {
+  /** Its place in the batch, from 0. */
+  index: number;
+  id?: string;
+  reason: string;
+}
+
+/**
+ * Splits a batch into the command of its valid items and the items refused, each with the first
+ * problems found (a line is at most one update, so its reason stays short).
+ */
+export function splitBatch(items: unknown[]): { command?: BulkUpdateCommand; rejected: RejectedItem[] } {
+  const body: CustomerUpdate[] = [];
+  const rejected: RejectedItem[] = [];
+  const seen = new Set<string>();
+  items.forEach((item, index) => {
+    const rawId = (item as { id?: unknown } | null)?.id;
+    const id = typeof rawId === "string" ? rawId : undefined;
+    const reject = (issues: ValidationIssue[]) => {
+      const reason = issues
+        .slice(0, MAX_ISSUES_IN_MESSAGE)
+        .map((issue) => `${issue.path || "(line)"}: ${issue.message}`)
+        .join("; ");
+      rejected.push({ index, ...(id === undefined ? {} : { id }), reason });
+    };
+    const polluting = pollutingKeyIssues(item, index).map((issue) => ({ ...issue, path: issue.path.replace(`body[${index}].`, "") }));
+    const parsed = customerUpdateSchema.safeParse(item);
+    if (polluting.length > 0 || !parsed.success) return reject([...polluting, ...(parsed.success ? [] : issuesOf(parsed.error))]);
+    // Sent together, two lines for one customer would make Kustomer's outcome ambiguous.
+    if (seen.has(parsed.data.id)) return reject([{ path: "id", message: "is the same customer as an earlier line of its batch" }]);
+    seen.add(parsed.data.id);
+    body.push(parsed.data);
+  });
+  return { command: body.length > 0 ? { body } : undefined, rejected };
+}
 
 /** `body[3].emails[0].email`: the path as a caller would write it. */
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
@@ -260,8 +301,8 @@ export function parseRequest(input: unknown, maxItems: number): BulkRequest {
   }
   const request = input as Record<string, unknown>;
 
-  if (request.action === "status") {
-    const parsed = statusRequestSchema.safeParse(request);
+  if (request.action === "status" || request.action === "batch") {
+    const parsed = (request.action === "status" ? statusRequestSchema : jobBatchSchema).safeParse(request);
     if (!parsed.success) throw validationErrorOf(issuesOf(parsed.error));
     return parsed.data;
   }

@@ -161,13 +161,35 @@ describe("Step Functions task / direct invocation", () => {
 });
 
 describe("a Distributed Map batch", () => {
-  it("submits the batch's Items as one command, and throws named errors for the map to count", async () => {
+  it("submits the batch's valid Items as one command, each invalid one failing alone, and throws named errors for the map to count", async () => {
     const { handler, kustomer } = await begin();
     const result = await handler({ Items: customerUpdates(100), BatchInput: { job: "x" } }, lambdaContext());
     expect(result).toMatchObject({ status: "submitted", items: 100 });
+    expect(result.rejected).toBeUndefined();
     expect(kustomer.bulkPuts).toHaveLength(1);
-    const error = await thrown(handler({ Items: [{ id: "nope" }] }, lambdaContext()));
-    expect(error).toMatchObject({ name: "ValidationError", issues: [{ path: "body[0].id" }] });
+
+    const items: Array<Record<string, unknown>> = customerUpdates(5);
+    items[1] = { ...items[1], gender: "x" };
+    items[3] = { name: "no id" };
+    items[4] = { ...items[0] };
+    const partial = await handler({ Items: items }, lambdaContext());
+    expect(partial).toMatchObject({ status: "submitted", items: 2 });
+    expect(partial.rejected).toEqual([
+      { index: 1, id: customerId(2), reason: expect.stringMatching(/^gender: /) },
+      { index: 3, reason: expect.stringMatching(/^id: /) },
+      { index: 4, id: customerId(1), reason: "id: is the same customer as an earlier line of its batch" },
+    ]);
+    expect((kustomer.bulkPuts.at(-1)?.body as Array<{ id: string }>).map((item) => item.id)).toEqual([customerId(1), customerId(3)]);
+
+    // Nothing valid: nothing sent, every line reported.
+    const sent = kustomer.bulkPuts.length;
+    const none = await handler({ Items: [{ id: "nope" }] }, lambdaContext());
+    expect(none).toEqual({ status: "submitted", items: 0, operations: [], rejected: [{ index: 0, id: "nope", reason: expect.stringMatching(/^id: must be a Kustomer id/) }] });
+    expect(kustomer.bulkPuts).toHaveLength(sent);
+
+    // A failure of Kustomer is the whole batch's: the map counts it and retries it.
+    kustomer.inject({ fault: { status: 403 } });
+    expect(await thrown(handler({ Items: customerUpdates(2) }, lambdaContext()))).toMatchObject({ name: "KustomerAuthError" });
   });
 });
 

@@ -73,3 +73,23 @@ it("accounts for every line: accepted batches, and failed ones with their custom
 it("refuses an event that is not a Distributed Map's output", async () => {
   await expect(handler({})).rejects.toMatchObject({ name: "ValidationError" });
 });
+
+it("reports the lines a batch refused alone, beside the ones Kustomer accepted", async () => {
+  const updates = customerUpdates(3);
+  const prefix = "results/map-run-2";
+  const output = {
+    status: "submitted",
+    items: 2,
+    operations: [{ bulkId: "bulk-c", status: "queued", items: 2, customerIds: [updates[0]!.id, updates[2]!.id] }],
+    rejected: [{ index: 1, id: updates[1]!.id, reason: "gender: Invalid option" }],
+  };
+  s3.objects.set(`jobs-bucket/${prefix}/SUCCEEDED_0.json`, JSON.stringify([child("SUCCEEDED", updates, output)]));
+  s3.objects.set(
+    `jobs-bucket/${prefix}/manifest.json`,
+    JSON.stringify({ ResultFiles: { FAILED: [], PENDING: [], SUCCEEDED: [{ Key: `${prefix}/SUCCEEDED_0.json`, Size: 1 }] } }),
+  );
+  const summary = await handler({ ResultWriterDetails: { Bucket: "jobs-bucket", Key: `${prefix}/manifest.json` } });
+  expect(summary).toMatchObject({ items: 3, accepted: 2, failed: 1 });
+  const report = JSON.parse(s3.objects.get(`jobs-bucket/${prefix}/report.json`) as string);
+  expect(report.failures).toEqual([{ customerIds: [updates[1]!.id], error: "ValidationError", reason: "gender: Invalid option" }]);
+});

@@ -23,10 +23,14 @@ export class JobReport {
   private readonly bulkIds: string[] = [];
   private readonly failures: JobFailure[] = [];
 
+  /** A batch's answer: what Kustomer accepted, and the lines refused before sending, each alone. */
   addAccepted(result: SubmitResult): void {
     this.items += result.items;
     this.accepted += result.items;
     for (const operation of result.operations) if (operation.bulkId) this.bulkIds.push(operation.bulkId);
+    for (const { index, id, reason } of result.rejected ?? []) {
+      this.addFailed([id ?? `(line without an id: item ${index + 1} of its batch)`], "ValidationError", reason);
+    }
   }
 
   addFailed(customerIds: string[], error: string, reason: string): void {
