@@ -65,22 +65,26 @@ const hostList = z.preprocess(
     .transform((value) => value.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean)),
 );
 
-const environmentSchema = z
-  .object({
-    KUSTOMER_SECRET_ID: optionalText,
-    KUSTOMER_SECRET_FIELD: z.preprocess(unsetIfEmpty, z.string().default("apiKey")),
-    KUSTOMER_API_KEY: optionalText,
-    KUSTOMER_BASE_URL: baseUrl,
-    KUSTOMER_ALLOWED_HOSTS: hostList,
-    KUSTOMER_TIMEOUT_MS: integer(100, 900_000, 10_000),
-    KUSTOMER_MAX_ATTEMPTS: integer(1, 10, 5),
-    KUSTOMER_CONCURRENCY: integer(1, 16, 4),
-    // At most 0.9: the service must keep some of the budget for itself.
-    KUSTOMER_RATE_LIMIT_HEADROOM: share(0.9, 0.2),
-    SECRET_TTL_SECONDS: integer(0, 86_400, 300),
-    MAX_ITEMS: integer(1, 1_000_000, 10_000),
-    DEAD_LETTER_QUEUE_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/ }).optional()),
-  })
+const variables = z.object({
+  KUSTOMER_SECRET_ID: optionalText,
+  KUSTOMER_SECRET_FIELD: z.preprocess(unsetIfEmpty, z.string().default("apiKey")),
+  KUSTOMER_API_KEY: optionalText,
+  KUSTOMER_BASE_URL: baseUrl,
+  KUSTOMER_ALLOWED_HOSTS: hostList,
+  KUSTOMER_TIMEOUT_MS: integer(100, 900_000, 10_000),
+  KUSTOMER_MAX_ATTEMPTS: integer(1, 10, 5),
+  KUSTOMER_CONCURRENCY: integer(1, 16, 4),
+  // At most 0.9: the service must keep some of the budget for itself.
+  KUSTOMER_RATE_LIMIT_HEADROOM: share(0.9, 0.2),
+  SECRET_TTL_SECONDS: integer(0, 86_400, 300),
+  MAX_ITEMS: integer(1, 1_000_000, 10_000),
+  DEAD_LETTER_QUEUE_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/ }).optional()),
+});
+
+/** Every variable the function reads (CONTRACT §5): tests reset exactly these between worlds. */
+export const CONFIG_VARIABLES = Object.keys(variables.shape) as Array<keyof typeof variables.shape>;
+
+const environmentSchema = variables
   .superRefine((env, ctx) => {
     // A mistyped or tampered base URL must not carry the key anywhere but Kustomer (or this machine).
     const host = env.KUSTOMER_BASE_URL.hostname.toLowerCase();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../lambda/config.ts";
+import { CONFIG_VARIABLES, loadConfig } from "../lambda/config.ts";
 import { ConfigurationError } from "../lambda/errors.ts";
 
 function configError(environment: Record<string, string>): ConfigurationError {
@@ -93,6 +93,27 @@ describe("configuration", () => {
     }
     expect(loadConfig({ ...base, KUSTOMER_BASE_URL: "https://proxy.internal.example", KUSTOMER_ALLOWED_HOSTS: "proxy.internal.example" }).baseUrl).toBe(
       "https://proxy.internal.example",
+    );
+  });
+});
+
+describe("the list of variables", () => {
+  it("names every variable of CONTRACT §5 the function reads, so tests can reset them all", () => {
+    expect([...CONFIG_VARIABLES].sort()).toEqual(
+      [
+        "DEAD_LETTER_QUEUE_URL",
+        "KUSTOMER_ALLOWED_HOSTS",
+        "KUSTOMER_API_KEY",
+        "KUSTOMER_BASE_URL",
+        "KUSTOMER_CONCURRENCY",
+        "KUSTOMER_MAX_ATTEMPTS",
+        "KUSTOMER_RATE_LIMIT_HEADROOM",
+        "KUSTOMER_SECRET_FIELD",
+        "KUSTOMER_SECRET_ID",
+        "KUSTOMER_TIMEOUT_MS",
+        "MAX_ITEMS",
+        "SECRET_TTL_SECONDS",
+      ],
     );
   });
 });

@@ -4,6 +4,7 @@ import type { Context } from "aws-lambda";
 import { vi } from "vitest";
 import { randomUUID } from "node:crypto";
 import { lambdaContext as gatewayContext } from "../../local/gateway.ts";
+import { CONFIG_VARIABLES } from "../../lambda/config.ts";
 import { KustomerSandbox, type SandboxOptions } from "../../local/kustomer-sandbox.ts";
 import { FakeSecretsManager } from "./fake-secrets-manager.ts";
 import { API_KEY, SECRET_ID } from "./fixtures.ts";
@@ -20,19 +21,6 @@ export interface World {
   stop(): Promise<void>;
 }
 
-const CONFIG_VARIABLES = [
-  "KUSTOMER_SECRET_ID",
-  "KUSTOMER_SECRET_FIELD",
-  "KUSTOMER_API_KEY",
-  "KUSTOMER_BASE_URL",
-  "KUSTOMER_TIMEOUT_MS",
-  "KUSTOMER_MAX_ATTEMPTS",
-  "SECRET_TTL_SECONDS",
-  "MAX_ITEMS",
-  "KUSTOMER_CONCURRENCY",
-  "KUSTOMER_RATE_LIMIT_HEADROOM",
-  "DEAD_LETTER_QUEUE_URL",
-];
 
 /** A Lambda context with this much time left (the local gateway's, so there is one of them). */
 export function lambdaContext(remainingMs = 30_000): Context {
