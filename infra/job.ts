@@ -40,6 +40,11 @@ export interface BulkUpdateJobProps {
   producerRoleArns: string[];
 }
 
+/** CDK's singleton handler that turns on a bucket's notifications: aws-s3 does not export it, so it is found by its id. */
+function bucketNotificationsHandler(scope: Construct): Construct | undefined {
+  return Stack.of(scope).node.children.find((child) => child.node.id.startsWith("BucketNotificationsHandler"));
+}
+
 /** The map reads the one job file it is given, and only under jobs/. */
 class JobFileReader extends S3JsonLItemReader {
   constructor(private readonly jobBucket: Bucket) {
@@ -195,9 +200,8 @@ export class BulkUpdateJob extends Construct {
 
   /** CDK's handler that turns on the bucket's notifications logs to a group it would keep forever. */
   private keepHandlerLogs(dataKey: DataKey): void {
-    const handler = Stack.of(this).node.children.find((child) => child.node.id.startsWith("BucketNotificationsHandler"));
-    const cfnFunction = handler?.node.tryFindChild("Resource") as CfnResource | undefined;
-    if (!handler || !cfnFunction) return;
+    const cfnFunction = bucketNotificationsHandler(this)?.node.tryFindChild("Resource") as CfnResource | undefined;
+    if (!cfnFunction) return;
     const logs = new LogGroup(this, "NotificationsHandlerLogs", {
       logGroupName: `/aws/lambda/${cfnFunction.ref}`,
       retention: RetentionDays.THREE_MONTHS,
@@ -225,7 +229,7 @@ export class BulkUpdateJob extends Construct {
       Validations.of(this.stateMachine).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
     }
     // CDK's own handler that turns on the bucket's EventBridge notifications.
-    const notifications = Stack.of(this).node.children.find((child) => child.node.id.startsWith("BucketNotificationsHandler"));
+    const notifications = bucketNotificationsHandler(this);
     if (notifications) {
       Validations.of(notifications).acknowledge({
         id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",

@@ -23,7 +23,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
 import { BULK_UPDATE_DETAIL_TYPE } from "../lambda/events/eventbridge.ts";
-import { HTTP_ROUTES } from "../lambda/events/http-routes.ts";
+import { API_STAGE, HTTP_ROUTES } from "../lambda/events/http-routes.ts";
 import { BulkUpdateFunction, FUNCTION_TIMEOUT } from "./bulk-update-function.ts";
 import { DataKey } from "./data-key.ts";
 import { BulkUpdateJob } from "./job.ts";
@@ -208,7 +208,7 @@ export class BulkUpdateStack extends Stack {
       endpointTypes: [EndpointType.REGIONAL],
       cloudWatchRole: true,
       deployOptions: {
-        stageName: "v1",
+        stageName: API_STAGE,
         tracingEnabled: true,
         metricsEnabled: true,
         loggingLevel: MethodLoggingLevel.ERROR,

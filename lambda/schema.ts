@@ -191,7 +191,7 @@ export function splitBatch(items: unknown[]): { command?: BulkUpdateCommand; rej
         .join("; ");
       rejected.push({ index, ...(id === undefined ? {} : { id }), reason });
     };
-    const polluting = pollutingKeyIssues(item, index).map((issue) => ({ ...issue, path: issue.path.replace(`body[${index}].`, "") }));
+    const polluting = pollutingKeyIssues(item);
     const parsed = customerUpdateSchema.safeParse(item);
     if (polluting.length > 0 || !parsed.success) return reject([...polluting, ...(parsed.success ? [] : issuesOf(parsed.error))]);
     // Sent together, two lines for one customer would make Kustomer's outcome ambiguous.
@@ -279,10 +279,10 @@ function issuesOf(error: z.ZodError, prefix: PropertyKey[] = []): ValidationIssu
 }
 
 /** zod copies a record's entries, so a `__proto__` custom attribute would vanish silently: refuse it by name. */
-function pollutingKeyIssues(item: unknown, index: number): ValidationIssue[] {
+function pollutingKeyIssues(item: unknown, prefix = ""): ValidationIssue[] {
   const attributes = (item as { custom?: unknown } | null)?.custom;
   if (!attributes || typeof attributes !== "object" || !Object.hasOwn(attributes, "__proto__")) return [];
-  return [{ path: `body[${index}].custom.__proto__`, message: "is not a custom attribute name (__proto__ is refused)" }];
+  return [{ path: `${prefix}custom.__proto__`, message: "is not a custom attribute name (__proto__ is refused)" }];
 }
 
 /** The command without its items, which are checked one by one so that checking can stop early. */
@@ -322,7 +322,7 @@ export function parseRequest(input: unknown, maxItems: number): BulkRequest {
   const items = Array.isArray(request.body) ? request.body : [];
   const body: CustomerUpdate[] = [];
   for (let index = 0; index < items.length && !issues.full; index += 1) {
-    issues.add(pollutingKeyIssues(items[index], index));
+    issues.add(pollutingKeyIssues(items[index], `body[${index}].`));
     const item = customerUpdateSchema.safeParse(items[index]);
     if (item.success) body.push(item.data);
     else issues.add(issuesOf(item.error, ["body", index]));

@@ -6,13 +6,10 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { API_GATEWAY_TIMEOUT_MS, matchRoute } from "../lambda/events/http-routes.ts";
+import { API_GATEWAY_TIMEOUT_MS, API_STAGE, matchRoute } from "../lambda/events/http-routes.ts";
 import { listen } from "./kustomer-sandbox.ts";
 
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;
-
-/** The stack's stage. */
-export const STAGE = "v1";
 
 /** The body of the stack's gateway responses (infra/stack.ts), for what API Gateway refuses itself. */
 export function gatewayErrorBody(responseType: string, message: string): string {
@@ -97,14 +94,14 @@ export function toRestApiEvent(
         userAgent: headers["user-agent"] ?? headers["User-Agent"] ?? null,
         userArn: null,
       },
-      path: `/${STAGE}${url.pathname}`,
+      path: `/${API_STAGE}${url.pathname}`,
       protocol: `HTTP/${request.httpVersion}`,
       requestId,
       requestTime: now.toUTCString(),
       requestTimeEpoch: now.getTime(),
       resourceId: "local",
       resourcePath: route.resource,
-      stage: STAGE,
+      stage: API_STAGE,
     },
     body: body.length ? body.toString("utf8") : null,
     isBase64Encoded: false,

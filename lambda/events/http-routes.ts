@@ -5,6 +5,9 @@
 /** API Gateway ends an integration after 29 seconds, whatever the function's own timeout. */
 export const API_GATEWAY_TIMEOUT_MS = 29_000;
 
+/** The REST API's one stage: the path prefix of its URL. */
+export const API_STAGE = "v1";
+
 export interface HttpRoute {
   method: "GET" | "PUT";
   /** API Gateway's resource path, with `{name}` for a path parameter. */
