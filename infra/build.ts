@@ -1,17 +1,17 @@
-// `npm run build`: writes the deployable bundle to dist/handler.mjs, with its esbuild metafile.
-import { build } from "esbuild";
-import { writeFile } from "node:fs/promises";
-import { bundleOptions, HANDLER_ENTRY } from "./bundling.ts";
+// `npm run build`: writes the deployable code to dist/ (the entries, their chunks, their source maps and
+// the esbuild metafile), as the stack builds it for deployment.
+import { rmSync, writeFileSync } from "node:fs";
+import { buildFunctions, FUNCTION_ENTRIES, loadedAtStart, type FunctionEntry } from "./bundling.ts";
 
-export async function buildBundle(outfile = "dist/handler.mjs") {
-  const result = await build({ ...bundleOptions, entryPoints: [HANDLER_ENTRY], outfile, metafile: true, logLevel: "warning" });
-  await writeFile(`${outfile}.meta.json`, JSON.stringify(result.metafile));
-  return result;
-}
+export const DIST = "dist";
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { metafile } = await buildBundle();
-  for (const [file, output] of Object.entries(metafile.outputs)) {
-    console.log(`${file}\t${(output.bytes / 1024).toFixed(1)} KB`);
+  rmSync(DIST, { recursive: true, force: true });
+  const metafile = buildFunctions(DIST);
+  writeFileSync(`${DIST}/meta.json`, JSON.stringify(metafile));
+  for (const entry of Object.keys(FUNCTION_ENTRIES) as FunctionEntry[]) {
+    const files = loadedAtStart(metafile, entry);
+    const kb = files.reduce((sum, file) => sum + (metafile.outputs[file]?.bytes ?? 0), 0) / 1024;
+    console.log(`${DIST}/${entry}.mjs\t${kb.toFixed(1)} KB loaded at start (${files.length} files)`);
   }
 }

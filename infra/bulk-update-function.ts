@@ -1,19 +1,22 @@
-// The function with the house defaults fixed once: Node.js 22 on arm64, the shared esbuild options,
-// tracing, source maps, and a log group with retention.
-import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
+// A function of this service with the house defaults fixed once: Node.js 22 on arm64, the code built by
+// infra/bundling.ts (one asset for every function of the stack), tracing, source maps, and a log group
+// with retention.
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
-import { Architecture, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
-import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
-import { bundleOptions, HANDLER_ENTRY } from "./bundling.ts";
+import { buildFunctions, type FunctionEntry } from "./bundling.ts";
 
 export interface BulkUpdateFunctionProps {
   environment: Record<string, string>;
   reservedConcurrentExecutions?: number;
-  /** Another handler beside lambda/handler.ts, with the same house defaults. */
-  entry?: string;
+  /**
+   * The built entry it runs.
+   * @default "handler" (lambda/handler.ts)
+   */
+  entry?: FunctionEntry;
   memorySize?: number;
   timeout?: Duration;
   /** Encrypts the function's log group. */
@@ -28,8 +31,34 @@ export interface BulkUpdateFunctionProps {
  */
 export const FUNCTION_TIMEOUT = Duration.minutes(5);
 export const FUNCTION_MEMORY_MB = 512;
+export const NODE_OPTIONS = "--enable-source-maps";
 
-export class BulkUpdateFunction extends NodejsFunction {
+const codeByStack = new WeakMap<Stack, Code>();
+
+/** `npm run build`'s output, built once per stack on this machine (no Docker); its hash is the output's. */
+function codeFor(scope: Construct): Code {
+  const stack = Stack.of(scope);
+  let code = codeByStack.get(stack);
+  if (!code) {
+    code = Code.fromAsset("lambda", {
+      assetHashType: AssetHashType.OUTPUT,
+      bundling: {
+        // Never pulled: local bundling always succeeds.
+        image: DockerImage.fromRegistry("public.ecr.aws/docker/library/node:22"),
+        local: {
+          tryBundle(outputDir) {
+            buildFunctions(outputDir);
+            return true;
+          },
+        },
+      },
+    });
+    codeByStack.set(stack, code);
+  }
+  return code;
+}
+
+export class BulkUpdateFunction extends LambdaFunction {
   constructor(scope: Construct, id: string, props: BulkUpdateFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: RetentionDays.THREE_MONTHS,
@@ -43,9 +72,9 @@ export class BulkUpdateFunction extends NodejsFunction {
     });
     logGroup.grantWrite(role);
     super(scope, id, {
-      entry: props.entry ?? HANDLER_ENTRY,
+      code: codeFor(scope),
+      handler: `${props.entry ?? "handler"}.handler`,
       role,
-      handler: "handler",
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? FUNCTION_MEMORY_MB,
@@ -53,17 +82,7 @@ export class BulkUpdateFunction extends NodejsFunction {
       tracing: Tracing.ACTIVE,
       logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      environment: { ...props.environment, NODE_OPTIONS: "--enable-source-maps" },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: bundleOptions.target,
-        minify: bundleOptions.minify,
-        sourceMap: bundleOptions.sourcemap,
-        mainFields: bundleOptions.mainFields,
-        banner: bundleOptions.banner.js,
-        externalModules: bundleOptions.external,
-        forceDockerBundling: false,
-      },
+      environment: { ...props.environment, NODE_OPTIONS },
     });
     Validations.of(role).acknowledge({
       id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",

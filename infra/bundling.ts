@@ -1,8 +1,12 @@
-// How the function is bundled, in one place: `npm run build` and the stack's NodejsFunction both
-// take these options, so what is measured and tested is what ships.
-import type { BuildOptions } from "esbuild";
+// How the functions are built, in one place: `npm run build` and the stack both call buildFunctions,
+// so what is measured and tested is what ships. One esbuild run for both entries, split into ESM
+// chunks: what a submit does not touch (the S3 and Step Functions clients) sits in chunks of its own,
+// loaded on first use only.
+import { buildSync, type BuildOptions, type Metafile } from "esbuild";
 
-export const HANDLER_ENTRY = "lambda/handler.ts";
+/** Each deployed entry: its source, and the file (without .mjs) Lambda's handler setting names. */
+export const FUNCTION_ENTRIES = { handler: "lambda/handler.ts", "job-report": "lambda/job-report.ts" } as const;
+export type FunctionEntry = keyof typeof FUNCTION_ENTRIES;
 
 /** The AWS SDK still calls require(); an ESM bundle has to provide it. */
 export const ESM_REQUIRE_BANNER = "import{createRequire}from'module';const require=createRequire(import.meta.url);";
@@ -14,8 +18,38 @@ export const bundleOptions = {
   target: "node22",
   minify: true,
   sourcemap: true,
+  // Stack traces keep their file and line; the sources themselves would only add to every cold start.
+  sourcesContent: false,
   mainFields: ["module", "main"],
   banner: { js: ESM_REQUIRE_BANNER },
   // The SDK is bundled, not taken from the runtime, so the tested version is the deployed one.
   external: [],
 } satisfies BuildOptions;
+
+/** Writes `<outdir>/handler.mjs`, `<outdir>/job-report.mjs` and their shared chunks. */
+export function buildFunctions(outdir: string): Metafile {
+  const { metafile } = buildSync({
+    ...bundleOptions,
+    entryPoints: FUNCTION_ENTRIES,
+    splitting: true,
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    chunkNames: "chunks/[name]-[hash]",
+    metafile: true,
+    logLevel: "warning",
+  });
+  return metafile;
+}
+
+/** The output files a cold start of `entry` loads before it runs: the entry and its static imports, not its lazy chunks. */
+export function loadedAtStart(metafile: Metafile, entry: FunctionEntry): string[] {
+  const loaded = new Set<string>();
+  const visit = (file: string) => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    for (const imported of metafile.outputs[file]?.imports ?? []) if (imported.kind === "import-statement" && !imported.external) visit(imported.path);
+  };
+  const [file] = Object.entries(metafile.outputs).find(([, output]) => output.entryPoint === FUNCTION_ENTRIES[entry]) ?? [];
+  if (file) visit(file);
+  return [...loaded];
+}

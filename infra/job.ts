@@ -22,8 +22,7 @@ import { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { BulkUpdateFunction } from "./bulk-update-function.ts";
 import type { DataKey } from "./data-key.ts";
-import { createStateMachine } from "./state-machine.ts";
-import { TASK_RETRY } from "./workflow.ts";
+import { createStateMachine, withTaskRetries } from "./state-machine.ts";
 
 export const JOB_PREFIX = "jobs/";
 export const RESULTS_PREFIX = "results";
@@ -107,7 +106,7 @@ export class BulkUpdateJob extends Construct {
     this.denyJobFilesExceptFrom(props.producerRoleArns);
 
     this.reportFunction = new BulkUpdateFunction(this, "ReportFunction", {
-      entry: "lambda/job-report.ts",
+      entry: "job-report",
       environment: { POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update-report" },
       memorySize: 1024,
       timeout: Duration.minutes(15),
@@ -126,7 +125,7 @@ export class BulkUpdateJob extends Construct {
       reason: "Reads the Distributed Map's result files and writes the report, under results/ only: their names are made per run.",
     });
 
-    const submitBatch = new LambdaInvoke(this, "SubmitBatch", { lambdaFunction: props.fn, payloadResponseOnly: true, retryOnServiceExceptions: false }).addRetry(TASK_RETRY);
+    const submitBatch = withTaskRetries(new LambdaInvoke(this, "SubmitBatch", { lambdaFunction: props.fn, payloadResponseOnly: true, retryOnServiceExceptions: false }));
     const map = new DistributedMap(this, "UpdateCustomers", {
       itemReader: new JobFileReader(this.bucket),
       itemBatcher: new ItemBatcher({ maxItemsPerBatch: 100 }),
@@ -136,12 +135,14 @@ export class BulkUpdateJob extends Construct {
       resultPath: "$.map",
     });
     map.itemProcessor(submitBatch);
-    const report = new LambdaInvoke(this, "WriteReport", {
-      lambdaFunction: this.reportFunction,
-      payload: TaskInput.fromObject({ ResultWriterDetails: JsonPath.objectAt("$.map.ResultWriterDetails") }),
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-    }).addRetry(TASK_RETRY);
+    const report = withTaskRetries(
+      new LambdaInvoke(this, "WriteReport", {
+        lambdaFunction: this.reportFunction,
+        payload: TaskInput.fromObject({ ResultWriterDetails: JsonPath.objectAt("$.map.ResultWriterDetails") }),
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+      }),
+    );
 
     this.stateMachine = createStateMachine(this, map.next(report), props.dataKey);
     this.acknowledgeGrants(props.fn);

@@ -12,6 +12,8 @@ const roleArn = z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$
 
 /** The source producers put on request events unless the operator names others. */
 export const DEFAULT_EVENT_SOURCE = "kustomer-bulk-update.client";
+/** The outcome events' source (infra/workflow.ts): never a request source, or an outcome could request an update. */
+const OUTCOME_SOURCE = "kustomer-bulk-update";
 
 const settingsSchema = z
   .object({
@@ -26,7 +28,14 @@ const settingsSchema = z
     apiKeyAuth: flag.default(false),
     corsAllowOrigins: commaList.optional(),
     /** Request events are accepted from these sources only. */
-    eventSources: commaList.pipe(z.array(z.string().min(1).max(256)).min(1, "must name at least one source")).default([DEFAULT_EVENT_SOURCE]),
+    eventSources: commaList
+      .pipe(
+        z
+          .array(z.string().min(1).max(256))
+          .min(1, "must name at least one source")
+          .refine((sources) => !sources.includes(OUTCOME_SOURCE), `must not include "${OUTCOME_SOURCE}", the source of the outcome events`),
+      )
+      .default([DEFAULT_EVENT_SOURCE]),
     /** Roles that may send commands to the burst queue directly and put job files under jobs/. */
     producerRoleArns: commaList.pipe(z.array(roleArn)).default([]),
     /** A role that may read what the stack keeps encrypted: dead letters, job results, execution data. */
@@ -59,26 +68,33 @@ export function readSettings(context: (name: string) => unknown): StackSettings 
 /** One bulk request in flight, at a 200 ms round trip (a fast one), sends at most 300 a minute. */
 export const REQUESTS_PER_MINUTE_PER_STREAM = 300;
 
-/** How many invocations each path may run at once, and the reserved concurrency that holds them all. */
+/** How many invocations each path may run at once, and the reserved concurrency that holds them. */
 export interface ConcurrencyPlan {
-  /** The burst queue's event source mapping (maximum concurrency): each invocation runs `concurrency` streams. */
+  /** The burst queue's event source mapping (maximum concurrency): it only starts workflow runs. */
   queue: number;
   /** The job's Distributed Map (MaxConcurrency): each child sends one bulk request at a time. */
   job: number;
-  /** Left for the callers who wait for an answer: HTTP, the workflow, direct invokes. */
+  /** Left for the callers who wait for an answer: HTTP and direct invokes. */
   synchronous: number;
+  /** The bulk-update function's reserved concurrency: the three above. */
   reserved: number;
+  /** The workflow's own function: each invocation runs `concurrency` streams. */
+  workflow: number;
 }
+
+/** The least an SQS event source mapping runs with. */
+const MIN_QUEUE_CONCURRENCY = 2;
 
 /**
  * Each capped path gets as many invocations as it takes to spend the service's share of the org's
  * budget (the client's headroom paces them beyond that), and the synchronous callers get as many
- * again, so a burst on one path can fill only its own slots. Two is the least an SQS event source
- * mapping runs with.
+ * again. The workflow runs on a function of its own, so a burst of events can fill only its slots;
+ * its runs wait in Step Functions' retries when they are full.
  */
 export function concurrencyPlan(rateLimitPerMinute: number, concurrency: number, headroom: number): ConcurrencyPlan {
   const share = rateLimitPerMinute * (1 - headroom);
   const job = Math.max(1, Math.ceil(share / REQUESTS_PER_MINUTE_PER_STREAM));
   const commandStreams = Math.max(2, Math.ceil(share / (concurrency * REQUESTS_PER_MINUTE_PER_STREAM)));
-  return { queue: commandStreams, job, synchronous: commandStreams, reserved: commandStreams * 2 + job };
+  const queue = MIN_QUEUE_CONCURRENCY;
+  return { queue, job, synchronous: commandStreams, reserved: queue + job + commandStreams, workflow: commandStreams };
 }

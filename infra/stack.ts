@@ -1,6 +1,6 @@
-// The whole service in one stack: the function, its secret, the HTTP API, the event bus rule, the
-// workflow, the dead-letter queue and the alarms. Settings come from CDK context (infra/settings.ts).
-import { ArnFormat, CfnOutput, Duration, Stack, Validations, type StackProps } from "aws-cdk-lib";
+// The whole service in one stack: the function, its secret, the HTTP API, the event bus rule and its
+// burst queue, the workflow with its own function, the job, the dead-letter queue and the alarms. Settings come from CDK context (infra/settings.ts).
+import { ArnFormat, CfnElement, CfnOutput, Duration, Stack, Validations, type StackProps } from "aws-cdk-lib";
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -12,7 +12,7 @@ import {
   ResponseType,
   RestApi,
 } from "aws-cdk-lib/aws-apigateway";
-import { EventBus, Rule, RuleTargetInput, type IEventBus } from "aws-cdk-lib/aws-events";
+import { EventBus, Rule, type IEventBus } from "aws-cdk-lib/aws-events";
 import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { ArnPrincipal, Effect, PolicyStatement, StarPrincipal, type IRole } from "aws-cdk-lib/aws-iam";
@@ -24,6 +24,7 @@ import { CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
 import { BULK_UPDATE_DETAIL_TYPE } from "../lambda/events/eventbridge.ts";
 import { API_STAGE, HTTP_ROUTES } from "../lambda/events/http-routes.ts";
+import { OUTCOMES_PREFIX } from "../lambda/list-store.ts";
 import { BulkUpdateFunction, FUNCTION_TIMEOUT } from "./bulk-update-function.ts";
 import { DataKey } from "./data-key.ts";
 import { BulkUpdateJob } from "./job.ts";
@@ -38,6 +39,8 @@ export interface BulkUpdateStackProps extends StackProps {
 
 export class BulkUpdateStack extends Stack {
   readonly fn: BulkUpdateFunction;
+  /** The workflow's tasks run here, apart from the callers who wait for an answer. */
+  readonly workflowFn: BulkUpdateFunction;
   readonly secret: ISecret;
   readonly api: RestApi;
   readonly bus: IEventBus;
@@ -71,26 +74,38 @@ export class BulkUpdateStack extends Stack {
     }
 
     const concurrency = concurrencyPlan(settings.kustomerRateLimitPerMinute, settings.kustomerConcurrency, settings.kustomerRateLimitHeadroom);
+    const kustomerEnvironment = {
+      KUSTOMER_SECRET_ID: settings.kustomerSecretName ?? this.secret.secretArn,
+      KUSTOMER_BASE_URL: settings.kustomerBaseUrl,
+      MAX_ITEMS: String(MAX_ITEMS),
+      KUSTOMER_CONCURRENCY: String(settings.kustomerConcurrency),
+      KUSTOMER_RATE_LIMIT_HEADROOM: String(settings.kustomerRateLimitHeadroom),
+      POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
+    };
     this.fn = new BulkUpdateFunction(this, "BulkUpdateFunction", {
       reservedConcurrentExecutions: concurrency.reserved,
-      environment: {
-        KUSTOMER_SECRET_ID: settings.kustomerSecretName ?? this.secret.secretArn,
-        KUSTOMER_BASE_URL: settings.kustomerBaseUrl,
-        MAX_ITEMS: String(MAX_ITEMS),
-        KUSTOMER_CONCURRENCY: String(settings.kustomerConcurrency),
-        KUSTOMER_RATE_LIMIT_HEADROOM: String(settings.kustomerRateLimitHeadroom),
-        POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
-      },
+      environment: kustomerEnvironment,
       logsKey: this.dataKey.key,
     });
-    this.dataKey.allow("BulkUpdateFunction", this.fn.role as IRole);
-    for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"]) {
-      Validations.of(this.fn.role as IRole).acknowledge({
-        id: `AwsSolutions::AwsSolutions-IAM5[Action::${action}]`,
-        reason: "CDK's grant for the KMS-encrypted queues, on the stack's data key only; the key's own policy is what allows its use.",
-      });
+    this.workflowFn = new BulkUpdateFunction(this, "WorkflowFunction", {
+      reservedConcurrentExecutions: concurrency.workflow,
+      environment: kustomerEnvironment,
+      logsKey: this.dataKey.key,
+    });
+    Validations.of(this.workflowFn).acknowledge({
+      id: "Serverless::Serverless-LambdaDLQ",
+      reason: "Only the workflow invokes it, synchronously: each failure is the workflow's to retry, and the workflow announces the final one as a Failed event. A dead-letter queue receives asynchronous invocations only.",
+    });
+    for (const [id, fn] of [["BulkUpdateFunction", this.fn], ["WorkflowFunction", this.workflowFn]] as const) {
+      this.dataKey.allow(id, fn.role as IRole);
+      for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"]) {
+        Validations.of(fn.role as IRole).acknowledge({
+          id: `AwsSolutions::AwsSolutions-IAM5[Action::${action}]`,
+          reason: "CDK's grants for the KMS-encrypted queues and job bucket, on the stack's data key only; the key's own policy is what allows its use.",
+        });
+      }
+      this.grantSecret(fn, settings);
     }
-    this.grantSecret(settings);
 
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
       encryption: QueueEncryption.KMS,
@@ -126,6 +141,7 @@ export class BulkUpdateStack extends Stack {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
     });
+    // The queue's consumer only starts workflow runs, so a few invocations keep up with any burst.
     const eventSource = new SqsEventSource(this.burstQueue, {
       batchSize: 5,
       reportBatchItemFailures: true,
@@ -139,12 +155,6 @@ export class BulkUpdateStack extends Stack {
 
     this.api = this.createApi(settings);
     this.bus = this.createEventRule(settings);
-    this.workflow = new BulkUpdateWorkflow(this, "Workflow", {
-      fn: this.fn,
-      pollInterval: Duration.seconds(settings.statusPollSeconds),
-      statusTimeout: Duration.minutes(settings.statusTimeoutMinutes),
-      dataKey: this.dataKey,
-    });
     this.job = new BulkUpdateJob(this, "Job", {
       fn: this.fn,
       maxConcurrency: concurrency.job,
@@ -153,6 +163,15 @@ export class BulkUpdateStack extends Stack {
       deadLetterQueue: this.deadLetterQueue,
       producerRoleArns: settings.producerRoleArns,
     });
+    this.workflow = new BulkUpdateWorkflow(this, "Workflow", {
+      fn: this.workflowFn,
+      bus: this.bus,
+      pollInterval: Duration.seconds(settings.statusPollSeconds),
+      statusTimeout: Duration.minutes(settings.statusTimeoutMinutes),
+      dataKey: this.dataKey,
+    });
+    this.startWorkflowFromQueue();
+    this.keepLongListsInTheJobBucket();
     settings.producerRoleArns.forEach((arn, index) => this.dataKey.allow(`Producer${index}`, new ArnPrincipal(arn)));
     this.monitoring = new Monitoring(this, "Monitoring", {
       api: this.api,
@@ -181,16 +200,32 @@ export class BulkUpdateStack extends Stack {
     new CfnOutput(this, "AlarmTopicArn", { value: this.monitoring.topic.topicArn, description: "Subscribe to be told when an alarm fires" });
   }
 
+  /** The queue's consumer hands each command to the workflow, named for its delivery. */
+  private startWorkflowFromQueue(): void {
+    this.fn.addEnvironment("WORKFLOW_STATE_MACHINE_ARN", this.workflow.stateMachine.stateMachineArn);
+    this.workflow.stateMachine.grantStartExecution(this.fn);
+  }
+
+  /** Failure lists too long for an outcome event go under results/outcomes/ of the job bucket. */
+  private keepLongListsInTheJobBucket(): void {
+    this.workflowFn.addEnvironment("RESULTS_BUCKET_NAME", this.job.bucket.bucketName);
+    this.workflowFn.addToRolePolicy(new PolicyStatement({ actions: ["s3:PutObject"], resources: [this.job.bucket.arnForObjects(`${OUTCOMES_PREFIX}*`)] }));
+    Validations.of(this.workflowFn.role as IRole).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.job.bucket.node.defaultChild as CfnElement)}.Arn>/${OUTCOMES_PREFIX}*]`,
+      reason: "Writes the failure lists too long for an outcome event, under results/outcomes/ only: each gets a new name.",
+    });
+  }
+
   /** GetSecretValue on this one secret, and nothing else; kms:Decrypt only through Secrets Manager. */
-  private grantSecret(settings: StackSettings): void {
+  private grantSecret(fn: BulkUpdateFunction, settings: StackSettings): void {
     const secretArn = settings.kustomerSecretArn
       ? settings.kustomerSecretArn
       : settings.kustomerSecretName
         ? this.formatArn({ service: "secretsmanager", resource: "secret", resourceName: `${settings.kustomerSecretName}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })
         : this.secret.secretArn;
-    this.fn.addToRolePolicy(new PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secretArn] }));
+    fn.addToRolePolicy(new PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [secretArn] }));
     if (settings.kustomerKmsKeyArn) {
-      this.fn.addToRolePolicy(
+      fn.addToRolePolicy(
         new PolicyStatement({
           actions: ["kms:Decrypt"],
           resources: [settings.kustomerKmsKeyArn],
@@ -316,14 +351,14 @@ export class BulkUpdateStack extends Stack {
       settings.eventBusName === "default"
         ? EventBus.fromEventBusName(this, "Bus", "default")
         : new EventBus(this, "Bus", { eventBusName: settings.eventBusName ?? "kustomer-bulk-update" });
-    // Events are buffered in the queue: the queue's message is the command (the event's detail).
-    // Only the listed sources may request writes (producers need events:PutEvents with that source).
+    // Events are buffered in the queue, whole: the event's id names the workflow run, so a redelivered
+    // event starts nothing new. Only the listed sources may request writes (producers need
+    // events:PutEvents with that source); the outcome events' own source is never one of them.
     const rule = new Rule(this, "BulkUpdateRequested", {
       eventBus: bus,
       eventPattern: { source: settings.eventSources, detailType: [BULK_UPDATE_DETAIL_TYPE] },
       targets: [
         new SqsQueue(this.burstQueue, {
-          message: RuleTargetInput.fromEventPath("$.detail"),
           deadLetterQueue: this.deadLetterQueue,
           maxEventAge: Duration.hours(24),
           retryAttempts: 185,

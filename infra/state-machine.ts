@@ -2,7 +2,48 @@
 // (which holds customers' personal fields), and a week at most per execution.
 import { Duration, Validations } from "aws-cdk-lib";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import { CustomerManagedEncryptionConfiguration, DefinitionBody, LogLevel, StateMachine, type IChainable } from "aws-cdk-lib/aws-stepfunctions";
+import {
+  CustomerManagedEncryptionConfiguration,
+  DefinitionBody,
+  JitterType,
+  LogLevel,
+  StateMachine,
+  type IChainable,
+  type RetryProps,
+} from "aws-cdk-lib/aws-stepfunctions";
+import type { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
+
+/** Errors worth another try soon: the contract's retryable names and Lambda's own transient faults. */
+export const RETRYABLE_ERRORS = [
+  "KustomerRateLimitError",
+  "KustomerUnavailableError",
+  "SecretUnavailableError",
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.ClientExecutionTimeoutException",
+];
+
+export const TASK_RETRY: RetryProps = { errors: RETRYABLE_ERRORS, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 6, jitterStrategy: JitterType.FULL };
+
+/**
+ * The function's reserved slots are full: waiting here is the buffer that keeps a burst from failing.
+ * 5 s doubling to 5 minutes, about three hours in all.
+ */
+export const THROTTLE_RETRY: RetryProps = {
+  errors: ["Lambda.TooManyRequestsException"],
+  interval: Duration.seconds(5),
+  backoffRate: 2,
+  maxDelay: Duration.minutes(5),
+  maxAttempts: 40,
+  jitterStrategy: JitterType.FULL,
+};
+
+/** The retry policy of every task that invokes a function of this stack. */
+export function withTaskRetries<T extends LambdaInvoke>(task: T): T {
+  task.addRetry(THROTTLE_RETRY).addRetry(TASK_RETRY);
+  return task;
+}
 import type { Construct } from "constructs";
 import type { DataKey } from "./data-key.ts";
 

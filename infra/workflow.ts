@@ -1,8 +1,11 @@
-// The Step Functions workflow: submit a command, then read the status until every bulk operation is
-// complete (or the status timeout passes), and end with the per-customer failures. Its state stays
-// small whatever the command: the body is left behind once sent, and only the bulk ids and counts go
-// on. Retries match the contract's retryable names.
+// The Step Functions workflow: submit a command, read its outcome until every bulk operation is
+// applied (or the status timeout passes), and announce the result itself on the bus, with Step
+// Functions' EventBridge integration: exactly one Completed or Failed event per run (CONTRACT §3.2).
+// The command stays in the execution input: no state carries it, so every state stays far under
+// 256 KiB. The function answers the workflow's tasks (told apart by their client context) with what
+// the events need, errors included, since a thrown error would reach here without its fields.
 import { CfnElement, Duration, Stack, Validations } from "aws-cdk-lib";
+import type { IEventBus } from "aws-cdk-lib/aws-events";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import {
   Choice,
@@ -12,37 +15,32 @@ import {
   JsonPath,
   Pass,
   StateMachine,
+  Succeed,
   TaskInput,
   Wait,
   WaitTime,
-  type IChainable,
-  type INextable,
 } from "aws-cdk-lib/aws-stepfunctions";
-import { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
+import { EventBridgePutEvents, LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
+import { WORKFLOW_CALLER } from "../lambda/events/workflow.ts";
 import type { DataKey } from "./data-key.ts";
-import { createStateMachine } from "./state-machine.ts";
-
-/** Errors worth another try: the contract's retryable names and Lambda's own transient faults. */
-export const RETRYABLE_ERRORS = [
-  "KustomerRateLimitError",
-  "KustomerUnavailableError",
-  "SecretUnavailableError",
-  "Lambda.TooManyRequestsException",
-  "Lambda.ServiceException",
-  "Lambda.AWSLambdaException",
-  "Lambda.SdkClientException",
-  "Lambda.ClientExecutionTimeoutException",
-];
-
-/** The one retry policy of every task that invokes a function. */
-export const TASK_RETRY = { errors: RETRYABLE_ERRORS, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 6, jitterStrategy: JitterType.FULL };
+import { createStateMachine, withTaskRetries } from "./state-machine.ts";
 
 /** The name the workflow fails with when Kustomer has not completed every operation in time. */
 export const INCOMPLETE_ERROR = "KustomerBulkIncompleteError";
 
+/** The outcome events (CONTRACT §3.2); settings.ts keeps this source out of the request sources. */
+export const OUTCOME_SOURCE = "kustomer-bulk-update";
+export const COMPLETED_DETAIL_TYPE = "Customer Bulk Update Completed";
+export const FAILED_DETAIL_TYPE = "Customer Bulk Update Failed";
+
+/** Times a command is submitted again after a retryable failure, each after the wait the function names. */
+export const SUBMIT_RETRIES = 5;
+
 export interface BulkUpdateWorkflowProps {
   fn: IFunction;
+  /** Where the outcome events go. */
+  bus: IEventBus;
   pollInterval: Duration;
   /** After this long reading status, the run fails with KustomerBulkIncompleteError. */
   statusTimeout: Duration;
@@ -54,89 +52,117 @@ export class BulkUpdateWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: BulkUpdateWorkflowProps) {
     super(scope, id);
-    // Errors replace the state rather than join it: at the largest input, joining could pass 256 KiB.
-    const failed = new Fail(this, "BulkUpdateFailed", { errorPath: "$.Error", causePath: "$.Cause" });
-    // No resultPath: the selected result replaces the state, which is ASL's default.
-    const invoke = (name: string, options: { payload?: TaskInput; resultSelector: Record<string, unknown>; resultPath?: string }) =>
+    const clientContext = Buffer.from(JSON.stringify({ custom: { caller: WORKFLOW_CALLER } })).toString("base64");
+    const invoke = (name: string, payload: TaskInput, resultPath: string) =>
       new LambdaInvoke(this, name, {
         lambdaFunction: props.fn,
-        payload: options.payload,
-        payloadResponseOnly: true,
+        payload,
+        clientContext,
         // Replaced by the explicit retry below, which also covers the function's own named errors.
         retryOnServiceExceptions: false,
-        resultSelector: options.resultSelector,
-        resultPath: options.resultPath,
-      })
-        .addRetry(TASK_RETRY)
-        .addCatch(failed, { errors: ["States.ALL"] });
+        resultSelector: { "answer.$": "$.Payload" },
+        resultPath,
+      });
+    const announce = (name: string, detailType: string) =>
+      new EventBridgePutEvents(this, name, {
+        entries: [{ eventBus: props.bus, source: OUTCOME_SOURCE, detailType, detail: TaskInput.fromJsonPathAt("$.detail") }],
+        resultPath: JsonPath.DISCARD,
+      }).addRetry({ errors: ["States.ALL"], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, jitterStrategy: JitterType.FULL });
 
-    // The command goes to the function as it is (adding to it could pass 256 KiB at the largest
-    // input); what comes back is cut to what the next states need, and replaces the command.
-    const submitted = (correlationIdPath: string) => ({
-      "correlationId.$": correlationIdPath,
-      "status.$": "$.status",
-      "items.$": "$.items",
-      "bulkIds.$": "$.operations[*].bulkId",
-    });
-    const submitWithOwnId = invoke("SubmitWithCorrelationId", { resultSelector: submitted("$$.Execution.Input.correlationId") });
-    const submitNamed = invoke("Submit", { resultSelector: submitted("$$.Execution.Name") });
+    const completed = announce("AnnounceCompleted", COMPLETED_DETAIL_TYPE).next(new Succeed(this, "BulkUpdateCompleted", { outputPath: "$.detail" }));
+    const failed = announce("AnnounceFailed", FAILED_DETAIL_TYPE).next(
+      new Fail(this, "BulkUpdateFailed", { errorPath: "$.detail.error.name", causePath: "$.detail.error.message" }),
+    );
+    const describe = (name: string, detail: Record<string, unknown> | string) =>
+      new Pass(this, name, { parameters: typeof detail === "string" ? { "detail.$": detail } : { detail } });
+    /** The function did not answer (throttled, timed out, crashed): what it had done is not known. */
+    const unanswered = (name: string, accepted: Record<string, unknown>) =>
+      describe(name, { "correlationId.$": "$.summary.correlationId", error: { "name.$": "$.caught.Error", "message.$": "$.caught.Cause" }, ...accepted });
 
-    // Checks made before giving up: one per poll interval until the timeout (capped in settings.ts).
+    // 1. The correlation id: the command's own, or the execution's name (the request event's id).
+    const start = (name: string, correlationIdPath: string) =>
+      new Pass(this, name, { parameters: { summary: { "correlationId.$": correlationIdPath }, attempts: 0 } });
+    const submit = withTaskRetries(invoke("Submit", TaskInput.fromJsonPathAt("$$.Execution.Input"), "$.submitted"));
+    submit.addCatch(unanswered("SubmitUnanswered", {}).next(failed), { errors: ["States.ALL"], resultPath: "$.caught" });
+
+    // 2. A retryable failure submits the whole command again (safe: a bulk update is idempotent).
+    const resubmit = new Pass(this, "CountAttempt", {
+      parameters: {
+        "summary.$": "$.summary",
+        "attempts.$": "States.MathAdd($.attempts, 1)",
+        "retryAfterSeconds.$": "$.submitted.answer.retryAfterSeconds",
+      },
+    }).next(new Wait(this, "WaitToResubmit", { time: WaitTime.secondsPath("$.retryAfterSeconds") }).next(submit));
+
+    // 3. Read the outcome until every operation is complete, at most until the status timeout.
     const maxChecks = Math.max(1, Math.ceil(props.statusTimeout.toSeconds() / props.pollInterval.toSeconds()));
-    const startPolling = new Pass(this, "StartPolling", {
-      parameters: { "correlationId.$": "$.correlationId", "items.$": "$.items", "bulkIds.$": "$.bulkIds", polls: 0 },
-    });
     const wait = new Wait(this, "WaitForKustomer", { time: WaitTime.duration(props.pollInterval) });
-    const checkStatus = invoke("CheckStatus", {
-      payload: TaskInput.fromObject({ action: "status", bulkIds: JsonPath.listAt("$.bulkIds") }),
-      resultSelector: { "allComplete.$": "$.allComplete", "operations.$": "$.operations" },
-      resultPath: "$.status",
-    });
-    const countPoll = new Pass(this, "CountPoll", {
+    const startPolling = new Pass(this, "StartPolling", {
       parameters: {
-        "correlationId.$": "$.correlationId",
-        "items.$": "$.items",
-        "bulkIds.$": "$.bulkIds",
-        "polls.$": "States.MathAdd($.polls, 1)",
+        summary: { "correlationId.$": "$.summary.correlationId", "items.$": "$.submitted.answer.items", "bulkIds.$": "$.submitted.answer.bulkIds" },
+        polls: 0,
       },
+    }).next(wait);
+    const checkStatus = withTaskRetries(invoke("CheckStatus", TaskInput.fromObject({ action: "outcome", bulkIds: JsonPath.listAt("$.summary.bulkIds") }), "$.checked"));
+    checkStatus.addCatch(unanswered("CheckStatusUnanswered", { "acceptedBulkIds.$": "$.summary.bulkIds", unsentCustomerIds: [] }).next(failed), {
+      errors: ["States.ALL"],
+      resultPath: "$.caught",
     });
-    const report = new Pass(this, "Report", {
-      parameters: { "correlationId.$": "$.correlationId", "items.$": "$.items", "operations.$": "$.status.operations" },
-    });
+    const countPoll = new Pass(this, "CountPoll", { parameters: { "summary.$": "$.summary", "polls.$": "States.MathAdd($.polls, 1)" } });
     const minutes = Math.round(props.statusTimeout.toMinutes({ integral: false }));
-    const incomplete = new Pass(this, "ListIncomplete", {
-      parameters: {
-        "correlationId.$": "$.correlationId",
-        "cause.$": `States.Format('Kustomer did not complete every bulk operation within ${minutes} minutes: bulk ids {} with statuses {}', States.JsonToString($.status.operations[*].bulkId), States.JsonToString($.status.operations[*].status))`,
-      },
-    }).next(new Fail(this, "BulkUpdateIncomplete", { error: INCOMPLETE_ERROR, causePath: "$.cause" }));
-    const planned = new Pass(this, "DryRunPlanned", {
-      parameters: { "correlationId.$": "$.correlationId", "status.$": "$.status", "items.$": "$.items", "requests.$": "States.ArrayLength($.bulkIds)" },
-    });
-
-    const afterSubmit = (submit: INextable & IChainable) =>
-      submit.next(
-        new Choice(this, `DryRun?${submit === submitNamed ? "" : " (with correlation id)"}`)
-          .when(Condition.stringEquals("$.status", "dryRun"), planned)
-          .otherwise(startPolling),
-      );
-    startPolling.next(wait);
+    const lastCheck = Condition.numberGreaterThanEquals("$.polls", maxChecks - 1);
     wait.next(checkStatus);
     checkStatus.next(
-      new Choice(this, "AllComplete?")
-        .when(Condition.booleanEquals("$.status.allComplete", true), report)
-        .when(Condition.numberGreaterThanEquals("$.polls", maxChecks - 1), incomplete)
+      new Choice(this, "Applied?")
+        .when(Condition.stringEquals("$.checked.answer.status", "complete"), describe("DescribeCompleted", "States.JsonMerge($.summary, $.checked.answer.outcome, false)").next(completed))
+        .when(
+          Condition.and(Condition.stringEquals("$.checked.answer.status", "failed"), Condition.or(Condition.booleanEquals("$.checked.answer.retryable", false), lastCheck)),
+          describe("DescribeOutcomeFailure", {
+            "correlationId.$": "$.summary.correlationId",
+            "error.$": "$.checked.answer.outcome.error",
+            "acceptedBulkIds.$": "$.summary.bulkIds",
+            unsentCustomerIds: [],
+          }).next(failed),
+        )
+        .when(
+          lastCheck,
+          describe("DescribeIncomplete", {
+            "correlationId.$": "$.summary.correlationId",
+            error: {
+              name: INCOMPLETE_ERROR,
+              "message.$": `States.Format('Kustomer did not complete every bulk operation within ${minutes} minutes: bulk ids {} with statuses {}', States.JsonToString($.checked.answer.incomplete[*].bulkId), States.JsonToString($.checked.answer.incomplete[*].status))`,
+            },
+            "acceptedBulkIds.$": "$.summary.bulkIds",
+            unsentCustomerIds: [],
+          }).next(failed),
+        )
         .otherwise(countPoll.next(wait)),
     );
 
+    submit.next(
+      new Choice(this, "Submitted?")
+        .when(Condition.stringEquals("$.submitted.answer.status", "submitted"), startPolling)
+        .when(Condition.stringEquals("$.submitted.answer.status", "dryRun"), describe("DescribeDryRun", "States.JsonMerge($.summary, $.submitted.answer.outcome, false)").next(completed))
+        .when(
+          Condition.and(
+            Condition.stringEquals("$.submitted.answer.status", "failed"),
+            Condition.booleanEquals("$.submitted.answer.retryable", true),
+            Condition.numberLessThan("$.attempts", SUBMIT_RETRIES),
+          ),
+          resubmit,
+        )
+        .otherwise(describe("DescribeSubmitFailure", "States.JsonMerge($.summary, $.submitted.answer.outcome, false)").next(failed)),
+    );
+
     const definition = new Choice(this, "HasCorrelationId?")
-      .when(Condition.isPresent("$.correlationId"), afterSubmit(submitWithOwnId))
-      .otherwise(afterSubmit(submitNamed));
+      // A path that is absent fails a comparison: presence is checked first.
+      .when(Condition.and(Condition.isPresent("$.correlationId"), Condition.isString("$.correlationId")), start("UseCorrelationId", "$.correlationId").next(submit))
+      .otherwise(start("UseExecutionName", "$$.Execution.Name").next(submit));
 
     this.stateMachine = createStateMachine(this, definition, props.dataKey);
     Validations.of(this.stateMachine).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
-      reason: "lambda:InvokeFunction on the one bulk-update function, its versions and aliases included (the :* suffix); no other function.",
+      reason: "lambda:InvokeFunction on the workflow's one function, its versions and aliases included (the :* suffix); no other function.",
     });
   }
 }

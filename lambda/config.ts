@@ -79,6 +79,13 @@ const variables = z.object({
   SECRET_TTL_SECONDS: integer(0, 86_400, 300),
   MAX_ITEMS: integer(1, 1_000_000, 10_000),
   DEAD_LETTER_QUEUE_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/ }).optional()),
+  /** The workflow the burst queue's commands are handed to (CONTRACT §3.2). */
+  WORKFLOW_STATE_MACHINE_ARN: z.preprocess(
+    unsetIfEmpty,
+    z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/, "must be a state machine ARN").optional(),
+  ),
+  /** Where lists too long for an outcome event are kept (the job bucket). */
+  RESULTS_BUCKET_NAME: z.preprocess(unsetIfEmpty, z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name").optional()),
 });
 
 /** Every variable the function reads (CONTRACT §5): tests reset exactly these between worlds. */
@@ -116,6 +123,8 @@ const environmentSchema = variables
     secretTtlMs: env.SECRET_TTL_SECONDS * 1000,
     maxItems: env.MAX_ITEMS,
     deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL,
+    workflowStateMachineArn: env.WORKFLOW_STATE_MACHINE_ARN,
+    resultsBucketName: env.RESULTS_BUCKET_NAME,
   }));
 
 export type Config = z.infer<typeof environmentSchema>;

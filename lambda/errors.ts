@@ -34,6 +34,7 @@ export interface ValidationErrorOptions {
   /** Every issue found, listed or not. */
   issueCount?: number;
   httpStatus?: number;
+  cause?: unknown;
 }
 
 export class ValidationError extends BulkUpdateError {
@@ -43,8 +44,8 @@ export class ValidationError extends BulkUpdateError {
   readonly issues: ValidationIssue[];
   readonly issueCount: number;
 
-  constructor(message: string, { issues = [], issueCount = issues.length, httpStatus = 400 }: ValidationErrorOptions = {}) {
-    super(message);
+  constructor(message: string, { issues = [], issueCount = issues.length, httpStatus = 400, cause }: ValidationErrorOptions = {}) {
+    super(message, { cause });
     this.issues = issues;
     this.issueCount = issueCount;
     this.httpStatus = httpStatus;

@@ -5,26 +5,33 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { loadConfig, type Config } from "./config.ts";
 import { SqsDeadLetterQueue } from "./dead-letter.ts";
-import { BulkUpdateError, ValidationError } from "./errors.ts";
+import { BulkUpdateError, ConfigurationError, ValidationError } from "./errors.ts";
 import type { TriggerAdapter } from "./events/adapter.ts";
 import { directAdapter } from "./events/direct.ts";
 import { eventBridgeAdapter } from "./events/eventbridge.ts";
 import { httpAdapter } from "./events/http.ts";
 import { mapBatchAdapter } from "./events/map-batch.ts";
-import { isSqsEvent, processSqsBatch } from "./events/sqs.ts";
+import { deliveryOf, isSqsEvent, processSqsBatch } from "./events/sqs.ts";
+import { workflowAdapter } from "./events/workflow.ts";
 import { KustomerClient } from "./kustomer/client.ts";
 import { countFailure, counters, logger, publishMetrics } from "./observability.ts";
-import { processRequest, type Services } from "./process-request.ts";
+import { S3ListStore } from "./list-store.ts";
+import { processRequest, type RequestResult, type Services } from "./process-request.ts";
 import { SecretsManagerKeyProvider, StaticApiKeyProvider, type ApiKeyProvider } from "./secrets.ts";
+import { StepFunctionsStarter, type WorkflowStarter } from "./workflow-starter.ts";
 
-const adapters: TriggerAdapter[] = [httpAdapter, eventBridgeAdapter, mapBatchAdapter, directAdapter];
+// The workflow's tasks first: it is told apart by its client context, whatever the payload looks like.
+const adapters: TriggerAdapter[] = [workflowAdapter, httpAdapter, eventBridgeAdapter, mapBatchAdapter, directAdapter];
 
 /** Time kept back from the invocation's deadline to log and answer after the last Kustomer call. */
 const RESPONSE_RESERVE_MS = 500;
 /** Outside Lambda (local runs) there is no context: allow Lambda's own maximum. */
 const DEFAULT_REMAINING_MS = 15 * 60 * 1000;
 
-let cachedServices: Services | undefined;
+/** The queue's consumer also hands commands to the workflow. */
+type HandlerServices = Services & { workflow?: WorkflowStarter };
+
+let cachedServices: HandlerServices | undefined;
 
 function keyProviderFor(config: Config): ApiKeyProvider {
   const source = config.apiKeySource;
@@ -38,7 +45,7 @@ function keyProviderFor(config: Config): ApiKeyProvider {
 }
 
 /** Built on first use, not at import, so a bad configuration is a named error rather than an init crash. */
-function servicesFor(environment: Record<string, string | undefined>): Services {
+function servicesFor(environment: Record<string, string | undefined>): HandlerServices {
   if (cachedServices) return cachedServices;
   const config = loadConfig(environment);
   const client = new KustomerClient({
@@ -57,6 +64,8 @@ function servicesFor(environment: Record<string, string | undefined>): Services 
     counters,
     concurrency: config.concurrency,
     deadLetters: config.deadLetterQueueUrl ? new SqsDeadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl) : undefined,
+    listStore: config.resultsBucketName ? new S3ListStore(config.resultsBucketName) : undefined,
+    workflow: config.workflowStateMachineArn ? new StepFunctionsStarter(config.workflowStateMachineArn) : undefined,
   };
   return cachedServices;
 }
@@ -69,25 +78,19 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
   const deadlineAt = started + remainingMs - RESPONSE_RESERVE_MS;
   if (isSqsEvent(event)) return handleSqsBatch(event, deadlineAt, started);
 
-  const adapter = adapters.find((candidate) => candidate.matches(event)) ?? directAdapter;
+  const adapter = adapters.find((candidate) => candidate.matches(event, context)) ?? directAdapter;
   logger.appendKeys({ trigger: adapter.trigger });
 
+  let services: Services | undefined;
   try {
-    const services = servicesFor(process.env);
+    services = servicesFor(process.env);
     // On a cold start the secret's round trip then overlaps the validation.
     services.client.prefetchKey();
     const retriesBefore = services.client.retries;
     const callerDeadlineAt = adapter.callerWaitsMs === undefined ? deadlineAt : Math.min(deadlineAt, started + adapter.callerWaitsMs - RESPONSE_RESERVE_MS);
     const result = await processRequest(adapter.toRequest(event), services, callerDeadlineAt);
-    logger.info("request done", {
-      retries: services.client.retries - retriesBefore,
-      outcome: "status" in result ? result.status : "statusRead",
-      items: "items" in result ? result.items : undefined,
-      chunks: result.operations.length,
-      bulkIds: result.operations.map((operation) => operation.bulkId),
-      durationMs: Date.now() - started,
-    });
-    return adapter.toResponse(result);
+    logger.info("request done", { retries: services.client.retries - retriesBefore, ...describe(result), durationMs: Date.now() - started });
+    return await adapter.toResponse(result, { event, listStore: services.listStore });
   } catch (error) {
     // Name, status and progress only: messages may quote Kustomer, and stacks help nobody in a log search.
     const known = error instanceof BulkUpdateError;
@@ -104,10 +107,19 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
     });
     if (!known) logger.error("unexpected error", { errorType: error instanceof Error ? error.name : typeof error });
     countFailure(known ? error.name : "UnexpectedError");
-    return adapter.onError(error);
+    return await adapter.onError(error, { event, listStore: services?.listStore });
   } finally {
     publishMetrics();
   }
+}
+
+/** Counts and ids only: a result's customers stay out of the logs. */
+function describe(result: RequestResult): Record<string, unknown> {
+  if ("status" in result) {
+    return { outcome: result.status, items: result.items, chunks: result.operations.length, bulkIds: result.operations.map((operation) => operation.bulkId) };
+  }
+  if ("operations" in result) return { outcome: "statusRead", chunks: result.operations.length, bulkIds: result.operations.map((operation) => operation.bulkId) };
+  return { outcome: "outcomeRead", allComplete: result.allComplete, applied: result.applied, failed: result.failed };
 }
 
 /** A batch of commands from the queue: failures are per record, so the batch itself does not throw. */
@@ -116,12 +128,15 @@ async function handleSqsBatch(event: SQSEvent, deadlineAt: number, started: numb
   try {
     // A bad configuration fails the whole batch: every record comes back, and none is lost.
     const services = servicesFor(process.env);
-    services.client.prefetchKey();
+    const workflow = services.workflow;
+    if (!workflow) throw new ConfigurationError("invalid configuration: WORKFLOW_STATE_MACHINE_ARN is required to take commands from a queue");
     const response = await processSqsBatch(
       event,
-      async (request) => {
+      async (record) => {
         try {
-          return await processRequest(request, services, deadlineAt);
+          const delivery = deliveryOf(record);
+          const started = await workflow.start(delivery.name, delivery.input);
+          logger.info("workflow started", { messageId: record.messageId, execution: delivery.name, duplicate: started === "duplicate" });
         } catch (error) {
           countFailure(error instanceof BulkUpdateError ? error.name : "UnexpectedError");
           throw error;

@@ -1,26 +1,23 @@
-// The use case, free of any trigger: validate the request, then submit, plan (dry run), read status,
-// or submit what is valid of a large job's batch.
+// The use case, free of any trigger: validate the request, then submit, plan (dry run), read status
+// or the outcome, or submit what is valid of a large job's batch.
 import type { Config } from "./config.ts";
 import type { DeadLetterQueue } from "./dead-letter.ts";
-import {
-  dryRun,
-  getBulkStatuses,
-  submitBulkUpdate,
-  type BulkDependencies,
-} from "./kustomer/bulk.ts";
-import type { StatusResult, SubmitResult } from "./results.ts";
+import { dryRun, getBulkStatuses, submitBulkUpdate } from "./kustomer/bulk.ts";
+import { readOutcome, type OutcomeDependencies } from "./outcome.ts";
+import type { OutcomeResult, StatusResult, SubmitResult } from "./results.ts";
 import { parseRequest, splitBatch } from "./schema.ts";
 
-export interface Services extends BulkDependencies {
+export interface Services extends OutcomeDependencies {
   config: Config;
   deadLetters?: DeadLetterQueue;
 }
 
-export type RequestResult = SubmitResult | StatusResult;
+export type RequestResult = SubmitResult | StatusResult | OutcomeResult;
 
 export async function processRequest(input: unknown, services: Services, deadlineAt: number): Promise<RequestResult> {
   const request = parseRequest(input, services.config.maxItems);
   if (request.action === "status") return getBulkStatuses(request.bulkIds, services.client, deadlineAt, services.concurrency);
+  if (request.action === "outcome") return readOutcome(request, services, deadlineAt);
   if (request.action === "batch") {
     const { command, rejected } = splitBatch(request.items);
     const submitted = command ? await submitBulkUpdate(command, services, deadlineAt) : { status: "submitted" as const, items: 0, operations: [] };

@@ -33,6 +33,16 @@ export const operationStatusSchema = z.object({
 
 export const statusResultSchema = z.object({ allComplete: z.boolean(), operations: z.array(operationStatusSchema) });
 
+/** What the workflow reads between its status checks (CONTRACT §3.2): the sums over every operation. */
+export const outcomeResultSchema = z.object({
+  allComplete: z.boolean(),
+  incomplete: z.array(z.object({ bulkId: z.string(), status: z.string() })).meta({ description: "the operations not complete yet" }),
+  applied: z.number().int(),
+  failed: z.number().int(),
+  failures: z.array(customerFailureSchema).meta({ description: "at most 1,000 (and 100 KB); all of them when failuresObject is absent" }),
+  failuresObject: z.string().optional().meta({ description: "s3:// location of the whole failure list, when it is longer" }),
+});
+
 export const errorResponseSchema = z.object({
   error: z.object({
     name: z.enum([
@@ -61,3 +71,4 @@ export type SubmitResult = z.infer<typeof submitResultSchema>;
 export type CustomerFailure = z.infer<typeof customerFailureSchema>;
 export type OperationStatus = z.infer<typeof operationStatusSchema>;
 export type StatusResult = z.infer<typeof statusResultSchema>;
+export type OutcomeResult = z.infer<typeof outcomeResultSchema>;

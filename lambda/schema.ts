@@ -151,10 +151,12 @@ export const bulkUpdateCommandSchema = z.strictObject({
 export const BULK_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export const BULK_ID_MESSAGE = "must be a Kustomer bulk operation id, as a submit's answer gives it (bulkId): 1 to 64 letters, digits, _ or -, e.g. 5e4c41c8c9f1e7001a5a3b2c";
 
-export const statusRequestSchema = z.strictObject({
-  action: z.literal("status"),
-  bulkIds: z.array(z.string().regex(BULK_ID, BULK_ID_MESSAGE)).min(1).max(100),
-});
+const bulkIds = z.array(z.string().regex(BULK_ID, BULK_ID_MESSAGE)).min(1).max(100);
+
+export const statusRequestSchema = z.strictObject({ action: z.literal("status"), bulkIds });
+
+/** The workflow's question: are these operations all applied, and which customers failed? */
+export const outcomeRequestSchema = z.strictObject({ action: z.literal("outcome"), bulkIds });
 
 /** A large job's batch (a Distributed Map child's `Items`): each line is checked on its own (CONTRACT §7). */
 export const jobBatchSchema = z.strictObject({ action: z.literal("batch"), items: z.array(z.unknown()).min(1).max(100) });
@@ -162,8 +164,9 @@ export const jobBatchSchema = z.strictObject({ action: z.literal("batch"), items
 export type CustomerUpdate = z.infer<typeof customerUpdateSchema>;
 export type BulkUpdateCommand = z.infer<typeof bulkUpdateCommandSchema>;
 export type StatusRequest = z.infer<typeof statusRequestSchema>;
+export type OutcomeRequest = z.infer<typeof outcomeRequestSchema>;
 export type JobBatch = z.infer<typeof jobBatchSchema>;
-export type BulkRequest = BulkUpdateCommand | StatusRequest | JobBatch;
+export type BulkRequest = BulkUpdateCommand | StatusRequest | OutcomeRequest | JobBatch;
 
 /** A line of a batch that cannot be sent, and why: it fails alone, the others go. */
 export interface RejectedItem {
@@ -290,6 +293,13 @@ const commandEnvelopeSchema = bulkUpdateCommandSchema.extend({
   body: z.array(z.unknown()).min(1, "must hold at least one customer update"),
 });
 
+/** The requests other than a command; a Map, so no `action` can reach Object's prototype. */
+const ACTION_SCHEMAS = new Map<unknown, z.ZodType<StatusRequest | OutcomeRequest | JobBatch>>([
+  ["status", statusRequestSchema],
+  ["outcome", outcomeRequestSchema],
+  ["batch", jobBatchSchema],
+]);
+
 /**
  * Checks a request completely, reporting every problem at once; nothing is sent unless it passes.
  * A hostile request is bounded: once MAX_LISTED_ISSUES are found, the remaining items are not
@@ -301,8 +311,9 @@ export function parseRequest(input: unknown, maxItems: number): BulkRequest {
   }
   const request = input as Record<string, unknown>;
 
-  if (request.action === "status" || request.action === "batch") {
-    const parsed = (request.action === "status" ? statusRequestSchema : jobBatchSchema).safeParse(request);
+  const schema = ACTION_SCHEMAS.get(request.action);
+  if (schema) {
+    const parsed = schema.safeParse(request);
     if (!parsed.success) throw validationErrorOf(issuesOf(parsed.error));
     return parsed.data;
   }

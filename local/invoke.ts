@@ -1,10 +1,12 @@
 // `npm run invoke -- <event.json>`: runs the handler once on an event file (EventBridge event, Step
 // Functions payload, API Gateway event, SQS batch, Distributed Map batch) against the sandbox or
-// KUSTOMER_BASE_URL, and prints the result. `npm run invoke -- status <bulkId>...` reads statuses.
+// KUSTOMER_BASE_URL, and prints the result. An SQS batch starts the workflow locally, as on AWS: each
+// run's outcome event is printed to stderr. `npm run invoke -- status <bulkId>...` reads statuses.
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { fail, FUNCTION_TIMEOUT_MS, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
 import { lambdaContext } from "./gateway.ts";
+import type { LocalWorkflow } from "./workflow.ts";
 
 const USAGE = "usage: npm run invoke -- <event.json>   (samples in events/)\n       npm run invoke -- status <bulkId> [<bulkId>...]";
 
@@ -28,18 +30,29 @@ async function eventFrom(args: string[]): Promise<unknown> {
   }
 }
 
+const isSqsBatch = (value: unknown) =>
+  Array.isArray((value as { Records?: unknown })?.Records) && (value as { Records: Array<{ eventSource?: unknown }> }).Records.every((record) => record?.eventSource === "aws:sqs");
+
 const event = await eventFrom(process.argv.slice(2));
 const handler = await loadQuietHandler();
 const environment = await prepareLocalEnvironment({ sandboxPort: 0 });
+let workflow: LocalWorkflow | undefined;
 let exitCode = 0;
 try {
+  if (isSqsBatch(event)) {
+    // Loaded after the handler, which must configure its logger first; and only for a batch.
+    const { startLocalWorkflow } = await import("./workflow.ts");
+    workflow = await startLocalWorkflow(handler, ({ detailType, detail }) => console.error(`${detailType}: ${JSON.stringify(detail)}`));
+  }
   console.log(JSON.stringify(await handler(event, lambdaContext(randomUUID(), FUNCTION_TIMEOUT_MS)), null, 2));
+  await workflow?.settled();
 } catch (error) {
   // What Step Functions or EventBridge would see: the error's name and message.
   const { name, message } = error as Error;
   console.log(JSON.stringify({ errorType: name, errorMessage: message }, null, 2));
   exitCode = 1;
 } finally {
+  await workflow?.stop();
   await environment.stop();
 }
 process.exit(exitCode);

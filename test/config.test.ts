@@ -26,6 +26,18 @@ describe("configuration", () => {
     });
   });
 
+  it("reads the workflow's state machine and the results bucket, refusing what cannot be one", () => {
+    const arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:KustomerBulkUpdate-workflow";
+    expect(loadConfig({ KUSTOMER_SECRET_ID: "k", WORKFLOW_STATE_MACHINE_ARN: arn, RESULTS_BUCKET_NAME: "kbu-jobs-1" })).toMatchObject({
+      workflowStateMachineArn: arn,
+      resultsBucketName: "kbu-jobs-1",
+    });
+    expect(configError({ KUSTOMER_SECRET_ID: "k", WORKFLOW_STATE_MACHINE_ARN: "arn:aws:lambda:eu-west-1:123456789012:function:f" }).message).toContain(
+      "WORKFLOW_STATE_MACHINE_ARN must be a state machine ARN",
+    );
+    expect(configError({ KUSTOMER_SECRET_ID: "k", RESULTS_BUCKET_NAME: "Not_A_Bucket" }).message).toContain("RESULTS_BUCKET_NAME must be an S3 bucket name");
+  });
+
   it("reads every variable, and treats empty ones as unset", () => {
     const config = loadConfig({
       KUSTOMER_SECRET_ID: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k-AbCdEf",
@@ -98,7 +110,7 @@ describe("configuration", () => {
 });
 
 describe("the list of variables", () => {
-  it("names every variable of CONTRACT §5 the function reads, so tests can reset them all", () => {
+  it("names every variable of CONTRACT §5 the function reads, and the two the stack sets for the workflow, so tests can reset them all", () => {
     expect([...CONFIG_VARIABLES].sort()).toEqual(
       [
         "DEAD_LETTER_QUEUE_URL",
@@ -112,7 +124,9 @@ describe("the list of variables", () => {
         "KUSTOMER_SECRET_ID",
         "KUSTOMER_TIMEOUT_MS",
         "MAX_ITEMS",
+        "RESULTS_BUCKET_NAME",
         "SECRET_TTL_SECONDS",
+        "WORKFLOW_STATE_MACHINE_ARN",
       ],
     );
   });

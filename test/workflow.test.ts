@@ -1,30 +1,57 @@
 // The workflow as synthesized, executed by an ASL interpreter with the real handler against the
-// Kustomer sandbox: success with per-customer failures, an outage, an operation that never completes,
-// the largest command StartExecution accepts (every state under 256 KiB), and a dry run.
+// Kustomer sandbox. Every run ends with exactly one outcome event (CONTRACT §3.2): success with
+// per-customer failures, a long failure list kept in S3, an outage, a partial submit, a function that
+// never answers, an operation that never completes, the largest commands StartExecution accepts (every
+// state under 256 KiB), and a dry run.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { COMPLETED_DETAIL_TYPE, FAILED_DETAIL_TYPE, OUTCOME_SOURCE, SUBMIT_RETRIES } from "../infra/workflow.ts";
+import { MAX_LISTED } from "../lambda/list-store.ts";
+import { FakeS3 } from "./support/fake-s3.ts";
 import { customerId, customerUpdates } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
-import { definitionFromTemplate, runStateMachine, type Run } from "./support/state-machines.ts";
+import { definitionFromTemplate, runStateMachine, type Run } from "../local/state-machines.ts";
 
 /** Step Functions' limit for a state's input or output, and for StartExecution's input. */
 const STATE_LIMIT = 256 * 1024;
+/** EventBridge's limit for one entry. */
+const EVENT_LIMIT = 256 * 1024;
+const BUCKET = "kbu-job-bucket";
 
+const s3 = new FakeS3();
 let world: World;
 beforeAll(async () => {
-  world = await startWorld({ KUSTOMER_MAX_ATTEMPTS: "2", KUSTOMER_TIMEOUT_MS: "1000" });
+  process.env.AWS_ENDPOINT_URL_S3 = await s3.start();
+  world = await startWorld({ KUSTOMER_MAX_ATTEMPTS: "2", KUSTOMER_TIMEOUT_MS: "1000", RESULTS_BUCKET_NAME: BUCKET });
 });
-beforeEach(() => world.kustomer.reset());
-afterAll(() => world.stop());
+beforeEach(() => {
+  world.kustomer.reset();
+  s3.objects.clear();
+});
+afterAll(async () => {
+  await world.stop();
+  await s3.stop();
+  delete process.env.AWS_ENDPOINT_URL_S3;
+});
 
 const byDefault = definitionFromTemplate({}, "Workflow");
 /** Each status check moves Kustomer's clock on, as the 30 s wait would. */
-const execute = (input: Record<string, unknown>, executionName: string, definition = byDefault): Promise<Run> =>
-  runStateMachine(definition, input, world.handler, () => lambdaContext(), {
+const execute = (input: unknown, executionName: string, definition = byDefault, beforeTask?: (state: string) => void): Promise<Run> =>
+  runStateMachine(definition, input as Record<string, unknown>, world.handler, () => lambdaContext(), {
     executionName,
     beforeTask: (state) => {
       if (state === "CheckStatus") world.advance(500);
+      beforeTask?.(state);
     },
   });
+
+/** Exactly one outcome event, from the service's own source, within EventBridge's limit. */
+function outcomeOf(run: Run): { detailType: string; detail: Record<string, any> } {
+  expect(run.events).toHaveLength(1);
+  const [event] = run.events;
+  expect(event!.source).toBe(OUTCOME_SOURCE);
+  expect(event!.bytes).toBeLessThanOrEqual(EVENT_LIMIT);
+  return event!;
+}
 
 function expectWithinLimits(run: Run): void {
   expect(run.sizes.length).toBeGreaterThan(0);
@@ -35,29 +62,27 @@ function expectWithinLimits(run: Run): void {
 }
 
 describe("the workflow, executed", () => {
-  it("submits, follows the operations to complete, and ends with every customer Kustomer failed", async () => {
+  it("follows the operations until applied, and announces Completed with every customer Kustomer failed", async () => {
     const updates = customerUpdates(150);
     // Customers 149 and 150 do not exist in Kustomer, so their updates fail there.
     world.kustomer.addCustomers(updates.slice(0, 148).map(({ id }) => ({ id })));
     const run = await execute({ body: updates }, "exec-success");
     expect(run.error).toBeUndefined();
-    expect(run.output).toEqual({
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
+    expect(detail).toEqual({
       correlationId: "exec-success",
       items: 150,
-      operations: [
-        { bulkId: expect.any(String), status: "complete", successCount: 100, failureCount: 0, failures: [] },
-        {
-          bulkId: expect.any(String),
-          status: "complete",
-          successCount: 48,
-          failureCount: 2,
-          failures: [
-            { id: customerId(149), error: "customer not found" },
-            { id: customerId(150), error: "customer not found" },
-          ],
-        },
+      applied: 148,
+      failed: 2,
+      failures: [
+        { id: customerId(149), error: "customer not found" },
+        { id: customerId(150), error: "customer not found" },
       ],
+      bulkIds: [expect.stringMatching(/^[0-9a-f]{24}$/), expect.stringMatching(/^[0-9a-f]{24}$/)],
     });
+    // The run's output is the event's detail, for callers who start it and wait.
+    expect(run.output).toEqual(detail);
     expect(run.visited.filter((state) => state === "CheckStatus").length).toBeGreaterThanOrEqual(2);
     expectWithinLimits(run);
   });
@@ -65,26 +90,93 @@ describe("the workflow, executed", () => {
   it("takes the command's own correlationId over the execution name", async () => {
     world.kustomer.addCustomers([{ id: customerId(1) }]);
     const run = await execute({ body: customerUpdates(1), correlationId: "order-sync-2026-11-27" }, "exec-named");
-    expect(run.output).toMatchObject({ correlationId: "order-sync-2026-11-27", items: 1 });
-    expect(run.visited).toContain("SubmitWithCorrelationId");
+    expect(outcomeOf(run).detail).toMatchObject({ correlationId: "order-sync-2026-11-27", items: 1, applied: 1, failed: 0, failures: [] });
   });
 
-  it("fails with Kustomer's error name when Kustomer stays down, after retrying it", async () => {
+  it(`lists ${MAX_LISTED} failures in the event and keeps the whole list in S3 past that`, async () => {
+    // None of these customers exists (the sandbox's seeds are the first ones): Kustomer fails every one.
+    const updates = Array.from({ length: 1_500 }, (_, index) => ({ id: customerId(2_001 + index), tags: ["vip"] }));
+    const run = await execute({ body: updates }, "exec-many-failures");
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
+    expect(detail).toMatchObject({ items: 1_500, applied: 0, failed: 1_500 });
+    expect(detail.failures).toHaveLength(MAX_LISTED);
+    expect(detail.failuresObject).toMatch(new RegExp(`^s3://${BUCKET}/results/outcomes/\\d{4}-\\d{2}-\\d{2}/[0-9a-f-]{36}-failures\\.json$`));
+    const stored = JSON.parse(s3.objects.get(detail.failuresObject.slice("s3://".length)) ?? "[]") as Array<{ id: string }>;
+    expect(stored.map((failure) => failure.id)).toEqual(updates.map((update) => update.id));
+    expectWithinLimits(run);
+  }, 60_000);
+
+  it("submits again after a retryable failure, then announces Failed with what was not sent", async () => {
     world.kustomer.inject({ method: "PUT", times: 1_000, fault: { status: 503 } });
-    const run = await execute({ body: customerUpdates(3) }, "exec-outage");
+    const updates = customerUpdates(3);
+    const run = await execute({ body: updates }, "exec-outage");
     expect(run.error?.name).toBe("KustomerUnavailableError");
-    expect(run.visited.at(-1)).toBe("BulkUpdateFailed");
-    // Seven attempts of the task (six retries), each with the function's own two attempts.
-    expect(world.kustomer.bulkPuts).toHaveLength(14);
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(FAILED_DETAIL_TYPE);
+    expect(detail).toEqual({
+      correlationId: "exec-outage",
+      error: { name: "KustomerUnavailableError", message: expect.stringContaining("503") },
+      acceptedBulkIds: [],
+      unsentCustomerIds: updates.map((update) => update.id),
+    });
+    // The first submit and SUBMIT_RETRIES more, each with the function's own two attempts.
+    expect(world.kustomer.bulkPuts).toHaveLength((1 + SUBMIT_RETRIES) * 2);
   });
 
-  it("stops reading an operation that never completes, and names it in KustomerBulkIncompleteError", async () => {
+  it("names the operations accepted before a request Kustomer refused, and the customers not sent", async () => {
+    const updates = customerUpdates(150);
+    world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
+    world.kustomer.inject({ method: "PUT", match: (request) => JSON.stringify(request.body).includes(customerId(101)), fault: { status: 400 } });
+    const run = await execute({ body: updates }, "exec-partial", byDefault);
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(FAILED_DETAIL_TYPE);
+    expect(detail).toMatchObject({
+      error: { name: "KustomerRequestError" },
+      acceptedBulkIds: [expect.stringMatching(/^[0-9a-f]{24}$/)],
+      unsentCustomerIds: updates.slice(100).map((update) => update.id),
+    });
+    // Not retryable: submitted once.
+    expect(world.kustomer.bulkPuts).toHaveLength(2);
+  });
+
+  it("announces Failed with Lambda's own error when the function never answers", async () => {
+    const throttled = Object.assign(new Error("Rate Exceeded."), { name: "Lambda.ServiceException" });
+    const run = await execute({ body: customerUpdates(2) }, "exec-unanswered", byDefault, (state) => {
+      if (state === "Submit") throw throttled;
+    });
+    expect(run.error?.name).toBe("Lambda.ServiceException");
+    expect(outcomeOf(run)).toEqual({
+      detailType: FAILED_DETAIL_TYPE,
+      detail: { correlationId: "exec-unanswered", error: { name: "Lambda.ServiceException", message: "Rate Exceeded." } },
+      source: OUTCOME_SOURCE,
+      bytes: expect.any(Number),
+    });
+    expect(world.kustomer.bulkPuts).toEqual([]);
+  });
+
+  it("announces Failed with the validation issues of an invalid command, and sends nothing", async () => {
+    const run = await execute({ body: [{ id: "nope" }] }, "exec-invalid");
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(FAILED_DETAIL_TYPE);
+    expect(detail).toEqual({
+      correlationId: "exec-invalid",
+      error: { name: "ValidationError", message: expect.stringContaining("body[0].id") },
+      acceptedBulkIds: [],
+    });
+    expect(world.kustomer.bulkPuts).toEqual([]);
+  });
+
+  it("stops reading an operation that never completes, and announces KustomerBulkIncompleteError naming it", async () => {
     // 2 minutes at 30 s a check: four checks, then the run ends.
     const bounded = definitionFromTemplate({ statusTimeoutMinutes: "2" }, "Workflow");
     world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, times: 1_000, fault: { status: 200, body: { data: { id: "stuck-1", attributes: { status: "paused" } } } } });
     const run = await execute({ body: customerUpdates(3) }, "exec-stuck", bounded);
     expect(run.error?.name).toBe("KustomerBulkIncompleteError");
-    expect(run.error?.message).toMatch(/within 2 minutes: bulk ids \["[0-9a-f]{24}"\] with statuses \["paused"\]/);
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(FAILED_DETAIL_TYPE);
+    expect(detail.error.message).toMatch(/within 2 minutes: bulk ids \["[0-9a-f]{24}"\] with statuses \["paused"\]/);
+    expect(detail.acceptedBulkIds).toHaveLength(1);
     expect(run.visited.filter((state) => state === "CheckStatus")).toHaveLength(4);
   });
 
@@ -92,31 +184,33 @@ describe("the workflow, executed", () => {
     // Minimal updates, as many as fit in StartExecution's 256 KiB.
     const count = Math.floor((STATE_LIMIT - '{"body":[]}'.length) / (JSON.stringify({ id: customerId(1) }).length + 1));
     const body = Array.from({ length: count }, (_, index) => ({ id: customerId(index + 1) }));
-    const input = { body };
-    expect(Buffer.byteLength(JSON.stringify(input))).toBeLessThanOrEqual(STATE_LIMIT);
+    expect(Buffer.byteLength(JSON.stringify({ body }))).toBeLessThanOrEqual(STATE_LIMIT);
     expect(Buffer.byteLength(JSON.stringify({ body: [...body, { id: customerId(count + 1) }] }))).toBeGreaterThan(STATE_LIMIT);
     world.kustomer.addCustomers(body);
-    const run = await execute(input, "exec-largest");
-    expect(run.error).toBeUndefined();
-    expect(run.output).toMatchObject({ items: count });
+    const run = await execute({ body }, "exec-largest");
+    expect(outcomeOf(run).detail).toMatchObject({ items: count, applied: count, failed: 0 });
     expectWithinLimits(run);
-    // The body is left behind once sent: no later state carries it.
-    const afterSubmit = run.sizes.filter(({ state }) => state !== "HasCorrelationId?" && state !== "Submit");
-    expect(Math.max(...afterSubmit.map(({ inputBytes }) => inputBytes))).toBeLessThan(20_000);
+    // The command stays in the execution input: no state after the first carries it.
+    const afterStart = run.sizes.filter(({ state }) => state !== "HasCorrelationId?" && state !== "UseExecutionName");
+    expect(Math.max(...afterStart.map(({ inputBytes }) => inputBytes))).toBeLessThan(20_000);
   }, 60_000);
 
-  it("keeps every state under 256 KiB for 9,000 ids with one update", async () => {
-    const ids = Array.from({ length: 9_000 }, (_, index) => customerId(index + 1));
+  it("keeps every state under 256 KiB for 10,000 ids with one update", async () => {
+    const ids = Array.from({ length: 10_000 }, (_, index) => customerId(index + 1));
     world.kustomer.addCustomers(ids.map((id) => ({ id })));
-    const run = await execute({ ids: ids.join(","), body: [{ id: ids[0], tags: ["vip"] }] }, "exec-ids");
-    expect(run.error).toBeUndefined();
-    expect(run.output).toMatchObject({ items: 9_000 });
+    const input = { ids: ids.join(","), body: [{ id: ids[0], tags: ["vip"] }] };
+    expect(Buffer.byteLength(JSON.stringify(input))).toBeLessThanOrEqual(STATE_LIMIT);
+    const run = await execute(input, "exec-ids");
+    expect(outcomeOf(run).detail).toMatchObject({ items: 10_000, applied: 10_000, failed: 0 });
     expectWithinLimits(run);
   }, 60_000);
 
-  it("plans a dry run and sends nothing", async () => {
+  it("announces a dry run as Completed, with nothing applied and nothing sent", async () => {
     const run = await execute({ body: customerUpdates(250), dryRun: true }, "exec-dry");
-    expect(run.output).toEqual({ correlationId: "exec-dry", status: "dryRun", items: 250, requests: 3 });
+    expect(outcomeOf(run)).toMatchObject({
+      detailType: COMPLETED_DETAIL_TYPE,
+      detail: { correlationId: "exec-dry", dryRun: true, items: 250, requests: 3, applied: 0, failed: 0, failures: [], bulkIds: [] },
+    });
     expect(world.kustomer.bulkPuts).toEqual([]);
   });
 });

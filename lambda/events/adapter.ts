@@ -1,15 +1,24 @@
 // What every trigger adapter does: recognise its event, unwrap the request, and answer in its caller's shape.
+import type { Context } from "aws-lambda";
+import type { ListStore } from "../list-store.ts";
 import type { RequestResult } from "../process-request.ts";
+
+/** The invocation an answer is for. */
+export interface AdapterCall {
+  event: unknown;
+  /** Where a list too long for the answer is kept, when the stack provides one. */
+  listStore?: ListStore;
+}
 
 export interface TriggerAdapter<Response = unknown> {
   readonly trigger: string;
   /** How long the caller waits for the answer, where that is less than the invocation's own time. */
   readonly callerWaitsMs?: number;
-  matches(event: unknown): boolean;
+  matches(event: unknown, context?: Context): boolean;
   toRequest(event: unknown): unknown;
-  toResponse(result: RequestResult): Response;
-  /** Either an answer (HTTP callers get an error response) or a throw (the others match on the name). */
-  onError(error: unknown): Response;
+  toResponse(result: RequestResult, call: AdapterCall): Response | Promise<Response>;
+  /** Either an answer (HTTP callers and the workflow get one) or a throw (the others match on the name). */
+  onError(error: unknown, call: AdapterCall): Response | Promise<Response>;
 }
 
 /** For callers that take the result as it is and match thrown errors on their names. */

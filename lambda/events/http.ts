@@ -110,7 +110,7 @@ function json(statusCode: number, body: unknown, headers: Record<string, string>
 
 export function toHttpResponse(result: RequestResult): APIGatewayProxyResult {
   // GET /bulk/{bulkId} reads one operation: one Kustomer does not know is a 404, not a status.
-  if ("allComplete" in result && result.operations.length === 1 && result.operations[0]?.status === NOT_FOUND) {
+  if ("allComplete" in result && "operations" in result && result.operations.length === 1 && result.operations[0]?.status === NOT_FOUND) {
     return toHttpErrorResponse(new NotFoundError(`Kustomer knows no bulk operation ${result.operations[0].bulkId}`));
   }
   const submitted = "status" in result && result.status === "submitted";

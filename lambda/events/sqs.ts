@@ -1,12 +1,15 @@
-// SQS (the buffered event path): each record's body is a command. Only the records that failed
-// retryably come back in `batchItemFailures`; the ones that can never succeed go to the dead-letter
-// queue at once, with their reason. Records left when time runs short come back untried.
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+// SQS (the burst queue): each record is a command, or a whole EventBridge request event the bus rule
+// forwarded. Each is handed to the workflow under its delivery's name: the event id, else the message
+// id. Only the records that failed retryably come back in `batchItemFailures`; the ones that can never
+// start go to the dead-letter queue at once, with their reason. Records left when time runs short come
+// back untried.
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { BulkUpdateError } from "../errors.ts";
 import type { DeadLetterQueue } from "../dead-letter.ts";
 import type { Log } from "../observability.ts";
 import { validationErrorOf } from "../schema.ts";
 import { isObject } from "./adapter.ts";
+import { BULK_UPDATE_DETAIL_TYPE } from "./eventbridge.ts";
 
 export function isSqsEvent(event: unknown): event is SQSEvent {
   return (
@@ -17,12 +20,39 @@ export function isSqsEvent(event: unknown): event is SQSEvent {
   );
 }
 
+/** A workflow execution: its name makes a redelivery start nothing new. */
+export interface Delivery {
+  name: string;
+  input: string;
+}
+
+/** Step Functions' execution names: the event ids and message ids (UUIDs) fit. */
+const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+export function deliveryOf(record: SQSRecord): Delivery {
+  let message: unknown;
+  try {
+    message = JSON.parse(record.body);
+  } catch {
+    throw validationErrorOf([{ path: "body", message: "the SQS message is not valid JSON" }]);
+  }
+  if (!isObject(message)) throw validationErrorOf([{ path: "body", message: "the SQS message must be a command (a JSON object)" }]);
+  const event = message;
+  const isEvent = typeof event["detail-type"] === "string" && typeof event.id === "string" && "detail" in event;
+  if (!isEvent) return { name: record.messageId, input: record.body };
+  if (event["detail-type"] !== BULK_UPDATE_DETAIL_TYPE) {
+    throw validationErrorOf([{ path: "detail-type", message: `must be "${BULK_UPDATE_DETAIL_TYPE}"` }]);
+  }
+  if (!EXECUTION_NAME.test(event.id as string)) throw validationErrorOf([{ path: "id", message: "must be an EventBridge event id" }]);
+  return { name: event.id as string, input: JSON.stringify(event.detail) };
+}
+
 /** Time a record needs at the least: with less left, it is handed back untried rather than cut off. */
 const MIN_RECORD_MS = 1_000;
 
 export async function processSqsBatch(
   event: SQSEvent,
-  run: (request: unknown) => Promise<unknown>,
+  run: (record: SQSRecord) => Promise<unknown>,
   deadLetters: DeadLetterQueue | undefined,
   deadlineAt: number,
   log: Log,
@@ -34,13 +64,7 @@ export async function processSqsBatch(
       continue;
     }
     try {
-      let request: unknown;
-      try {
-        request = JSON.parse(record.body);
-      } catch {
-        throw validationErrorOf([{ path: "body", message: "the SQS message is not valid JSON" }]);
-      }
-      await run(request);
+      await run(record);
     } catch (error) {
       const known = error instanceof BulkUpdateError;
       if (known && !error.retryable && deadLetters) {

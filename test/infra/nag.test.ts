@@ -7,7 +7,7 @@ import { Queue } from "aws-cdk-lib/aws-sqs";
 import { AwsSolutionsChecks, ServerlessChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
 import { ESM_REQUIRE_BANNER } from "../../infra/bundling.ts";
-import { synthApp } from "../support/synth.ts";
+import { synthApp } from "../../local/synth.ts";
 
 function synthWithNag(context: Record<string, unknown>, options?: { bundle: boolean }) {
   const { app } = synthApp(context, options);
@@ -16,15 +16,15 @@ function synthWithNag(context: Record<string, unknown>, options?: { bundle: bool
 }
 
 describe("cdk-nag AwsSolutionsChecks and ServerlessChecks", () => {
-  it("pass on the default stack, whose function is bundled locally as an ESM bundle with the require banner", () => {
+  it("pass on the default stack, whose functions share one locally built asset of ESM entries with the require banner", () => {
     const assembly = synthWithNag({}, { bundle: true });
-    // The bulk-update function and the job's report function.
-    const assets = readdirSync(assembly.directory).filter((name) => name.startsWith("asset.") && existsSync(join(assembly.directory, name, "index.mjs")));
-    expect(assets).toHaveLength(2);
-    for (const asset of assets) {
-      const bundle = join(assembly.directory, asset, "index.mjs");
-      expect(readFileSync(bundle, "utf8").startsWith(ESM_REQUIRE_BANNER)).toBe(true);
-      expect(existsSync(`${bundle}.map`)).toBe(true);
+    // The bulk-update, workflow and report functions all deploy the one build.
+    const assets = readdirSync(assembly.directory).filter((name) => name.startsWith("asset.") && existsSync(join(assembly.directory, name, "handler.mjs")));
+    expect(assets).toHaveLength(1);
+    for (const entry of ["handler.mjs", "job-report.mjs"]) {
+      const file = join(assembly.directory, assets[0]!, entry);
+      expect(readFileSync(file, "utf8").startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+      expect(existsSync(`${file}.map`)).toBe(true);
     }
   });
 

@@ -1,7 +1,7 @@
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { RETRYABLE_ERRORS } from "../../infra/workflow.ts";
-import { synthApp } from "../support/synth.ts";
+import { RETRYABLE_ERRORS } from "../../infra/state-machine.ts";
+import { synthApp } from "../../local/synth.ts";
 
 const templateOf = (context: Record<string, unknown> = {}) => Template.fromStack(synthApp(context).stack);
 const byDefault = templateOf();
@@ -47,7 +47,7 @@ describe("the function", () => {
     byDefault.hasResourceProperties("AWS::Lambda::Function", {
       Runtime: "nodejs22.x",
       Architectures: ["arm64"],
-      Handler: "index.handler",
+      Handler: "handler.handler",
       MemorySize: 512,
       Timeout: 300,
       TracingConfig: { Mode: "Active" },
@@ -62,15 +62,24 @@ describe("the function", () => {
           KUSTOMER_RATE_LIMIT_HEADROOM: "0.2",
           NODE_OPTIONS: "--enable-source-maps",
           DEAD_LETTER_QUEUE_URL: { Ref: queueId("DeadLetterQueue") },
+          WORKFLOW_STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp("^WorkflowStateMachine") },
           POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
         },
       },
     });
-    // Our share of 6,000 a minute is 4,800: 16 job children of 300 a minute, 4 queue invocations of
-    // 4 streams each, and as many again for synchronous callers.
-    templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 24 });
+    // The workflow's own function: 2 invocations of 4 streams spend the 800 a minute that are ours.
+    byDefault.hasResourceProperties("AWS::Lambda::Function", {
+      Handler: "handler.handler",
+      ReservedConcurrentExecutions: 2,
+      Environment: { Variables: Match.objectLike({ RESULTS_BUCKET_NAME: { Ref: Match.stringLikeRegexp("^JobBucket") }, KUSTOMER_CONCURRENCY: "4" }) },
+    });
+    // Our share of 6,000 a minute is 4,800: 16 job children of 300 a minute, 2 queue invocations that
+    // start workflow runs, and 4 synchronous invocations of 4 streams; the workflow gets 4 of its own.
+    const larger = templateOf({ kustomerRateLimitPerMinute: "6000" });
+    larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 22, Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: Match.anyValue() }) } });
+    larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 4, Environment: { Variables: Match.objectLike({ RESULTS_BUCKET_NAME: Match.anyValue() }) } });
     templateOf({ kustomerRateLimitPerMinute: "6000", kustomerConcurrency: "1", kustomerRateLimitHeadroom: "0.5" }).hasResourceProperties("AWS::Lambda::Function", {
-      ReservedConcurrentExecutions: 30,
+      ReservedConcurrentExecutions: 22,
       Environment: { Variables: Match.objectLike({ KUSTOMER_CONCURRENCY: "1", KUSTOMER_RATE_LIMIT_HEADROOM: "0.5" }) },
     });
   });
@@ -180,7 +189,9 @@ describe("events", () => {
       Targets: [
         Match.objectLike({
           Arn: { "Fn::GetAtt": [queueId("BurstQueue"), "Arn"] },
-          InputPath: "$.detail",
+          // The whole event: its id names the workflow run.
+          InputPath: Match.absent(),
+          InputTransformer: Match.absent(),
           DeadLetterConfig: { Arn: { "Fn::GetAtt": [queueId("DeadLetterQueue"), "Arn"] } },
           RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
         }),
@@ -200,7 +211,8 @@ describe("events", () => {
       FunctionResponseTypes: ["ReportBatchItemFailures"],
       ScalingConfig: { MaximumConcurrency: 2 },
     });
-    templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::EventSourceMapping", { ScalingConfig: { MaximumConcurrency: 4 } });
+    // Starting workflow runs is quick: two invocations keep up whatever the budget.
+    templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::EventSourceMapping", { ScalingConfig: { MaximumConcurrency: 2 } });
     const sends = functionStatements(byDefault).filter((statement) => JSON.stringify(statement.Action).includes("sqs:SendMessage"));
     expect(sends.map((statement) => statement.Resource)).toContainEqual({ "Fn::GetAtt": [queueId("DeadLetterQueue"), "Arn"] });
   });
@@ -232,42 +244,64 @@ describe("events", () => {
 describe("the workflow", () => {
   const definition = definitionOf(byDefault);
 
-  it("sends the command as it is, keeps only the bulk ids and counts, and bounds the status loop", () => {
+  it("leaves the command in the execution input, keeps only the bulk ids and counts, and bounds the status loop", () => {
     expect(definition.StartAt).toBe("HasCorrelationId?");
-    for (const [submit, correlationId] of [["Submit", "$$.Execution.Name"], ["SubmitWithCorrelationId", "$$.Execution.Input.correlationId"]] as const) {
-      const state = definition.States[submit];
-      expect(state).toMatchObject({ Type: "Task", Resource: "REF" });
-      // The payload is the command itself, and the selected result replaces it: the body goes no further.
-      expect(state.Parameters).toBeUndefined();
-      expect(state.ResultPath).toBeUndefined();
-      expect(state.ResultSelector).toEqual({ "correlationId.$": correlationId, "status.$": "$.status", "items.$": "$.items", "bulkIds.$": "$.operations[*].bulkId" });
-    }
-    expect(definition.States.CheckStatus.Parameters).toEqual({ action: "status", "bulkIds.$": "$.bulkIds" });
+    const clientContext = Buffer.from(JSON.stringify({ custom: { caller: "kustomer-bulk-update-workflow" } })).toString("base64");
+    expect(definition.States.Submit).toMatchObject({
+      Type: "Task",
+      Resource: "arn:REF:states:::lambda:invoke",
+      // Read from the execution input, every time: no state carries the command.
+      Parameters: { FunctionName: "REF", "Payload.$": "$$.Execution.Input", ClientContext: clientContext },
+      ResultSelector: { "answer.$": "$.Payload" },
+      ResultPath: "$.submitted",
+    });
+    expect(definition.States.StartPolling.Parameters).toEqual({
+      summary: { "correlationId.$": "$.summary.correlationId", "items.$": "$.submitted.answer.items", "bulkIds.$": "$.submitted.answer.bulkIds" },
+      polls: 0,
+    });
+    expect(definition.States.CheckStatus.Parameters).toMatchObject({ Payload: { action: "outcome", "bulkIds.$": "$.summary.bulkIds" }, ClientContext: clientContext });
     expect(definition.States.WaitForKustomer).toMatchObject({ Type: "Wait", Seconds: 30, Next: "CheckStatus" });
     // 360 minutes at 30 s: 720 checks, counted from 0.
-    expect(definition.States["AllComplete?"].Choices).toEqual([
-      { Variable: "$.status.allComplete", BooleanEquals: true, Next: "Report" },
-      { Variable: "$.polls", NumericGreaterThanEquals: 719, Next: "ListIncomplete" },
-    ]);
-    expect(definition.States.BulkUpdateIncomplete).toEqual({ Type: "Fail", Error: "KustomerBulkIncompleteError", CausePath: "$.cause" });
-    expect(definition.States.BulkUpdateFailed).toEqual({ Type: "Fail", ErrorPath: "$.Error", CausePath: "$.Cause" });
+    expect(definition.States["Applied?"].Choices[2]).toEqual({ Variable: "$.polls", NumericGreaterThanEquals: 719, Next: "DescribeIncomplete" });
+    expect(definition.States.DescribeIncomplete.Parameters.detail.error.name).toBe("KustomerBulkIncompleteError");
   });
 
-  it("retries the retryable error names and Lambda's transient faults on every task, and catches the rest", () => {
-    const retry = [{ ErrorEquals: RETRYABLE_ERRORS, IntervalSeconds: 5, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: "FULL" }];
-    for (const task of ["Submit", "SubmitWithCorrelationId", "CheckStatus"]) {
+  it("announces the outcome itself on the stack's bus: Completed then success, or Failed then failure", () => {
+    const bus = onlyResource(byDefault, "AWS::Events::EventBus");
+    for (const [state, detailType] of [["AnnounceCompleted", "Customer Bulk Update Completed"], ["AnnounceFailed", "Customer Bulk Update Failed"]] as const) {
+      expect(definition.States[state]).toMatchObject({
+        Type: "Task",
+        Resource: "arn:REF:states:::events:putEvents",
+        Parameters: { Entries: [{ "Detail.$": "$.detail", DetailType: detailType, Source: "kustomer-bulk-update", EventBusName: "REF" }] },
+        ResultPath: null,
+      });
+    }
+    expect(definition.States.BulkUpdateCompleted).toEqual({ Type: "Succeed", OutputPath: "$.detail" });
+    expect(definition.States.BulkUpdateFailed).toEqual({ Type: "Fail", ErrorPath: "$.detail.error.name", CausePath: "$.detail.error.message" });
+    const { properties } = onlyResource(byDefault, "AWS::IAM::Policy", "WorkflowStateMachineRoleDefaultPolicy");
+    expect(properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Action: "events:PutEvents", Resource: { "Fn::GetAtt": [bus.logicalId, "Arn"] } }),
+    );
+  });
+
+  it("waits out a throttled function, retries the retryable names and Lambda's transient faults, and catches the rest", () => {
+    const retry = [
+      { ErrorEquals: ["Lambda.TooManyRequestsException"], IntervalSeconds: 5, MaxAttempts: 40, BackoffRate: 2, MaxDelaySeconds: 300, JitterStrategy: "FULL" },
+      { ErrorEquals: RETRYABLE_ERRORS, IntervalSeconds: 5, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: "FULL" },
+    ];
+    for (const task of ["Submit", "CheckStatus"]) {
       expect(definition.States[task].Retry).toEqual(retry);
-      // The error replaces the state: joined to the largest input it could pass 256 KiB.
-      expect(definition.States[task].Catch).toEqual([{ ErrorEquals: ["States.ALL"], Next: "BulkUpdateFailed" }]);
+      // Caught beside the small state, so the Failed event still carries the correlation id.
+      expect(definition.States[task].Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: "$.caught", Next: `${task}Unanswered` }]);
     }
     expect(RETRYABLE_ERRORS).toEqual(
-      expect.arrayContaining(["KustomerRateLimitError", "KustomerUnavailableError", "Lambda.TooManyRequestsException", "Lambda.ServiceException", "Lambda.ClientExecutionTimeoutException"]),
+      expect.arrayContaining(["KustomerRateLimitError", "KustomerUnavailableError", "Lambda.ServiceException", "Lambda.ClientExecutionTimeoutException"]),
     );
   });
 
   it("refuses a status timeout that would run past Step Functions' history limit", () => {
     expect(() => synthApp({ statusPollSeconds: "5", statusTimeoutMinutes: "600" })).toThrow(/statusTimeoutMinutes.*at most 2000 status checks/);
-    expect(definitionOf(templateOf({ statusPollSeconds: "60", statusTimeoutMinutes: "60" })).States["AllComplete?"].Choices[1].NumericGreaterThanEquals).toBe(59);
+    expect(definitionOf(templateOf({ statusPollSeconds: "60", statusTimeoutMinutes: "60" })).States["Applied?"].Choices[2].NumericGreaterThanEquals).toBe(59);
   });
 
   it("logs every state without execution data, and traces", () => {
@@ -316,8 +350,10 @@ describe("large jobs", () => {
       ResultWriter: { Parameters: { Prefix: "results" } },
       Next: "WriteReport",
     });
-    expect(map.ItemProcessor.States.SubmitBatch.Retry[0].ErrorEquals).toEqual(RETRYABLE_ERRORS);
-    expect(jobDefinition.States.WriteReport.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(["Lambda.TooManyRequestsException", "Lambda.ClientExecutionTimeoutException"]));
+    // Every task that invokes a function: the throttle retry first, then the retryable names.
+    for (const task of [map.ItemProcessor.States.SubmitBatch, jobDefinition.States.WriteReport]) {
+      expect(task.Retry.map((retry: { ErrorEquals: string[] }) => retry.ErrorEquals)).toEqual([["Lambda.TooManyRequestsException"], RETRYABLE_ERRORS]);
+    }
     expect(jobDefinition.States.WriteReport.Parameters).toEqual({ "ResultWriterDetails.$": "$.map.ResultWriterDetails" });
     const tuned = templateOf({ kustomerRateLimitPerMinute: "6000", jobToleratedFailurePercent: "25" });
     const parts = onlyResource(tuned, "AWS::StepFunctions::StateMachine", "JobStateMachine").properties.DefinitionString["Fn::Join"][1] as unknown[];
@@ -577,5 +613,7 @@ describe("security", () => {
     expect(() => synthApp({ producerRoleArns: "crm-sync" })).toThrow(/producerRoleArns/);
     expect(() => synthApp({ operatorRoleArn: "arn:aws:iam::123456789012:user/ops" })).toThrow(/operatorRoleArn/);
     expect(() => synthApp({ eventSources: " , " })).toThrow(/eventSources/);
+    // An outcome event must never request another update.
+    expect(() => synthApp({ eventSources: "crm.sync,kustomer-bulk-update" })).toThrow(/eventSources: must not include "kustomer-bulk-update"/);
   });
 });

@@ -4,7 +4,7 @@ import type { Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HTTP_ROUTES } from "../../lambda/events/http-routes.ts";
 import { gatewayErrorBody, startGateway } from "../../local/gateway.ts";
-import { synthApp } from "../support/synth.ts";
+import { synthApp } from "../../local/synth.ts";
 import { Template } from "aws-cdk-lib/assertions";
 
 let url: string;

@@ -1,6 +1,6 @@
 // A real HTTP server answering S3's GetObject and PutObject (path-style), so the real S3 client is
 // exercised through AWS_ENDPOINT_URL_S3.
-import { serve, type Served } from "./serve.ts";
+import { serve, type Served } from "../../local/serve.ts";
 
 export class FakeS3 {
   /** "bucket/key" -> body */

@@ -1,6 +1,6 @@
 // A real HTTP server speaking the Secrets Manager JSON protocol (GetSecretValue), so the real AWS SDK
 // client is exercised through AWS_ENDPOINT_URL_SECRETS_MANAGER instead of being mocked.
-import { serve, type Served } from "./serve.ts";
+import { serve, type Served } from "../../local/serve.ts";
 
 export class FakeSecretsManager {
   readonly secrets = new Map<string, string>();

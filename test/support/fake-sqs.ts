@@ -1,7 +1,7 @@
 // A real HTTP server speaking SQS's JSON protocol (SendMessage), with the MD5 digests the SDK checks,
 // so the real SQS client is exercised through AWS_ENDPOINT_URL_SQS.
 import { createHash, randomUUID } from "node:crypto";
-import { serve, type Served } from "./serve.ts";
+import { serve, type Served } from "../../local/serve.ts";
 
 interface Attribute {
   DataType: string;

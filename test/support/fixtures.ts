@@ -100,6 +100,6 @@ export function sqsEvent(bodies: string[]) {
   return { Records: bodies.map((body, index) => ({ ...template, messageId: `message-${index + 1}`, body })) };
 }
 
-export function eventBridgeEvent(detail: unknown, detailType = "Customer Bulk Update Requested") {
+export function eventBridgeEvent(detail: unknown, detailType = "Customer Bulk Update Requested"): Record<string, any> {
   return { ...sampleEvent("ecr-image-push-event.json"), source: "com.example.crm-sync", "detail-type": detailType, detail };
 }

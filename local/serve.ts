@@ -1,4 +1,4 @@
-// A loopback HTTP server for the protocol stubs: each request arrives with its whole body.
+// A loopback HTTP server for the local AWS endpoints and the tests' protocol stubs: each request arrives with its whole body.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 

@@ -1,0 +1,72 @@
+// The bulk-update workflow's own tasks (infra/workflow.ts), told apart by the client context the
+// workflow invokes with. The workflow puts its outcome event straight from these answers, so each
+// answer is what the event needs: a submit answers its bulk ids (never every customer id, which could
+// pass Step Functions' 256 KiB), an outcome its sums, and an error is an answer too, because a thrown
+// error reaches Step Functions without its fields (which customers were not sent).
+import type { Context } from "aws-lambda";
+import { BulkUpdateError, KustomerRateLimitError, ValidationError } from "../errors.ts";
+import { listForEvent } from "../list-store.ts";
+import type { RequestResult } from "../process-request.ts";
+import { isObject, type AdapterCall, type TriggerAdapter } from "./adapter.ts";
+
+/** The workflow's LambdaInvoke tasks send `{ "custom": { "caller": WORKFLOW_CALLER } }` as client context. */
+export const WORKFLOW_CALLER = "kustomer-bulk-update-workflow";
+
+/** The workflow's wait before submitting again after a retryable error that named no time of its own. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 60;
+
+export type WorkflowAnswer =
+  | { status: "submitted"; items: number; bulkIds: string[] }
+  | { status: "dryRun"; outcome: { dryRun: true; items: number; requests: number; applied: 0; failed: 0; failures: []; bulkIds: [] } }
+  | { status: "complete"; outcome: { applied: number; failed: number; failures: unknown[]; failuresObject?: string } }
+  | { status: "incomplete"; incomplete: Array<{ bulkId: string; status: string }> }
+  | { status: "failed"; retryable: boolean; retryAfterSeconds: number; outcome: Record<string, unknown> };
+
+function toAnswer(result: RequestResult): WorkflowAnswer {
+  if ("status" in result && result.status === "dryRun") {
+    const requests = result.operations.length;
+    return { status: "dryRun", outcome: { dryRun: true, items: result.items, requests, applied: 0, failed: 0, failures: [], bulkIds: [] } };
+  }
+  if ("status" in result) return { status: "submitted", items: result.items, bulkIds: result.operations.map((operation) => operation.bulkId as string) };
+  if ("incomplete" in result) {
+    if (!result.allComplete) return { status: "incomplete", incomplete: result.incomplete };
+    const { applied, failed, failures, failuresObject } = result;
+    return { status: "complete", outcome: { applied, failed, failures, ...(failuresObject ? { failuresObject } : {}) } };
+  }
+  // The public status read: the workflow never asks for it.
+  throw new ValidationError("the workflow reads { action: \"outcome\" }, not { action: \"status\" }");
+}
+
+/** The customer ids a command names, whatever else is wrong with it. */
+function customerIdsOf(command: unknown): string[] {
+  if (!isObject(command)) return [];
+  if (typeof command.ids === "string") return command.ids.split(",").map((id) => id.trim());
+  const list = Array.isArray(command.ids) ? command.ids : Array.isArray(command.body) ? command.body.map((item) => (isObject(item) ? item.id : undefined)) : [];
+  return list.filter((id): id is string => typeof id === "string");
+}
+
+async function toFailure(error: unknown, { event, listStore }: AdapterCall): Promise<WorkflowAnswer> {
+  if (!(error instanceof BulkUpdateError)) {
+    // Not one of ours: a bug. Its text could hold anything, so the event carries none of it.
+    return { status: "failed", retryable: false, retryAfterSeconds: 0, outcome: { error: { name: "InternalError", message: "internal error" } } };
+  }
+  const outcome: Record<string, unknown> = { error: { name: error.name, message: error.message } };
+  const isCommand = isObject(event) && event.action !== "outcome";
+  if (isCommand && error instanceof ValidationError) outcome.acceptedBulkIds = [];
+  // An invalid command names its problems; which customers it meant is then anybody's guess.
+  if (isCommand && !(error instanceof ValidationError)) {
+    const { acceptedBulkIds, unsentCustomerIds } = error.progress ?? { acceptedBulkIds: [], unsentCustomerIds: customerIdsOf(event) };
+    const { listed, object } = await listForEvent(unsentCustomerIds, listStore, "unsent-customer-ids");
+    Object.assign(outcome, { acceptedBulkIds, unsentCustomerIds: listed }, object ? { unsentCustomerIdsObject: object } : {});
+  }
+  const retryAfterSeconds = error instanceof KustomerRateLimitError ? error.retryAfterSeconds : DEFAULT_RETRY_AFTER_SECONDS;
+  return { status: "failed", retryable: error.retryable, retryAfterSeconds: error.retryable ? Math.max(1, retryAfterSeconds) : 0, outcome };
+}
+
+export const workflowAdapter: TriggerAdapter<WorkflowAnswer> = {
+  trigger: "workflow",
+  matches: (_event, context?: Context) => context?.clientContext?.custom?.caller === WORKFLOW_CALLER,
+  toRequest: (event) => event,
+  toResponse: toAnswer,
+  onError: toFailure,
+};
