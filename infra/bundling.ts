@@ -5,7 +5,7 @@
 import { buildSync, type BuildOptions, type Metafile } from "esbuild";
 
 /** Each deployed entry: its source, and the file (without .mjs) Lambda's handler setting names. */
-export const FUNCTION_ENTRIES = { handler: "lambda/handler.ts", "job-report": "lambda/job-report.ts" } as const;
+export const FUNCTION_ENTRIES = { handler: "lambda/handler.ts", "job-handler": "lambda/job-handler.ts" } as const;
 export type FunctionEntry = keyof typeof FUNCTION_ENTRIES;
 
 /** The AWS SDK still calls require(); an ESM bundle has to provide it. */

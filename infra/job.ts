@@ -1,8 +1,9 @@
-// Large jobs: a JSON Lines file of customer updates in the job bucket is read by a Step Functions
-// Distributed Map, 100 lines per child invocation of the function, no faster than the rate limit
-// allows; the results go to S3 and a last step writes one report beside them.
+// Large jobs: a JSON Lines file of customer updates put under jobs/ in the job bucket starts a run of
+// the job state machine. It cuts the file into batches of 100 lines, sends them with a Distributed Map
+// no faster than the rate limit allows, follows every bulk operation until Kustomer has applied it,
+// and writes the report and the retry file under results/<run>/ (CONTRACT §7).
 import { CfnElement, CfnResource, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
-import { Effect, PolicyStatement, Role, ServicePrincipal, StarPrincipal, type IRole } from "aws-cdk-lib/aws-iam";
+import { Effect, PolicyStatement, Role, ServicePrincipal, StarPrincipal } from "aws-cdk-lib/aws-iam";
 import { EventField, Rule, RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { SfnStateMachine } from "aws-cdk-lib/aws-events-targets";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
@@ -10,28 +11,40 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import {
+  Choice,
+  Condition,
   DistributedMap,
-  ItemBatcher,
+  Fail,
   JsonPath,
+  Pass,
+  Result,
   ResultWriterV2,
-  S3JsonLItemReader,
+  S3JsonItemReader,
   StateMachine,
+  Succeed,
   TaskInput,
+  Wait,
+  WaitTime,
+  type IChainable,
 } from "aws-cdk-lib/aws-stepfunctions";
 import { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { BulkUpdateFunction } from "./bulk-update-function.ts";
+import { RESULTS_PREFIX } from "../lambda/job/bucket.ts";
+import type { BulkUpdateFunction } from "./bulk-update-function.ts";
 import type { DataKey } from "./data-key.ts";
 import { createStateMachine, withTaskRetries } from "./state-machine.ts";
 
 export const JOB_PREFIX = "jobs/";
-export const RESULTS_PREFIX = "results";
 
 export interface BulkUpdateJobProps {
-  fn: IFunction;
-  /** Child invocations at once: each sends one bulk request of 100 items. */
+  /** Runs every step of the job, the Distributed Map's children included (lambda/job-handler.ts). */
+  fn: BulkUpdateFunction;
+  /** Child invocations at once: each sends one bulk request of 100 lines. */
   maxConcurrency: number;
   toleratedFailurePercentage: number;
+  pollInterval: Duration;
+  /** After this long reading status, the report lists the lines still not applied as failed. */
+  statusTimeout: Duration;
   dataKey: DataKey;
   /** Where a job file whose run cannot be started ends up. */
   deadLetterQueue: IQueue;
@@ -44,21 +57,21 @@ function bucketNotificationsHandler(scope: Construct): Construct | undefined {
   return Stack.of(scope).node.children.find((child) => child.node.id.startsWith("BucketNotificationsHandler"));
 }
 
-/** The map reads the one job file it is given, and only under jobs/. */
-class JobFileReader extends S3JsonLItemReader {
+/** The map reads the run's own list of batches, under results/ only. */
+class BatchesReader extends S3JsonItemReader {
   constructor(private readonly jobBucket: Bucket) {
-    super({ bucket: jobBucket, key: JsonPath.stringAt("$.key") });
+    super({ bucket: jobBucket, key: JsonPath.stringAt("$.plan.batchesKey") });
   }
 
   override providePolicyStatements(): PolicyStatement[] {
-    return [new PolicyStatement({ actions: ["s3:GetObject"], resources: [this.jobBucket.arnForObjects(`${JOB_PREFIX}*`)] })];
+    return [new PolicyStatement({ actions: ["s3:GetObject"], resources: [this.jobBucket.arnForObjects(`${RESULTS_PREFIX}/*`)] })];
   }
 }
 
-/** The map writes its results under results/ only. */
+/** The map writes its results under the run's own prefix in results/ only. */
 class ResultsWriter extends ResultWriterV2 {
   constructor(private readonly jobBucket: Bucket) {
-    super({ bucket: jobBucket, prefix: RESULTS_PREFIX });
+    super({ bucket: jobBucket, prefix: JsonPath.stringAt("$.plan.mapResultsPrefix") });
   }
 
   override providePolicyStatements(): PolicyStatement[] {
@@ -74,7 +87,6 @@ class ResultsWriter extends ResultWriterV2 {
 export class BulkUpdateJob extends Construct {
   readonly bucket: Bucket;
   readonly stateMachine: StateMachine;
-  readonly reportFunction: BulkUpdateFunction;
 
   constructor(scope: Construct, id: string, props: BulkUpdateJobProps) {
     super(scope, id);
@@ -104,50 +116,105 @@ export class BulkUpdateJob extends Construct {
     });
 
     this.denyJobFilesExceptFrom(props.producerRoleArns);
-
-    this.reportFunction = new BulkUpdateFunction(this, "ReportFunction", {
-      entry: "job-report",
-      environment: { POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update-report" },
-      memorySize: 1024,
-      timeout: Duration.minutes(15),
-      logsKey: props.dataKey.key,
-    });
-    props.dataKey.allow("ReportFunction", this.reportFunction.role as IRole);
-    Validations.of(this.reportFunction).acknowledge({
-      id: "Serverless::Serverless-LambdaDLQ",
-      reason: "Only the job state machine invokes it, synchronously: a failure fails the execution, which the JobFailures alarm reports. A dead-letter queue receives asynchronous invocations only.",
-    });
-    this.reportFunction.addToRolePolicy(
-      new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: [this.bucket.arnForObjects(`${RESULTS_PREFIX}/*`)] }),
-    );
-    Validations.of(this.reportFunction.role as Role).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement)}.Arn>/${RESULTS_PREFIX}/*]`,
-      reason: "Reads the Distributed Map's result files and writes the report, under results/ only: their names are made per run.",
-    });
-
-    const submitBatch = withTaskRetries(new LambdaInvoke(this, "SubmitBatch", { lambdaFunction: props.fn, payloadResponseOnly: true, retryOnServiceExceptions: false }));
-    const map = new DistributedMap(this, "UpdateCustomers", {
-      itemReader: new JobFileReader(this.bucket),
-      itemBatcher: new ItemBatcher({ maxItemsPerBatch: 100 }),
-      maxConcurrency: props.maxConcurrency,
-      toleratedFailurePercentage: props.toleratedFailurePercentage,
-      resultWriterV2: new ResultsWriter(this.bucket),
-      resultPath: "$.map",
-    });
-    map.itemProcessor(submitBatch);
-    const report = withTaskRetries(
-      new LambdaInvoke(this, "WriteReport", {
-        lambdaFunction: this.reportFunction,
-        payload: TaskInput.fromObject({ ResultWriterDetails: JsonPath.objectAt("$.map.ResultWriterDetails") }),
-        payloadResponseOnly: true,
-        retryOnServiceExceptions: false,
-      }),
-    );
-
-    this.stateMachine = createStateMachine(this, map.next(report), props.dataKey);
+    this.grantSteps(props.fn);
+    this.stateMachine = createStateMachine(this, this.definition(props), props.dataKey);
     this.acknowledgeGrants(props.fn);
     this.startOnJobFiles(props);
     this.keepHandlerLogs(props.dataKey);
+  }
+
+  /**
+   * Plan, send every batch (a Distributed Map, at most `maxConcurrency` at once), collect the results,
+   * follow the operations until applied (or the status timeout), and report. The report is written
+   * whatever happened before it: a map that stopped early is caught, and fails the run only after.
+   */
+  private definition(props: BulkUpdateJobProps): IChainable {
+    const bucket = this.bucket.bucketName;
+    const run = JsonPath.executionName;
+    const step = (name: string, payload: Record<string, unknown>, resultPath: string) =>
+      withTaskRetries(
+        new LambdaInvoke(this, name, {
+          lambdaFunction: props.fn,
+          payload: TaskInput.fromObject(payload),
+          payloadResponseOnly: true,
+          retryOnServiceExceptions: false,
+          resultPath,
+        }),
+      );
+    const start = new Pass(this, "Start", { parameters: { "key.$": "$.key", mapFailed: null, abandon: false, polls: 0 } });
+    const plan = step("Plan", { step: "plan", bucket, key: JsonPath.stringAt("$.key"), run }, "$.plan");
+    const map = new DistributedMap(this, "UpdateCustomers", {
+      itemReader: new BatchesReader(this.bucket),
+      maxConcurrency: props.maxConcurrency,
+      toleratedFailurePercentage: props.toleratedFailurePercentage,
+      resultWriterV2: new ResultsWriter(this.bucket),
+      resultPath: JsonPath.DISCARD,
+    });
+    // Each item of the plan is a child's whole request.
+    map.itemProcessor(withTaskRetries(new LambdaInvoke(this, "SubmitLines", { lambdaFunction: props.fn, payloadResponseOnly: true, retryOnServiceExceptions: false })));
+    const collect = step(
+      "Collect",
+      { step: "collect", bucket, run, lines: JsonPath.numberAt("$.plan.lines"), mapFailed: JsonPath.objectAt("$.mapFailed") },
+      "$.progress",
+    );
+    map.addCatch(collect, { errors: ["States.ALL"], resultPath: "$.mapFailed" });
+
+    const maxChecks = Math.max(1, Math.ceil(props.statusTimeout.toSeconds() / props.pollInterval.toSeconds()));
+    const wait = new Wait(this, "WaitForKustomer", { time: WaitTime.duration(props.pollInterval) });
+    const follow = step("Follow", { step: "follow", bucket, run }, "$.progress");
+    const countPoll = new Pass(this, "CountPoll", {
+      parameters: {
+        "key.$": "$.key",
+        "plan.$": "$.plan",
+        "mapFailed.$": "$.mapFailed",
+        "abandon.$": "$.abandon",
+        "progress.$": "$.progress",
+        "polls.$": "States.MathAdd($.polls, 1)",
+      },
+    });
+    const report = step(
+      "Report",
+      {
+        step: "report",
+        bucket,
+        key: JsonPath.stringAt("$.key"),
+        run,
+        abandon: JsonPath.objectAt("$.abandon"),
+        statusTimeoutMinutes: Math.round(props.statusTimeout.toMinutes({ integral: false })),
+      },
+      "$.report",
+    );
+    const giveUp = new Pass(this, "StopWaiting", { result: Result.fromBoolean(true), resultPath: "$.abandon" }).next(report);
+    const applied = new Choice(this, "AllApplied?")
+      .when(Condition.numberEquals("$.progress.pending", 0), report)
+      .when(Condition.numberGreaterThanEquals("$.polls", maxChecks), giveUp)
+      .otherwise(countPoll);
+    countPoll.next(wait);
+    wait.next(follow);
+    follow.next(applied);
+    collect.next(applied);
+    report.next(
+      new Choice(this, "MapFailed?")
+        .when(Condition.isNull("$.mapFailed"), new Succeed(this, "JobDone", { outputPath: "$.report" }))
+        .otherwise(new Fail(this, "JobFailed", { errorPath: "$.mapFailed.Error", causePath: "$.mapFailed.Cause" })),
+    );
+    return start.next(plan).next(map).next(collect);
+  }
+
+  /** The job's steps read job files and write results, each under its own prefix only. */
+  private grantSteps(fn: BulkUpdateFunction): void {
+    fn.addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [this.bucket.arnForObjects(`${JOB_PREFIX}*`)] }));
+    fn.addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: [this.bucket.arnForObjects(`${RESULTS_PREFIX}/*`)] }));
+    fn.addToRolePolicy(
+      new PolicyStatement({ actions: ["s3:ListBucket"], resources: [this.bucket.bucketArn], conditions: { StringLike: { "s3:prefix": [`${RESULTS_PREFIX}/*`] } } }),
+    );
+    const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement);
+    for (const [prefix, reason] of [
+      [`${JOB_PREFIX}*`, "Reads the job files under jobs/, whose names the producers choose."],
+      [`${RESULTS_PREFIX}/*`, "Reads and writes each run's own files under results/<run>/, whose names are made per run."],
+    ] as const) {
+      Validations.of(fn.role as Role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}]`, reason });
+    }
   }
 
   /** Dropping a file under jobs/ starts a job on it; a start that keeps failing lands in the dead-letter queue. */
@@ -219,10 +286,8 @@ export class BulkUpdateJob extends Construct {
     const logicalId = (construct: Construct) => Stack.of(this).getLogicalId(construct.node.defaultChild as CfnElement);
     const execution = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(this.stateMachine)}"}]}]}`;
     const findings: Array<[string, string]> = [
-      [`Resource::<${logicalId(fn)}.Arn>:*`, "Invoking the bulk-update function of this stack, its versions included; no other function."],
-      [`Resource::<${logicalId(this.reportFunction)}.Arn>:*`, "Invoking the report function of this stack, its versions included; no other function."],
-      [`Resource::<${logicalId(this.bucket)}.Arn>/${JOB_PREFIX}*`, "Reading job files under jobs/, whose names the producers choose."],
-      [`Resource::<${logicalId(this.bucket)}.Arn>/${RESULTS_PREFIX}/*`, "Writing the map's result files under results/, whose names are made per run."],
+      [`Resource::<${logicalId(fn)}.Arn>:*`, "Invoking the job function of this stack, its versions included; no other function."],
+      [`Resource::<${logicalId(this.bucket)}.Arn>/${RESULTS_PREFIX}/*`, "Reading the run's list of batches and writing the map's result files, under results/ only: their names are made per run."],
       [`Resource::${execution}:*`, "Describing and stopping this state machine's own Distributed Map runs, whose names are made per run."],
       [`Resource::${execution}/*:*`, "The child executions of this state machine's own Distributed Map runs."],
     ];

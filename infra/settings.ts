@@ -76,11 +76,16 @@ export interface ConcurrencyPlan {
   job: number;
   /** Left for the callers who wait for an answer: HTTP and direct invokes. */
   synchronous: number;
-  /** The bulk-update function's reserved concurrency: the three above. */
+  /** The bulk-update function's reserved concurrency: the queue's and the synchronous callers'. */
   reserved: number;
   /** The workflow's own function: each invocation runs `concurrency` streams. */
   workflow: number;
+  /** The job's own function: the map's children, and the steps before and after them. */
+  jobFunction: number;
 }
+
+/** A job's other steps (plan, collect, follow, report) run one at a time per run; two runs may overlap. */
+const JOB_STEP_SLOTS = 2;
 
 /** The least an SQS event source mapping runs with. */
 const MIN_QUEUE_CONCURRENCY = 2;
@@ -88,13 +93,13 @@ const MIN_QUEUE_CONCURRENCY = 2;
 /**
  * Each capped path gets as many invocations as it takes to spend the service's share of the org's
  * budget (the client's headroom paces them beyond that), and the synchronous callers get as many
- * again. The workflow runs on a function of its own, so a burst of events can fill only its slots;
- * its runs wait in Step Functions' retries when they are full.
+ * again. The workflow and the job run on functions of their own, so a burst on one path can fill only
+ * its own slots; the workflow's runs wait in Step Functions' retries when they are full.
  */
 export function concurrencyPlan(rateLimitPerMinute: number, concurrency: number, headroom: number): ConcurrencyPlan {
   const share = rateLimitPerMinute * (1 - headroom);
   const job = Math.max(1, Math.ceil(share / REQUESTS_PER_MINUTE_PER_STREAM));
   const commandStreams = Math.max(2, Math.ceil(share / (concurrency * REQUESTS_PER_MINUTE_PER_STREAM)));
   const queue = MIN_QUEUE_CONCURRENCY;
-  return { queue, job, synchronous: commandStreams, reserved: queue + job + commandStreams, workflow: commandStreams };
+  return { queue, job, synchronous: commandStreams, reserved: queue + commandStreams, workflow: commandStreams, jobFunction: job + JOB_STEP_SLOTS };
 }

@@ -41,6 +41,8 @@ export class BulkUpdateStack extends Stack {
   readonly fn: BulkUpdateFunction;
   /** The workflow's tasks run here, apart from the callers who wait for an answer. */
   readonly workflowFn: BulkUpdateFunction;
+  /** Every step of a large job runs here. */
+  readonly jobFn: BulkUpdateFunction;
   readonly secret: ISecret;
   readonly api: RestApi;
   readonly bus: IEventBus;
@@ -92,11 +94,22 @@ export class BulkUpdateStack extends Stack {
       environment: kustomerEnvironment,
       logsKey: this.dataKey.key,
     });
-    Validations.of(this.workflowFn).acknowledge({
-      id: "Serverless::Serverless-LambdaDLQ",
-      reason: "Only the workflow invokes it, synchronously: each failure is the workflow's to retry, and the workflow announces the final one as a Failed event. A dead-letter queue receives asynchronous invocations only.",
+    this.jobFn = new BulkUpdateFunction(this, "JobFunction", {
+      entry: "job-handler",
+      reservedConcurrentExecutions: concurrency.jobFunction,
+      environment: { ...kustomerEnvironment, POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update-job" },
+      // The report step reads the whole file once and holds its retry lines.
+      memorySize: 1024,
+      timeout: Duration.minutes(15),
+      logsKey: this.dataKey.key,
     });
-    for (const [id, fn] of [["BulkUpdateFunction", this.fn], ["WorkflowFunction", this.workflowFn]] as const) {
+    for (const [fn, caller] of [[this.workflowFn, "the workflow"], [this.jobFn, "the job state machine"]] as const) {
+      Validations.of(fn).acknowledge({
+        id: "Serverless::Serverless-LambdaDLQ",
+        reason: `Only ${caller} invokes it, synchronously: each failure is the state machine's to retry, catch and report. A dead-letter queue receives asynchronous invocations only.`,
+      });
+    }
+    for (const [id, fn] of [["BulkUpdateFunction", this.fn], ["WorkflowFunction", this.workflowFn], ["JobFunction", this.jobFn]] as const) {
       this.dataKey.allow(id, fn.role as IRole);
       for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"]) {
         Validations.of(fn.role as IRole).acknowledge({
@@ -156,9 +169,11 @@ export class BulkUpdateStack extends Stack {
     this.api = this.createApi(settings);
     this.bus = this.createEventRule(settings);
     this.job = new BulkUpdateJob(this, "Job", {
-      fn: this.fn,
+      fn: this.jobFn,
       maxConcurrency: concurrency.job,
       toleratedFailurePercentage: settings.jobToleratedFailurePercent,
+      pollInterval: Duration.seconds(settings.statusPollSeconds),
+      statusTimeout: Duration.minutes(settings.statusTimeoutMinutes),
       dataKey: this.dataKey,
       deadLetterQueue: this.deadLetterQueue,
       producerRoleArns: settings.producerRoleArns,

@@ -1,10 +1,6 @@
 // The Lambda entry point, wiring only: pick the trigger's adapter, run the use case, answer in the
 // caller's shape. Everything built here lives for the execution environment (warm invocations).
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { loadConfig, type Config } from "./config.ts";
-import { SqsDeadLetterQueue } from "./dead-letter.ts";
 import { BulkUpdateError, ConfigurationError, ValidationError } from "./errors.ts";
 import type { TriggerAdapter } from "./events/adapter.ts";
 import { directAdapter } from "./events/direct.ts";
@@ -13,69 +9,18 @@ import { httpAdapter } from "./events/http.ts";
 import { mapBatchAdapter } from "./events/map-batch.ts";
 import { deliveryOf, isSqsEvent, processSqsBatch } from "./events/sqs.ts";
 import { workflowAdapter } from "./events/workflow.ts";
-import { KustomerClient } from "./kustomer/client.ts";
-import { countFailure, counters, logger, publishMetrics } from "./observability.ts";
-import { S3ListStore } from "./list-store.ts";
+import { countFailure, logger, publishMetrics } from "./observability.ts";
 import { processRequest, type RequestResult, type Services } from "./process-request.ts";
-import { SecretsManagerKeyProvider, StaticApiKeyProvider, type ApiKeyProvider } from "./secrets.ts";
-import { StepFunctionsStarter, type WorkflowStarter } from "./workflow-starter.ts";
+import { deadlineOf, RESPONSE_RESERVE_MS, servicesFor } from "./services.ts";
 
 // The workflow's tasks first: it is told apart by its client context, whatever the payload looks like.
 const adapters: TriggerAdapter[] = [workflowAdapter, httpAdapter, eventBridgeAdapter, mapBatchAdapter, directAdapter];
-
-/** Time kept back from the invocation's deadline to log and answer after the last Kustomer call. */
-const RESPONSE_RESERVE_MS = 500;
-/** Outside Lambda (local runs) there is no context: allow Lambda's own maximum. */
-const DEFAULT_REMAINING_MS = 15 * 60 * 1000;
-
-/** The queue's consumer also hands commands to the workflow. */
-type HandlerServices = Services & { workflow?: WorkflowStarter };
-
-let cachedServices: HandlerServices | undefined;
-
-function keyProviderFor(config: Config): ApiKeyProvider {
-  const source = config.apiKeySource;
-  if (source.kind === "environment") return new StaticApiKeyProvider(source.apiKey);
-  return new SecretsManagerKeyProvider({
-    client: new SecretsManagerClient({}),
-    secretId: source.secretId,
-    field: source.field,
-    ttlMs: config.secretTtlMs,
-  });
-}
-
-/** Built on first use, not at import, so a bad configuration is a named error rather than an init crash. */
-function servicesFor(environment: Record<string, string | undefined>): HandlerServices {
-  if (cachedServices) return cachedServices;
-  const config = loadConfig(environment);
-  const client = new KustomerClient({
-    baseUrl: config.baseUrl,
-    timeoutMs: config.timeoutMs,
-    maxAttempts: config.maxAttempts,
-    rateLimitHeadroom: config.rateLimitHeadroom,
-    keys: keyProviderFor(config),
-    log: logger,
-    counters,
-  });
-  cachedServices = {
-    config,
-    client,
-    log: logger,
-    counters,
-    concurrency: config.concurrency,
-    deadLetters: config.deadLetterQueueUrl ? new SqsDeadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl) : undefined,
-    listStore: config.resultsBucketName ? new S3ListStore(config.resultsBucketName) : undefined,
-    workflow: config.workflowStateMachineArn ? new StepFunctionsStarter(config.workflowStateMachineArn) : undefined,
-  };
-  return cachedServices;
-}
 
 export async function handler(event: unknown, context?: Context): Promise<unknown> {
   const started = Date.now();
   logger.resetKeys();
   if (context) logger.addContext(context);
-  const remainingMs = context?.getRemainingTimeInMillis() ?? DEFAULT_REMAINING_MS;
-  const deadlineAt = started + remainingMs - RESPONSE_RESERVE_MS;
+  const deadlineAt = deadlineOf(context, started);
   if (isSqsEvent(event)) return handleSqsBatch(event, deadlineAt, started);
 
   const adapter = adapters.find((candidate) => candidate.matches(event, context)) ?? directAdapter;
@@ -117,6 +62,9 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
 function describe(result: RequestResult): Record<string, unknown> {
   if ("status" in result) {
     return { outcome: result.status, items: result.items, chunks: result.operations.length, bulkIds: result.operations.map((operation) => operation.bulkId) };
+  }
+  if (!("allComplete" in result)) {
+    return { outcome: "linesSubmitted", rejected: result.rejected.length, refused: result.refused?.lines.length ?? 0, bulkIds: result.operations.map((operation) => operation.bulkId) };
   }
   if ("operations" in result) return { outcome: "statusRead", chunks: result.operations.length, bulkIds: result.operations.map((operation) => operation.bulkId) };
   return { outcome: "outcomeRead", allComplete: result.allComplete, applied: result.applied, failed: result.failed };

@@ -1,7 +1,8 @@
 // The use case, free of any trigger: validate the request, then submit, plan (dry run), read status
-// or the outcome, or submit what is valid of a large job's batch.
+// or the outcome, or submit what is valid of a large job's batch or lines.
 import type { Config } from "./config.ts";
 import type { DeadLetterQueue } from "./dead-letter.ts";
+import { submitLines, type JobBatchResult } from "./job/batch.ts";
 import { dryRun, getBulkStatuses, submitBulkUpdate } from "./kustomer/bulk.ts";
 import { readOutcome, type OutcomeDependencies } from "./outcome.ts";
 import type { OutcomeResult, StatusResult, SubmitResult } from "./results.ts";
@@ -12,12 +13,13 @@ export interface Services extends OutcomeDependencies {
   deadLetters?: DeadLetterQueue;
 }
 
-export type RequestResult = SubmitResult | StatusResult | OutcomeResult;
+export type RequestResult = SubmitResult | StatusResult | OutcomeResult | JobBatchResult;
 
 export async function processRequest(input: unknown, services: Services, deadlineAt: number): Promise<RequestResult> {
   const request = parseRequest(input, services.config.maxItems);
   if (request.action === "status") return getBulkStatuses(request.bulkIds, services.client, deadlineAt, services.concurrency);
   if (request.action === "outcome") return readOutcome(request, services, deadlineAt);
+  if (request.action === "lines") return submitLines(request.lines, services, deadlineAt);
   if (request.action === "batch") {
     const { command, rejected } = splitBatch(request.items);
     const submitted = command ? await submitBulkUpdate(command, services, deadlineAt) : { status: "submitted" as const, items: 0, operations: [] };

@@ -161,12 +161,22 @@ export const outcomeRequestSchema = z.strictObject({ action: z.literal("outcome"
 /** A large job's batch (a Distributed Map child's `Items`): each line is checked on its own (CONTRACT §7). */
 export const jobBatchSchema = z.strictObject({ action: z.literal("batch"), items: z.array(z.unknown()).min(1).max(100) });
 
+/** A large job's lines, each with its number in the file (CONTRACT §7): `npm run job` sends these. */
+export const jobLinesSchema = z.strictObject({
+  action: z.literal("lines"),
+  lines: z
+    .array(z.strictObject({ line: z.number().int().min(1), text: z.string().max(1_000_000) }))
+    .min(1)
+    .max(100),
+});
+
 export type CustomerUpdate = z.infer<typeof customerUpdateSchema>;
 export type BulkUpdateCommand = z.infer<typeof bulkUpdateCommandSchema>;
 export type StatusRequest = z.infer<typeof statusRequestSchema>;
 export type OutcomeRequest = z.infer<typeof outcomeRequestSchema>;
 export type JobBatch = z.infer<typeof jobBatchSchema>;
-export type BulkRequest = BulkUpdateCommand | StatusRequest | OutcomeRequest | JobBatch;
+export type JobLines = z.infer<typeof jobLinesSchema>;
+export type BulkRequest = BulkUpdateCommand | StatusRequest | OutcomeRequest | JobBatch | JobLines;
 
 /** A line of a batch that cannot be sent, and why: it fails alone, the others go. */
 export interface RejectedItem {
@@ -277,7 +287,7 @@ function crossFieldIssues(input: Record<string, unknown>): ValidationIssue[] {
   return issues;
 }
 
-function issuesOf(error: z.ZodError, prefix: PropertyKey[] = []): ValidationIssue[] {
+export function issuesOf(error: z.ZodError, prefix: PropertyKey[] = []): ValidationIssue[] {
   return error.issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]), message: issue.message }));
 }
 
@@ -294,10 +304,11 @@ const commandEnvelopeSchema = bulkUpdateCommandSchema.extend({
 });
 
 /** The requests other than a command; a Map, so no `action` can reach Object's prototype. */
-const ACTION_SCHEMAS = new Map<unknown, z.ZodType<StatusRequest | OutcomeRequest | JobBatch>>([
+const ACTION_SCHEMAS = new Map<unknown, z.ZodType<StatusRequest | OutcomeRequest | JobBatch | JobLines>>([
   ["status", statusRequestSchema],
   ["outcome", outcomeRequestSchema],
   ["batch", jobBatchSchema],
+  ["lines", jobLinesSchema],
 ]);
 
 /**

@@ -51,6 +51,9 @@ export async function prepareLocalEnvironment(options: { sandboxPort: number; on
       rateLimitWindowMs: number("SANDBOX_RATE_WINDOW_MS", 60_000),
       latencyMs: number("SANDBOX_LATENCY_MS", 0),
       applyAfterMs: number("SANDBOX_APPLY_AFTER_MS", 1000),
+      // Your customers' ids are not in the sandbox: it makes each on its first update, unless told to
+      // fail unknown ids as Kustomer does.
+      knowsEveryCustomer: process.env.SANDBOX_CUSTOMERS !== "seeded",
       // A long-running local server must not keep every request in memory.
       record: false,
       onRequest: options.onSandboxRequest,

@@ -1,22 +1,24 @@
-// `npm run job -- updates.jsonl`: a large job on this machine, the way the stack's Distributed Map runs
-// it: the file is streamed (constant memory), 100 lines go to each invocation of the real handler, a
-// few at a time, and every line ends up in the same report, as accepted or failed with its reason.
+// `npm run job -- updates.jsonl`: a large job on this machine, the way the stack's job runs it. The file
+// is streamed (constant memory); each batch of 100 lines goes to the real handler, a few at a time, each
+// line checked on its own; then every bulk operation is followed until Kustomer has applied it. The
+// report names every failed line with its reason, and the retry file holds exactly those lines.
 import { randomUUID } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { stat, writeFile } from "node:fs/promises";
-import { createInterface } from "node:readline";
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import type { Context } from "aws-lambda";
-import { customerIdsOf, JobReport, type JobReportJson } from "../lambda/job/report.ts";
-import type { SubmitResult } from "../lambda/results.ts";
+import type { JobBatchResult } from "../lambda/job/batch.ts";
+import { JobLedger } from "../lambda/job/ledger.ts";
+import { LINES_PER_BATCH, nonBlank, readLines, type JobLine } from "../lambda/job/lines.ts";
+import { writeReport, type JobReport } from "../lambda/job/report.ts";
+import type { StatusResult } from "../lambda/results.ts";
 import { fileArgument, FUNCTION_TIMEOUT_MS, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
 import { lambdaContext } from "./gateway.ts";
 
-/** As the Distributed Map's ItemBatcher: one bulk request per invocation. */
-export const LINES_PER_BATCH = 100;
-
 export interface JobProgress {
-  /** Lines whose batch has been answered. */
+  /** Lines whose result is final: refused, failed, or applied by Kustomer. */
   items: number;
   /** Bytes of the file those lines take: what the bar and the percentage measure. */
   bytes: number;
@@ -26,76 +28,118 @@ export interface JobProgress {
 
 export interface JobOptions {
   handler: (event: unknown, context: Context) => Promise<unknown>;
-  /** Invocations at once, as the Distributed Map's MaxConcurrency. */
+  /** Invocations at once, as the job's Distributed Map's MaxConcurrency. */
   concurrency: number;
   onProgress?: (progress: JobProgress) => void;
+  /** Where the failed lines go, verbatim; `<file>.retry.jsonl` by default. */
+  retryFile?: string;
+  /** How often the status of what was sent is read, and for how long at most. */
+  pollMs?: number;
+  statusTimeoutMs?: number;
 }
 
-export async function runJob(file: string, options: JobOptions): Promise<JobReportJson> {
-  const report = new JobReport();
+const fileLines = (file: string) => readLines(createReadStream(file));
+
+interface Batch {
+  lines: number;
+  bytes: number;
+  /** Operations Kustomer has not completed yet. */
+  waitingFor: Set<string>;
+}
+
+export async function runJob(file: string, options: JobOptions): Promise<JobReport> {
+  const ledger = new JobLedger();
   const totalBytes = (await stat(file)).size;
   const started = Date.now();
-  const input = createReadStream(file);
-  const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
-  const inFlight = new Set<Promise<void>>();
-  let done = 0;
+  const invoke = (event: unknown) => options.handler(event, lambdaContext(randomUUID(), FUNCTION_TIMEOUT_MS));
+  let doneLines = 0;
   let doneBytes = 0;
-  let lineNumber = 0;
-  let batch: unknown[] = [];
-  let batchBytes = 0;
-  // Lines that never reach a batch (blank, or not JSON) are done as soon as they are read.
-  const skip = (bytes: number) => {
-    doneBytes += bytes;
+  const progress = () =>
+    options.onProgress?.({ items: doneLines, bytes: Math.min(doneBytes, totalBytes), totalBytes, elapsedMs: Date.now() - started });
+  const finish = (batch: Batch) => {
+    doneLines += batch.lines;
+    doneBytes += batch.bytes;
+    progress();
   };
+  const batchOf = new Map<string, Batch>();
 
-  const submit = (items: unknown[], bytes: number) => {
-    const task = options
-      .handler({ Items: items }, lambdaContext(randomUUID(), FUNCTION_TIMEOUT_MS))
+  // 1. Send: batches of 100 lines, `concurrency` at a time, read no faster than they are answered.
+  const inFlight = new Set<Promise<void>>();
+  const send = (lines: JobLine[], bytes: number) => {
+    const batch: Batch = { lines: lines.length, bytes, waitingFor: new Set() };
+    const task = invoke({ action: "lines", lines })
       .then(
-        (result) => report.addAccepted(result as SubmitResult),
-        (error: Error) => report.addFailed(customerIdsOf(items), error.name, error.message),
+        (answer) => {
+          const result = answer as JobBatchResult;
+          ledger.addBatch(result);
+          for (const { bulkId } of result.operations) {
+            batch.waitingFor.add(bulkId);
+            batchOf.set(bulkId, batch);
+          }
+        },
+        (error: Error) => ledger.failRange({ first: lines[0]!.line, last: lines.at(-1)!.line }, `${error.name}: ${error.message}`),
       )
-      .finally(() => {
-        inFlight.delete(task);
-        done += items.length;
-        doneBytes += bytes;
-        options.onProgress?.({ items: done, bytes: Math.min(doneBytes, totalBytes), totalBytes, elapsedMs: Date.now() - started });
-        if (inFlight.size < options.concurrency) lines.resume();
-      });
+      .then(() => {
+        if (batch.waitingFor.size === 0) finish(batch);
+      })
+      .finally(() => inFlight.delete(task));
     inFlight.add(task);
-    // Back-pressure: the file is read no faster than batches are sent, so memory stays flat.
-    if (inFlight.size >= options.concurrency) lines.pause();
   };
-
-  lines.on("line", (line) => {
-    lineNumber += 1;
-    // The line and its newline, as the file holds them.
-    const bytes = Buffer.byteLength(line) + 1;
-    if (!line.trim()) return skip(bytes);
-    try {
-      batch.push(JSON.parse(line));
-    } catch {
-      report.addFailed([`(line ${lineNumber})`], "ValidationError", `line ${lineNumber} is not JSON`);
-      return skip(bytes);
+  let batch: JobLine[] = [];
+  let batchBytes = 0;
+  for await (const { line, text, bytes } of fileLines(file)) {
+    // Blank lines are nobody's: done as soon as they are read.
+    if (text.trim() === "") {
+      doneBytes += bytes;
+      continue;
     }
+    ledger.state.lines += 1;
+    batch.push({ line, text });
     batchBytes += bytes;
     if (batch.length === LINES_PER_BATCH) {
-      submit(batch, batchBytes);
+      send(batch, batchBytes);
       batch = [];
       batchBytes = 0;
     }
-  });
-  await new Promise<void>((resolve, reject) => {
-    lines.on("close", resolve);
-    input.on("error", reject);
-  });
-  if (batch.length > 0) submit(batch, batchBytes);
-  // Tasks finishing now may start others' reading again, but the file is done: wait for them all.
+    // Back-pressure: memory stays flat whatever the file's size.
+    while (inFlight.size >= options.concurrency) await Promise.race(inFlight);
+  }
+  if (batch.length > 0) send(batch, batchBytes);
   while (inFlight.size > 0) await Promise.all(inFlight);
-  return report.toJSON();
+
+  // 2. Follow every operation until Kustomer has applied it. Kustomer works through them in order, so
+  // each round reads the oldest first and stops at the first one still running.
+  const pollMs = options.pollMs ?? 1_000;
+  const giveUpAt = Date.now() + (options.statusTimeoutMs ?? 6 * 60 * 60 * 1000);
+  while (ledger.state.pending.length > 0 && Date.now() < giveUpAt) {
+    for (let running = false; !running && ledger.state.pending.length > 0; ) {
+      const { operations } = (await invoke({ action: "status", bulkIds: ledger.pendingBulkIds.slice(0, 100) })) as StatusResult;
+      for (const operation of operations) {
+        if (!ledger.settle(operation)) {
+          running = true;
+          continue;
+        }
+        const settled = batchOf.get(operation.bulkId) as Batch;
+        settled.waitingFor.delete(operation.bulkId);
+        if (settled.waitingFor.size === 0) finish(settled);
+      }
+    }
+    if (ledger.state.pending.length > 0) await sleep(pollMs);
+  }
+  const minutes = Math.round((options.statusTimeoutMs ?? 6 * 60 * 60 * 1000) / 60_000);
+  ledger.abandon((bulkId) => `Kustomer did not complete bulk operation ${bulkId} within ${minutes} minutes; sending the line again is safe`);
+
+  // 3. The report and the retry file, in one more pass over the file.
+  const retry = createWriteStream(options.retryFile ?? `${file}.retry.jsonl`);
+  const report = await writeReport(ledger, nonBlank(fileLines(file)), async (text) => {
+    if (!retry.write(`${text}\n`)) await once(retry, "drain");
+  });
+  retry.end();
+  await once(retry, "close");
+  return report;
 }
 
-/** One line: the bar and the percentage both measure the file's bytes whose lines are answered. */
+/** One line: the bar and the percentage both measure the file's bytes whose lines are done. */
 export function progressLine({ items, bytes, totalBytes, elapsedMs }: JobProgress): string {
   const share = totalBytes ? Math.min(1, bytes / totalBytes) : 1;
   const rate = items / Math.max(elapsedMs / 1000, 0.001);
@@ -149,23 +193,28 @@ async function main() {
   const handler = await loadQuietHandler();
   const environment = await prepareLocalEnvironment({ sandboxPort: 0 });
   const started = Date.now();
+  const retryFile = `${file}.retry.jsonl`;
   const display = progressDisplay();
   let last: JobProgress = { items: 0, bytes: 0, totalBytes: 0, elapsedMs: 0 };
   try {
     const report = await runJob(file, {
       handler,
+      retryFile,
       concurrency: Number(process.env.JOB_CONCURRENCY ?? 4),
+      pollMs: Number(process.env.JOB_POLL_MS ?? 1_000),
+      statusTimeoutMs: Number(process.env.JOB_STATUS_TIMEOUT_MINUTES ?? 360) * 60_000,
       onProgress: (progress) => {
         last = progress;
         display.update(progress);
       },
     });
-    display.finish({ ...last, items: report.items, elapsedMs: Date.now() - started });
+    display.finish({ ...last, items: report.lines, elapsedMs: Date.now() - started });
     const reportFile = `${file}.report.json`;
     await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const peakMb = (process.resourceUsage().maxRSS / 1024).toFixed(0);
-    console.log(`${report.items} items: ${report.accepted} accepted, ${report.failed} failed, in ${seconds} s (peak memory ${peakMb} MB). Report: ${reportFile}`);
+    console.log(`${report.lines} lines: ${report.sent} sent, ${report.applied} applied, ${report.failed} failed, in ${seconds} s (peak memory ${peakMb} MB). Report: ${reportFile}`);
+    if (report.failed > 0) console.log(`The ${report.failed} failed lines are in ${retryFile}: fix them and run npm run job -- ${retryFile}`);
     process.exitCode = report.failed > 0 ? 1 : 0;
   } finally {
     await environment.stop();

@@ -56,6 +56,8 @@ export interface SandboxOptions {
   applyAfterMs?: number;
   /** Start with SEED_CUSTOMERS. */
   seed?: boolean;
+  /** Treat every well-formed id as a customer (one is made on its first update); otherwise unknown ids fail, as on Kustomer. */
+  knowsEveryCustomer?: boolean;
   /** Record every request (tests); off for long benchmark runs. */
   record?: boolean;
   /** Called once per answered request, for a one-line log. */
@@ -309,6 +311,7 @@ export class KustomerSandbox {
     operation.results = operation.customerIds.map((objectId, index) => {
       const update = operation.idsMode ? operation.updates[0] : operation.updates[index];
       const { id: _id, _clientRef, ...fields } = update ?? {};
+      if (this.options.knowsEveryCustomer && !this.customers.has(objectId)) this.customers.set(objectId, { id: objectId });
       const customer = this.customers.get(objectId);
       const ref = operation.idsMode ? undefined : (_clientRef as string | undefined);
       if (!customer) return { ...(ref ? { _clientRef: ref } : {}), objectId, status: "error" as const, error: "customer not found" };

@@ -1,53 +1,42 @@
-// The report of a large job: every line accounted for, as accepted by Kustomer or failed with the
-// customer ids and the reason. Fed batch by batch, by the Distributed Map's summary step and by the
-// local job runner alike, so it never holds more than the failures.
-import type { SubmitResult } from "../results.ts";
+// The job's report and retry file (CONTRACT §7), from one pass over the file: every failed line is in
+// the report with its number, customer id and reason, and in the retry file verbatim, so the user can
+// fix and re-run just those lines.
+import type { LineFailure } from "./batch.ts";
+import type { JobLedger } from "./ledger.ts";
+import type { JobLine } from "./lines.ts";
 
-export interface JobFailure {
-  customerIds: string[];
-  error: string;
-  reason: string;
-}
-
-export interface JobReportJson {
-  items: number;
-  accepted: number;
+export interface JobReport {
+  lines: number;
+  sent: number;
+  applied: number;
   failed: number;
-  bulkIds: string[];
-  failures: JobFailure[];
+  failures: LineFailure[];
 }
 
-export class JobReport {
-  private items = 0;
-  private accepted = 0;
-  private readonly bulkIds: string[] = [];
-  private readonly failures: JobFailure[] = [];
-
-  /** A batch's answer: what Kustomer accepted, and the lines refused before sending, each alone. */
-  addAccepted(result: SubmitResult): void {
-    this.items += result.items;
-    this.accepted += result.items;
-    for (const operation of result.operations) if (operation.bulkId) this.bulkIds.push(operation.bulkId);
-    for (const { index, id, reason } of result.rejected ?? []) {
-      this.addFailed([id ?? `(line without an id: item ${index + 1} of its batch)`], "ValidationError", reason);
-    }
-  }
-
-  addFailed(customerIds: string[], error: string, reason: string): void {
-    this.items += customerIds.length;
-    this.failures.push({ customerIds, error, reason });
-  }
-
-  toJSON(): JobReportJson {
-    const failed = this.failures.reduce((sum, failure) => sum + failure.customerIds.length, 0);
-    return { items: this.items, accepted: this.accepted, failed, bulkIds: this.bulkIds, failures: this.failures };
+/** A failed line's customer id, from the line itself when its batch failed before reading it. */
+function idOf(text: string): string | undefined {
+  try {
+    const id = (JSON.parse(text) as { id?: unknown } | null)?.id;
+    return typeof id === "string" ? id : undefined;
+  } catch {
+    return undefined;
   }
 }
 
-/** Customer ids of a batch's items, whatever else is wrong with them. */
-export function customerIdsOf(items: unknown[]): string[] {
-  return items.map((item, index) => {
-    const id = item && typeof item === "object" ? (item as { id?: unknown }).id : undefined;
-    return typeof id === "string" ? id : `(line without an id: item ${index + 1} of its batch)`;
-  });
+export async function writeReport(ledger: JobLedger, lines: AsyncIterable<JobLine>, retry: (text: string) => void | Promise<void>): Promise<JobReport> {
+  const { state } = ledger;
+  const byLine = new Map(state.failures.map((failure) => [failure.line, failure]));
+  const ranges = [...state.failedRanges].sort((a, b) => a.first - b.first);
+  const failures: LineFailure[] = [];
+  let count = 0;
+  for await (const { line, text } of lines) {
+    count += 1;
+    const own = byLine.get(line);
+    const range = own ? undefined : ranges.find((candidate) => candidate.first <= line && line <= candidate.last);
+    if (!own && !range) continue;
+    const id = own?.id ?? idOf(text);
+    failures.push({ line, ...(id === undefined ? {} : { id }), reason: own?.reason ?? (range as { reason: string }).reason });
+    await retry(text);
+  }
+  return { lines: Math.max(state.lines, count), sent: state.sent, applied: state.applied, failed: failures.length, failures };
 }

@@ -21,7 +21,7 @@ describe("cdk-nag AwsSolutionsChecks and ServerlessChecks", () => {
     // The bulk-update, workflow and report functions all deploy the one build.
     const assets = readdirSync(assembly.directory).filter((name) => name.startsWith("asset.") && existsSync(join(assembly.directory, name, "handler.mjs")));
     expect(assets).toHaveLength(1);
-    for (const entry of ["handler.mjs", "job-report.mjs"]) {
+    for (const entry of ["handler.mjs", "job-handler.mjs"]) {
       const file = join(assembly.directory, assets[0]!, entry);
       expect(readFileSync(file, "utf8").startsWith(ESM_REQUIRE_BANNER)).toBe(true);
       expect(existsSync(`${file}.map`)).toBe(true);

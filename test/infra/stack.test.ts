@@ -51,7 +51,7 @@ describe("the function", () => {
       MemorySize: 512,
       Timeout: 300,
       TracingConfig: { Mode: "Active" },
-      ReservedConcurrentExecutions: 7,
+      ReservedConcurrentExecutions: 4,
       LoggingConfig: { LogGroup: Match.anyValue() },
       Environment: {
         Variables: {
@@ -73,13 +73,16 @@ describe("the function", () => {
       ReservedConcurrentExecutions: 2,
       Environment: { Variables: Match.objectLike({ RESULTS_BUCKET_NAME: { Ref: Match.stringLikeRegexp("^JobBucket") }, KUSTOMER_CONCURRENCY: "4" }) },
     });
-    // Our share of 6,000 a minute is 4,800: 16 job children of 300 a minute, 2 queue invocations that
-    // start workflow runs, and 4 synchronous invocations of 4 streams; the workflow gets 4 of its own.
+    // The job's own function: 3 children of 300 a minute spend the same share, and 2 slots for its other steps.
+    byDefault.hasResourceProperties("AWS::Lambda::Function", { Handler: "job-handler.handler", ReservedConcurrentExecutions: 5, MemorySize: 1024, Timeout: 900 });
+    // Our share of 6,000 a minute is 4,800: 2 queue invocations that start workflow runs and 4
+    // synchronous invocations of 4 streams; the workflow gets 4 of its own, the job 16 children and 2.
     const larger = templateOf({ kustomerRateLimitPerMinute: "6000" });
-    larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 22, Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: Match.anyValue() }) } });
+    larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 6, Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: Match.anyValue() }) } });
     larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 4, Environment: { Variables: Match.objectLike({ RESULTS_BUCKET_NAME: Match.anyValue() }) } });
+    larger.hasResourceProperties("AWS::Lambda::Function", { Handler: "job-handler.handler", ReservedConcurrentExecutions: 18 });
     templateOf({ kustomerRateLimitPerMinute: "6000", kustomerConcurrency: "1", kustomerRateLimitHeadroom: "0.5" }).hasResourceProperties("AWS::Lambda::Function", {
-      ReservedConcurrentExecutions: 22,
+      ReservedConcurrentExecutions: 12,
       Environment: { Variables: Match.objectLike({ KUSTOMER_CONCURRENCY: "1", KUSTOMER_RATE_LIMIT_HEADROOM: "0.5" }) },
     });
   });
@@ -338,23 +341,51 @@ describe("large jobs", () => {
     byDefault.hasResourceProperties("Custom::S3BucketNotifications", { NotificationConfiguration: { EventBridgeConfiguration: {} } });
   });
 
-  it("read the JSON Lines file 100 lines per child invocation, within the rate limit, results to S3, then a report", () => {
+  it("plan the file into batches of 100 lines, send them within the rate limit, follow them until applied, then report", () => {
+    expect(jobDefinition.StartAt).toBe("Start");
+    expect(jobDefinition.States.Plan).toMatchObject({
+      Parameters: { step: "plan", bucket: "REF", "key.$": "$.key", "run.$": "$$.Execution.Name" },
+      ResultPath: "$.plan",
+      Next: "UpdateCustomers",
+    });
     const map = jobDefinition.States.UpdateCustomers;
     expect(map).toMatchObject({
       Type: "Map",
       ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED" } },
-      ItemReader: { ReaderConfig: { InputType: "JSONL" }, Parameters: { "Key.$": "$.key" } },
-      ItemBatcher: { MaxItemsPerBatch: 100 },
+      // The plan's own list: each item is a child's whole request (one byte range of the file).
+      ItemReader: { ReaderConfig: { InputType: "JSON" }, Parameters: { "Key.$": "$.plan.batchesKey" } },
       MaxConcurrency: 3,
       ToleratedFailurePercentage: 10,
-      ResultWriter: { Parameters: { Prefix: "results" } },
-      Next: "WriteReport",
+      ResultWriter: { Parameters: { "Prefix.$": "$.plan.mapResultsPrefix" } },
+      ResultPath: null,
+      // A map that stops early still ends in a report.
+      Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.mapFailed", Next: "Collect" }],
+      Next: "Collect",
     });
+    expect(map).not.toHaveProperty("ItemBatcher");
+    expect(map).not.toHaveProperty("ItemSelector");
+    expect(jobDefinition.States.Collect.Parameters).toEqual({ step: "collect", bucket: "REF", "run.$": "$$.Execution.Name", "lines.$": "$.plan.lines", "mapFailed.$": "$.mapFailed" });
+    expect(jobDefinition.States["AllApplied?"].Choices).toEqual([
+      { Variable: "$.progress.pending", NumericEquals: 0, Next: "Report" },
+      // 360 minutes at 30 s.
+      { Variable: "$.polls", NumericGreaterThanEquals: 720, Next: "StopWaiting" },
+    ]);
+    expect(jobDefinition.States.Follow).toMatchObject({ Parameters: { step: "follow", bucket: "REF", "run.$": "$$.Execution.Name" }, Next: "AllApplied?" });
+    expect(jobDefinition.States.Report.Parameters).toEqual({
+      step: "report",
+      bucket: "REF",
+      "key.$": "$.key",
+      "run.$": "$$.Execution.Name",
+      "abandon.$": "$.abandon",
+      statusTimeoutMinutes: 360,
+    });
+    // After the report: a map that stopped early fails the run, with its own error.
+    expect(jobDefinition.States["MapFailed?"]).toMatchObject({ Choices: [{ Variable: "$.mapFailed", IsNull: true, Next: "JobDone" }], Default: "JobFailed" });
+    expect(jobDefinition.States.JobFailed).toEqual({ Type: "Fail", ErrorPath: "$.mapFailed.Error", CausePath: "$.mapFailed.Cause" });
     // Every task that invokes a function: the throttle retry first, then the retryable names.
-    for (const task of [map.ItemProcessor.States.SubmitBatch, jobDefinition.States.WriteReport]) {
+    for (const task of [map.ItemProcessor.States.SubmitLines, jobDefinition.States.Plan, jobDefinition.States.Collect, jobDefinition.States.Follow, jobDefinition.States.Report]) {
       expect(task.Retry.map((retry: { ErrorEquals: string[] }) => retry.ErrorEquals)).toEqual([["Lambda.TooManyRequestsException"], RETRYABLE_ERRORS]);
     }
-    expect(jobDefinition.States.WriteReport.Parameters).toEqual({ "ResultWriterDetails.$": "$.map.ResultWriterDetails" });
     const tuned = templateOf({ kustomerRateLimitPerMinute: "6000", jobToleratedFailurePercent: "25" });
     const parts = onlyResource(tuned, "AWS::StepFunctions::StateMachine", "JobStateMachine").properties.DefinitionString["Fn::Join"][1] as unknown[];
     expect(JSON.parse(parts.map((part) => (typeof part === "string" ? part : "REF")).join("")).States.UpdateCustomers).toMatchObject({
@@ -363,25 +394,20 @@ describe("large jobs", () => {
     });
   });
 
-  it("start on a file dropped under jobs/", () => {
-    const bucket = onlyResource(byDefault, "AWS::S3::Bucket", "JobBucket");
-    byDefault.hasResourceProperties("AWS::Events::Rule", {
-      EventPattern: { source: ["aws.s3"], "detail-type": ["Object Created"], detail: { bucket: { name: [{ Ref: bucket.logicalId }] }, object: { key: [{ prefix: "jobs/" }] } } },
-      Targets: [Match.objectLike({ Arn: { Ref: onlyResource(byDefault, "AWS::StepFunctions::StateMachine", "JobStateMachine").logicalId }, InputTransformer: Match.objectLike({ InputPathsMap: { "detail-object-key": "$.detail.object.key" } }) })],
-    });
-  });
-
-  it("let the report function read and write results only", () => {
-    const report = onlyResource(byDefault, "AWS::Lambda::Function", "JobReportFunction");
-    expect(report.properties).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"], Timeout: 900, MemorySize: 1024 });
-    const roleId = report.properties.Role["Fn::GetAtt"][0];
+  it("let the job function read job files, and read, write and list each run's results only", () => {
+    const job = onlyResource(byDefault, "AWS::Lambda::Function", "JobFunction");
+    expect(job.properties).toMatchObject({ Runtime: "nodejs22.x", Architectures: ["arm64"], Timeout: 900, MemorySize: 1024 });
+    const roleId = job.properties.Role["Fn::GetAtt"][0];
     const statements = Object.values(byDefault.findResources("AWS::IAM::Policy"))
       .filter((policy: any) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
       .flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
       .filter((statement: any) => JSON.stringify(statement.Action).includes("s3:"));
-    expect(statements).toHaveLength(1);
-    expect(statements[0].Action).toEqual(["s3:GetObject", "s3:PutObject"]);
-    expect(JSON.stringify(statements[0].Resource)).toContain("/results/*");
+    const summary = statements.map((statement: any) => [statement.Action, JSON.stringify(statement.Resource).match(/\/(jobs|results)\/\*|"Arn"\]\}$/)?.[0], statement.Condition]);
+    expect(summary).toEqual([
+      ["s3:GetObject", "/jobs/*", undefined],
+      [["s3:GetObject", "s3:PutObject"], "/results/*", undefined],
+      ["s3:ListBucket", expect.any(String), { StringLike: { "s3:prefix": ["results/*"] } }],
+    ]);
   });
 });
 
@@ -526,7 +552,8 @@ describe("security", () => {
     expect(principals).toEqual(
       expect.arrayContaining([
         roleArn(roleOf(configured, "BulkUpdateFunction")),
-        roleArn(roleOf(configured, "JobReportFunction")),
+        roleArn(roleOf(configured, "JobFunction")),
+        roleArn(roleOf(configured, "WorkflowFunction")),
         roleArn(onlyResource(configured, "AWS::StepFunctions::StateMachine", "Workflow").properties.RoleArn["Fn::GetAtt"][0]),
         roleArn(onlyResource(configured, "AWS::StepFunctions::StateMachine", "JobStateMachine").properties.RoleArn["Fn::GetAtt"][0]),
         { AWS: operator },
@@ -555,7 +582,7 @@ describe("security", () => {
     template.hasResourceProperties("AWS::WAFv2::WebACLAssociation", { WebACLArn: { "Fn::GetAtt": [acl.logicalId, "Arn"] }, ResourceArn: Match.anyValue() });
   });
 
-  it("gives the job state machine GetObject on jobs/ and PutObject on results/ only", () => {
+  it("gives the job state machine GetObject and PutObject on results/ only: the job function reads the job files", () => {
     const machine = onlyResource(byDefault, "AWS::StepFunctions::StateMachine", "JobStateMachine");
     const roleId = machine.properties.RoleArn["Fn::GetAtt"][0];
     const s3 = resources(byDefault, "AWS::IAM::Policy")
@@ -564,7 +591,7 @@ describe("security", () => {
       .filter((statement: any) => JSON.stringify(statement.Action).includes("s3:"));
     const byAction = Object.fromEntries(s3.flatMap((statement: any) => [statement.Action].flat().map((action: string) => [action, JSON.stringify(statement.Resource)])));
     expect(Object.keys(byAction).sort()).toEqual(["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"]);
-    expect(byAction["s3:GetObject"]).toContain("/jobs/*");
+    expect(byAction["s3:GetObject"]).toContain("/results/*");
     expect(byAction["s3:PutObject"]).toContain("/results/*");
     expect(JSON.stringify(s3)).not.toMatch(/"\/\*"/);
   });

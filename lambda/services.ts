@@ -1,0 +1,64 @@
+// What the entry points share, built once per execution environment (warm invocations reuse it): the
+// configuration, the Kustomer client with its key provider, and the optional outlets the stack wires.
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { Context } from "aws-lambda";
+import { loadConfig, type Config } from "./config.ts";
+import { SqsDeadLetterQueue } from "./dead-letter.ts";
+import { KustomerClient } from "./kustomer/client.ts";
+import { S3ListStore } from "./list-store.ts";
+import { counters, logger } from "./observability.ts";
+import type { Services } from "./process-request.ts";
+import { SecretsManagerKeyProvider, StaticApiKeyProvider, type ApiKeyProvider } from "./secrets.ts";
+import { StepFunctionsStarter, type WorkflowStarter } from "./workflow-starter.ts";
+
+/** Time kept back from the invocation's deadline to log and answer after the last Kustomer call. */
+export const RESPONSE_RESERVE_MS = 500;
+/** Outside Lambda (local runs) there is no context: allow Lambda's own maximum. */
+const DEFAULT_REMAINING_MS = 15 * 60 * 1000;
+
+/** The queue's consumer also hands commands to the workflow. */
+export type HandlerServices = Services & { workflow?: WorkflowStarter };
+
+let cachedServices: HandlerServices | undefined;
+
+export function deadlineOf(context: Context | undefined, started: number): number {
+  return started + (context?.getRemainingTimeInMillis() ?? DEFAULT_REMAINING_MS) - RESPONSE_RESERVE_MS;
+}
+
+function keyProviderFor(config: Config): ApiKeyProvider {
+  const source = config.apiKeySource;
+  if (source.kind === "environment") return new StaticApiKeyProvider(source.apiKey);
+  return new SecretsManagerKeyProvider({
+    client: new SecretsManagerClient({}),
+    secretId: source.secretId,
+    field: source.field,
+    ttlMs: config.secretTtlMs,
+  });
+}
+
+/** Built on first use, not at import, so a bad configuration is a named error rather than an init crash. */
+export function servicesFor(environment: Record<string, string | undefined>): HandlerServices {
+  if (cachedServices) return cachedServices;
+  const config = loadConfig(environment);
+  const client = new KustomerClient({
+    baseUrl: config.baseUrl,
+    timeoutMs: config.timeoutMs,
+    maxAttempts: config.maxAttempts,
+    rateLimitHeadroom: config.rateLimitHeadroom,
+    keys: keyProviderFor(config),
+    log: logger,
+    counters,
+  });
+  cachedServices = {
+    config,
+    client,
+    log: logger,
+    counters,
+    concurrency: config.concurrency,
+    deadLetters: config.deadLetterQueueUrl ? new SqsDeadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl) : undefined,
+    listStore: config.resultsBucketName ? new S3ListStore(config.resultsBucketName) : undefined,
+    workflow: config.workflowStateMachineArn ? new StepFunctionsStarter(config.workflowStateMachineArn) : undefined,
+  };
+  return cachedServices;
+}
