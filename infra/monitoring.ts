@@ -27,6 +27,9 @@ import { METRICS_NAMESPACE } from "../lambda/observability.ts";
 export interface MonitoringProps {
   api: RestApi;
   fn: IFunction;
+  /** The workflow's function: its throttles are the burst buffer at work, so only its errors alarm. */
+  workflowFn: IFunction;
+  jobFn: IFunction;
   deadLetterQueue: IQueue;
   stateMachine: IStateMachine;
   jobStateMachine: IStateMachine;
@@ -88,6 +91,9 @@ export class Monitoring extends Construct {
     this.alarms = [
       alarm("FunctionErrors", props.fn.metricErrors({ period: fiveMinutes }), "The function threw: see the Failures metric by ErrorName"),
       alarm("FunctionThrottles", props.fn.metricThrottles({ period: fiveMinutes }), "Invocations were throttled by the reserved concurrency"),
+      alarm("WorkflowFunctionErrors", props.workflowFn.metricErrors({ period: fiveMinutes }), "The workflow's function failed without answering: see its log"),
+      alarm("JobFunctionErrors", props.jobFn.metricErrors({ period: fiveMinutes }), "A job step threw: see the job function's log and the run's results/ folder"),
+      alarm("JobFunctionThrottles", props.jobFn.metricThrottles({ period: fiveMinutes }), "Job steps were throttled: more jobs at once than the job function's reserved concurrency"),
       alarm(
         "DeadLetters",
         props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: "Maximum" }),

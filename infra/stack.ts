@@ -97,7 +97,7 @@ export class BulkUpdateStack extends Stack {
     this.jobFn = new BulkUpdateFunction(this, "JobFunction", {
       entry: "job-handler",
       reservedConcurrentExecutions: concurrency.jobFunction,
-      environment: { ...kustomerEnvironment, POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update-job" },
+      environment: kustomerEnvironment,
       // The report step reads the whole file once and holds its retry lines.
       memorySize: 1024,
       timeout: Duration.minutes(15),
@@ -191,6 +191,8 @@ export class BulkUpdateStack extends Stack {
     this.monitoring = new Monitoring(this, "Monitoring", {
       api: this.api,
       fn: this.fn,
+      workflowFn: this.workflowFn,
+      jobFn: this.jobFn,
       deadLetterQueue: this.deadLetterQueue,
       stateMachine: this.workflow.stateMachine,
       jobStateMachine: this.job.stateMachine,

@@ -28,7 +28,7 @@ export const TASK_RETRY: RetryProps = { errors: RETRYABLE_ERRORS, interval: Dura
 
 /**
  * The function's reserved slots are full: waiting here is the buffer that keeps a burst from failing.
- * 5 s doubling to 5 minutes, about three hours in all.
+ * 5 s doubling to 5 minutes, with full jitter: up to about three hours in all.
  */
 export const THROTTLE_RETRY: RetryProps = {
   errors: ["Lambda.TooManyRequestsException"],

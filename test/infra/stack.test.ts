@@ -420,12 +420,21 @@ describe("monitoring and outputs", () => {
       "5XXError",
       "ApproximateNumberOfMessagesVisible",
       "Errors",
+      "Errors",
+      "Errors",
       "ExecutionsFailed",
       "ExecutionsFailed",
       "Failures",
       "Failures",
       "Throttles",
+      "Throttles",
     ]);
+    // Each function's errors; throttles of the synchronous and job functions, not of the workflow's,
+    // whose throttles are the burst buffer at work (Step Functions waits them out).
+    const alarmedFunctions = (metricName: string) =>
+      alarms.filter((alarm) => alarm.MetricName === metricName).map((alarm) => alarm.Dimensions[0].Value.Ref.replace(/[0-9A-F]{8}$/, ""));
+    expect(alarmedFunctions("Errors").sort()).toEqual(["BulkUpdateFunction", "JobFunction", "WorkflowFunction"]);
+    expect(alarmedFunctions("Throttles").sort()).toEqual(["BulkUpdateFunction", "JobFunction"]);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic.logicalId }]);
     byDefault.resourceCountIs("AWS::SNS::Subscription", 0);
     templateOf({ alarmEmail: "ops@example.com" }).hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "ops@example.com" });
