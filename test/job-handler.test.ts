@@ -5,32 +5,25 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import { FakeS3 } from "./support/fake-s3.ts";
 import { customerUpdates } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 
 const BUCKET = "kbu-job-bucket";
-const s3 = new FakeS3();
 let world: World;
 let handler: (event: unknown, context?: Context) => Promise<any>;
 
 beforeAll(async () => {
-  process.env.AWS_ENDPOINT_URL_S3 = await s3.start();
   world = await startWorld({ KUSTOMER_MAX_ATTEMPTS: "2" });
   // Loaded after the world, so it shares its fresh modules and environment.
   ({ handler } = await import("../lambda/job-handler.ts"));
 });
 beforeEach(() => {
   world.kustomer.reset();
-  s3.objects.clear();
+  world.s3.objects.clear();
 });
-afterAll(async () => {
-  await world.stop();
-  await s3.stop();
-  delete process.env.AWS_ENDPOINT_URL_S3;
-});
+afterAll(() => world.stop());
 
-const object = (key: string) => s3.objects.get(`${BUCKET}/${key}`);
+const object = (key: string) => world.s3.objects.get(`${BUCKET}/${key}`);
 const step = (event: Record<string, unknown>) => handler({ bucket: BUCKET, ...event }, lambdaContext(900_000));
 
 /** The Distributed Map as AWS runs it: a child per item, its results under the plan's prefix, `stopAfter` children at most. */
@@ -50,10 +43,10 @@ async function runMap(run: string, batchesKey: string, stopAfter = Number.POSITI
   const files: Record<string, Array<{ Key: string; Size: number }>> = { SUCCEEDED: [], FAILED: [], PENDING: [] };
   for (const status of ["SUCCEEDED", "FAILED"] as const) {
     const key = `${prefix}/${status}_0.json`;
-    s3.objects.set(`${BUCKET}/${key}`, JSON.stringify(results[status]));
+    world.s3.objects.set(`${BUCKET}/${key}`, JSON.stringify(results[status]));
     files[status]!.push({ Key: key, Size: 1 });
   }
-  s3.objects.set(`${BUCKET}/${prefix}/manifest.json`, JSON.stringify({ DestinationBucket: BUCKET, MapRunArn: "arn:aws:states:us-east-1:123456789012:mapRun:job/x:y", ResultFiles: files }));
+  world.s3.objects.set(`${BUCKET}/${prefix}/manifest.json`, JSON.stringify({ DestinationBucket: BUCKET, MapRunArn: "arn:aws:states:us-east-1:123456789012:mapRun:job/x:y", ResultFiles: files }));
 }
 
 async function followUntilApplied(run: string): Promise<void> {
@@ -71,7 +64,7 @@ it("plans, sends, follows and reports: every failed line by number with its reas
   lines[4] = "{not json";
   lines[60] = JSON.stringify({ ...updates[60], gender: "x" });
   lines.splice(150, 0, "");
-  s3.objects.set(`${BUCKET}/jobs/updates.jsonl`, `${lines.join("\r\n")}\r\n`);
+  world.s3.objects.set(`${BUCKET}/jobs/updates.jsonl`, `${lines.join("\r\n")}\r\n`);
   // The batch holding the last lines stays unavailable past the function's attempts.
   world.kustomer.inject({ method: "PUT", match: (request) => JSON.stringify(request.body).includes(updates[249]!.id as string), times: 10, fault: { status: 503 } });
   const run = "run-1";
@@ -107,7 +100,7 @@ it("plans, sends, follows and reports: every failed line by number with its reas
 it("still reports when the map stopped early: the batches it never ran are not sent, and say why", async () => {
   const updates = customerUpdates(300);
   world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
-  s3.objects.set(`${BUCKET}/jobs/stopped.jsonl`, `${updates.map((update) => JSON.stringify(update)).join("\n")}\n`);
+  world.s3.objects.set(`${BUCKET}/jobs/stopped.jsonl`, `${updates.map((update) => JSON.stringify(update)).join("\n")}\n`);
   const run = "run-2";
   const plan = await step({ step: "plan", key: "jobs/stopped.jsonl", run });
   await runMap(run, plan.batchesKey, 1);
@@ -124,7 +117,7 @@ it("still reports when the map stopped early: the batches it never ran are not s
 it("lists the lines of an operation still not complete at the status timeout as failed, safe to send again", async () => {
   const updates = customerUpdates(10);
   world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
-  s3.objects.set(`${BUCKET}/jobs/slow.jsonl`, `${updates.map((update) => JSON.stringify(update)).join("\n")}\n`);
+  world.s3.objects.set(`${BUCKET}/jobs/slow.jsonl`, `${updates.map((update) => JSON.stringify(update)).join("\n")}\n`);
   const run = "run-3";
   const plan = await step({ step: "plan", key: "jobs/slow.jsonl", run });
   await runMap(run, plan.batchesKey);

@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { COMPLETED_DETAIL_TYPE, FAILED_DETAIL_TYPE, OUTCOME_SOURCE, SUBMIT_RETRIES } from "../infra/workflow.ts";
 import { MAX_LISTED } from "../lambda/list-store.ts";
-import { FakeS3 } from "./support/fake-s3.ts";
 import { customerId, customerUpdates } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 import { definitionFromTemplate, runStateMachine, type Run } from "../local/state-machines.ts";
@@ -17,21 +16,15 @@ const STATE_LIMIT = 256 * 1024;
 const EVENT_LIMIT = 256 * 1024;
 const BUCKET = "kbu-job-bucket";
 
-const s3 = new FakeS3();
 let world: World;
 beforeAll(async () => {
-  process.env.AWS_ENDPOINT_URL_S3 = await s3.start();
   world = await startWorld({ KUSTOMER_MAX_ATTEMPTS: "2", KUSTOMER_TIMEOUT_MS: "1000", RESULTS_BUCKET_NAME: BUCKET });
 });
 beforeEach(() => {
   world.kustomer.reset();
-  s3.objects.clear();
+  world.s3.objects.clear();
 });
-afterAll(async () => {
-  await world.stop();
-  await s3.stop();
-  delete process.env.AWS_ENDPOINT_URL_S3;
-});
+afterAll(() => world.stop());
 
 const byDefault = definitionFromTemplate({}, "Workflow");
 /** Each status check moves Kustomer's clock on, as the 30 s wait would. */
@@ -102,7 +95,7 @@ describe("the workflow, executed", () => {
     expect(detail).toMatchObject({ items: 1_500, applied: 0, failed: 1_500 });
     expect(detail.failures).toHaveLength(MAX_LISTED);
     expect(detail.failuresObject).toMatch(new RegExp(`^s3://${BUCKET}/results/outcomes/\\d{4}-\\d{2}-\\d{2}/[0-9a-f-]{36}-failures\\.json$`));
-    const stored = JSON.parse(s3.objects.get(detail.failuresObject.slice("s3://".length)) ?? "[]") as Array<{ id: string }>;
+    const stored = JSON.parse(world.s3.objects.get(detail.failuresObject.slice("s3://".length)) ?? "[]") as Array<{ id: string }>;
     expect(stored.map((failure) => failure.id)).toEqual(updates.map((update) => update.id));
     expectWithinLimits(run);
   }, 60_000);
@@ -138,6 +131,18 @@ describe("the workflow, executed", () => {
     });
     // Not retryable: submitted once.
     expect(world.kustomer.bulkPuts).toHaveLength(2);
+  });
+
+  it(`lists ${MAX_LISTED} customers not sent in a Failed event and keeps them all in S3 past that`, async () => {
+    const updates = Array.from({ length: 1_500 }, (_, index) => ({ id: customerId(index + 1) }));
+    world.kustomer.inject({ method: "PUT", times: 1_000, fault: { status: 400 } });
+    const run = await execute({ body: updates }, "exec-many-unsent");
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(FAILED_DETAIL_TYPE);
+    expect(detail.acceptedBulkIds).toEqual([]);
+    expect(detail.unsentCustomerIds).toEqual(updates.slice(0, MAX_LISTED).map((update) => update.id));
+    const stored = JSON.parse(world.s3.objects.get(detail.unsentCustomerIdsObject.slice("s3://".length)) ?? "[]");
+    expect(stored).toEqual(updates.map((update) => update.id));
   });
 
   it("announces Failed with Lambda's own error when the function never answers", async () => {

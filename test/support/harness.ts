@@ -1,4 +1,4 @@
-// Starts a fake Kustomer and a fake Secrets Manager, points the environment at them, and loads a fresh
+// Starts a fake Kustomer, Secrets Manager and S3, points the environment at them, and loads a fresh
 // copy of the real handler (so module-level caches start cold), capturing everything it logs.
 import type { Context } from "aws-lambda";
 import { vi } from "vitest";
@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { lambdaContext as gatewayContext } from "../../local/gateway.ts";
 import { CONFIG_VARIABLES } from "../../lambda/config.ts";
 import { KustomerSandbox, type SandboxOptions } from "../../local/kustomer-sandbox.ts";
+import { FakeS3 } from "./fake-s3.ts";
 import { FakeSecretsManager } from "./fake-secrets-manager.ts";
 import { API_KEY, SECRET_ID } from "./fixtures.ts";
 import { scanOutput } from "./output-scan.ts";
@@ -15,6 +16,8 @@ export interface World {
   /** Moves the sandbox's clock on, so its bulk operations progress without waiting. */
   advance(ms: number): void;
   secrets: FakeSecretsManager;
+  /** The job bucket and the outcome lists. */
+  s3: FakeS3;
   handler: (event: unknown, context?: Context) => Promise<any>;
   /** Every line written to stdout and stderr since the world started. */
   logs: string[];
@@ -32,7 +35,8 @@ export async function startWorld(environment: Record<string, string> = {}, sandb
   const kustomer = new KustomerSandbox({ apiKey: API_KEY, applyAfterMs: 1_000, now: () => Date.now() + offset, ...sandbox });
   const secrets = new FakeSecretsManager();
   secrets.secrets.set(SECRET_ID, JSON.stringify({ apiKey: API_KEY }));
-  const [kustomerUrl, secretsUrl] = await Promise.all([kustomer.start(), secrets.start()]);
+  const s3 = new FakeS3();
+  const [kustomerUrl, secretsUrl, s3Url] = await Promise.all([kustomer.start(), secrets.start(), s3.start()]);
 
   for (const name of CONFIG_VARIABLES) delete process.env[name];
   Object.assign(process.env, {
@@ -40,6 +44,7 @@ export async function startWorld(environment: Record<string, string> = {}, sandb
     AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
     AWS_SECRET_ACCESS_KEY: "test-secret-access-key",
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsUrl,
+    AWS_ENDPOINT_URL_S3: s3Url,
     KUSTOMER_SECRET_ID: SECRET_ID,
     KUSTOMER_BASE_URL: kustomerUrl,
     ...environment,
@@ -63,12 +68,13 @@ export async function startWorld(environment: Record<string, string> = {}, sandb
       offset += ms;
     },
     secrets,
+    s3,
     handler,
     logs,
     async stop() {
       stdout.mockRestore();
       stderr.mockRestore();
-      await Promise.all([kustomer.stop(), secrets.stop()]);
+      await Promise.all([kustomer.stop(), secrets.stop(), s3.stop()]);
     },
   };
 }
