@@ -4,7 +4,16 @@
 import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
-import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from "aws-cdk-lib/aws-lambda";
+import {
+  Architecture,
+  Code,
+  Function as LambdaFunction,
+  ParamsAndSecretsLayerVersion,
+  ParamsAndSecretsLogLevel,
+  ParamsAndSecretsVersions,
+  Runtime,
+  Tracing,
+} from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { buildFunctions, type FunctionEntry } from "./bundling.ts";
@@ -32,6 +41,19 @@ export interface BulkUpdateFunctionProps {
 export const FUNCTION_TIMEOUT = Duration.minutes(5);
 export const FUNCTION_MEMORY_MB = 512;
 export const NODE_OPTIONS = "--enable-source-maps";
+
+/**
+ * The AWS Parameters and Secrets Lambda Extension serves the key over localhost, so a cold start does
+ * not load the SDK. Its cache keeps the secret as long as the function's own (SECRET_TTL_SECONDS'
+ * default), so a rotated key is picked up within twice that at worst, or at once after a 401, which
+ * goes to Secrets Manager directly (lambda/secrets.ts).
+ */
+export const SECRETS_EXTENSION_PORT = 2773;
+const SECRETS_EXTENSION = ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, {
+  httpPort: SECRETS_EXTENSION_PORT,
+  secretsManagerTtl: Duration.minutes(5),
+  logLevel: ParamsAndSecretsLogLevel.WARN,
+});
 
 const codeByStack = new WeakMap<Stack, Code>();
 
@@ -83,6 +105,7 @@ export class BulkUpdateFunction extends LambdaFunction {
       logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: { ...props.environment, NODE_OPTIONS },
+      paramsAndSecrets: SECRETS_EXTENSION,
     });
     Validations.of(role).acknowledge({
       id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",

@@ -28,6 +28,16 @@ const share = (max: number, fallback: number) =>
 
 const optionalText = z.preprocess(unsetIfEmpty, z.string().optional());
 
+const optionalPort = z.preprocess(
+  unsetIfEmpty,
+  z.coerce
+    .number<string>({ error: "must be a port number from 1 to 65535" })
+    .int("must be a port number from 1 to 65535")
+    .min(1, "must be a port number from 1 to 65535")
+    .max(65_535, "must be a port number from 1 to 65535")
+    .optional(),
+);
+
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 /** Kustomer's hosts: api., api.prod2., api.prod4., and per-org {org}.api. */
 const KUSTOMER_HOSTS = /(^|\.)kustomerapp\.com$/;
@@ -84,6 +94,8 @@ const variables = z.object({
     unsetIfEmpty,
     z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/, "must be a state machine ARN").optional(),
   ),
+  /** Set when the Parameters and Secrets Lambda Extension's layer is present (the stack adds it). */
+  PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: optionalPort,
   /** Where lists too long for an outcome event are kept (the job bucket). */
   RESULTS_BUCKET_NAME: z.preprocess(unsetIfEmpty, z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name").optional()),
 });
@@ -113,7 +125,7 @@ const environmentSchema = variables
   .transform((env) => ({
     // A secret wins over a local key, so a deployed function never runs on a developer's key.
     apiKeySource: env.KUSTOMER_SECRET_ID
-      ? ({ kind: "secret", secretId: env.KUSTOMER_SECRET_ID, field: env.KUSTOMER_SECRET_FIELD } as const)
+      ? ({ kind: "secret", secretId: env.KUSTOMER_SECRET_ID, field: env.KUSTOMER_SECRET_FIELD, extensionPort: env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT } as const)
       : ({ kind: "environment", apiKey: env.KUSTOMER_API_KEY as string } as const),
     baseUrl: env.KUSTOMER_BASE_URL.origin,
     timeoutMs: env.KUSTOMER_TIMEOUT_MS,

@@ -1,6 +1,9 @@
 // The Kustomer API key: from Secrets Manager, cached across warm invocations for a TTL and fetched
-// again on demand (a 401 may mean the key was rotated). No secret value ever reaches a message.
-import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+// again on demand (a 401 may mean the key was rotated). With the Parameters and Secrets Lambda
+// Extension present, the key comes from it, a local HTTP call, and the SDK is never loaded; the SDK
+// stays the fallback, and the way past the extension's own cache after a 401. No secret value ever
+// reaches a message.
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ConfigurationError, SecretUnavailableError } from "./errors.ts";
 
 export interface ApiKeyProvider {
@@ -33,17 +36,37 @@ const PERMANENT_FAILURES = new Set([
   "UnrecognizedClientException",
 ]);
 
+/** The AWS Parameters and Secrets Lambda Extension, listening on localhost. */
+export interface SecretsExtension {
+  port: number;
+  /** The execution environment's session token, which the extension requires. */
+  token: () => string | undefined;
+}
+
 export interface SecretsManagerKeyProviderOptions {
-  client: SecretsManagerClient;
+  /** Made on first use only: with the extension, never. */
+  client: () => SecretsManagerClient | Promise<SecretsManagerClient>;
   secretId: string;
   field: string;
   ttlMs: number;
+  extension?: SecretsExtension;
   now?: () => number;
 }
+
+/** What the extension and GetSecretValue both answer. */
+interface SecretValue {
+  SecretString?: string;
+  SecretBinary?: Uint8Array | string;
+}
+
+/** The extension answers on localhost at once, or not at all: past this, the SDK is asked instead. */
+const EXTENSION_TIMEOUT_MS = 1_000;
 
 export class SecretsManagerKeyProvider implements ApiKeyProvider {
   private cached?: { apiKey: string; fetchedAt: number };
   private inFlight?: Promise<string>;
+  /** One client for the environment's life: each would keep its own connections. */
+  private client?: Promise<SecretsManagerClient>;
   private readonly now: () => number;
 
   constructor(private readonly options: SecretsManagerKeyProviderOptions) {
@@ -54,17 +77,47 @@ export class SecretsManagerKeyProvider implements ApiKeyProvider {
     const fresh = this.cached && this.now() - this.cached.fetchedAt < this.options.ttlMs;
     if (this.cached && fresh && !forceRefresh) return this.cached.apiKey;
     // Concurrent callers share one fetch rather than each asking Secrets Manager.
-    this.inFlight ??= this.fetch().finally(() => {
+    this.inFlight ??= this.fetch(forceRefresh).finally(() => {
       this.inFlight = undefined;
     });
     return this.inFlight;
   }
 
-  private async fetch(): Promise<string> {
-    const { client, secretId, field } = this.options;
-    let secret: { SecretString?: string; SecretBinary?: Uint8Array };
+  private async fetch(forceRefresh: boolean): Promise<string> {
+    // A refresh goes past the extension: its cache may still hold the key that was just refused.
+    const secret = (!forceRefresh && (await this.fromExtension())) || (await this.fromSdk());
+    const binary = secret.SecretBinary;
+    const value = secret.SecretString ?? (typeof binary === "string" ? Buffer.from(binary, "base64").toString("utf8") : binary ? new TextDecoder().decode(binary) : "");
+    const apiKey = extractApiKey(value, this.options.field);
+    this.cached = { apiKey, fetchedAt: this.now() };
+    return apiKey;
+  }
+
+  /** Undefined when the extension is absent or fails: the SDK then answers, and names any error. */
+  private async fromExtension(): Promise<SecretValue | undefined> {
+    const { extension, secretId } = this.options;
+    if (!extension) return undefined;
     try {
-      secret = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      const response = await fetch(`http://localhost:${extension.port}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`, {
+        headers: { "X-Aws-Parameters-Secrets-Token": extension.token() ?? "" },
+        signal: AbortSignal.timeout(EXTENSION_TIMEOUT_MS),
+      });
+      if (!response.ok) {
+        await response.body?.cancel();
+        return undefined;
+      }
+      return (await response.json()) as SecretValue;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async fromSdk(): Promise<SecretValue> {
+    const { GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+    try {
+      this.client ??= Promise.resolve(this.options.client());
+      const client = await this.client;
+      return await client.send(new GetSecretValueCommand({ SecretId: this.options.secretId }));
     } catch (error) {
       const name = error instanceof Error ? error.name : "UnknownError";
       if (PERMANENT_FAILURES.has(name)) {
@@ -72,10 +125,6 @@ export class SecretsManagerKeyProvider implements ApiKeyProvider {
       }
       throw new SecretUnavailableError(`Secrets Manager did not return the secret named by KUSTOMER_SECRET_ID: ${name}`);
     }
-    const value = secret.SecretString ?? (secret.SecretBinary ? new TextDecoder().decode(secret.SecretBinary) : "");
-    const apiKey = extractApiKey(value, field);
-    this.cached = { apiKey, fetchedAt: this.now() };
-    return apiKey;
   }
 }
 

@@ -1,7 +1,5 @@
 // What the entry points share, built once per execution environment (warm invocations reuse it): the
 // configuration, the Kustomer client with its key provider, and the optional outlets the stack wires.
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context } from "aws-lambda";
 import { loadConfig, type Config } from "./config.ts";
 import { SqsDeadLetterQueue } from "./dead-letter.ts";
@@ -30,10 +28,11 @@ function keyProviderFor(config: Config): ApiKeyProvider {
   const source = config.apiKeySource;
   if (source.kind === "environment") return new StaticApiKeyProvider(source.apiKey);
   return new SecretsManagerKeyProvider({
-    client: new SecretsManagerClient({}),
+    client: async () => new (await import("@aws-sdk/client-secrets-manager")).SecretsManagerClient({}),
     secretId: source.secretId,
     field: source.field,
     ttlMs: config.secretTtlMs,
+    ...(source.extensionPort ? { extension: { port: source.extensionPort, token: () => process.env.AWS_SESSION_TOKEN } } : {}),
   });
 }
 
@@ -56,7 +55,7 @@ export function servicesFor(environment: Record<string, string | undefined>): Ha
     log: logger,
     counters,
     concurrency: config.concurrency,
-    deadLetters: config.deadLetterQueueUrl ? new SqsDeadLetterQueue(new SQSClient({}), config.deadLetterQueueUrl) : undefined,
+    deadLetters: config.deadLetterQueueUrl ? new SqsDeadLetterQueue(config.deadLetterQueueUrl) : undefined,
     listStore: config.resultsBucketName ? new S3ListStore(config.resultsBucketName) : undefined,
     workflow: config.workflowStateMachineArn ? new StepFunctionsStarter(config.workflowStateMachineArn) : undefined,
   };

@@ -26,6 +26,18 @@ describe("configuration", () => {
     });
   });
 
+  it("uses the secrets extension's port when its layer sets one, and refuses a port that cannot be one", () => {
+    expect(loadConfig({ KUSTOMER_SECRET_ID: "k", PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: "2773" }).apiKeySource).toEqual({
+      kind: "secret",
+      secretId: "k",
+      field: "apiKey",
+      extensionPort: 2773,
+    });
+    expect(configError({ KUSTOMER_SECRET_ID: "k", PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: "70000" }).message).toContain(
+      "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT must be a port number from 1 to 65535",
+    );
+  });
+
   it("reads the workflow's state machine and the results bucket, refusing what cannot be one", () => {
     const arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:KustomerBulkUpdate-workflow";
     expect(loadConfig({ KUSTOMER_SECRET_ID: "k", WORKFLOW_STATE_MACHINE_ARN: arn, RESULTS_BUCKET_NAME: "kbu-jobs-1" })).toMatchObject({
@@ -124,6 +136,7 @@ describe("the list of variables", () => {
         "KUSTOMER_SECRET_ID",
         "KUSTOMER_TIMEOUT_MS",
         "MAX_ITEMS",
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
         "RESULTS_BUCKET_NAME",
         "SECRET_TTL_SECONDS",
         "WORKFLOW_STATE_MACHINE_ARN",

@@ -2,6 +2,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigurationError, SecretUnavailableError } from "../lambda/errors.ts";
 import { SecretsManagerKeyProvider, StaticApiKeyProvider } from "../lambda/secrets.ts";
+import { FakeSecretsExtension } from "./support/fake-secrets-extension.ts";
 import { FakeSecretsManager } from "./support/fake-secrets-manager.ts";
 import { failure } from "./support/failures.ts";
 
@@ -20,7 +21,7 @@ beforeAll(async () => {
 afterAll(() => secretsManager.stop());
 
 function provider(secretId: string, options: { field?: string; ttlMs?: number; now?: () => number } = {}) {
-  return new SecretsManagerKeyProvider({ client, secretId, field: options.field ?? "apiKey", ttlMs: options.ttlMs ?? 60_000, now: options.now });
+  return new SecretsManagerKeyProvider({ client: () => client, secretId, field: options.field ?? "apiKey", ttlMs: options.ttlMs ?? 60_000, now: options.now });
 }
 
 describe("the API key from Secrets Manager", () => {
@@ -96,6 +97,53 @@ describe("the API key from Secrets Manager", () => {
     secretsManager.secrets.set("throttled-once", "kst_after_throttle");
     secretsManager.faults.push("ThrottlingException");
     expect(await provider("throttled-once").getApiKey()).toBe("kst_after_throttle");
+  });
+});
+
+describe("the API key from the Parameters and Secrets Lambda Extension", () => {
+  const TOKEN = "session-token-of-this-environment";
+  const extension = new FakeSecretsExtension(TOKEN);
+  let port: number;
+  beforeAll(async () => {
+    port = await extension.start();
+  });
+  afterAll(() => extension.stop());
+
+  const viaExtension = (secretId: string, extensionPort = port) =>
+    new SecretsManagerKeyProvider({
+      client: () => client,
+      secretId,
+      field: "apiKey",
+      ttlMs: 60_000,
+      extension: { port: extensionPort, token: () => TOKEN },
+    });
+
+  it("reads the key from the extension, with the session token, and never asks Secrets Manager", async () => {
+    extension.secrets.set("via-extension", JSON.stringify({ apiKey: "kst_from_extension" }));
+    const before = { extension: extension.calls, sdk: secretsManager.calls };
+    expect(await viaExtension("via-extension").getApiKey()).toBe("kst_from_extension");
+    expect({ extension: extension.calls - before.extension, sdk: secretsManager.calls - before.sdk }).toEqual({ extension: 1, sdk: 0 });
+  });
+
+  it("asks Secrets Manager when the extension is absent or fails, and names Secrets Manager's error", async () => {
+    secretsManager.secrets.set("fallback", "kst_from_sdk");
+    const closed = new FakeSecretsExtension(TOKEN);
+    const closedPort = await closed.start();
+    await closed.stop();
+    expect(await viaExtension("fallback", closedPort).getApiKey()).toBe("kst_from_sdk");
+    extension.failWith = 500;
+    expect(await viaExtension("fallback").getApiKey()).toBe("kst_from_sdk");
+    extension.failWith = undefined;
+    // Unknown to both: the SDK's answer decides the error.
+    expect((await failure(viaExtension("unknown-everywhere").getApiKey())).message).toBe("cannot read the secret named by KUSTOMER_SECRET_ID: ResourceNotFoundException");
+  });
+
+  it("goes past the extension's cache to Secrets Manager when the key must be refreshed (after a 401)", async () => {
+    extension.secrets.set("rotated", "kst_old_cached_by_extension");
+    secretsManager.secrets.set("rotated", "kst_new");
+    const keys = viaExtension("rotated");
+    expect(await keys.getApiKey()).toBe("kst_old_cached_by_extension");
+    expect(await keys.getApiKey({ forceRefresh: true })).toBe("kst_new");
   });
 });
 

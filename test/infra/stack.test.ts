@@ -87,6 +87,15 @@ describe("the function", () => {
     });
   });
 
+  it("reads the key through the Parameters and Secrets extension, every function, cached no longer than the function does", () => {
+    const functions = Object.values(byDefault.findResources("AWS::Lambda::Function", { Properties: { Handler: Match.stringLikeRegexp("^(handler|job-handler)\\.handler$") } }));
+    expect(functions).toHaveLength(3);
+    for (const fn of functions) {
+      expect(fn.Properties.Layers).toEqual([{ "Fn::FindInMap": [expect.stringMatching(/^Paramsandsecrets/), { Ref: "AWS::Region" }, "1x0x103xarm64"] }]);
+      expect(fn.Properties.Environment.Variables).toMatchObject({ PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: "2773", SECRETS_MANAGER_TTL: "300", NODE_OPTIONS: "--enable-source-maps" });
+    }
+  });
+
   it("never carries the key in its environment", () => {
     const { properties } = onlyResource(byDefault, "AWS::Lambda::Function", "BulkUpdateFunction");
     expect(Object.keys(properties.Environment.Variables)).not.toContain("KUSTOMER_API_KEY");
