@@ -1,41 +1,30 @@
-// The function's configuration (CONTRACT §5): read from the environment once, checked with zod.
-import * as z from "zod";
+// The function's configuration (CONTRACT §5): read from the environment once, checked with zod/mini.
+import * as z from "zod/mini";
 import { ConfigurationError } from "./errors.ts";
+import "./zod-messages.ts";
 
 // An empty variable counts as unset: a blank line in a .env file must not become a value.
 const unsetIfEmpty = (value: unknown) => (value === "" ? undefined : value);
 
-const integer = (min: number, max: number, fallback: number) =>
-  z.preprocess(
-    unsetIfEmpty,
+/** An empty variable counts as unset, then the schema applies. */
+const variable = <T extends z.ZodMiniType>(schema: T) => z.pipe(z.transform(unsetIfEmpty), schema);
+
+/** A number in [min, max], whole unless told otherwise, with one message for every way to miss it. */
+const number = (min: number, max: number, { whole = true } = {}) => {
+  const message = whole ? `must be a whole number from ${min} to ${max}` : `must be a number from ${min} to ${max}`;
+  return z.coerce.number<string>({ error: message }).check(...(whole ? [z.int({ error: message })] : []), z.gte(min, message), z.lte(max, message));
+};
+const integer = (min: number, max: number, fallback: number) => variable(z._default(number(min, max), fallback));
+const share = (max: number, fallback: number) => variable(z._default(number(0, max, { whole: false }), fallback));
+
+const optionalText = variable(z.optional(z.string()));
+
+const optionalPort = variable(
+  z.optional(
     z.coerce
-      .number<string>({ error: `must be a whole number from ${min} to ${max}` })
-      .int(`must be a whole number from ${min} to ${max}`)
-      .min(min, `must be a whole number from ${min} to ${max}`)
-      .max(max, `must be a whole number from ${min} to ${max}`)
-      .default(fallback),
-  );
-
-const share = (max: number, fallback: number) =>
-  z.preprocess(
-    unsetIfEmpty,
-    z.coerce
-      .number<string>({ error: `must be a number from 0 to ${max}` })
-      .min(0, `must be a number from 0 to ${max}`)
-      .max(max, `must be a number from 0 to ${max}`)
-      .default(fallback),
-  );
-
-const optionalText = z.preprocess(unsetIfEmpty, z.string().optional());
-
-const optionalPort = z.preprocess(
-  unsetIfEmpty,
-  z.coerce
-    .number<string>({ error: "must be a port number from 1 to 65535" })
-    .int("must be a port number from 1 to 65535")
-    .min(1, "must be a port number from 1 to 65535")
-    .max(65_535, "must be a port number from 1 to 65535")
-    .optional(),
+      .number<string>({ error: "must be a port number from 1 to 65535" })
+      .check(z.int({ error: "must be a port number from 1 to 65535" }), z.gte(1, "must be a port number from 1 to 65535"), z.lte(65_535, "must be a port number from 1 to 65535")),
+  ),
 );
 
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
@@ -43,41 +32,39 @@ const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 const KUSTOMER_HOSTS = /(^|\.)kustomerapp\.com$/;
 
 /** The key goes only to this host, so it must be https (plain http only to this machine). */
-const baseUrl = z.preprocess(
-  unsetIfEmpty,
-  z
-    .string()
-    .default("https://api.kustomerapp.com")
-    .transform((value, ctx) => {
+const baseUrl = variable(
+  z.pipe(
+    z._default(z.string(), "https://api.kustomerapp.com"),
+    z.transform((value: string, ctx) => {
       let url: URL;
       try {
         url = new URL(value);
       } catch {
-        ctx.addIssue({ code: "custom", message: "must be an absolute URL such as https://api.kustomerapp.com" });
+        ctx.issues.push({ code: "custom", message: "must be an absolute URL such as https://api.kustomerapp.com", input: value });
         return z.NEVER;
       }
       const loopback = LOOPBACK_HOSTS.test(url.hostname);
       if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-        ctx.addIssue({ code: "custom", message: "must use https (plain http is allowed for loopback only)" });
+        ctx.issues.push({ code: "custom", message: "must use https (plain http is allowed for loopback only)", input: value });
       }
       if (url.username || url.password || url.search || url.hash || url.pathname !== "/") {
-        ctx.addIssue({ code: "custom", message: "must be a bare origin: no path, query, fragment or credentials" });
+        ctx.issues.push({ code: "custom", message: "must be a bare origin: no path, query, fragment or credentials", input: value });
       }
       return url;
     }),
+  ),
 );
 
-const hostList = z.preprocess(
-  unsetIfEmpty,
-  z
-    .string()
-    .default("")
-    .transform((value) => value.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean)),
+const hostList = variable(
+  z.pipe(
+    z._default(z.string(), ""),
+    z.transform((value: string) => value.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean)),
+  ),
 );
 
 const variables = z.object({
   KUSTOMER_SECRET_ID: optionalText,
-  KUSTOMER_SECRET_FIELD: z.preprocess(unsetIfEmpty, z.string().default("apiKey")),
+  KUSTOMER_SECRET_FIELD: variable(z._default(z.string(), "apiKey")),
   KUSTOMER_API_KEY: optionalText,
   KUSTOMER_BASE_URL: baseUrl,
   KUSTOMER_ALLOWED_HOSTS: hostList,
@@ -88,23 +75,21 @@ const variables = z.object({
   KUSTOMER_RATE_LIMIT_HEADROOM: share(0.9, 0.2),
   SECRET_TTL_SECONDS: integer(0, 86_400, 300),
   MAX_ITEMS: integer(1, 1_000_000, 10_000),
-  DEAD_LETTER_QUEUE_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/ }).optional()),
+  DEAD_LETTER_QUEUE_URL: variable(z.optional(z.url({ protocol: /^https?$/ }))),
   /** The workflow the burst queue's commands are handed to (CONTRACT §3.2). */
-  WORKFLOW_STATE_MACHINE_ARN: z.preprocess(
-    unsetIfEmpty,
-    z.string().regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/, "must be a state machine ARN").optional(),
-  ),
+  WORKFLOW_STATE_MACHINE_ARN: variable(z.optional(z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/, "must be a state machine ARN")))),
   /** Set when the Parameters and Secrets Lambda Extension's layer is present (the stack adds it). */
   PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: optionalPort,
   /** Where lists too long for an outcome event are kept (the job bucket). */
-  RESULTS_BUCKET_NAME: z.preprocess(unsetIfEmpty, z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name").optional()),
+  RESULTS_BUCKET_NAME: variable(z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name")))),
 });
 
 /** Every variable the function reads (CONTRACT §5): tests reset exactly these between worlds. */
 export const CONFIG_VARIABLES = Object.keys(variables.shape) as Array<keyof typeof variables.shape>;
 
-const environmentSchema = variables
-  .superRefine((env, ctx) => {
+const environmentSchema = z.pipe(
+  variables.check(
+    z.superRefine((env, ctx) => {
     // A mistyped or tampered base URL must not carry the key anywhere but Kustomer (or this machine).
     const host = env.KUSTOMER_BASE_URL.hostname.toLowerCase();
     if (!KUSTOMER_HOSTS.test(host) && !LOOPBACK_HOSTS.test(host) && !env.KUSTOMER_ALLOWED_HOSTS.includes(host)) {
@@ -121,8 +106,9 @@ const environmentSchema = variables
         message: "is required: the name or ARN of the secret that holds the Kustomer API key",
       });
     }
-  })
-  .transform((env) => ({
+    }),
+  ),
+  z.transform((env: z.output<typeof variables>) => ({
     // A secret wins over a local key, so a deployed function never runs on a developer's key.
     apiKeySource: env.KUSTOMER_SECRET_ID
       ? ({ kind: "secret", secretId: env.KUSTOMER_SECRET_ID, field: env.KUSTOMER_SECRET_FIELD, extensionPort: env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT } as const)
@@ -137,7 +123,8 @@ const environmentSchema = variables
     deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL,
     workflowStateMachineArn: env.WORKFLOW_STATE_MACHINE_ARN,
     resultsBucketName: env.RESULTS_BUCKET_NAME,
-  }));
+  })),
+);
 
 export type Config = z.infer<typeof environmentSchema>;
 

@@ -6,7 +6,7 @@
 //   report  - writes the report and the retry file (CONTRACT §7).
 // Each step keeps what it learnt under results/<run>/, so the state machine's own state stays small.
 import type { Context } from "aws-lambda";
-import * as z from "zod";
+import * as z from "zod/mini";
 import { getBulkStatuses } from "./kustomer/bulk.ts";
 import { submitLines, type JobBatchResult } from "./job/batch.ts";
 import { JobBucket, runKey } from "./job/bucket.ts";
@@ -16,9 +16,11 @@ import { writeReport } from "./job/report.ts";
 import { issuesOf, validationErrorOf } from "./schema.ts";
 import { logger, publishMetrics } from "./observability.ts";
 import { deadlineOf, servicesFor } from "./services.ts";
+import "./zod-messages.ts";
 
-const name = z.string().min(1).max(1024);
-const range = { first: z.number().int().min(1), last: z.number().int().min(1), start: z.number().int().min(0), end: z.number().int().min(1) };
+const name = z.string().check(z.minLength(1), z.maxLength(1024));
+const atLeast = (minimum: number) => z.int().check(z.gte(minimum));
+const range = { first: atLeast(1), last: atLeast(1), start: atLeast(0), end: atLeast(1) };
 
 const stepSchema = z.discriminatedUnion("step", [
   z.strictObject({ step: z.literal("plan"), bucket: name, key: name, run: name }),
@@ -27,19 +29,20 @@ const stepSchema = z.discriminatedUnion("step", [
     step: z.literal("collect"),
     bucket: name,
     run: name,
-    lines: z.number().int().min(0),
-    mapFailed: z.object({ Error: z.string(), Cause: z.string().optional() }).nullable(),
+    lines: atLeast(0),
+    mapFailed: z.nullable(z.object({ Error: z.string(), Cause: z.optional(z.string()) })),
   }),
   z.strictObject({ step: z.literal("follow"), bucket: name, run: name }),
-  z.strictObject({ step: z.literal("report"), bucket: name, key: name, run: name, abandon: z.boolean(), statusTimeoutMinutes: z.number().int().min(1) }),
+  z.strictObject({ step: z.literal("report"), bucket: name, key: name, run: name, abandon: z.boolean(), statusTimeoutMinutes: atLeast(1) }),
 ]);
 type Step = z.infer<typeof stepSchema>;
 
 /** The Distributed Map's ResultWriter: a manifest naming files of child executions. */
 const manifestSchema = z.object({
-  ResultFiles: z.object({ SUCCEEDED: z.array(z.object({ Key: z.string() })).default([]), FAILED: z.array(z.object({ Key: z.string() })).default([]) }),
+  ResultFiles: z.object({ SUCCEEDED: z._default(z.array(z.object({ Key: z.string() })), []), FAILED: z._default(z.array(z.object({ Key: z.string() })), []) }),
 });
-const childSchema = z.looseObject({ Status: z.string(), Input: z.string().optional(), Output: z.string().optional(), Error: z.string().optional(), Cause: z.string().optional() });
+const optionalText = z.optional(z.string());
+const childSchema = z.looseObject({ Status: z.string(), Input: optionalText, Output: optionalText, Error: optionalText, Cause: optionalText });
 
 /** Time the follow step spends reading status before it hands back to the state machine's wait. */
 const FOLLOW_BUDGET_MS = 60_000;

@@ -1,6 +1,6 @@
 // Kustomer's bulk update: a command split into requests of at most 100 customers, sent in order, and
 // the status of the resulting bulk operations read back with their per-customer failures.
-import * as z from "zod";
+import * as z from "zod/mini";
 import { BulkUpdateError, KustomerRequestError } from "../errors.ts";
 import type { Counters, Log } from "../observability.ts";
 import type { CustomerFailure, Operation, OperationStatus, StatusResult, SubmitResult } from "../results.ts";
@@ -58,9 +58,9 @@ export function requestBody(request: PlannedRequest): Array<CustomerUpdate & { _
 /** What PUT /v1/customers/bulk and GET /v1/bulk/{id} both answer: the bulk operation resource. */
 const bulkOperationResponse = z.object({
   data: z.object({
-    id: z.string().min(1),
-    status: z.string().optional(),
-    attributes: z.object({ status: z.string().optional() }).optional(),
+    id: z.string().check(z.minLength(1)),
+    status: z.optional(z.string()),
+    attributes: z.optional(z.object({ status: z.optional(z.string()) })),
   }),
 });
 
@@ -159,21 +159,21 @@ function withProgress(error: unknown, accepted: Operation[], unsent: PlannedRequ
 }
 
 const batchResult = z.looseObject({
-  _clientRef: z.string().optional(),
-  objectId: z.string().optional(),
-  status: z.string().optional(),
-  error: z.unknown().optional(),
+  _clientRef: z.optional(z.string()),
+  objectId: z.optional(z.string()),
+  status: z.optional(z.string()),
+  error: z.optional(z.unknown()),
 });
 const batchFields = z.looseObject({
-  successCount: z.number().optional(),
-  failureCount: z.number().optional(),
-  objectIds: z.array(z.string()).optional(),
-  errors: z.unknown().optional(),
-  results: z.array(batchResult).optional(),
+  successCount: z.optional(z.number()),
+  failureCount: z.optional(z.number()),
+  objectIds: z.optional(z.array(z.string())),
+  errors: z.optional(z.unknown()),
+  results: z.optional(z.array(batchResult)),
 });
 // Each batch may come as a JSON:API resource (fields under `attributes`) or as a plain object.
 const batchesResponse = z.object({
-  data: z.array(z.looseObject({ attributes: batchFields.optional() }).and(batchFields)),
+  data: z.array(z.intersection(z.looseObject({ attributes: z.optional(batchFields) }), batchFields)),
 });
 
 /** Kustomer's reason for one customer, which may quote the customer's data: masked like its request errors. */

@@ -1,6 +1,6 @@
 // HTTP to Kustomer: bearer auth, per-request timeout, retries with capped exponential backoff and
 // full jitter, Kustomer's rate-limit headers, and its two error shapes mapped to the contract's errors.
-import type * as z from "zod";
+import type * as z from "zod/mini";
 import {
   KustomerAuthError,
   KustomerRateLimitError,
@@ -77,7 +77,7 @@ export class KustomerClient {
   }
 
   /** Sends one request, retrying what can be retried until `deadlineAt` (epoch ms). */
-  async send<T>(request: KustomerRequest, schema: z.ZodType<T>, deadlineAt: number): Promise<Sent<T>> {
+  async send<T>(request: KustomerRequest, schema: z.ZodMiniType<T>, deadlineAt: number): Promise<Sent<T>> {
     let attempts = 0;
     let keyRefreshed = false;
     let forceRefresh = false;
@@ -123,7 +123,7 @@ export class KustomerClient {
   private async attempt<T>(
     request: KustomerRequest,
     body: string | undefined,
-    schema: z.ZodType<T>,
+    schema: z.ZodMiniType<T>,
     apiKey: string,
     timeoutMs: number,
   ): Promise<Outcome<T>> {
