@@ -21,34 +21,83 @@ export interface SubmissionProgress {
   unsentCustomerIds: string[];
 }
 
-export abstract class BulkUpdateError extends Error {
-  abstract override readonly name: string;
-  abstract readonly retryable: boolean;
-  abstract readonly httpStatus: number;
+/** Issues a message quotes; the answer lists more (MAX_LISTED_ISSUES). */
+export const MAX_ISSUES_IN_MESSAGE = 10;
+/** Issues listed in an answer: enough to fix a request, few enough to keep every answer small. */
+export const MAX_LISTED_ISSUES = 100;
+
+/** A ValidationError whose message quotes the first issues and counts the rest. */
+export function validationErrorOf(issues: ValidationIssue[], httpStatus = 400, issueCount = issues.length): ValidationError {
+  const listed = issues.slice(0, MAX_ISSUES_IN_MESSAGE).map((issue) => `${issue.path || "(request)"}: ${issue.message}`);
+  const more = issueCount > MAX_ISSUES_IN_MESSAGE ? ` (and ${issueCount - MAX_ISSUES_IN_MESSAGE} more)` : "";
+  return new ValidationError(`invalid request: ${listed.join("; ")}${more}`, { issues: issues.slice(0, MAX_LISTED_ISSUES), issueCount, httpStatus });
+}
+
+/** The one name of a failure that is none of the contract's: in answers, logs and metrics alike. */
+export const INTERNAL_ERROR = "InternalError";
+
+/** The contract's name of any failure. */
+export function errorNameOf(error: unknown): string {
+  return error instanceof BulkUpdateError ? error.name : INTERNAL_ERROR;
+}
+
+export interface BulkUpdateErrorOptions {
+  cause?: unknown;
+  /** What had already happened when a multi-request submit stopped. */
   progress?: SubmissionProgress;
 }
 
-export interface ValidationErrorOptions {
+/** The message's account of progress: bulk ids and counts, never customer ids (those are in `progress`). */
+function progressNote({ acceptedBulkIds, unsentCustomerIds }: SubmissionProgress): string {
+  return (
+    `. Accepted before the failure: bulk ids ${acceptedBulkIds.join(",")}.` +
+    ` Not sent: ${unsentCustomerIds.length} customers (listed in unsentCustomerIds). Re-sending the whole command is safe.`
+  );
+}
+
+export abstract class BulkUpdateError<Options extends BulkUpdateErrorOptions = BulkUpdateErrorOptions> extends Error {
+  abstract override readonly name: string;
+  abstract readonly retryable: boolean;
+  abstract readonly httpStatus: number;
+  readonly progress?: SubmissionProgress;
+
+  constructor(
+    /** The message without the progress note. */
+    readonly reason: string,
+    readonly options: Options,
+  ) {
+    // With nothing accepted, nothing was sent: the reason alone says it all.
+    super(options.progress?.acceptedBulkIds.length ? `${reason}${progressNote(options.progress)}` : reason, { cause: options.cause });
+    this.progress = options.progress;
+  }
+
+  /** The same failure, now knowing what had been done before it: a new error, so no message is rewritten. */
+  withProgress(progress: SubmissionProgress): this {
+    const Same = this.constructor as new (reason: string, options: Options) => this;
+    return new Same(this.reason, { ...this.options, progress, cause: this });
+  }
+}
+
+export interface ValidationErrorOptions extends BulkUpdateErrorOptions {
   /** The first issues found, at most MAX_LISTED_ISSUES. */
   issues?: ValidationIssue[];
   /** Every issue found, listed or not. */
   issueCount?: number;
   httpStatus?: number;
-  cause?: unknown;
 }
 
-export class ValidationError extends BulkUpdateError {
+export class ValidationError extends BulkUpdateError<ValidationErrorOptions> {
   readonly name = "ValidationError";
   readonly retryable = false;
   readonly httpStatus: number;
   readonly issues: ValidationIssue[];
   readonly issueCount: number;
 
-  constructor(message: string, { issues = [], issueCount = issues.length, httpStatus = 400, cause }: ValidationErrorOptions = {}) {
-    super(message, { cause });
-    this.issues = issues;
-    this.issueCount = issueCount;
-    this.httpStatus = httpStatus;
+  constructor(message: string, options: ValidationErrorOptions = {}) {
+    super(message, options);
+    this.issues = options.issues ?? [];
+    this.issueCount = options.issueCount ?? this.issues.length;
+    this.httpStatus = options.httpStatus ?? 400;
   }
 }
 
@@ -57,12 +106,20 @@ export class NotFoundError extends BulkUpdateError {
   readonly name = "NotFoundError";
   readonly retryable = false;
   readonly httpStatus = 404;
+
+  constructor(message: string, options: BulkUpdateErrorOptions = {}) {
+    super(message, options);
+  }
 }
 
 export class ConfigurationError extends BulkUpdateError {
   readonly name = "ConfigurationError";
   readonly retryable = false;
   readonly httpStatus = 500;
+
+  constructor(message: string, options: BulkUpdateErrorOptions = {}) {
+    super(message, options);
+  }
 }
 
 /** Secrets Manager throttled or failed after the SDK's own retries: transient, unlike a missing secret. */
@@ -70,60 +127,91 @@ export class SecretUnavailableError extends BulkUpdateError {
   readonly name = "SecretUnavailableError";
   readonly retryable = true;
   readonly httpStatus = 503;
+
+  constructor(message: string, options: BulkUpdateErrorOptions = {}) {
+    super(message, options);
+  }
 }
 
-export class KustomerAuthError extends BulkUpdateError {
+export interface KustomerErrorOptions extends BulkUpdateErrorOptions {
+  /** The HTTP status Kustomer answered, when it answered. */
+  kustomerStatus?: number;
+}
+
+export class KustomerAuthError extends BulkUpdateError<KustomerErrorOptions & { kustomerStatus: 401 | 403 }> {
   readonly name = "KustomerAuthError";
   readonly retryable = false;
   readonly httpStatus = 502;
+  readonly kustomerStatus: 401 | 403;
 
-  constructor(readonly kustomerStatus: number) {
-    super(
+  constructor(message: string, options: KustomerErrorOptions & { kustomerStatus: 401 | 403 }) {
+    super(message, options);
+    this.kustomerStatus = options.kustomerStatus;
+  }
+
+  static of(kustomerStatus: 401 | 403): KustomerAuthError {
+    return new KustomerAuthError(
       kustomerStatus === 401
         ? "Kustomer rejected the API key (401), also after fetching the secret again"
         : "Kustomer refused the request (403): the API key lacks the role org.permission.customer.update",
+      { kustomerStatus },
     );
   }
 }
 
-export class KustomerRequestError extends BulkUpdateError {
+export interface KustomerRequestErrorOptions extends KustomerErrorOptions {
+  kustomerStatus: number;
+  /** Kustomer's own error entries, normalised. */
+  details?: KustomerErrorDetail[];
+}
+
+export class KustomerRequestError extends BulkUpdateError<KustomerRequestErrorOptions> {
   readonly name = "KustomerRequestError";
   readonly retryable = false;
   readonly httpStatus = 422;
+  readonly kustomerStatus: number;
+  readonly details: KustomerErrorDetail[];
 
-  constructor(
-    message: string,
-    readonly kustomerStatus: number,
-    readonly details: KustomerErrorDetail[] = [],
-  ) {
-    super(message);
+  constructor(message: string, options: KustomerRequestErrorOptions) {
+    super(message, options);
+    this.kustomerStatus = options.kustomerStatus;
+    this.details = options.details ?? [];
   }
 }
 
-export class KustomerRateLimitError extends BulkUpdateError {
+export interface KustomerRateLimitErrorOptions extends KustomerErrorOptions {
+  /** When to try again, as the Retry-After header says it. */
+  retryAfterSeconds: number;
+}
+
+export class KustomerRateLimitError extends BulkUpdateError<KustomerRateLimitErrorOptions> {
   readonly name = "KustomerRateLimitError";
   readonly retryable = true;
   readonly httpStatus = 429;
+  readonly retryAfterSeconds: number;
 
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(message);
+  constructor(message: string, options: KustomerRateLimitErrorOptions) {
+    super(message, options);
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
-export class KustomerUnavailableError extends BulkUpdateError {
+export interface KustomerUnavailableErrorOptions extends KustomerErrorOptions {
+  /** Kustomer did not answer in time (HTTP 504 rather than 503). */
+  timedOut?: boolean;
+}
+
+export class KustomerUnavailableError extends BulkUpdateError<KustomerUnavailableErrorOptions> {
   readonly name = "KustomerUnavailableError";
   readonly retryable = true;
   readonly httpStatus: number;
+  readonly timedOut: boolean;
+  readonly kustomerStatus?: number;
 
-  constructor(
-    message: string,
-    readonly timedOut = false,
-    readonly kustomerStatus?: number,
-  ) {
-    super(message);
-    this.httpStatus = timedOut ? 504 : 503;
+  constructor(message: string, options: KustomerUnavailableErrorOptions = {}) {
+    super(message, options);
+    this.timedOut = options.timedOut ?? false;
+    this.kustomerStatus = options.kustomerStatus;
+    this.httpStatus = this.timedOut ? 504 : 503;
   }
 }

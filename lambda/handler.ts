@@ -1,7 +1,7 @@
 // The Lambda entry point, wiring only: pick the trigger's adapter, run the use case, answer in the
 // caller's shape. Everything built here lives for the execution environment (warm invocations).
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { BulkUpdateError, ConfigurationError, ValidationError } from "./errors.ts";
+import { BulkUpdateError, ConfigurationError, errorNameOf, ValidationError } from "./errors.ts";
 import type { TriggerAdapter } from "./events/adapter.ts";
 import { directAdapter } from "./events/direct.ts";
 import { eventBridgeAdapter } from "./events/eventbridge.ts";
@@ -41,7 +41,7 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
     const known = error instanceof BulkUpdateError;
     // A caller's bad request is worth a warning, not an operator's attention.
     logger[error instanceof ValidationError ? "warn" : "error"]("request failed", {
-      error: known ? error.name : "UnexpectedError",
+      error: errorNameOf(error),
       httpStatus: known ? error.httpStatus : 500,
       retryable: known ? error.retryable : false,
       kustomerStatus: known && "kustomerStatus" in error ? error.kustomerStatus : undefined,
@@ -51,7 +51,7 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
       durationMs: Date.now() - started,
     });
     if (!known) logger.error("unexpected error", { errorType: error instanceof Error ? error.name : typeof error });
-    countFailure(known ? error.name : "UnexpectedError");
+    countFailure(errorNameOf(error));
     return await adapter.onError(error, { event, listStore: services?.listStore });
   } finally {
     publishMetrics();
@@ -86,7 +86,7 @@ async function handleSqsBatch(event: SQSEvent, deadlineAt: number, started: numb
           const started = await workflow.start(delivery.name, delivery.input);
           logger.info("workflow started", { messageId: record.messageId, execution: delivery.name, duplicate: started === "duplicate" });
         } catch (error) {
-          countFailure(error instanceof BulkUpdateError ? error.name : "UnexpectedError");
+          countFailure(errorNameOf(error));
           throw error;
         }
       },

@@ -2,7 +2,7 @@
 // Kustomer's bulk-update item, and the status request. Types are inferred from these schemas. Written
 // with zod/mini: the same checks and messages as full zod, a fraction of its load on a cold start.
 import * as z from "zod/mini";
-import { ValidationError, type ValidationIssue } from "./errors.ts";
+import { MAX_ISSUES_IN_MESSAGE, MAX_LISTED_ISSUES, validationErrorOf, type ValidationIssue } from "./errors.ts";
 import "./zod-messages.ts";
 
 /** Kustomer ids are MongoDB ObjectIds, lowercase hex: an uppercase id is taken and sent in lowercase. */
@@ -230,16 +230,6 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
       return `[${JSON.stringify(name)}]`;
     })
     .join("");
-}
-
-const MAX_ISSUES_IN_MESSAGE = 10;
-/** Issues listed in an answer: enough to fix a request, few enough to keep every answer small. */
-export const MAX_LISTED_ISSUES = 100;
-
-export function validationErrorOf(issues: ValidationIssue[], httpStatus = 400, issueCount = issues.length): ValidationError {
-  const listed = issues.slice(0, MAX_ISSUES_IN_MESSAGE).map((issue) => `${issue.path || "(request)"}: ${issue.message}`);
-  const more = issueCount > MAX_ISSUES_IN_MESSAGE ? ` (and ${issueCount - MAX_ISSUES_IN_MESSAGE} more)` : "";
-  return new ValidationError(`invalid request: ${listed.join("; ")}${more}`, { issues: issues.slice(0, MAX_LISTED_ISSUES), issueCount, httpStatus });
 }
 
 /** The first MAX_LISTED_ISSUES issues, and how many were found in all. */

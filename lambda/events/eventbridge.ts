@@ -1,7 +1,7 @@
 // EventBridge: the command is the event's `detail`; failures are thrown so the rule's retry policy
 // and dead-letter queue keep the event.
 import type { EventBridgeEvent } from "aws-lambda";
-import { validationErrorOf } from "../schema.ts";
+import { validationErrorOf } from "../errors.ts";
 import { isObject, resultOrThrow, type TriggerAdapter } from "./adapter.ts";
 
 export const BULK_UPDATE_DETAIL_TYPE = "Customer Bulk Update Requested";

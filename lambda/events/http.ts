@@ -1,10 +1,10 @@
 // API Gateway REST (payload 1.0), HTTP API and function URLs (payload 2.0): routes, query, base64 and
 // JSON bodies in; JSON responses out, with the contract's status codes for results and errors.
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
-import { BulkUpdateError, KustomerRateLimitError, KustomerRequestError, NotFoundError, ValidationError } from "../errors.ts";
+import { BulkUpdateError, INTERNAL_ERROR, KustomerRateLimitError, KustomerRequestError, NotFoundError, validationErrorOf, ValidationError } from "../errors.ts";
 import { NOT_FOUND } from "../kustomer/bulk.ts";
 import type { RequestResult } from "../process-request.ts";
-import { BULK_ID, BULK_ID_MESSAGE, validationErrorOf } from "../schema.ts";
+import { BULK_ID, BULK_ID_MESSAGE } from "../schema.ts";
 import { isObject, type TriggerAdapter } from "./adapter.ts";
 import { API_GATEWAY_TIMEOUT_MS, decodePathSegment, HTTP_ROUTES } from "./http-routes.ts";
 
@@ -120,7 +120,7 @@ export function toHttpResponse(result: RequestResult): APIGatewayProxyResult {
 export function toHttpErrorResponse(error: unknown): APIGatewayProxyResult {
   if (!(error instanceof BulkUpdateError)) {
     // Not one of ours: a bug. Its text could hold anything, so the caller gets none of it.
-    return json(500, { error: { name: "InternalError", message: "internal error" } });
+    return json(500, { error: { name: INTERNAL_ERROR, message: "internal error" } });
   }
   const body: Record<string, unknown> = { name: error.name, message: error.message };
   if (error instanceof ValidationError && error.issues.length > 0) Object.assign(body, { issues: error.issues, issueCount: error.issueCount });

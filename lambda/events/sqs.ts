@@ -7,7 +7,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { BulkUpdateError } from "../errors.ts";
 import type { DeadLetterQueue } from "../dead-letter.ts";
 import type { Log } from "../observability.ts";
-import { validationErrorOf } from "../schema.ts";
+import { validationErrorOf } from "../errors.ts";
 import { isObject } from "./adapter.ts";
 import { BULK_UPDATE_DETAIL_TYPE } from "./eventbridge.ts";
 

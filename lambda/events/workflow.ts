@@ -4,7 +4,7 @@
 // pass Step Functions' 256 KiB), an outcome its sums, and an error is an answer too, because a thrown
 // error reaches Step Functions without its fields (which customers were not sent).
 import type { Context } from "aws-lambda";
-import { BulkUpdateError, KustomerRateLimitError, ValidationError } from "../errors.ts";
+import { BulkUpdateError, INTERNAL_ERROR, KustomerRateLimitError, ValidationError } from "../errors.ts";
 import { listForEvent } from "../list-store.ts";
 import type { RequestResult } from "../process-request.ts";
 import { isObject, type AdapterCall, type TriggerAdapter } from "./adapter.ts";
@@ -48,7 +48,7 @@ function customerIdsOf(command: unknown): string[] {
 async function toFailure(error: unknown, { event, listStore }: AdapterCall): Promise<WorkflowAnswer> {
   if (!(error instanceof BulkUpdateError)) {
     // Not one of ours: a bug. Its text could hold anything, so the event carries none of it.
-    return { status: "failed", retryable: false, retryAfterSeconds: 0, outcome: { error: { name: "InternalError", message: "internal error" } } };
+    return { status: "failed", retryable: false, retryAfterSeconds: 0, outcome: { error: { name: INTERNAL_ERROR, message: "internal error" } } };
   }
   const outcome: Record<string, unknown> = { error: { name: error.name, message: error.message } };
   const isCommand = isObject(event) && event.action !== "outcome";

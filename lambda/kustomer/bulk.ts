@@ -144,18 +144,13 @@ export async function submitBulkUpdate(
   return { status: "submitted", ...echo(command), items: countItems(operations), operations };
 }
 
+/** The error, now naming the bulk ids accepted before it and the customers not sent; unchanged when nothing was sent. */
 function withProgress(error: unknown, accepted: Operation[], unsent: PlannedRequest[]): unknown {
-  const unsentCustomerIds = unsent.flatMap((request) => request.customerIds);
-  const acceptedBulkIds = accepted.map((operation) => operation.bulkId as string);
-  // With nothing accepted, nothing was sent: the error alone says it all.
   if (!(error instanceof BulkUpdateError) || accepted.length === 0) return error;
-  const failure = error;
-  failure.progress = { acceptedBulkIds, unsentCustomerIds };
-  // The message reaches logs, Step Functions and dead letters: bulk ids and counts, never customer ids.
-  failure.message +=
-    `. Accepted before the failure: bulk ids ${acceptedBulkIds.join(",")}.` +
-    ` Not sent: ${unsentCustomerIds.length} customers (listed in unsentCustomerIds). Re-sending the whole command is safe.`;
-  return failure;
+  return error.withProgress({
+    acceptedBulkIds: accepted.map((operation) => operation.bulkId as string),
+    unsentCustomerIds: unsent.flatMap((request) => request.customerIds),
+  });
 }
 
 const batchResult = z.looseObject({

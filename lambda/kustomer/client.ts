@@ -87,7 +87,7 @@ export class KustomerClient {
       await this.waitForBudget(deadlineAt);
       const remaining = deadlineAt - this.now();
       if (remaining < MIN_ATTEMPT_MS) {
-        throw new KustomerUnavailableError(`no time left in the invocation to send ${describe(request)}`, true);
+        throw new KustomerUnavailableError(`no time left in the invocation to send ${describe(request)}`, { timedOut: true });
       }
       attempts += 1;
       const apiKey = await this.options.keys.getApiKey({ forceRefresh });
@@ -96,7 +96,7 @@ export class KustomerClient {
       if (outcome.kind === "ok") return { data: outcome.data, attempts };
       if (outcome.kind === "unauthorized") {
         // The key may have been rotated since it was cached: fetch it once more, then give up.
-        if (keyRefreshed) throw new KustomerAuthError(401);
+        if (keyRefreshed) throw KustomerAuthError.of(401);
         keyRefreshed = true;
         forceRefresh = true;
         this.options.log.warn("Kustomer answered 401; fetching the API key again", { path: request.path });
@@ -151,7 +151,7 @@ export class KustomerClient {
       if (name === "TimeoutError" || name === "AbortError") {
         return {
           kind: "retry",
-          error: new KustomerUnavailableError(`Kustomer did not answer ${describe(request)} within ${timeoutMs} ms`, true),
+          error: new KustomerUnavailableError(`Kustomer did not answer ${describe(request)} within ${timeoutMs} ms`, { timedOut: true }),
         };
       }
       // Only the error code: undici's messages name hosts and ports.
@@ -168,32 +168,32 @@ export class KustomerClient {
       if (parsed.success) return { kind: "ok", data: parsed.data };
       return {
         kind: "retry",
-        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status} but an unexpected body`, false, status),
+        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status} but an unexpected body`, { kustomerStatus: status }),
       };
     }
     if (status === 401) return { kind: "unauthorized" };
-    if (status === 403) throw new KustomerAuthError(403);
+    if (status === 403) throw KustomerAuthError.of(403);
     if (status === 429) {
       this.counters.count("RateLimited");
       const waitMs = this.serverWaitMs(response.headers) ?? this.backoff(1);
       return {
         kind: "retry",
         waitMs,
-        error: new KustomerRateLimitError(`Kustomer rate limit reached for ${describe(request)}`, Math.max(1, Math.ceil(waitMs / 1000))),
+        error: new KustomerRateLimitError(`Kustomer rate limit reached for ${describe(request)}`, { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) }),
       };
     }
     if (status >= 500) {
       return {
         kind: "retry",
         waitMs: this.serverWaitMs(response.headers, false),
-        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status}`, status === 504, status),
+        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status}`, { timedOut: status === 504, kustomerStatus: status }),
       };
     }
     const details = parseKustomerErrors(parseJson(text.replaceAll(apiKey, "[key]")));
     // Kustomer's own words stay in `details` (redacted, for HTTP callers); the message, which logs,
     // Step Functions and dead letters carry, names only its error codes.
     const codes = [...new Set(details.map((detail) => detail.code).filter(Boolean))].slice(0, 5).join(", ");
-    throw new KustomerRequestError(`Kustomer rejected ${describe(request)} with ${status}${codes ? ` (${codes})` : ""}`, status, details);
+    throw new KustomerRequestError(`Kustomer rejected ${describe(request)} with ${status}${codes ? ` (${codes})` : ""}`, { kustomerStatus: status, details });
   }
 
   private backoff(attempt: number): number {
@@ -222,7 +222,7 @@ export class KustomerClient {
       if (this.now() + waitMs + MIN_ATTEMPT_MS > deadlineAt) {
         throw new KustomerRateLimitError(
           "Kustomer's rate limit budget, less the share kept for the org's other integrations, is spent until its reset, later than this invocation can wait",
-          Math.ceil(waitMs / 1000),
+          { retryAfterSeconds: Math.ceil(waitMs / 1000) },
         );
       }
       await this.sleep(waitMs);
