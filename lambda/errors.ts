@@ -1,19 +1,12 @@
 // The named errors of the contract (CONTRACT §4). Step Functions matches on `name`, HTTP callers get
 // `httpStatus`, so both are fixed per class and never derived from the (minified) class name.
+import type { KustomerErrorDetail } from "./kustomer/wire.ts";
 
 export interface ValidationIssue {
   path: string;
   message: string;
 }
 
-/** One Kustomer error entry, normalised from either of Kustomer's two error shapes. */
-export interface KustomerErrorDetail {
-  status?: number;
-  code?: string;
-  title?: string;
-  detail?: string;
-  pointer?: string;
-}
 
 /** What had already happened when a multi-request submit stopped. */
 export interface SubmissionProgress {

@@ -10,8 +10,8 @@ import { mapBatchAdapter } from "./events/map-batch.ts";
 import { deliveryOf, isSqsEvent, processSqsBatch } from "./events/sqs.ts";
 import { workflowAdapter } from "./events/workflow.ts";
 import { countFailure, logger, publishMetrics } from "./observability.ts";
-import { processRequest, type RequestResult, type Services } from "./process-request.ts";
-import { deadlineOf, RESPONSE_RESERVE_MS, servicesFor } from "./services.ts";
+import { processRequest, type RequestResult } from "./process-request.ts";
+import { deadlineOf, RESPONSE_RESERVE_MS, servicesFor, type HandlerServices } from "./services.ts";
 
 // The workflow's tasks first: it is told apart by its client context, whatever the payload looks like.
 const adapters: TriggerAdapter[] = [workflowAdapter, httpAdapter, eventBridgeAdapter, mapBatchAdapter, directAdapter];
@@ -26,7 +26,7 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
   const adapter = adapters.find((candidate) => candidate.matches(event, context)) ?? directAdapter;
   logger.appendKeys({ trigger: adapter.trigger });
 
-  let services: Services | undefined;
+  let services: HandlerServices | undefined;
   try {
     services = servicesFor(process.env);
     // On a cold start the secret's round trip then overlaps the validation.

@@ -7,14 +7,14 @@
 // Each step keeps what it learnt under results/<run>/, so the state machine's own state stays small.
 import type { Context } from "aws-lambda";
 import * as z from "zod/mini";
-import { getBulkStatuses } from "./kustomer/bulk.ts";
+import { getBulkStatuses } from "./kustomer/status.ts";
 import { submitLines, type JobBatchResult } from "./job/batch.ts";
 import { JobBucket, runKey } from "./job/bucket.ts";
 import { JobLedger, type JobLedgerState } from "./job/ledger.ts";
 import { nonBlank, rangesOf } from "./job/lines.ts";
 import { writeReport } from "./job/report.ts";
 import { validationErrorOf } from "./errors.ts";
-import { issuesOf } from "./schema.ts";
+import { issuesOf } from "./validation.ts";
 import { logger, publishMetrics } from "./observability.ts";
 import { deadlineOf, servicesFor } from "./services.ts";
 import "./zod-messages.ts";

@@ -1,7 +1,8 @@
 // The outcome of a command's bulk operations, as the workflow announces it (CONTRACT §3.2): what
 // Kustomer applied and failed over every operation, and each failed customer with Kustomer's reason.
 import { NotFoundError } from "./errors.ts";
-import { getBulkStatuses, NOT_FOUND, type BulkDependencies } from "./kustomer/bulk.ts";
+import { getBulkStatuses, NOT_FOUND } from "./kustomer/status.ts";
+import type { BulkDependencies } from "./kustomer/submit.ts";
 import { listForEvent, type ListStore } from "./list-store.ts";
 import type { OutcomeResult } from "./results.ts";
 import type { OutcomeRequest } from "./schema.ts";

@@ -3,10 +3,12 @@
 import type { Config } from "./config.ts";
 import type { DeadLetterQueue } from "./dead-letter.ts";
 import { submitLines, type JobBatchResult } from "./job/batch.ts";
-import { dryRun, getBulkStatuses, submitBulkUpdate } from "./kustomer/bulk.ts";
+import { dryRun } from "./kustomer/plan.ts";
+import { getBulkStatuses } from "./kustomer/status.ts";
+import { submitBulkUpdate } from "./kustomer/submit.ts";
 import { readOutcome, type OutcomeDependencies } from "./outcome.ts";
 import type { OutcomeResult, StatusResult, SubmitResult } from "./results.ts";
-import { parseRequest, splitBatch } from "./schema.ts";
+import { parseRequest, splitBatch } from "./validation.ts";
 
 export interface Services extends OutcomeDependencies {
   config: Config;

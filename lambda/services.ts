@@ -15,8 +15,8 @@ export const RESPONSE_RESERVE_MS = 500;
 /** Outside Lambda (local runs) there is no context: allow Lambda's own maximum. */
 const DEFAULT_REMAINING_MS = 15 * 60 * 1000;
 
-/** The queue's consumer also hands commands to the workflow. */
-export type HandlerServices = Services & { workflow?: WorkflowStarter };
+/** The entry points also warm the key up and count retries, and the queue's consumer starts workflows. */
+export type HandlerServices = Services & { client: KustomerClient; workflow?: WorkflowStarter };
 
 let cachedServices: HandlerServices | undefined;
 

@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { KustomerRequestError } from "../lambda/errors.ts";
-import { dryRun, getBulkStatuses, planRequests, requestBody, submitBulkUpdate } from "../lambda/kustomer/bulk.ts";
+import { dryRun, planRequests, requestBody } from "../lambda/kustomer/plan.ts";
+import { getBulkStatuses } from "../lambda/kustomer/status.ts";
+import { submitBulkUpdate } from "../lambda/kustomer/submit.ts";
 import { KustomerClient } from "../lambda/kustomer/client.ts";
 import { noCounters } from "../lambda/observability.ts";
-import { parseRequest, type BulkUpdateCommand } from "../lambda/schema.ts";
+import type { BulkUpdateCommand } from "../lambda/schema.ts";
+import { parseRequest } from "../lambda/validation.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
 import { API_KEY, customerId, customerUpdate, customerUpdates } from "./support/fixtures.ts";
 import { failure } from "./support/failures.ts";

@@ -6,7 +6,8 @@ import {
   KustomerRequestError,
   KustomerUnavailableError,
 } from "../lambda/errors.ts";
-import { KustomerClient, parseKustomerErrors } from "../lambda/kustomer/client.ts";
+import { KustomerClient } from "../lambda/kustomer/client.ts";
+import { parseKustomerErrors } from "../lambda/kustomer/wire.ts";
 import type { ApiKeyProvider } from "../lambda/secrets.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
 import { API_KEY, ROTATED_API_KEY, customerUpdates } from "./support/fixtures.ts";

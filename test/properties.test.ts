@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ValidationError } from "../lambda/errors.ts";
-import { parseRequest } from "../lambda/schema.ts";
+import { parseRequest } from "../lambda/validation.ts";
 import { httpApiEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../lambda/errors.ts";
-import { formatPath, parseRequest } from "../lambda/schema.ts";
+import { formatPath, parseRequest } from "../lambda/validation.ts";
 import { customerId, customerUpdate, customerUpdates } from "./support/fixtures.ts";
 
 function issuesOf(input: unknown, maxItems = 10_000): ValidationError {

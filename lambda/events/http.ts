@@ -2,7 +2,7 @@
 // JSON bodies in; JSON responses out, with the contract's status codes for results and errors.
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
 import { BulkUpdateError, INTERNAL_ERROR, KustomerRateLimitError, KustomerRequestError, NotFoundError, validationErrorOf, ValidationError } from "../errors.ts";
-import { NOT_FOUND } from "../kustomer/bulk.ts";
+import { NOT_FOUND } from "../kustomer/status.ts";
 import type { RequestResult } from "../process-request.ts";
 import { BULK_ID, BULK_ID_MESSAGE } from "../schema.ts";
 import { isObject, type TriggerAdapter } from "./adapter.ts";

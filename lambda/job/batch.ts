@@ -2,8 +2,8 @@
 // the valid ones sent as one bulk request. A request Kustomer refuses for good is an answer too, so each
 // line keeps its own reason; a retryable failure is thrown, for the caller's retry.
 import { BulkUpdateError } from "../errors.ts";
-import { submitBulkUpdate, type BulkDependencies } from "../kustomer/bulk.ts";
-import { splitBatch } from "../schema.ts";
+import { submitBulkUpdate, type BulkDependencies } from "../kustomer/submit.ts";
+import { splitBatch } from "../validation.ts";
 import type { JobLine } from "./lines.ts";
 
 export interface LineFailure {

@@ -1,7 +1,7 @@
 // What a large job knows of its lines between steps, as plain JSON (kept in S3 on AWS), so each step
 // picks up where the last one left off: lines failed one by one, batches that failed whole, and the
 // bulk operations Kustomer accepted but has not completed yet.
-import { NOT_FOUND } from "../kustomer/bulk.ts";
+import { NOT_FOUND } from "../kustomer/status.ts";
 import type { OperationStatus } from "../results.ts";
 import type { JobBatchResult, LineFailure } from "./batch.ts";
 

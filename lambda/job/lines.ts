@@ -1,7 +1,7 @@
 // A job file's lines (CONTRACT §7): numbered from 1 as the file holds them, blank ones skipped, cut
 // into batches of one bulk request each. A batch is also a byte range of the file, so a Distributed
 // Map child can read just its own lines.
-import { KUSTOMER_BULK_LIMIT } from "../kustomer/bulk.ts";
+import { KUSTOMER_BULK_LIMIT } from "../kustomer/plan.ts";
 
 export interface JobLine {
   /** 1-based, counting blank lines too: the number an editor shows. */

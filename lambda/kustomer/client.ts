@@ -7,11 +7,11 @@ import {
   KustomerRequestError,
   KustomerUnavailableError,
   type BulkUpdateError,
-  type KustomerErrorDetail,
 } from "../errors.ts";
 import { noCounters, type Counters, type Log } from "../observability.ts";
 import type { ApiKeyProvider } from "../secrets.ts";
 import { RateBudget, readBudget, resetAtOf } from "./rate-budget.ts";
+import { parseKustomerErrors } from "./wire.ts";
 
 export interface KustomerRequest {
   method: "GET" | "PUT";
@@ -46,12 +46,14 @@ const MIN_ATTEMPT_MS = 250;
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_CAP_MS = 5_000;
 
-type Outcome<T> =
-  | { kind: "ok"; data: T }
-  | { kind: "unauthorized" }
-  | { kind: "retry"; error: BulkUpdateError; waitMs?: number };
+type Outcome<T> = { kind: "ok"; data: T } | { kind: "unauthorized" } | { kind: "retry"; error: BulkUpdateError; waitMs?: number };
 
-export class KustomerClient {
+/** What the use cases need of Kustomer: a request, checked against the shape of its answer. */
+export interface KustomerApi {
+  send<T>(request: KustomerRequest, schema: z.ZodMiniType<T>, deadlineAt: number): Promise<Sent<T>>;
+}
+
+export class KustomerClient implements KustomerApi {
   private readonly fetch: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
@@ -243,38 +245,4 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-// Kustomer's messages may quote what was sent; emails and phone numbers must not travel on from here.
-export function redact(text: unknown): string | undefined {
-  if (typeof text !== "string") return undefined;
-  return text
-    .replace(/[^\s@"'<>]+@[^\s@"'<>]+/g, "[email]")
-    .replace(/\+?\d[\d\s().-]{6,}\d/g, "[number]")
-    .slice(0, 500);
-}
-
-/** Both of Kustomer's error shapes: `errors[].code/message/meta` and JSON:API `status/code/title/detail/source`. */
-export function parseKustomerErrors(body: unknown): KustomerErrorDetail[] {
-  const errors = (body as { errors?: unknown } | undefined)?.errors;
-  if (!Array.isArray(errors)) return [];
-  const details: KustomerErrorDetail[] = [];
-  const add = (entry: unknown) => {
-    if (!entry || typeof entry !== "object") return;
-    const e = entry as Record<string, unknown>;
-    const source = (e.source ?? {}) as Record<string, unknown>;
-    const pointer = source.pointer ?? source.parameter;
-    const status = Number(e.status);
-    details.push({
-      ...(Number.isInteger(status) && status > 0 ? { status } : {}),
-      ...(typeof e.code === "string" ? { code: e.code } : {}),
-      ...(redact(e.title ?? e.message) ? { title: redact(e.title ?? e.message) } : {}),
-      ...(redact(e.detail) ? { detail: redact(e.detail) } : {}),
-      ...(typeof pointer === "string" ? { pointer } : {}),
-    });
-    const subErrors = (e.meta as { subErrors?: unknown } | undefined)?.subErrors;
-    if (Array.isArray(subErrors)) subErrors.forEach(add);
-  };
-  errors.forEach(add);
-  return details;
 }

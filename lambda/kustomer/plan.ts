@@ -1,0 +1,61 @@
+// Planning a bulk update, with no I/O: a command cut into Kustomer bulk requests of at most 100
+// customers, each request's body, and the dry run's answer.
+import type { Operation, SubmitResult } from "../results.ts";
+import type { BulkUpdateCommand, CustomerUpdate } from "../schema.ts";
+
+/** Kustomer's documented cap for one bulk request, for items and for `ids` alike. */
+export const KUSTOMER_BULK_LIMIT = 100;
+
+export interface PlannedRequest {
+  customerIds: string[];
+  query?: { ids: string };
+  /** The command's own items, not copies: bodies are built one request at a time, when sent. */
+  items: CustomerUpdate[];
+  /** Array mode: each item goes out with `_clientRef`. */
+  tagged: boolean;
+}
+
+/**
+ * Array mode: chunks of the body, each item tagged with `_clientRef` (its customer id, unique in the
+ * command) so batch results can be matched to customers later without any state of ours.
+ * ids mode: chunks of the ids, each sent with the one shared update.
+ */
+export function planRequests(command: BulkUpdateCommand): PlannedRequest[] {
+  const planned: PlannedRequest[] = [];
+  if (command.ids) {
+    for (let start = 0; start < command.ids.length; start += KUSTOMER_BULK_LIMIT) {
+      const customerIds = command.ids.slice(start, start + KUSTOMER_BULK_LIMIT);
+      planned.push({ customerIds, query: { ids: customerIds.join(",") }, items: command.body, tagged: false });
+    }
+    return planned;
+  }
+  for (let start = 0; start < command.body.length; start += KUSTOMER_BULK_LIMIT) {
+    const items = command.body.slice(start, start + KUSTOMER_BULK_LIMIT);
+    planned.push({ customerIds: items.map((item) => item.id), items, tagged: true });
+  }
+  return planned;
+}
+
+export function requestBody(request: PlannedRequest): Array<CustomerUpdate & { _clientRef?: string }> {
+  return request.tagged ? request.items.map((item) => ({ ...item, _clientRef: item.id })) : request.items;
+}
+
+export function dryRun(command: BulkUpdateCommand): SubmitResult {
+  const operations = planRequests(command).map((request) => ({
+    bulkId: null,
+    status: "planned",
+    items: request.customerIds.length,
+    customerIds: request.customerIds,
+  }));
+  return { status: "dryRun", ...echo(command), items: countItems(operations), operations };
+}
+
+/** The caller's correlationId, in the result only when the command had one. */
+export function echo(command: BulkUpdateCommand): { correlationId?: string } {
+  return command.correlationId === undefined ? {} : { correlationId: command.correlationId };
+}
+
+export function countItems(operations: Operation[]): number {
+  return operations.reduce((sum, operation) => sum + operation.items, 0);
+}
+

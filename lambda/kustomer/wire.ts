@@ -1,0 +1,109 @@
+// Kustomer's wire shapes, in one place: the bulk operation resource, its batches with their
+// per-customer results, and Kustomer's two error shapes (with the masking of what they may quote).
+import * as z from "zod/mini";
+import type { CustomerFailure } from "../results.ts";
+
+/** One Kustomer error entry, normalised from either of Kustomer's two error shapes. */
+export interface KustomerErrorDetail {
+  status?: number;
+  code?: string;
+  title?: string;
+  detail?: string;
+  pointer?: string;
+}
+
+/** What PUT /v1/customers/bulk and GET /v1/bulk/{id} both answer: the bulk operation resource. */
+export const bulkOperationResponse = z.object({
+  data: z.object({
+    id: z.string().check(z.minLength(1)),
+    status: z.optional(z.string()),
+    attributes: z.optional(z.object({ status: z.optional(z.string()) })),
+  }),
+});
+
+/**
+ * The status sits under `attributes` in the spec and directly under `data` in the guide. A just
+ * accepted operation without one is queued; a read one without one is reported as unknown.
+ */
+export function statusOf(data: z.infer<typeof bulkOperationResponse>["data"], missing: "queued" | "unknown"): string {
+  return data.attributes?.status ?? data.status ?? missing;
+}
+
+const batchResult = z.looseObject({
+  _clientRef: z.optional(z.string()),
+  objectId: z.optional(z.string()),
+  status: z.optional(z.string()),
+  error: z.optional(z.unknown()),
+});
+const batchFields = z.looseObject({
+  successCount: z.optional(z.number()),
+  failureCount: z.optional(z.number()),
+  objectIds: z.optional(z.array(z.string())),
+  errors: z.optional(z.unknown()),
+  results: z.optional(z.array(batchResult)),
+});
+// Each batch may come as a JSON:API resource (fields under `attributes`) or as a plain object.
+export const batchesResponse = z.object({
+  data: z.array(z.intersection(z.looseObject({ attributes: z.optional(batchFields) }), batchFields)),
+});
+
+/** Kustomer's reason for one customer, which may quote the customer's data: masked like its request errors. */
+function errorText(error: unknown): string {
+  if (typeof error === "string") return redact(error) ?? "failed";
+  if (error && typeof error === "object") {
+    const e = error as Record<string, unknown>;
+    for (const key of ["message", "title", "detail", "error", "code"]) {
+      if (typeof e[key] === "string") return redact(e[key]) ?? "failed";
+    }
+  }
+  return "failed";
+}
+
+export function failuresOf(batch: z.infer<typeof batchFields>): CustomerFailure[] {
+  const failures: CustomerFailure[] = (batch.results ?? [])
+    .filter((result) => result.status === "error")
+    .map((result) => ({ id: result._clientRef ?? result.objectId ?? null, error: errorText(result.error) }));
+  // Without `_clientRef` (ids mode) Kustomer reports only `errors`, whose shape it does not document.
+  if (failures.length === 0 && Array.isArray(batch.errors)) {
+    for (const error of batch.errors) {
+      const id = error && typeof error === "object" ? ((error as Record<string, unknown>).objectId ?? (error as Record<string, unknown>).id) : null;
+      failures.push({ id: typeof id === "string" ? id : null, error: errorText(error) });
+    }
+  }
+  return failures;
+}
+
+
+// Kustomer's messages may quote what was sent; emails and phone numbers must not travel on from here.
+export function redact(text: unknown): string | undefined {
+  if (typeof text !== "string") return undefined;
+  return text
+    .replace(/[^\s@"'<>]+@[^\s@"'<>]+/g, "[email]")
+    .replace(/\+?\d[\d\s().-]{6,}\d/g, "[number]")
+    .slice(0, 500);
+}
+
+/** Both of Kustomer's error shapes: `errors[].code/message/meta` and JSON:API `status/code/title/detail/source`. */
+export function parseKustomerErrors(body: unknown): KustomerErrorDetail[] {
+  const errors = (body as { errors?: unknown } | undefined)?.errors;
+  if (!Array.isArray(errors)) return [];
+  const details: KustomerErrorDetail[] = [];
+  const add = (entry: unknown) => {
+    if (!entry || typeof entry !== "object") return;
+    const e = entry as Record<string, unknown>;
+    const source = (e.source ?? {}) as Record<string, unknown>;
+    const pointer = source.pointer ?? source.parameter;
+    const status = Number(e.status);
+    details.push({
+      ...(Number.isInteger(status) && status > 0 ? { status } : {}),
+      ...(typeof e.code === "string" ? { code: e.code } : {}),
+      ...(redact(e.title ?? e.message) ? { title: redact(e.title ?? e.message) } : {}),
+      ...(redact(e.detail) ? { detail: redact(e.detail) } : {}),
+      ...(typeof pointer === "string" ? { pointer } : {}),
+    });
+    const subErrors = (e.meta as { subErrors?: unknown } | undefined)?.subErrors;
+    if (Array.isArray(subErrors)) subErrors.forEach(add);
+  };
+  errors.forEach(add);
+  return details;
+}

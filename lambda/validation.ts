@@ -1,0 +1,186 @@
+// Checking a request against the schemas (lambda/schema.ts): every problem found at once, each with
+// the path a caller would write, bounded so a hostile request cannot make the answer huge; and a large
+// job's batch, checked line by line.
+import * as z from "zod/mini";
+import { MAX_ISSUES_IN_MESSAGE, MAX_LISTED_ISSUES, validationErrorOf, type ValidationIssue } from "./errors.ts";
+import {
+  bulkUpdateCommandSchema,
+  customerUpdateSchema,
+  jobBatchSchema,
+  jobLinesSchema,
+  outcomeRequestSchema,
+  statusRequestSchema,
+  type BulkRequest,
+  type BulkUpdateCommand,
+  type CustomerUpdate,
+  type JobBatch,
+  type JobLines,
+  type OutcomeRequest,
+  type StatusRequest,
+} from "./schema.ts";
+
+/** A line of a batch that cannot be sent, and why: it fails alone, the others go. */
+export interface RejectedItem {
+  /** Its place in the batch, from 0. */
+  index: number;
+  id?: string;
+  reason: string;
+}
+
+/**
+ * Splits a batch into the command of its valid items and the items refused, each with the first
+ * problems found (a line is at most one update, so its reason stays short).
+ */
+export function splitBatch(items: unknown[]): { command?: BulkUpdateCommand; rejected: RejectedItem[] } {
+  const body: CustomerUpdate[] = [];
+  const rejected: RejectedItem[] = [];
+  const seen = new Set<string>();
+  items.forEach((item, index) => {
+    const rawId = (item as { id?: unknown } | null)?.id;
+    const id = typeof rawId === "string" ? rawId : undefined;
+    const reject = (issues: ValidationIssue[]) => {
+      const reason = issues
+        .slice(0, MAX_ISSUES_IN_MESSAGE)
+        .map((issue) => `${issue.path || "(line)"}: ${issue.message}`)
+        .join("; ");
+      rejected.push({ index, ...(id === undefined ? {} : { id }), reason });
+    };
+    const polluting = pollutingKeyIssues(item);
+    const parsed = customerUpdateSchema.safeParse(item);
+    if (polluting.length > 0 || !parsed.success) return reject([...polluting, ...(parsed.success ? [] : issuesOf(parsed.error))]);
+    // Sent together, two lines for one customer would make Kustomer's outcome ambiguous.
+    if (seen.has(parsed.data.id)) return reject([{ path: "id", message: "is the same customer as an earlier line of its batch" }]);
+    seen.add(parsed.data.id);
+    body.push(parsed.data);
+  });
+  return { command: body.length > 0 ? { body } : undefined, rejected };
+}
+
+/** `body[3].emails[0].email`: the path as a caller would write it. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  return path
+    .map((key, index) => {
+      if (typeof key === "number") return `[${key}]`;
+      const name = String(key);
+      if (/^[A-Za-z_$][\w$]*$/.test(name)) return index === 0 ? name : `.${name}`;
+      return `[${JSON.stringify(name)}]`;
+    })
+    .join("");
+}
+
+/** The first MAX_LISTED_ISSUES issues, and how many were found in all. */
+class IssueList {
+  readonly listed: ValidationIssue[] = [];
+  count = 0;
+
+  add(issues: ValidationIssue[]): void {
+    this.count += issues.length;
+    this.listed.push(...issues.slice(0, MAX_LISTED_ISSUES - this.listed.length));
+  }
+
+  get full(): boolean {
+    return this.listed.length >= MAX_LISTED_ISSUES;
+  }
+}
+
+/** Ids that must be unique across a list: the second and later occurrences are reported. */
+function duplicateIssues(ids: unknown[], pathOf: (index: number) => string): ValidationIssue[] {
+  const firstSeen = new Map<string, number>();
+  const issues: ValidationIssue[] = [];
+  ids.forEach((id, index) => {
+    if (typeof id !== "string") return;
+    const key = id.toLowerCase();
+    const first = firstSeen.get(key);
+    if (first === undefined) firstSeen.set(key, index);
+    else issues.push({ path: pathOf(index), message: `duplicate of ${pathOf(first)}` });
+  });
+  return issues;
+}
+
+/** Rules across fields, checked on the raw input so they are reported together with the field rules. */
+function crossFieldIssues(input: Record<string, unknown>): ValidationIssue[] {
+  const body = Array.isArray(input.body) ? input.body : [];
+  const bodyIds = body.map((item) => (item && typeof item === "object" ? (item as { id?: unknown }).id : undefined));
+  const issues = duplicateIssues(bodyIds, (index) => `body[${index}].id`);
+
+  const rawIds = input.ids;
+  const ids = typeof rawIds === "string" ? rawIds.split(",").map((id) => id.trim()) : rawIds;
+  if (Array.isArray(ids)) {
+    issues.push(...duplicateIssues(ids, (index) => `ids[${index}]`));
+    // With ids, Kustomer applies the same data to every listed customer: one update, one of the ids.
+    if (body.length > 1) {
+      issues.push({ path: "body", message: "with ids, body must hold exactly one update, applied to every listed id" });
+    } else if (typeof bodyIds[0] === "string") {
+      const listed = ids.some((id) => typeof id === "string" && id.toLowerCase() === (bodyIds[0] as string).toLowerCase());
+      if (!listed) issues.push({ path: "body[0].id", message: "must be one of ids" });
+    }
+  }
+  return issues;
+}
+
+export function issuesOf(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }, prefix: PropertyKey[] = []): ValidationIssue[] {
+  return error.issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]), message: issue.message }));
+}
+
+/** zod copies a record's entries, so a `__proto__` custom attribute would vanish silently: refuse it by name. */
+function pollutingKeyIssues(item: unknown, prefix = ""): ValidationIssue[] {
+  const attributes = (item as { custom?: unknown } | null)?.custom;
+  if (!attributes || typeof attributes !== "object" || !Object.hasOwn(attributes, "__proto__")) return [];
+  return [{ path: `${prefix}custom.__proto__`, message: "is not a custom attribute name (__proto__ is refused)" }];
+}
+
+/** The command without its items, which are checked one by one so that checking can stop early. */
+const commandEnvelopeSchema = z.extend(bulkUpdateCommandSchema, {
+  body: z.array(z.unknown()).check(z.minLength(1, "must hold at least one customer update")),
+});
+
+/** The requests other than a command; a Map, so no `action` can reach Object's prototype. */
+const ACTION_SCHEMAS = new Map<unknown, z.ZodMiniType<StatusRequest | OutcomeRequest | JobBatch | JobLines>>([
+  ["status", statusRequestSchema],
+  ["outcome", outcomeRequestSchema],
+  ["batch", jobBatchSchema],
+  ["lines", jobLinesSchema],
+]);
+
+/**
+ * Checks a request completely, reporting every problem at once; nothing is sent unless it passes.
+ * A hostile request is bounded: once MAX_LISTED_ISSUES are found, the remaining items are not
+ * examined, so `issueCount` then counts what was found up to that point.
+ */
+export function parseRequest(input: unknown, maxItems: number): BulkRequest {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw validationErrorOf([{ path: "", message: "the request must be a JSON object" }]);
+  }
+  const request = input as Record<string, unknown>;
+
+  const schema = ACTION_SCHEMAS.get(request.action);
+  if (schema) {
+    const parsed = schema.safeParse(request);
+    if (!parsed.success) throw validationErrorOf(issuesOf(parsed.error));
+    return parsed.data;
+  }
+
+  // Over the limit is refused before thousands of items are examined one by one.
+  for (const field of ["body", "ids"] as const) {
+    const value = request[field];
+    const count = Array.isArray(value) ? value.length : typeof value === "string" ? value.split(",").length : 0;
+    if (count > maxItems) {
+      throw validationErrorOf([{ path: field, message: `holds ${count} entries; at most ${maxItems} (MAX_ITEMS) per request` }], 413);
+    }
+  }
+
+  const issues = new IssueList();
+  const envelope = commandEnvelopeSchema.safeParse(request);
+  if (!envelope.success) issues.add(issuesOf(envelope.error));
+  const items = Array.isArray(request.body) ? request.body : [];
+  const body: CustomerUpdate[] = [];
+  for (let index = 0; index < items.length && !issues.full; index += 1) {
+    issues.add(pollutingKeyIssues(items[index], `body[${index}].`));
+    const item = customerUpdateSchema.safeParse(items[index]);
+    if (item.success) body.push(item.data);
+    else issues.add(issuesOf(item.error, ["body", index]));
+  }
+  issues.add(crossFieldIssues(request));
+  if (issues.count > 0 || !envelope.success) throw validationErrorOf(issues.listed, 400, issues.count);
+  return { ...envelope.data, body };
+}
