@@ -3,7 +3,7 @@
 import { writeFile } from "node:fs/promises";
 import * as z from "zod";
 import { errorResponseSchema, statusResultSchema, submitResultSchema } from "../lambda/results.ts";
-import { customerUpdateSchema } from "../lambda/schema.ts";
+import { BULK_ID, customerUpdateSchema } from "../lambda/schema.ts";
 import { MAX_ITEMS } from "./limits.ts";
 
 export const OPENAPI_FILE = "openapi.json";
@@ -72,7 +72,7 @@ export function buildOpenApiDocument() {
         get: {
           operationId: "getBulkStatus",
           summary: "The status of a bulk operation and, once complete, its per-customer failures",
-          parameters: [{ name: "bulkId", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" } }],
+          parameters: [{ name: "bulkId", in: "path", required: true, schema: { type: "string", pattern: BULK_ID.source } }],
           responses: { "200": { description: "The operation's status", content: json("StatusResult") }, ...errors },
         },
       },

@@ -1,6 +1,7 @@
 // The stack's settings, from CDK context (`-c name=value` or cdk.json), checked like the function's
 // own configuration so a typo fails the synth instead of the deployment.
 import * as z from "zod";
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from "../lambda/config.ts";
 
 /** Status checks one workflow run may make: about 11 history events each, against Step Functions' 25,000. */
 export const MAX_STATUS_CHECKS = 2_000;
@@ -22,7 +23,7 @@ const settingsSchema = z
     kustomerKmsKeyArn: z.string().startsWith("arn:").optional(),
     kustomerBaseUrl: z.url({ protocol: /^https$/ }).default("https://api.kustomerapp.com"),
     kustomerRateLimitPerMinute: z.coerce.number().int().min(60).max(100_000).default(1000),
-    kustomerConcurrency: z.coerce.number().int().min(1).max(16).default(4),
+    kustomerConcurrency: z.coerce.number().int().min(1).max(MAX_CONCURRENCY).default(DEFAULT_CONCURRENCY),
     kustomerRateLimitHeadroom: z.coerce.number().min(0).max(0.9).default(0.2),
     eventBusName: z.string().min(1).optional(),
     apiKeyAuth: flag.default(false),

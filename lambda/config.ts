@@ -27,6 +27,10 @@ const optionalPort = variable(
   ),
 );
 
+/** Bulk requests in flight for one command (CONTRACT §5); the stack's kustomerConcurrency takes the same. */
+export const DEFAULT_CONCURRENCY = 4;
+export const MAX_CONCURRENCY = 16;
+
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 /** Kustomer's hosts: api., api.prod2., api.prod4., and per-org {org}.api. */
 const KUSTOMER_HOSTS = /(^|\.)kustomerapp\.com$/;
@@ -70,7 +74,7 @@ const variables = z.object({
   KUSTOMER_ALLOWED_HOSTS: hostList,
   KUSTOMER_TIMEOUT_MS: integer(100, 900_000, 10_000),
   KUSTOMER_MAX_ATTEMPTS: integer(1, 10, 5),
-  KUSTOMER_CONCURRENCY: integer(1, 16, 4),
+  KUSTOMER_CONCURRENCY: integer(1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY),
   // At most 0.9: the service must keep some of the budget for itself.
   KUSTOMER_RATE_LIMIT_HEADROOM: share(0.9, 0.2),
   SECRET_TTL_SECONDS: integer(0, 86_400, 300),

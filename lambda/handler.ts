@@ -59,15 +59,19 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
 }
 
 /** Counts and ids only: a result's customers stay out of the logs. */
-function describe(result: RequestResult): Record<string, unknown> {
-  if ("status" in result) {
-    return { outcome: result.status, items: result.items, chunks: result.operations.length, bulkIds: result.operations.map((operation) => operation.bulkId) };
+function describe(answer: RequestResult): Record<string, unknown> {
+  const bulkIdsOf = (operations: Array<{ bulkId: string | null }>) => operations.map((operation) => operation.bulkId);
+  switch (answer.kind) {
+    case "submitted":
+    case "dryRun":
+      return { outcome: answer.kind, items: answer.result.items, chunks: answer.result.operations.length, bulkIds: bulkIdsOf(answer.result.operations) };
+    case "status":
+      return { outcome: "statusRead", chunks: answer.result.operations.length, bulkIds: bulkIdsOf(answer.result.operations) };
+    case "outcome":
+      return { outcome: "outcomeRead", allComplete: answer.result.allComplete, applied: answer.result.applied, failed: answer.result.failed };
+    case "lines":
+      return { outcome: "linesSubmitted", rejected: answer.result.rejected.length, refused: answer.result.refused?.lines.length ?? 0, bulkIds: bulkIdsOf(answer.result.operations) };
   }
-  if (!("allComplete" in result)) {
-    return { outcome: "linesSubmitted", rejected: result.rejected.length, refused: result.refused?.lines.length ?? 0, bulkIds: result.operations.map((operation) => operation.bulkId) };
-  }
-  if ("operations" in result) return { outcome: "statusRead", chunks: result.operations.length, bulkIds: result.operations.map((operation) => operation.bulkId) };
-  return { outcome: "outcomeRead", allComplete: result.allComplete, applied: result.applied, failed: result.failed };
 }
 
 /** A batch of commands from the queue: failures are per record, so the batch itself does not throw. */

@@ -2,6 +2,7 @@
 // Kustomer's bulk-update item, and the status request. Types are inferred from these schemas. Written
 // with zod/mini: the same checks and messages as full zod, a fraction of its load on a cold start.
 import * as z from "zod/mini";
+import { KUSTOMER_BULK_LIMIT } from "./kustomer/plan.ts";
 import "./zod-messages.ts";
 
 /** Kustomer ids are MongoDB ObjectIds, lowercase hex: an uppercase id is taken and sent in lowercase. */
@@ -156,7 +157,8 @@ export const bulkUpdateCommandSchema = z.strictObject({
 export const BULK_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export const BULK_ID_MESSAGE = "must be a Kustomer bulk operation id, as a submit's answer gives it (bulkId): 1 to 64 letters, digits, _ or -, e.g. 5e4c41c8c9f1e7001a5a3b2c";
 
-const bulkIds = z.array(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE))).check(z.minLength(1), z.maxLength(100));
+/** One status read covers a command's operations: a 10,000-item command makes 100. */
+const bulkIds = z.array(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE))).check(z.minLength(1), z.maxLength(KUSTOMER_BULK_LIMIT));
 
 export const statusRequestSchema = z.strictObject({ action: z.literal("status"), bulkIds });
 
@@ -164,14 +166,14 @@ export const statusRequestSchema = z.strictObject({ action: z.literal("status"),
 export const outcomeRequestSchema = z.strictObject({ action: z.literal("outcome"), bulkIds });
 
 /** A large job's batch (a Distributed Map child's `Items`): each line is checked on its own (CONTRACT §7). */
-export const jobBatchSchema = z.strictObject({ action: z.literal("batch"), items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(100)) });
+export const jobBatchSchema = z.strictObject({ action: z.literal("batch"), items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(KUSTOMER_BULK_LIMIT)) });
 
 /** A large job's lines, each with its number in the file (CONTRACT §7): `npm run job` sends these. */
 export const jobLinesSchema = z.strictObject({
   action: z.literal("lines"),
   lines: z
     .array(z.strictObject({ line: z.int().check(z.minimum(1)), text: z.string().check(z.maxLength(1_000_000)) }))
-    .check(z.minLength(1), z.maxLength(100)),
+    .check(z.minLength(1), z.maxLength(KUSTOMER_BULK_LIMIT)),
 });
 
 export type CustomerUpdate = z.infer<typeof customerUpdateSchema>;

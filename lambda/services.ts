@@ -2,7 +2,7 @@
 // configuration, the Kustomer client with its key provider, and the optional outlets the stack wires.
 import type { Context } from "aws-lambda";
 import { loadConfig, type Config } from "./config.ts";
-import { SqsDeadLetterQueue } from "./dead-letter.ts";
+import { SqsDeadLetterQueue, type DeadLetterQueue } from "./dead-letter.ts";
 import { KustomerClient } from "./kustomer/client.ts";
 import { S3ListStore } from "./list-store.ts";
 import { counters, logger } from "./observability.ts";
@@ -15,8 +15,8 @@ export const RESPONSE_RESERVE_MS = 500;
 /** Outside Lambda (local runs) there is no context: allow Lambda's own maximum. */
 const DEFAULT_REMAINING_MS = 15 * 60 * 1000;
 
-/** The entry points also warm the key up and count retries, and the queue's consumer starts workflows. */
-export type HandlerServices = Services & { client: KustomerClient; workflow?: WorkflowStarter };
+/** Beyond the use case's: the entries warm the key up and count retries; the queue's consumer dead-letters and starts workflows. */
+export type HandlerServices = Services & { client: KustomerClient; deadLetters?: DeadLetterQueue; workflow?: WorkflowStarter };
 
 let cachedServices: HandlerServices | undefined;
 
@@ -50,7 +50,7 @@ export function servicesFor(environment: Record<string, string | undefined>): Ha
     counters,
   });
   cachedServices = {
-    config,
+    maxItems: config.maxItems,
     client,
     log: logger,
     counters,

@@ -23,7 +23,7 @@ export interface TriggerAdapter<Response = unknown> {
 
 /** For callers that take the result as it is and match thrown errors on their names. */
 export const resultOrThrow: Pick<TriggerAdapter, "toResponse" | "onError"> = {
-  toResponse: (result) => result,
+  toResponse: ({ result }) => result,
   onError(error) {
     throw error;
   },

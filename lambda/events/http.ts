@@ -108,13 +108,12 @@ function json(statusCode: number, body: unknown, headers: Record<string, string>
   return { statusCode, headers: { "content-type": "application/json", ...headers }, body: `${JSON.stringify(body)}\n` };
 }
 
-export function toHttpResponse(result: RequestResult): APIGatewayProxyResult {
+export function toHttpResponse({ kind, result }: RequestResult): APIGatewayProxyResult {
   // GET /bulk/{bulkId} reads one operation: one Kustomer does not know is a 404, not a status.
-  if ("allComplete" in result && "operations" in result && result.operations.length === 1 && result.operations[0]?.status === NOT_FOUND) {
+  if (kind === "status" && result.operations.length === 1 && result.operations[0]?.status === NOT_FOUND) {
     return toHttpErrorResponse(new NotFoundError(`Kustomer knows no bulk operation ${result.operations[0].bulkId}`));
   }
-  const submitted = "status" in result && result.status === "submitted";
-  return json(submitted ? 202 : 200, result);
+  return json(kind === "submitted" ? 202 : 200, result);
 }
 
 export function toHttpErrorResponse(error: unknown): APIGatewayProxyResult {

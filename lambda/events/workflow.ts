@@ -22,19 +22,23 @@ export type WorkflowAnswer =
   | { status: "incomplete"; incomplete: Array<{ bulkId: string; status: string }> }
   | { status: "failed"; retryable: boolean; retryAfterSeconds: number; outcome: Record<string, unknown> };
 
-function toAnswer(result: RequestResult): WorkflowAnswer {
-  if ("status" in result && result.status === "dryRun") {
-    const requests = result.operations.length;
-    return { status: "dryRun", outcome: { dryRun: true, items: result.items, requests, applied: 0, failed: 0, failures: [], bulkIds: [] } };
+function toAnswer(answer: RequestResult): WorkflowAnswer {
+  switch (answer.kind) {
+    case "dryRun": {
+      const { items, operations } = answer.result;
+      return { status: "dryRun", outcome: { dryRun: true, items, requests: operations.length, applied: 0, failed: 0, failures: [], bulkIds: [] } };
+    }
+    case "submitted":
+      return { status: "submitted", items: answer.result.items, bulkIds: answer.result.operations.map((operation) => operation.bulkId as string) };
+    case "outcome": {
+      const { allComplete, incomplete, applied, failed, failures, failuresObject } = answer.result;
+      if (!allComplete) return { status: "incomplete", incomplete };
+      return { status: "complete", outcome: { applied, failed, failures, ...(failuresObject ? { failuresObject } : {}) } };
+    }
+    default:
+      // The public status read and a job's lines: the workflow asks for neither.
+      throw new ValidationError(`the workflow sends commands and { action: "outcome" }, not ${answer.kind} requests`);
   }
-  if ("status" in result) return { status: "submitted", items: result.items, bulkIds: result.operations.map((operation) => operation.bulkId as string) };
-  if ("incomplete" in result) {
-    if (!result.allComplete) return { status: "incomplete", incomplete: result.incomplete };
-    const { applied, failed, failures, failuresObject } = result;
-    return { status: "complete", outcome: { applied, failed, failures, ...(failuresObject ? { failuresObject } : {}) } };
-  }
-  // The public status read: the workflow never asks for it.
-  throw new ValidationError("the workflow reads { action: \"outcome\" }, not { action: \"status\" }");
 }
 
 /** The customer ids a command names, whatever else is wrong with it. */
