@@ -19,12 +19,13 @@ const errors = Object.fromEntries(
     ["400", "ValidationError: the request is invalid (every issue with its path)"],
     ["404", "ValidationError: no such route"],
     ["413", "ValidationError: more than MAX_ITEMS updates"],
+    ["409", "IdempotencyConflictError: the Idempotency-Key was used with another body, or its first request is in flight (see Retry-After)"],
     ["415", "ValidationError: the body is not JSON"],
     ["422", "KustomerRequestError: Kustomer rejected the request"],
     ["429", "KustomerRateLimitError: still rate-limited after retries (see Retry-After)"],
     ["500", "ConfigurationError"],
     ["502", "KustomerAuthError: Kustomer refused the API key"],
-    ["503", "KustomerUnavailableError or SecretUnavailableError: retry later"],
+    ["503", "KustomerUnavailableError, SecretUnavailableError or IdempotencyUnavailableError: retry later"],
     ["504", "KustomerUnavailableError: Kustomer timed out"],
   ].map(([status, description]) => [status, { description, content: json("Error") }]),
 );
@@ -52,6 +53,13 @@ export function buildOpenApiDocument() {
               schema: { type: "string" },
             },
             { name: "dryRun", in: "query", required: false, description: "Validate and plan, send nothing", schema: { type: "boolean" } },
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              description: "Applies the request once per key: a repeat answers the first result (IDEMPOTENCY_TTL_SECONDS)",
+              schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
+            },
           ],
           requestBody: {
             required: true,

@@ -1,6 +1,7 @@
 // The whole service in one stack: the function, its secret, the HTTP API, the event bus rule and its
 // burst queue, the workflow with its own function, the job, the dead-letter queue and the alarms. Settings come from CDK context (infra/settings.ts).
-import { ArnFormat, CfnElement, CfnOutput, Duration, Stack, Validations, type StackProps } from "aws-cdk-lib";
+import { ArnFormat, CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from "aws-cdk-lib";
+import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
 import {
   AccessLogFormat,
   AuthorizationType,
@@ -43,6 +44,8 @@ export class BulkUpdateStack extends Stack {
   readonly workflowFn: BulkUpdateFunction;
   /** Every step of a large job runs here. */
   readonly jobFn: BulkUpdateFunction;
+  /** One record per idempotency key (CONTRACT §2.4). */
+  readonly idempotencyTable: Table;
   readonly secret: ISecret;
   readonly api: RestApi;
   readonly bus: IEventBus;
@@ -186,6 +189,7 @@ export class BulkUpdateStack extends Stack {
       dataKey: this.dataKey,
     });
     this.startWorkflowFromQueue();
+    this.idempotencyTable = this.applyDeliveriesOnce();
     this.keepLongListsInTheJobBucket();
     settings.producerRoleArns.forEach((arn, index) => this.dataKey.allow(`Producer${index}`, new ArnPrincipal(arn)));
     this.monitoring = new Monitoring(this, "Monitoring", {
@@ -215,6 +219,29 @@ export class BulkUpdateStack extends Stack {
     new CfnOutput(this, "DashboardName", { value: this.monitoring.dashboard.dashboardName });
     new CfnOutput(this, "FunctionLogGroupName", { value: this.fn.logGroup.logGroupName });
     new CfnOutput(this, "AlarmTopicArn", { value: this.monitoring.topic.topicArn, description: "Subscribe to be told when an alarm fires" });
+  }
+
+  /**
+   * Each delivery applied once: Powertools Idempotency's table (partition key `id`, TTL attribute
+   * `expiration`), read and written by the functions that submit, and by nothing else.
+   */
+  private applyDeliveriesOnce(): Table {
+    const table = new Table(this, "IdempotencyTable", {
+      partitionKey: { name: "id", type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: "expiration",
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Records hold commands' results (bulk ids, customer ids): encrypted like every other such store.
+      encryption: TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.dataKey.key,
+      // Records live a day: nothing in them outlives the stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    for (const fn of [this.fn, this.workflowFn]) {
+      table.grant(fn, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
+      fn.addEnvironment("IDEMPOTENCY_TABLE_NAME", table.tableName);
+    }
+    return table;
   }
 
   /** The queue's consumer hands each command to the workflow, named for its delivery. */

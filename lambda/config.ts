@@ -84,6 +84,10 @@ const variables = z.object({
   WORKFLOW_STATE_MACHINE_ARN: variable(z.optional(z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/, "must be a state machine ARN")))),
   /** Set when the Parameters and Secrets Lambda Extension's layer is present (the stack adds it). */
   PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: optionalPort,
+  /** Deliveries are applied once per key when set (CONTRACT §2.4); the stack sets it. */
+  IDEMPOTENCY_TABLE_NAME: variable(z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoDB table name")))),
+  /** How long a key is remembered: at least EventBridge's 24-hour retry window by default. */
+  IDEMPOTENCY_TTL_SECONDS: integer(1, 30 * 86_400, 86_400),
   /** Where lists too long for an outcome event are kept (the job bucket). */
   RESULTS_BUCKET_NAME: variable(z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name")))),
 });
@@ -127,6 +131,7 @@ const environmentSchema = z.pipe(
     deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL,
     workflowStateMachineArn: env.WORKFLOW_STATE_MACHINE_ARN,
     resultsBucketName: env.RESULTS_BUCKET_NAME,
+    idempotency: env.IDEMPOTENCY_TABLE_NAME ? { tableName: env.IDEMPOTENCY_TABLE_NAME, ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS } : undefined,
   })),
 );
 

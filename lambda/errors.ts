@@ -208,3 +208,34 @@ export class KustomerUnavailableError extends BulkUpdateError<KustomerUnavailabl
     this.httpStatus = this.timedOut ? 504 : 503;
   }
 }
+
+export interface IdempotencyConflictErrorOptions extends BulkUpdateErrorOptions {
+  /** The key's first request is still running: the same request may be sent again later. */
+  inFlight: boolean;
+}
+
+/** An idempotency key reused with a different command, or while its first request is in flight (CONTRACT §2.4). */
+export class IdempotencyConflictError extends BulkUpdateError<IdempotencyConflictErrorOptions> {
+  readonly name = "IdempotencyConflictError";
+  readonly httpStatus = 409;
+  readonly retryable: boolean;
+  /** In flight: when to try again, as Retry-After says it. */
+  readonly retryAfterSeconds?: number;
+
+  constructor(message: string, options: IdempotencyConflictErrorOptions) {
+    super(message, options);
+    this.retryable = options.inFlight;
+    if (options.inFlight) this.retryAfterSeconds = 1;
+  }
+}
+
+/** The idempotency table could not be read or written: nothing was sent, and trying again is safe. */
+export class IdempotencyUnavailableError extends BulkUpdateError {
+  readonly name = "IdempotencyUnavailableError";
+  readonly retryable = true;
+  readonly httpStatus = 503;
+
+  constructor(message: string, options: BulkUpdateErrorOptions = {}) {
+    super(message, options);
+  }
+}

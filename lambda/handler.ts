@@ -28,14 +28,19 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
 
   let services: HandlerServices | undefined;
   try {
-    services = servicesFor(process.env);
+    const ready = servicesFor(process.env);
+    services = ready;
     // On a cold start the secret's round trip then overlaps the validation.
-    services.client.prefetchKey();
-    const retriesBefore = services.client.retries;
+    ready.client.prefetchKey();
+    const retriesBefore = ready.client.retries;
     const callerDeadlineAt = adapter.callerWaitsMs === undefined ? deadlineAt : Math.min(deadlineAt, started + adapter.callerWaitsMs - RESPONSE_RESERVE_MS);
-    const result = await processRequest(adapter.toRequest(event), services, callerDeadlineAt);
-    logger.info("request done", { retries: services.client.retries - retriesBefore, ...describe(result), durationMs: Date.now() - started });
-    return await adapter.toResponse(result, { event, listStore: services.listStore });
+    const request = adapter.toRequest(event);
+    const key = adapter.idempotencyKey?.(event);
+    const run = () => processRequest(request, ready, callerDeadlineAt);
+    // Only a command changes anything: reads and a job's lines are not keyed.
+    const result = key && ready.idempotency && isCommand(request) ? await ready.idempotency.once(key, request, run, context) : await run();
+    logger.info("request done", { retries: ready.client.retries - retriesBefore, ...describe(result), durationMs: Date.now() - started });
+    return await adapter.toResponse(result, { event, listStore: ready.listStore });
   } catch (error) {
     // Name, status and progress only: messages may quote Kustomer, and stacks help nobody in a log search.
     const known = error instanceof BulkUpdateError;
@@ -56,6 +61,11 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
   } finally {
     publishMetrics();
   }
+}
+
+function isCommand(request: unknown): boolean {
+  const action = (request as { action?: unknown } | null)?.action;
+  return action === undefined || action === "submit";
 }
 
 /** Counts and ids only: a result's customers stay out of the logs. */

@@ -48,6 +48,8 @@ export const errorResponseSchema = z.object({
     name: z.enum([
       "ValidationError",
       "NotFoundError",
+      "IdempotencyConflictError",
+      "IdempotencyUnavailableError",
       "ConfigurationError",
       "SecretUnavailableError",
       "KustomerAuthError",

@@ -3,6 +3,7 @@
 import type { Context } from "aws-lambda";
 import { loadConfig, type Config } from "./config.ts";
 import { SqsDeadLetterQueue, type DeadLetterQueue } from "./dead-letter.ts";
+import { DynamoDbIdempotency, type Idempotency } from "./idempotency.ts";
 import { KustomerClient } from "./kustomer/client.ts";
 import { S3ListStore } from "./list-store.ts";
 import { counters, logger } from "./observability.ts";
@@ -16,7 +17,7 @@ export const RESPONSE_RESERVE_MS = 500;
 const DEFAULT_REMAINING_MS = 15 * 60 * 1000;
 
 /** Beyond the use case's: the entries warm the key up and count retries; the queue's consumer dead-letters and starts workflows. */
-export type HandlerServices = Services & { client: KustomerClient; deadLetters?: DeadLetterQueue; workflow?: WorkflowStarter };
+export type HandlerServices = Services & { client: KustomerClient; deadLetters?: DeadLetterQueue; workflow?: WorkflowStarter; idempotency?: Idempotency };
 
 let cachedServices: HandlerServices | undefined;
 
@@ -58,6 +59,7 @@ export function servicesFor(environment: Record<string, string | undefined>): Ha
     deadLetters: config.deadLetterQueueUrl ? new SqsDeadLetterQueue(config.deadLetterQueueUrl) : undefined,
     listStore: config.resultsBucketName ? new S3ListStore(config.resultsBucketName) : undefined,
     workflow: config.workflowStateMachineArn ? new StepFunctionsStarter(config.workflowStateMachineArn) : undefined,
+    idempotency: config.idempotency ? new DynamoDbIdempotency(config.idempotency.tableName, config.idempotency.ttlSeconds) : undefined,
   };
   return cachedServices;
 }

@@ -1,10 +1,13 @@
 // What `npm start` and `npm run invoke` share: the embedded Kustomer sandbox (unless KUSTOMER_BASE_URL
 // points elsewhere) and the environment the handler reads, with defaults that need no AWS account.
+import type { LocalDynamoDb } from "./dynamodb.ts";
 import { KustomerSandbox, SANDBOX_API_KEY, type SandboxOptions } from "./kustomer-sandbox.ts";
 
 export interface LocalEnvironment {
   sandbox?: KustomerSandbox;
   sandboxUrl?: string;
+  /** With IDEMPOTENCY_TABLE_NAME set: the embedded DynamoDB holding that table. */
+  dynamodbUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -63,5 +66,23 @@ export async function prepareLocalEnvironment(options: { sandboxPort: number; on
   }
   // Locally the key comes from the environment; with KUSTOMER_SECRET_ID set it comes from Secrets Manager.
   if (!process.env.KUSTOMER_SECRET_ID && !process.env.KUSTOMER_API_KEY) process.env.KUSTOMER_API_KEY = SANDBOX_API_KEY;
-  return { sandbox, sandboxUrl, stop: async () => sandbox?.stop() };
+  // Idempotency on, with no DynamoDB named: an embedded one (dynalite), so it can be tried with curl.
+  const tableName = process.env.IDEMPOTENCY_TABLE_NAME;
+  let dynamodb: LocalDynamoDb | undefined;
+  if (tableName && !process.env.AWS_ENDPOINT_URL_DYNAMODB) {
+    const { startLocalDynamoDb } = await import("./dynamodb.ts");
+    dynamodb = await startLocalDynamoDb(tableName);
+    Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url, AWS_REGION: process.env.AWS_REGION ?? "us-east-1" });
+    // The SDK signs every request, even to this machine: any credentials do.
+    process.env.AWS_ACCESS_KEY_ID ??= "local";
+    process.env.AWS_SECRET_ACCESS_KEY ??= "local";
+  }
+  return {
+    sandbox,
+    sandboxUrl,
+    dynamodbUrl: dynamodb?.url,
+    stop: async () => {
+      await Promise.all([sandbox?.stop(), dynamodb?.stop()]);
+    },
+  };
 }

@@ -40,6 +40,9 @@ console.log(
     ? `Kustomer sandbox on ${environment.sandboxUrl} (key ${SANDBOX_API_KEY}, ${SEED_CUSTOMERS.length} customers)`
     : `Kustomer at ${process.env.KUSTOMER_BASE_URL}`,
 );
+if (environment.dynamodbUrl) {
+  console.log(`Idempotency on: table ${process.env.IDEMPOTENCY_TABLE_NAME} in an embedded DynamoDB on ${environment.dynamodbUrl}; send a PUT twice with -H 'Idempotency-Key: try-1'`);
+}
 console.log(`
 Try:
   curl -s -X PUT '${url}/customers/bulk' -H 'content-type: application/json' -d '[{"id":"${customer}","tags":["vip"]}]'

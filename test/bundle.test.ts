@@ -63,8 +63,8 @@ it(`loads at most ${BUNDLE_BUDGET_KB} KB at start, with no dead weight from zod'
   const inputs = outputs.flatMap((output) => Object.keys(output.inputs));
   expect(inputs.filter((input) => input.includes("zod/v4/locales/"))).toEqual(["node_modules/zod/v4/locales/en.js"]);
   expect(inputs).not.toContain("lambda/results.ts");
-  // The S3 and Step Functions clients load on first use: a submit never needs them.
-  expect(inputs.filter((input) => /@aws-sdk\/client-(s3|sfn)\//.test(input))).toEqual([]);
+  // The SDK clients and Powertools Idempotency load on first use: a submit without a key needs none of them.
+  expect(inputs.filter((input) => /@aws-sdk\/client-|@aws-lambda-powertools\/idempotency\//.test(input))).toEqual([]);
   const all = Object.values(metafile.outputs).flatMap((output) => Object.keys(output.inputs));
   expect(all.some((input) => input.includes("@aws-sdk/client-sfn/"))).toBe(true);
 });

@@ -126,6 +126,8 @@ describe("the list of variables", () => {
     expect([...CONFIG_VARIABLES].sort()).toEqual(
       [
         "DEAD_LETTER_QUEUE_URL",
+        "IDEMPOTENCY_TABLE_NAME",
+        "IDEMPOTENCY_TTL_SECONDS",
         "KUSTOMER_ALLOWED_HOSTS",
         "KUSTOMER_API_KEY",
         "KUSTOMER_BASE_URL",

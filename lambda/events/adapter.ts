@@ -16,6 +16,8 @@ export interface TriggerAdapter<Response = unknown> {
   readonly callerWaitsMs?: number;
   matches(event: unknown, context?: Context): boolean;
   toRequest(event: unknown): unknown;
+  /** The delivery's idempotency key, where the trigger has one (CONTRACT §2.4). */
+  idempotencyKey?(event: unknown): string | undefined;
   toResponse(result: RequestResult, call: AdapterCall): Response | Promise<Response>;
   /** Either an answer (HTTP callers and the workflow get one) or a throw (the others match on the name). */
   onError(error: unknown, call: AdapterCall): Response | Promise<Response>;
@@ -28,6 +30,12 @@ export const resultOrThrow: Pick<TriggerAdapter, "toResponse" | "onError"> = {
     throw error;
   },
 };
+
+/** A command's own correlationId: the key of a direct invoke or a workflow task. */
+export function correlationKey(event: unknown): string | undefined {
+  const correlationId = isObject(event) ? event.correlationId : undefined;
+  return typeof correlationId === "string" ? `correlation:${correlationId}` : undefined;
+}
 
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -1,7 +1,7 @@
 // Direct invocation and Step Functions tasks: the payload is the request itself; errors are thrown
 // so that `Retry` and `Catch` can match on their names.
 import { validationErrorOf } from "../errors.ts";
-import { isObject, resultOrThrow, type TriggerAdapter } from "./adapter.ts";
+import { correlationKey, isObject, resultOrThrow, type TriggerAdapter } from "./adapter.ts";
 
 export const directAdapter: TriggerAdapter = {
   trigger: "direct",
@@ -12,5 +12,6 @@ export const directAdapter: TriggerAdapter = {
     }
     return event;
   },
+  idempotencyKey: correlationKey,
   ...resultOrThrow,
 };

@@ -16,5 +16,7 @@ export const eventBridgeAdapter: TriggerAdapter = {
     }
     return detail;
   },
+  // EventBridge delivers at least once, each time with the event's own id.
+  idempotencyKey: (event) => `event:${(event as EventBridgeEvent<string, unknown>).id}`,
   ...resultOrThrow,
 };

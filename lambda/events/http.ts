@@ -1,7 +1,7 @@
 // API Gateway REST (payload 1.0), HTTP API and function URLs (payload 2.0): routes, query, base64 and
 // JSON bodies in; JSON responses out, with the contract's status codes for results and errors.
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
-import { BulkUpdateError, INTERNAL_ERROR, KustomerRateLimitError, KustomerRequestError, NotFoundError, validationErrorOf, ValidationError } from "../errors.ts";
+import { BulkUpdateError, IdempotencyConflictError, INTERNAL_ERROR, KustomerRateLimitError, KustomerRequestError, NotFoundError, validationErrorOf, ValidationError } from "../errors.ts";
 import { NOT_FOUND } from "../kustomer/status.ts";
 import type { RequestResult } from "../process-request.ts";
 import { BULK_ID, BULK_ID_MESSAGE } from "../schema.ts";
@@ -103,6 +103,16 @@ function toRequest(raw: unknown): unknown {
   return request;
 }
 
+/** Stripe's and the IETF draft's convention: an optional header naming the request, printable, at most 255. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+function idempotencyKey(raw: unknown): string | undefined {
+  const value = headerOf(raw as HttpEvent, "idempotency-key");
+  if (value === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(value)) throw validationErrorOf([{ path: "Idempotency-Key", message: "must be 1 to 255 printable characters, without spaces" }]);
+  return `http:${value}`;
+}
+
 /** A JSON answer, newline-terminated like any text a terminal prints. */
 function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
   return { statusCode, headers: { "content-type": "application/json", ...headers }, body: `${JSON.stringify(body)}\n` };
@@ -125,8 +135,8 @@ export function toHttpErrorResponse(error: unknown): APIGatewayProxyResult {
   if (error instanceof ValidationError && error.issues.length > 0) Object.assign(body, { issues: error.issues, issueCount: error.issueCount });
   if (error instanceof KustomerRequestError) body.kustomer = { status: error.kustomerStatus, errors: error.details };
   if (error.progress) Object.assign(body, error.progress);
-  const headers: Record<string, string> =
-    error instanceof KustomerRateLimitError ? { "retry-after": String(error.retryAfterSeconds) } : {};
+  const retryAfter = error instanceof KustomerRateLimitError || error instanceof IdempotencyConflictError ? error.retryAfterSeconds : undefined;
+  const headers: Record<string, string> = retryAfter === undefined ? {} : { "retry-after": String(retryAfter) };
   return json(error.httpStatus, { error: body }, headers);
 }
 
@@ -139,6 +149,7 @@ export const httpAdapter: TriggerAdapter<APIGatewayProxyResult> = {
     (typeof event.httpMethod === "string" ||
       (isObject(event.requestContext) && isObject(event.requestContext.http) && typeof event.requestContext.http.method === "string")),
   toRequest,
+  idempotencyKey,
   toResponse: toHttpResponse,
   onError: toHttpErrorResponse,
 };

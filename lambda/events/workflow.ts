@@ -7,7 +7,7 @@ import type { Context } from "aws-lambda";
 import { BulkUpdateError, INTERNAL_ERROR, KustomerRateLimitError, ValidationError } from "../errors.ts";
 import { listForEvent } from "../list-store.ts";
 import type { RequestResult } from "../process-request.ts";
-import { isObject, type AdapterCall, type TriggerAdapter } from "./adapter.ts";
+import { correlationKey, isObject, type AdapterCall, type TriggerAdapter } from "./adapter.ts";
 
 /** The workflow's LambdaInvoke tasks send `{ "custom": { "caller": WORKFLOW_CALLER } }` as client context. */
 export const WORKFLOW_CALLER = "kustomer-bulk-update-workflow";
@@ -71,6 +71,7 @@ export const workflowAdapter: TriggerAdapter<WorkflowAnswer> = {
   trigger: "workflow",
   matches: (_event, context?: Context) => context?.clientContext?.custom?.caller === WORKFLOW_CALLER,
   toRequest: (event) => event,
+  idempotencyKey: correlationKey,
   toResponse: toAnswer,
   onError: toFailure,
 };

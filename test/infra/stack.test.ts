@@ -96,6 +96,27 @@ describe("the function", () => {
     }
   });
 
+  it("keeps one idempotency record per key in an on-demand, encrypted, recoverable table only the submitting functions use", () => {
+    const table = onlyResource(byDefault, "AWS::DynamoDB::Table", "IdempotencyTable");
+    expect(table.properties).toMatchObject({
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+      TimeToLiveSpecification: { AttributeName: "expiration", Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: "KMS", KMSMasterKeyId: { "Fn::GetAtt": [dataKeyId(), "Arn"] } },
+    });
+    const users = Object.entries(byDefault.findResources("AWS::IAM::Policy"))
+      .filter(([, policy]) => JSON.stringify(policy.Properties.PolicyDocument).includes(`"${table.logicalId}"`))
+      .map(([id, policy]) => [id.replace(/[0-9A-F]{8}$/, ""), [...policy.Properties.PolicyDocument.Statement.find((statement: any) => JSON.stringify(statement.Resource).includes(table.logicalId)).Action].sort()]);
+    expect(users.sort()).toEqual([
+      ["BulkUpdateFunctionRoleDefaultPolicy", ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]],
+      ["WorkflowFunctionRoleDefaultPolicy", ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]],
+    ]);
+    for (const handler of ["BulkUpdateFunction", "WorkflowFunction"]) {
+      expect(onlyResource(byDefault, "AWS::Lambda::Function", handler).properties.Environment.Variables.IDEMPOTENCY_TABLE_NAME).toEqual({ Ref: table.logicalId });
+    }
+  });
+
   it("never carries the key in its environment", () => {
     const { properties } = onlyResource(byDefault, "AWS::Lambda::Function", "BulkUpdateFunction");
     expect(Object.keys(properties.Environment.Variables)).not.toContain("KUSTOMER_API_KEY");

@@ -105,3 +105,23 @@ it.each([
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(new RegExp(`^npm start: port \\d+ \\(.+\\) is in use; choose another with ${variable}=<port>`));
 });
+
+it("runs with idempotency on (IDEMPOTENCY_TABLE_NAME starts an embedded DynamoDB): a repeated Idempotency-Key is answered, not sent again", async () => {
+  const [idempotentPort, idempotentSandboxPort] = [await freePort(), await freePort()];
+  const idempotent = await startUntil(
+    "npm",
+    ["start"],
+    { PORT: String(idempotentPort), SANDBOX_PORT: String(idempotentSandboxPort), IDEMPOTENCY_TABLE_NAME: "kbu-local-idempotency" },
+    "ready",
+  );
+  try {
+    expect(idempotent.output()).toContain("Idempotency on: table kbu-local-idempotency");
+    const curl = ["-s", "-X", "PUT", `http://127.0.0.1:${idempotentPort}/customers/bulk`, "-H", "content-type: application/json", "-H", "Idempotency-Key: try-1", "-d", '[{"id":"5e4c41c8c9f1e7001a5a3b2c","tags":["vip"]}]'];
+    const first = JSON.parse((await run("curl", curl)).stdout);
+    const again = JSON.parse((await run("curl", curl)).stdout);
+    expect(first).toMatchObject({ status: "submitted", items: 1 });
+    expect(again).toEqual(first);
+  } finally {
+    idempotent.stop();
+  }
+}, 60_000);

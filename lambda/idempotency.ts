@@ -1,0 +1,46 @@
+// Each delivery applied once (CONTRACT §2.4): a command with an idempotency key is submitted at most
+// once per key within IDEMPOTENCY_TTL_SECONDS, with Powertools Idempotency on DynamoDB. A repeat
+// answers the first result; the same key with another command, or while the first is still in flight,
+// is refused; a failure is not remembered. Powertools and the DynamoDB client are loaded only when a
+// table is configured, on the first keyed command.
+import type { Context } from "aws-lambda";
+import { IdempotencyConflictError, IdempotencyUnavailableError } from "./errors.ts";
+
+export interface Idempotency {
+  /** Runs `run` unless `request` already ran under `key`; then answers that first result. */
+  once<T>(key: string, request: unknown, run: () => Promise<T>, context?: Context): Promise<T>;
+}
+
+export class DynamoDbIdempotency implements Idempotency {
+  private store?: Promise<import("@aws-lambda-powertools/idempotency/dynamodb").DynamoDBPersistenceLayer>;
+
+  constructor(
+    private readonly tableName: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async once<T>(key: string, request: unknown, run: () => Promise<T>, context?: Context): Promise<T> {
+    const powertools = await import("@aws-lambda-powertools/idempotency");
+    this.store ??= import("@aws-lambda-powertools/idempotency/dynamodb").then(({ DynamoDBPersistenceLayer }) => new DynamoDBPersistenceLayer({ tableName: this.tableName }));
+    const config = new powertools.IdempotencyConfig({ eventKeyJmesPath: "key", payloadValidationJmesPath: "request", expiresAfterSeconds: this.ttlSeconds });
+    // A first request cut off by the Lambda timeout must not block its key until the record expires.
+    if (context) config.registerLambdaContext(context);
+    const applyOnce = powertools.makeIdempotent((_delivery: { key: string; request: unknown }) => run(), { persistenceStore: await this.store, config });
+    try {
+      return (await applyOnce({ key, request })) as T;
+    } catch (error) {
+      if (error instanceof powertools.IdempotencyValidationError) {
+        throw new IdempotencyConflictError("this idempotency key was used with a different command: use a new key for a new command", { inFlight: false, cause: error });
+      }
+      if (error instanceof powertools.IdempotencyAlreadyInProgressError) {
+        throw new IdempotencyConflictError("a request with this idempotency key is still in flight: send it again later", { inFlight: true, cause: error });
+      }
+      // The table failed: before the command was sent (nothing sent), or while remembering its result.
+      // Either way the caller sends it again, which is safe: a bulk update is idempotent.
+      if (error instanceof powertools.IdempotencyUnknownError) {
+        throw new IdempotencyUnavailableError(`the idempotency table could not be used (${error.name}); sending the same request again is safe`, { cause: error });
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,55 @@
+// A DynamoDB on this machine for the idempotency table: dynalite (in memory) on 127.0.0.1, behind a
+// small front that can answer with injected faults, reached by the real SDK through
+// AWS_ENDPOINT_URL_DYNAMODB. npm start runs it when IDEMPOTENCY_TABLE_NAME is set; the tests too.
+import { request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
+import dynalite from "dynalite";
+import { serve, type Served } from "./serve.ts";
+
+export interface LocalDynamoDb {
+  url: string;
+  /** DynamoDB error types to answer with, one per request, before passing requests through again. */
+  faults: string[];
+  stop(): Promise<void>;
+}
+
+export async function startLocalDynamoDb(tableName: string): Promise<LocalDynamoDb> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const backend = (server.address() as AddressInfo).port;
+  const faults: string[] = [];
+  const front: Served = await serve((incoming, body, response) => {
+    const fault = faults.shift();
+    if (fault) {
+      response.writeHead(fault === "InternalServerError" ? 500 : 400, { "content-type": "application/x-amz-json-1.0" });
+      response.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${fault}`, message: `injected ${fault}` }));
+      return;
+    }
+    const forward = httpRequest({ host: "127.0.0.1", port: backend, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
+      response.writeHead(answer.statusCode ?? 500, answer.headers);
+      answer.pipe(response);
+    });
+    forward.on("error", () => response.writeHead(502).end());
+    forward.end(body);
+  });
+  const { CreateTableCommand, DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
+  const client = new DynamoDBClient({ endpoint: front.url, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  // The stack's table: partition key `id` (Powertools' default); dynalite keeps no TTL, Powertools checks expiry itself.
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      ProvisionedThroughput: { ReadCapacityUnits: 1000, WriteCapacityUnits: 1000 },
+    }),
+  );
+  client.destroy();
+  return {
+    url: front.url,
+    faults,
+    async stop() {
+      await front.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,127 @@
+// Each delivery applied once (CONTRACT §2.4), on a real local DynamoDB (dynalite, started here on
+// 127.0.0.1) reached by the real SDK through AWS_ENDPOINT_URL_DYNAMODB, with Powertools Idempotency.
+// (A duplicate queue message is deduplicated by the workflow's execution name: test/event-flow.test.ts.)
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startLocalDynamoDb, type LocalDynamoDb } from "../local/dynamodb.ts";
+import { customerId, customerUpdates, eventBridgeEvent, restApiEvent } from "./support/fixtures.ts";
+import { lambdaContext, startWorld, type World } from "./support/harness.ts";
+
+const TABLE = "kbu-idempotency";
+const TTL_SECONDS = 2;
+let dynamodb: LocalDynamoDb;
+let world: World;
+
+beforeAll(async () => {
+  dynamodb = await startLocalDynamoDb(TABLE);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
+  world = await startWorld({ IDEMPOTENCY_TABLE_NAME: TABLE, IDEMPOTENCY_TTL_SECONDS: String(TTL_SECONDS), KUSTOMER_MAX_ATTEMPTS: "2" });
+});
+beforeEach(() => {
+  world.kustomer.reset();
+  world.kustomer.latencyMs = 0;
+  dynamodb.faults.length = 0;
+});
+afterAll(async () => {
+  await world.stop();
+  await dynamodb.stop();
+  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+});
+
+let keys = 0;
+const newKey = () => `key-${(keys += 1)}-${Date.now()}`;
+const put = (key: string | undefined, body: unknown) =>
+  world.handler(restApiEvent({ method: "PUT", path: "/customers/bulk", body, headers: { "content-type": "application/json", ...(key ? { "Idempotency-Key": key } : {}) } }), lambdaContext());
+const answer = (response: { statusCode: number; headers: Record<string, string>; body: string }) => ({ status: response.statusCode, retryAfter: response.headers["retry-after"], body: JSON.parse(response.body) });
+
+describe("Idempotency-Key on HTTP", () => {
+  it("answers a repeat with the first result (202, the same body) and sends nothing again", async () => {
+    const key = newKey();
+    const first = answer(await put(key, customerUpdates(3)));
+    const again = answer(await put(key, customerUpdates(3)));
+    expect(first.status).toBe(202);
+    expect(again).toEqual(first);
+    expect(world.kustomer.bulkPuts).toHaveLength(1);
+  });
+
+  it("refuses the same key with another body: 409 IdempotencyConflictError, nothing sent", async () => {
+    const key = newKey();
+    await put(key, customerUpdates(3));
+    const conflict = answer(await put(key, customerUpdates(4)));
+    expect(conflict).toMatchObject({ status: 409, retryAfter: undefined, body: { error: { name: "IdempotencyConflictError" } } });
+    expect(world.kustomer.bulkPuts).toHaveLength(1);
+  });
+
+  it("refuses a duplicate while the first is in flight, with Retry-After, and sends once", async () => {
+    world.kustomer.latencyMs = 300;
+    const key = newKey();
+    const [one, two] = await Promise.all([put(key, customerUpdates(2)), sleep(50).then(() => put(key, customerUpdates(2)))]);
+    expect([answer(one).status, answer(two).status].sort()).toEqual([202, 409]);
+    const refused = [one, two].map(answer).find((response) => response.status === 409);
+    expect(refused).toMatchObject({ retryAfter: "1", body: { error: { name: "IdempotencyConflictError" } } });
+    expect(world.kustomer.bulkPuts).toHaveLength(1);
+  });
+
+  it("does not remember a failure: after a retryable error the redelivery goes through", async () => {
+    const key = newKey();
+    world.kustomer.inject({ method: "PUT", times: 2, fault: { status: 503 } });
+    expect(answer(await put(key, customerUpdates(1))).status).toBe(503);
+    expect(answer(await put(key, customerUpdates(1))).status).toBe(202);
+    // Two attempts of the failed request, then the redelivery's one.
+    expect(world.kustomer.bulkPuts).toHaveLength(3);
+  });
+
+  it("forgets a key after IDEMPOTENCY_TTL_SECONDS", async () => {
+    const key = newKey();
+    await put(key, customerUpdates(1));
+    await sleep(TTL_SECONDS * 1000 + 100);
+    expect(answer(await put(key, customerUpdates(1))).status).toBe(202);
+    expect(world.kustomer.bulkPuts).toHaveLength(2);
+  });
+
+  it("deduplicates nothing without a key, and refuses a key that cannot be one", async () => {
+    await put(undefined, customerUpdates(1));
+    await put(undefined, customerUpdates(1));
+    expect(world.kustomer.bulkPuts).toHaveLength(2);
+    expect(answer(await put("has space", customerUpdates(1)))).toMatchObject({ status: 400, body: { error: { issues: [{ path: "Idempotency-Key" }] } } });
+  });
+});
+
+describe("other deliveries", () => {
+  it("applies a duplicate EventBridge event once, by its event id", async () => {
+    const event = eventBridgeEvent({ body: customerUpdates(2) });
+    const first = await world.handler(event, lambdaContext());
+    const again = await world.handler(event, lambdaContext());
+    expect(again).toEqual(first);
+    expect(world.kustomer.bulkPuts).toHaveLength(1);
+  });
+
+  it("applies a direct invoke (or a Step Functions task) once per correlationId", async () => {
+    const command = { body: customerUpdates(2), correlationId: `order-sync-${newKey()}` };
+    await world.handler(command, lambdaContext());
+    await world.handler(command, lambdaContext());
+    expect(world.kustomer.bulkPuts).toHaveLength(1);
+  });
+});
+
+describe("when DynamoDB fails", () => {
+  it("rides out one throttled call (the SDK retries it)", async () => {
+    dynamodb.faults.push("ProvisionedThroughputExceededException");
+    expect(answer(await put(newKey(), customerUpdates(1))).status).toBe(202);
+  });
+
+  it.each([
+    ["throttled past the SDK's retries", "ProvisionedThroughputExceededException"],
+    ["unavailable", "InternalServerError"],
+  ])("fails closed when it is %s: a retryable 503, nothing sent; the retry sends once", async (_, fault) => {
+    const key = newKey();
+    dynamodb.faults.push(fault, fault, fault, fault, fault);
+    const refused = answer(await put(key, [{ id: customerId(1), tags: ["vip"] }]));
+    expect(refused).toMatchObject({ status: 503, body: { error: { name: "IdempotencyUnavailableError" } } });
+    expect(world.kustomer.bulkPuts).toHaveLength(0);
+    dynamodb.faults.length = 0;
+    expect(answer(await put(key, [{ id: customerId(1), tags: ["vip"] }])).status).toBe(202);
+    expect(answer(await put(key, [{ id: customerId(1), tags: ["vip"] }])).status).toBe(202);
+    expect(world.kustomer.bulkPuts).toHaveLength(1);
+  });
+});
