@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { build, type Metafile } from "esbuild";
 import { NODE_OPTIONS } from "../infra/bulk-update-function.ts";
 import { buildFunctions, bundleOptions, loadedAtStart } from "../infra/bundling.ts";
+import { startLocalDynamoDb } from "../local/dynamodb.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
 import { FakeSecretsExtension } from "../test/support/fake-secrets-extension.ts";
 import { FakeSecretsManager } from "../test/support/fake-secrets-manager.ts";
@@ -119,6 +120,8 @@ interface Stats {
 interface ColdStart {
   ours: Stats;
   oursSdkOnly: Stats;
+  /** As deployed, a command with an idempotency key: Powertools Idempotency and DynamoDB load too. */
+  oursIdempotent: Stats;
   minimal: Stats;
   powertools: Stats;
   ratioToMinimal: number;
@@ -248,18 +251,30 @@ async function main() {
   extension.secrets.set(SECRET_ID, JSON.stringify({ apiKey: API_KEY }));
   const deployed = { ...environment, NODE_OPTIONS, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(await extension.start()), AWS_SESSION_TOKEN: SESSION_TOKEN };
   const sdkOnly = { ...environment, NODE_OPTIONS };
+  const dynamodb = await startLocalDynamoDb("bench-idempotency");
+  const idempotent = { ...deployed, IDEMPOTENCY_TABLE_NAME: "bench-idempotency", AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url };
+  const keyed = join(OUT, "command-100-keyed.json");
   const lambdaNode = await node22();
   const runtimes = [...new Set([lambdaNode, process.execPath].filter((node): node is string => Boolean(node)))];
   const coldStartMs: Record<string, ColdStart> = {};
   for (const node of runtimes) {
-    const cold = { ours: [] as number[], oursSdkOnly: [] as number[], minimal: [] as number[], powertools: [] as number[] };
+    const cold = { ours: [] as number[], oursSdkOnly: [] as number[], oursIdempotent: [] as number[], minimal: [] as number[], powertools: [] as number[] };
     for (let run = 0; run < COLD_RUNS; run += 1) {
       cold.ours.push((await child("cold", ours.file, hundred, deployed, undefined, [], undefined, node)).ms);
       cold.oursSdkOnly.push((await child("cold", ours.file, hundred, sdkOnly, undefined, [], undefined, node)).ms);
+      // A new key each run: a repeat would be answered from the table, without sending.
+      await writeFile(keyed, JSON.stringify({ body: customerUpdates(100), correlationId: `bench-${cold.ours.length}-${node.length}-${Date.now()}` }));
+      cold.oursIdempotent.push((await child("cold", ours.file, keyed, idempotent, undefined, [], undefined, node)).ms);
       cold.minimal.push((await child("cold", minimal.file, hundred, environment, undefined, [], undefined, node)).ms);
       cold.powertools.push((await child("cold", powertools.file, hundred, environment, undefined, [], undefined, node)).ms);
     }
-    const figures = { ours: stats(cold.ours), oursSdkOnly: stats(cold.oursSdkOnly), minimal: stats(cold.minimal), powertools: stats(cold.powertools) };
+    const figures = {
+      ours: stats(cold.ours),
+      oursSdkOnly: stats(cold.oursSdkOnly),
+      oursIdempotent: stats(cold.oursIdempotent),
+      minimal: stats(cold.minimal),
+      powertools: stats(cold.powertools),
+    };
     const version = await new Promise<string>((resolve) => execFile(node, ["--version"], (_error, stdout) => resolve(stdout.trim())));
     coldStartMs[version] = {
       ...figures,
@@ -269,7 +284,7 @@ async function main() {
       sdkOnlyRatioToPowertools: round(figures.oursSdkOnly.median / figures.powertools.median),
     };
   }
-  await extension.stop();
+  await Promise.all([extension.stop(), dynamodb.stop()]);
   // What follows runs where Lambda does, when this machine can.
   runtime = lambdaNode ?? process.execPath;
   const primaryCold = Object.values(coldStartMs)[0] as ColdStart;
@@ -434,6 +449,7 @@ async function main() {
     console.log(`\ncold start, ms to first result (100 items), Node.js ${version}`);
     console.log(line("  ours, as deployed (extension)", figures.ours));
     console.log(line("  ours, key from the SDK", figures.oursSdkOnly));
+    console.log(line("  ours, a keyed command (idempotency)", figures.oursIdempotent));
     console.log(line("  (a) bare fetch", figures.minimal));
     console.log(line("  (b) Powertools Parser+Parameters", figures.powertools));
     console.log(`  ratios: ${figures.ratioToMinimal}x (a), ${figures.ratioToPowertools}x (b); SDK path ${figures.sdkOnlyRatioToMinimal}x (a), ${figures.sdkOnlyRatioToPowertools}x (b)`);
