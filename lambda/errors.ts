@@ -57,7 +57,7 @@ export abstract class BulkUpdateError<Options extends BulkUpdateErrorOptions = B
   constructor(
     /** The message without the progress note. */
     readonly reason: string,
-    readonly options: Options,
+    readonly options: Options = {} as Options,
   ) {
     // With nothing accepted, nothing was sent: the reason alone says it all.
     super(options.progress?.acceptedBulkIds.length ? `${reason}${progressNote(options.progress)}` : reason, { cause: options.cause });
@@ -99,20 +99,12 @@ export class NotFoundError extends BulkUpdateError {
   readonly name = "NotFoundError";
   readonly retryable = false;
   readonly httpStatus = 404;
-
-  constructor(message: string, options: BulkUpdateErrorOptions = {}) {
-    super(message, options);
-  }
 }
 
 export class ConfigurationError extends BulkUpdateError {
   readonly name = "ConfigurationError";
   readonly retryable = false;
   readonly httpStatus = 500;
-
-  constructor(message: string, options: BulkUpdateErrorOptions = {}) {
-    super(message, options);
-  }
 }
 
 /** Secrets Manager throttled or failed after the SDK's own retries: transient, unlike a missing secret. */
@@ -120,10 +112,6 @@ export class SecretUnavailableError extends BulkUpdateError {
   readonly name = "SecretUnavailableError";
   readonly retryable = true;
   readonly httpStatus = 503;
-
-  constructor(message: string, options: BulkUpdateErrorOptions = {}) {
-    super(message, options);
-  }
 }
 
 export interface KustomerErrorOptions extends BulkUpdateErrorOptions {
@@ -234,8 +222,4 @@ export class IdempotencyUnavailableError extends BulkUpdateError {
   readonly name = "IdempotencyUnavailableError";
   readonly retryable = true;
   readonly httpStatus = 503;
-
-  constructor(message: string, options: BulkUpdateErrorOptions = {}) {
-    super(message, options);
-  }
 }
