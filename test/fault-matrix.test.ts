@@ -2,6 +2,7 @@
 // promises (success after retry, or the named error with its HTTP status), within the deadline, with
 // nothing leaked to the caller and no unhandled rejection.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { StatusResult, SubmitResult } from "../lambda/results.ts";
 import type { FaultRule } from "../local/kustomer-sandbox.ts";
 import { API_KEY, customerUpdates, eventBridgeEvent, httpApiEvent, ROTATED_API_KEY, SECRET_ID } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
@@ -23,7 +24,7 @@ const triggers: Trigger[] = [
     name: "HTTP (payload 2.0)",
     async run(world, command) {
       const { body } = command as { body: unknown[] };
-      const response = await world.handler(httpApiEvent({ method: "PUT", path: "/customers/bulk", body }), lambdaContext(DEADLINE_MS));
+      const response = await world.http(httpApiEvent({ method: "PUT", path: "/customers/bulk", body }), lambdaContext(DEADLINE_MS));
       const parsed = JSON.parse(response.body);
       if (response.statusCode < 300) return { outcome: { success: true }, callerText: response.body };
       const { acceptedBulkIds, unsentCustomerIds } = parsed.error;
@@ -170,13 +171,13 @@ describe("a partial failure", () => {
       expect(unsentCustomerIds).toEqual(updates.slice(200).map((update) => update.id));
 
       world.kustomer.reset();
-      const again = await world.handler({ body: updates }, lambdaContext(DEADLINE_MS));
+      const again = await world.invoke<SubmitResult>({ body: updates }, lambdaContext(DEADLINE_MS));
       expect(again).toMatchObject({ status: "submitted", items: 250 });
       world.advance(1_000);
-      const status = await world.handler({ action: "status", bulkIds: [...acceptedBulkIds, ...again.operations.map((operation: { bulkId: string }) => operation.bulkId)] }, lambdaContext());
+      const status = await world.invoke<StatusResult>({ action: "status", bulkIds: [...acceptedBulkIds, ...again.operations.map((operation) => operation.bulkId as string)] }, lambdaContext());
       expect(status.allComplete).toBe(true);
       // Applying the first 200 twice changed nothing and failed nothing.
-      expect(status.operations.every((operation: { failureCount: number }) => operation.failureCount === 0)).toBe(true);
+      expect(status.operations.every((operation) => operation.failureCount === 0)).toBe(true);
       expect(world.kustomer.customers.get(updates[0]!.id)).toMatchObject({ tags: ["vip"] });
     } finally {
       await world.stop();

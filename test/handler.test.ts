@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { StatusResult, SubmitResult } from "../lambda/results.ts";
 import {
   API_KEY,
   customerId,
@@ -52,10 +53,10 @@ describe("Step Functions task / direct invocation", () => {
   });
 
   it("in ids mode sends the one update with 100 ids per request", async () => {
-    const { handler, kustomer } = await begin();
+    const { invoke, kustomer } = await begin();
     const ids = Array.from({ length: 250 }, (_, index) => customerId(index + 1));
     const update = { ...customerUpdate(1), tags: ["migrated"] };
-    const result = await handler({ ids, body: [update] }, lambdaContext());
+    const result = await invoke<SubmitResult>({ ids, body: [update] }, lambdaContext());
     expect(kustomer.bulkPuts.map((put) => put.query.ids?.split(",").length)).toEqual([100, 100, 50]);
     expect(kustomer.bulkPuts.map((put) => put.query.ids)).toEqual([0, 100, 200].map((start) => ids.slice(start, start + 100).join(",")));
     for (const put of kustomer.bulkPuts) expect(put.body).toEqual([update]);
@@ -63,14 +64,14 @@ describe("Step Functions task / direct invocation", () => {
   });
 
   it("answers a status request for several operations", async () => {
-    const { handler, kustomer, advance } = await begin();
+    const { invoke, kustomer, advance } = await begin();
     kustomer.addCustomers(customerUpdates(150));
-    const { operations } = await handler({ body: customerUpdates(150) }, lambdaContext());
-    const bulkIds = operations.map((operation: { bulkId: string }) => operation.bulkId);
-    const pending = await handler({ action: "status", bulkIds }, lambdaContext());
+    const { operations } = await invoke<SubmitResult>({ body: customerUpdates(150) }, lambdaContext());
+    const bulkIds = operations.map((operation) => operation.bulkId as string);
+    const pending = await invoke<StatusResult>({ action: "status", bulkIds }, lambdaContext());
     expect(pending.allComplete).toBe(false);
     advance(1_000);
-    const status = await handler({ action: "status", bulkIds }, lambdaContext());
+    const status = await invoke<StatusResult>({ action: "status", bulkIds }, lambdaContext());
     expect(status).toEqual({
       allComplete: true,
       operations: [
@@ -81,12 +82,12 @@ describe("Step Functions task / direct invocation", () => {
   });
 
   it("reports ids-mode failures from the batch errors", async () => {
-    const { handler, kustomer, advance } = await begin();
+    const { invoke, kustomer, advance } = await begin();
     kustomer.addCustomers([{ id: customerId(1) }]);
-    const { operations } = await handler({ ids: [customerId(1), customerId(2)], body: [customerUpdate(1)] }, lambdaContext());
-    const bulkIds = [operations[0].bulkId];
+    const { operations } = await invoke<SubmitResult>({ ids: [customerId(1), customerId(2)], body: [customerUpdate(1)] }, lambdaContext());
+    const bulkIds = [operations[0]!.bulkId as string];
     advance(1_000);
-    const status = await handler({ action: "status", bulkIds }, lambdaContext());
+    const status = await invoke<StatusResult>({ action: "status", bulkIds }, lambdaContext());
     expect(status.operations[0]).toMatchObject({ successCount: 1, failureCount: 1, failures: [{ id: customerId(2), error: "customer not found" }] });
   });
 
@@ -131,11 +132,11 @@ describe("Step Functions task / direct invocation", () => {
   });
 
   it("rides out a 429 with Retry-After, and a 503, then succeeds", async () => {
-    const { handler, kustomer } = await begin();
+    const { invoke, kustomer } = await begin();
     kustomer.inject({ fault: { status: 429, headers: { "retry-after": "1" } } });
     kustomer.inject({ fault: { status: 503 } });
     const started = Date.now();
-    const result = await handler({ body: customerUpdates(1) }, lambdaContext());
+    const result = await invoke<SubmitResult>({ body: customerUpdates(1) }, lambdaContext());
     expect(result.status).toBe("submitted");
     expect(kustomer.bulkPuts).toHaveLength(3);
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
@@ -162,8 +163,8 @@ describe("Step Functions task / direct invocation", () => {
 
 describe("a Distributed Map batch", () => {
   it("submits the batch's valid Items as one command, each invalid one failing alone, and throws named errors for the map to count", async () => {
-    const { handler, kustomer } = await begin();
-    const result = await handler({ Items: customerUpdates(100), BatchInput: { job: "x" } }, lambdaContext());
+    const { handler, invoke, kustomer } = await begin();
+    const result = await invoke<SubmitResult>({ Items: customerUpdates(100), BatchInput: { job: "x" } }, lambdaContext());
     expect(result).toMatchObject({ status: "submitted", items: 100 });
     expect(result.rejected).toBeUndefined();
     expect(kustomer.bulkPuts).toHaveLength(1);
@@ -172,7 +173,7 @@ describe("a Distributed Map batch", () => {
     items[1] = { ...items[1], gender: "x" };
     items[3] = { name: "no id" };
     items[4] = { ...items[0] };
-    const partial = await handler({ Items: items }, lambdaContext());
+    const partial = await invoke<SubmitResult>({ Items: items }, lambdaContext());
     expect(partial).toMatchObject({ status: "submitted", items: 2 });
     expect(partial.rejected).toEqual([
       { index: 1, id: customerId(2), reason: expect.stringMatching(/^gender: /) },
@@ -236,12 +237,12 @@ describe("the API key", () => {
   });
 
   it("is fetched again when Kustomer answers 401 after a rotation, and the request succeeds", async () => {
-    const { handler, secrets, kustomer } = await begin();
+    const { handler, invoke, secrets, kustomer } = await begin();
     await handler({ body: customerUpdates(1) }, lambdaContext());
     secrets.secrets.set(SECRET_ID, JSON.stringify({ apiKey: ROTATED_API_KEY }));
     kustomer.apiKeys.clear();
     kustomer.apiKeys.add(ROTATED_API_KEY);
-    const result = await handler({ body: customerUpdates(1) }, lambdaContext());
+    const result = await invoke<SubmitResult>({ body: customerUpdates(1) }, lambdaContext());
     expect(result.status).toBe("submitted");
     expect(secrets.calls).toBe(2);
     expect(kustomer.bulkPuts.at(-1)?.headers.authorization).toBe(`Bearer ${ROTATED_API_KEY}`);
@@ -273,8 +274,8 @@ describe("the API key", () => {
   });
 
   it("can come from KUSTOMER_API_KEY locally, without Secrets Manager", async () => {
-    const { handler, secrets, kustomer } = await begin({ KUSTOMER_SECRET_ID: "", KUSTOMER_API_KEY: API_KEY });
-    expect((await handler({ body: customerUpdates(1) }, lambdaContext())).status).toBe("submitted");
+    const { invoke, secrets, kustomer } = await begin({ KUSTOMER_SECRET_ID: "", KUSTOMER_API_KEY: API_KEY });
+    expect((await invoke<SubmitResult>({ body: customerUpdates(1) }, lambdaContext())).status).toBe("submitted");
     expect(secrets.calls).toBe(0);
     expect(kustomer.bulkPuts).toHaveLength(1);
   });
@@ -322,10 +323,10 @@ describe("metrics", () => {
 
 describe("logs", () => {
   it("are structured JSON with the request id, trigger, counts, retries and bulk ids", async () => {
-    const { handler, logs, kustomer } = await begin();
+    const { invoke, logs, kustomer } = await begin();
     kustomer.inject({ fault: { status: 503 } });
     const context = lambdaContext();
-    const result = await handler({ body: customerUpdates(120) }, context);
+    const result = await invoke<SubmitResult>({ body: customerUpdates(120) }, context);
     const lines = logs.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line));
     const done = lines.find((line) => line.message === "request done");
     expect(done).toMatchObject({
@@ -337,7 +338,7 @@ describe("logs", () => {
       items: 120,
       chunks: 2,
       retries: 1,
-      bulkIds: result.operations.map((operation: { bulkId: string }) => operation.bulkId),
+      bulkIds: result.operations.map((operation) => operation.bulkId),
       durationMs: expect.any(Number),
     });
     // One line per invocation at INFO; the per-request detail is at DEBUG.

@@ -11,7 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => world.stop());
 
-const put = (remainingMs: number) => world.handler(httpApiEvent({ method: "PUT", path: "/customers/bulk", body: customerUpdates(2) }), lambdaContext(remainingMs));
+const put = (remainingMs: number) => world.http(httpApiEvent({ method: "PUT", path: "/customers/bulk", body: customerUpdates(2) }), lambdaContext(remainingMs));
 
 it("answers 429 with Retry-After at once rather than wait past 29 s for the budget, with minutes of invocation left", async () => {
   const resetAt = Math.ceil(Date.now() / 1000) + 40;

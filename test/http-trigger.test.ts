@@ -10,7 +10,7 @@ beforeEach(() => world.kustomer.reset());
 afterEach(() => expect(findLeaks(world.logs, SENSITIVE)).toEqual([]));
 afterAll(() => world.stop());
 
-const invoke = (event: unknown, remainingMs?: number) => world.handler(event, lambdaContext(remainingMs));
+const invoke = (event: unknown, remainingMs?: number) => world.http(event, lambdaContext(remainingMs));
 
 const submitEvents = {
   "REST API (payload 1.0)": (request: Parameters<typeof restApiEvent>[0]) => restApiEvent(request),

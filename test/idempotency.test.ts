@@ -31,7 +31,7 @@ afterAll(async () => {
 let keys = 0;
 const newKey = () => `key-${(keys += 1)}-${Date.now()}`;
 const put = (key: string | undefined, body: unknown) =>
-  world.handler(restApiEvent({ method: "PUT", path: "/customers/bulk", body, headers: { "content-type": "application/json", ...(key ? { "Idempotency-Key": key } : {}) } }), lambdaContext());
+  world.http(restApiEvent({ method: "PUT", path: "/customers/bulk", body, headers: { "content-type": "application/json", ...(key ? { "Idempotency-Key": key } : {}) } }), lambdaContext());
 const answer = (response: { statusCode: number; headers: Record<string, string>; body: string }) => ({ status: response.statusCode, retryAfter: response.headers["retry-after"], body: JSON.parse(response.body) });
 
 describe("Idempotency-Key on HTTP", () => {

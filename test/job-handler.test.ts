@@ -10,7 +10,7 @@ import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 
 const BUCKET = "kbu-job-bucket";
 let world: World;
-let handler: (event: unknown, context?: Context) => Promise<any>;
+let handler: (event: unknown, context?: Context) => Promise<unknown>;
 
 beforeAll(async () => {
   world = await startWorld({ KUSTOMER_MAX_ATTEMPTS: "2" });
@@ -24,7 +24,13 @@ beforeEach(() => {
 afterAll(() => world.stop());
 
 const object = (key: string) => world.s3.objects.get(`${BUCKET}/${key}`);
-const step = (event: Record<string, unknown>) => handler({ bucket: BUCKET, ...event }, lambdaContext(900_000));
+/** What the steps answer: the plan's totals and keys, a step's pending count, the report's summary. */
+interface StepAnswer {
+  lines: number;
+  batchesKey: string;
+  pending: number;
+}
+const step = (event: Record<string, unknown>) => handler({ bucket: BUCKET, ...event }, lambdaContext(900_000)) as Promise<StepAnswer>;
 
 /** The Distributed Map as AWS runs it: a child per item, its results under the plan's prefix, `stopAfter` children at most. */
 async function runMap(run: string, batchesKey: string, stopAfter = Number.POSITIVE_INFINITY): Promise<void> {

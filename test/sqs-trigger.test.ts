@@ -1,5 +1,6 @@
 // The burst queue's consumer: each record is handed to the workflow (through the real SFN client and a
 // local Step Functions endpoint), named for its delivery, so a redelivery starts nothing new.
+import type { SQSBatchResponse } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { FakeSqs } from "./support/fake-sqs.ts";
 import { LocalStepFunctions } from "../local/step-functions.ts";
@@ -88,7 +89,7 @@ describe("SQS batches", () => {
   });
 
   it("hand back untried the records there is no time left for", async () => {
-    const response = await world.handler(sqsEvent([command(1, 1), command(2, 1)]), lambdaContext(1_200));
+    const response = await world.invoke<SQSBatchResponse>(sqsEvent([command(1, 1), command(2, 1)]), lambdaContext(1_200));
     expect(response.batchItemFailures.map((failure: { itemIdentifier: string }) => failure.itemIdentifier)).toContain("message-2");
   });
 

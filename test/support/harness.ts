@@ -11,6 +11,13 @@ import { FakeSecretsManager } from "./fake-secrets-manager.ts";
 import { API_KEY, SECRET_ID } from "./fixtures.ts";
 import { scanOutput } from "./output-scan.ts";
 
+/** The function's HTTP answers always carry their headers (content type, Retry-After). */
+export interface HttpAnswer {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
 export interface World {
   kustomer: KustomerSandbox;
   /** Moves the sandbox's clock on, so its bulk operations progress without waiting. */
@@ -18,7 +25,12 @@ export interface World {
   secrets: FakeSecretsManager;
   /** The job bucket and the outcome lists. */
   s3: FakeS3;
-  handler: (event: unknown, context?: Context) => Promise<any>;
+  /** The real handler, as Lambda calls it. */
+  handler: (event: unknown, context?: Context) => Promise<unknown>;
+  /** The handler on an API Gateway event: what it answers to HTTP callers. */
+  http: (event: unknown, context?: Context) => Promise<HttpAnswer>;
+  /** The handler on any other event, whose answer the test names: a submit result, a batch response... */
+  invoke: <T>(event: unknown, context?: Context) => Promise<T>;
   /** Every line written to stdout and stderr since the world started. */
   logs: string[];
   stop(): Promise<void>;
@@ -70,6 +82,8 @@ export async function startWorld(environment: Record<string, string> = {}, sandb
     secrets,
     s3,
     handler,
+    http: (event, context) => handler(event, context) as Promise<HttpAnswer>,
+    invoke: <T>(event: unknown, context?: Context) => handler(event, context) as Promise<T>,
     logs,
     async stop() {
       stdout.mockRestore();
