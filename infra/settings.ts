@@ -1,6 +1,8 @@
 // The stack's settings, from CDK context (`-c name=value` or cdk.json), checked like the function's
 // own configuration so a typo fails the synth instead of the deployment.
 import * as z from "zod";
+// The outcome events' source is never a request source, or an outcome could request an update.
+import { OUTCOME_SOURCE } from "./workflow.ts";
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from "../lambda/config.ts";
 
 /** Status checks one workflow run may make: about 11 history events each, against Step Functions' 25,000. */
@@ -13,8 +15,6 @@ const roleArn = z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$
 
 /** The source producers put on request events unless the operator names others. */
 export const DEFAULT_EVENT_SOURCE = "kustomer-bulk-update.client";
-/** The outcome events' source (infra/workflow.ts): never a request source, or an outcome could request an update. */
-const OUTCOME_SOURCE = "kustomer-bulk-update";
 
 const settingsSchema = z
   .object({

@@ -305,7 +305,7 @@ export class BulkUpdateStack extends Stack {
         ? { authorizationType: AuthorizationType.NONE, apiKeyRequired: true }
         : { authorizationType: AuthorizationType.IAM },
       ...(settings.corsAllowOrigins?.length
-        ? { defaultCorsPreflightOptions: { allowOrigins: settings.corsAllowOrigins, allowMethods: ["GET", "PUT"], allowHeaders: Cors.DEFAULT_HEADERS } }
+        ? { defaultCorsPreflightOptions: { allowOrigins: settings.corsAllowOrigins, allowMethods: ["GET", "PUT"], allowHeaders: [...Cors.DEFAULT_HEADERS, "Idempotency-Key"] } }
         : {}),
     });
 

@@ -29,7 +29,7 @@ import { createStateMachine, withTaskRetries } from "./state-machine.ts";
 /** The name the workflow fails with when Kustomer has not completed every operation in time. */
 export const INCOMPLETE_ERROR = "KustomerBulkIncompleteError";
 
-/** The outcome events (CONTRACT §3.2); settings.ts keeps this source out of the request sources. */
+/** The outcome events (CONTRACT §3.2); settings.ts keeps their source out of the request sources. */
 export const OUTCOME_SOURCE = "kustomer-bulk-update";
 export const COMPLETED_DETAIL_TYPE = "Customer Bulk Update Completed";
 export const FAILED_DETAIL_TYPE = "Customer Bulk Update Failed";

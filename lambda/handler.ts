@@ -35,10 +35,10 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
     const retriesBefore = ready.client.retries;
     const callerDeadlineAt = adapter.callerWaitsMs === undefined ? deadlineAt : Math.min(deadlineAt, started + adapter.callerWaitsMs - RESPONSE_RESERVE_MS);
     const request = adapter.toRequest(event);
-    const key = adapter.idempotencyKey?.(event);
     const run = () => processRequest(request, ready, callerDeadlineAt);
-    // Only a command changes anything: reads and a job's lines are not keyed.
-    const result = key && ready.idempotency && isCommand(request) ? await ready.idempotency.once(key, request, run, context) : await run();
+    // Only a command changes anything: reads and a job's lines are not keyed, nor read for a key.
+    const key = ready.idempotency && isCommand(request) ? adapter.idempotencyKey?.(event) : undefined;
+    const result = key && ready.idempotency ? await ready.idempotency.once(key, request, run, context) : await run();
     logger.info("request done", { retries: ready.client.retries - retriesBefore, ...describe(result), durationMs: Date.now() - started });
     return await adapter.toResponse(result, { event, listStore: ready.listStore });
   } catch (error) {

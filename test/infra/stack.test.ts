@@ -206,10 +206,13 @@ describe("the HTTP API", () => {
     template.hasResourceProperties("AWS::ApiGateway::UsagePlan", { Throttle: { RateLimit: 16, BurstLimit: 32 } });
   });
 
-  it("answers CORS preflight only when origins are given", () => {
+  it("answers CORS preflight only when origins are given, letting browsers send Idempotency-Key", () => {
     expect(JSON.stringify(byDefault.findResources("AWS::ApiGateway::Method"))).not.toContain("OPTIONS");
     const template = templateOf({ corsAllowOrigins: "https://ops.example.com" });
-    template.hasResourceProperties("AWS::ApiGateway::Method", { HttpMethod: "OPTIONS" });
+    template.hasResourceProperties("AWS::ApiGateway::Method", {
+      HttpMethod: "OPTIONS",
+      Integration: { IntegrationResponses: [Match.objectLike({ ResponseParameters: Match.objectLike({ "method.response.header.Access-Control-Allow-Headers": Match.stringLikeRegexp("Idempotency-Key") }) })] },
+    });
   });
 });
 
