@@ -1,7 +1,7 @@
 // `npm run bench`: the function against its baselines, all built and measured in the same run, on
 // this machine. Prints a table and writes bench/results.json. Targets are checked here, never in tests.
 import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -148,6 +148,8 @@ async function bundle(name: string, entry: string): Promise<{ file: string; meta
 /** The function as deployed: the split build, and the files a cold start of its handler loads. */
 function buildOurs(): { file: string; metafile: Metafile; loaded: string[] } {
   const outdir = join(OUT, "dist");
+  // Fresh each run, as the stack's asset is: chunks of an earlier build would only confuse a reader.
+  rmSync(outdir, { recursive: true, force: true });
   const metafile = buildFunctions(outdir);
   return { file: join(outdir, "handler.mjs"), metafile, loaded: loadedAtStart(metafile, "handler") };
 }
@@ -249,8 +251,9 @@ async function main() {
   // alternate, so that machine noise falls on all of them alike, on Node.js 22 and on this machine's.
   const extension = new FakeSecretsExtension(SESSION_TOKEN);
   extension.secrets.set(SECRET_ID, JSON.stringify({ apiKey: API_KEY }));
-  const deployed = { ...environment, NODE_OPTIONS, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(await extension.start()), AWS_SESSION_TOKEN: SESSION_TOKEN };
-  const sdkOnly = { ...environment, NODE_OPTIONS };
+  const nodeOptions: Record<string, string> = NODE_OPTIONS.handler ? { NODE_OPTIONS: NODE_OPTIONS.handler } : {};
+  const deployed = { ...environment, ...nodeOptions, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(await extension.start()), AWS_SESSION_TOKEN: SESSION_TOKEN };
+  const sdkOnly = { ...environment, ...nodeOptions };
   const dynamodb = await startLocalDynamoDb("bench-idempotency");
   const idempotent = { ...deployed, IDEMPOTENCY_TABLE_NAME: "bench-idempotency", AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url };
   const keyed = join(OUT, "command-100-keyed.json");

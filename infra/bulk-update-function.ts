@@ -1,5 +1,5 @@
 // A function of this service with the house defaults fixed once: Node.js 22 on arm64, the code built by
-// infra/bundling.ts (one asset for every function of the stack), tracing, source maps, and a log group
+// infra/bundling.ts (one asset for every function of the stack), tracing, and a log group
 // with retention.
 import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
@@ -40,7 +40,13 @@ export interface BulkUpdateFunctionProps {
  */
 export const FUNCTION_TIMEOUT = Duration.minutes(5);
 export const FUNCTION_MEMORY_MB = 512;
-export const NODE_OPTIONS = "--enable-source-maps";
+/**
+ * Node.js's `--enable-source-maps` reads the source map of every file it loads, at load: 5 to 10 ms of
+ * a request's cold start (bench/README.md). The job's steps throw to Step Functions, whose Cause
+ * carries the trace, so there it pays. The request handler never lets a stack out: it logs an
+ * unexpected error's frames, mapped only then (lambda/stack-frames.ts).
+ */
+export const NODE_OPTIONS: Record<FunctionEntry, string | undefined> = { handler: undefined, "job-handler": "--enable-source-maps" };
 
 /**
  * The AWS Parameters and Secrets Lambda Extension serves the key over localhost, so a cold start does
@@ -93,9 +99,11 @@ export class BulkUpdateFunction extends LambdaFunction {
       description: `kustomer-bulk-update ${id}: its log group and what the stack grants it`,
     });
     logGroup.grantWrite(role);
+    const entry = props.entry ?? "handler";
+    const nodeOptions = NODE_OPTIONS[entry];
     super(scope, id, {
       code: codeFor(scope),
-      handler: `${props.entry ?? "handler"}.handler`,
+      handler: `${entry}.handler`,
       role,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
@@ -104,7 +112,7 @@ export class BulkUpdateFunction extends LambdaFunction {
       tracing: Tracing.ACTIVE,
       logGroup,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      environment: { ...props.environment, NODE_OPTIONS },
+      environment: { ...props.environment, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
       paramsAndSecrets: SECRETS_EXTENSION,
     });
     Validations.of(role).acknowledge({

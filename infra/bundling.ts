@@ -26,7 +26,7 @@ export const bundleOptions = {
   external: [],
 } satisfies BuildOptions;
 
-/** Writes `<outdir>/handler.mjs`, `<outdir>/job-report.mjs` and their shared chunks. */
+/** Writes `<outdir>/handler.mjs`, `<outdir>/job-handler.mjs` and their shared chunks. */
 export function buildFunctions(outdir: string): Metafile {
   const { metafile } = buildSync({
     ...bundleOptions,

@@ -7,7 +7,6 @@ export interface ValidationIssue {
   message: string;
 }
 
-
 /** What had already happened when a multi-request submit stopped. */
 export interface SubmissionProgress {
   acceptedBulkIds: string[];
@@ -27,7 +26,7 @@ export function validationErrorOf(issues: ValidationIssue[], httpStatus = 400, i
 }
 
 /** The one name of a failure that is none of the contract's: in answers, logs and metrics alike. */
-export const INTERNAL_ERROR = "InternalError";
+export const INTERNAL_ERROR = "InternalError" as const;
 
 /** The contract's name of any failure. */
 export function errorNameOf(error: unknown): string {
@@ -92,6 +91,18 @@ export class ValidationError extends BulkUpdateError<ValidationErrorOptions> {
     this.issueCount = options.issueCount ?? this.issues.length;
     this.httpStatus = options.httpStatus ?? 400;
   }
+}
+
+/** A failure that is none of the contract's, a bug: its text could hold anything, so callers get none of it. */
+export class InternalError extends BulkUpdateError {
+  readonly name = INTERNAL_ERROR;
+  readonly retryable = false;
+  readonly httpStatus = 500;
+}
+
+/** Any failure as the contract names it: one of ours as it is, any other as InternalError caused by it. */
+export function contractErrorOf(error: unknown): BulkUpdateError {
+  return error instanceof BulkUpdateError ? error : new InternalError("internal error", { cause: error });
 }
 
 /** GET /bulk/{bulkId} of an operation Kustomer does not know. */

@@ -55,7 +55,11 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
       unsentItems: known ? error.progress?.unsentCustomerIds.length : undefined,
       durationMs: Date.now() - started,
     });
-    if (!known) logger.error("unexpected error", { errorType: error instanceof Error ? error.name : typeof error });
+    if (!known) {
+      // Loaded only now: it reads the build's source maps, which a cold start never needs.
+      const { sourceFrames } = await import("./stack-frames.ts");
+      logger.error("unexpected error", { errorType: error instanceof Error ? error.name : typeof error, frames: sourceFrames(error) });
+    }
     countFailure(errorNameOf(error));
     return await adapter.onError(error, { event, listStore: services?.listStore });
   } finally {

@@ -112,6 +112,22 @@ describe("Step Functions task / direct invocation", () => {
     expect(kustomer.requests).toEqual([]);
   });
 
+  it("answers an unexpected failure as InternalError and logs where it happened, never its message", async () => {
+    const { handler, logs } = await begin();
+    // A bug's error, whose message quotes a customer, thrown from inside the function's own code.
+    const event = {
+      get body(): never {
+        throw new TypeError("cannot read Ada Lovelace");
+      },
+    };
+    const error = await thrown(handler(event, lambdaContext()));
+    expect(error.name).toBe("InternalError");
+    const logged = logs.map((line) => JSON.parse(line)).find((line) => line.message === "unexpected error");
+    expect(logged).toMatchObject({ level: "ERROR", errorType: "TypeError" });
+    expect(logged.frames[0]).toMatch(/handler\.test\.ts:\d+:\d+/);
+    expect(logged.frames.some((frame: string) => /lambda\/validation\.ts:\d+:\d+/.test(frame))).toBe(true);
+  });
+
   it("throws the contract's named errors for Kustomer's failures", async () => {
     const { handler, kustomer } = await begin({ KUSTOMER_MAX_ATTEMPTS: "2", KUSTOMER_TIMEOUT_MS: "300" });
     const command = { body: customerUpdates(1) };

@@ -1,5 +1,6 @@
 // What every trigger adapter does: recognise its event, unwrap the request, and answer in its caller's shape.
 import type { Context } from "aws-lambda";
+import { contractErrorOf } from "../errors.ts";
 import type { ListStore } from "../list-store.ts";
 import type { RequestResult } from "../process-request.ts";
 
@@ -27,7 +28,7 @@ export interface TriggerAdapter<Response = unknown> {
 export const resultOrThrow: Pick<TriggerAdapter, "toResponse" | "onError"> = {
   toResponse: ({ result }) => result,
   onError(error) {
-    throw error;
+    throw contractErrorOf(error);
   },
 };
 

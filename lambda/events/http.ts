@@ -1,7 +1,7 @@
 // API Gateway REST (payload 1.0), HTTP API and function URLs (payload 2.0): routes, query, base64 and
 // JSON bodies in; JSON responses out, with the contract's status codes for results and errors.
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
-import { BulkUpdateError, IdempotencyConflictError, INTERNAL_ERROR, KustomerRateLimitError, KustomerRequestError, NotFoundError, validationErrorOf, ValidationError } from "../errors.ts";
+import { contractErrorOf, IdempotencyConflictError, KustomerRateLimitError, KustomerRequestError, NotFoundError, validationErrorOf, ValidationError } from "../errors.ts";
 import { NOT_FOUND } from "../kustomer/status.ts";
 import type { RequestResult } from "../process-request.ts";
 import { BULK_ID, BULK_ID_MESSAGE } from "../schema.ts";
@@ -126,11 +126,8 @@ export function toHttpResponse({ kind, result }: RequestResult): APIGatewayProxy
   return json(kind === "submitted" ? 202 : 200, result);
 }
 
-export function toHttpErrorResponse(error: unknown): APIGatewayProxyResult {
-  if (!(error instanceof BulkUpdateError)) {
-    // Not one of ours: a bug. Its text could hold anything, so the caller gets none of it.
-    return json(500, { error: { name: INTERNAL_ERROR, message: "internal error" } });
-  }
+export function toHttpErrorResponse(failure: unknown): APIGatewayProxyResult {
+  const error = contractErrorOf(failure);
   const body: Record<string, unknown> = { name: error.name, message: error.message };
   if (error instanceof ValidationError && error.issues.length > 0) Object.assign(body, { issues: error.issues, issueCount: error.issueCount });
   if (error instanceof KustomerRequestError) body.kustomer = { status: error.kustomerStatus, errors: error.details };
