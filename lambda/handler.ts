@@ -9,6 +9,7 @@ import { httpAdapter } from "./events/http.ts";
 import { mapBatchAdapter } from "./events/map-batch.ts";
 import { deliveryOf, isSqsEvent, processSqsBatch } from "./events/sqs.ts";
 import { workflowAdapter } from "./events/workflow.ts";
+import { CountedCalls } from "./kustomer/client.ts";
 import { countFailure, logger, publishMetrics } from "./observability.ts";
 import { processRequest, type RequestResult } from "./process-request.ts";
 import { deadlineOf, RESPONSE_RESERVE_MS, servicesFor, type HandlerServices } from "./services.ts";
@@ -32,14 +33,14 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
     services = ready;
     // On a cold start the secret's round trip then overlaps the validation.
     ready.client.prefetchKey();
-    const retriesBefore = ready.client.retries;
     const callerDeadlineAt = adapter.callerWaitsMs === undefined ? deadlineAt : Math.min(deadlineAt, started + adapter.callerWaitsMs - RESPONSE_RESERVE_MS);
     const request = adapter.toRequest(event);
-    const run = () => processRequest(request, ready, callerDeadlineAt);
+    const calls = new CountedCalls(ready.client);
+    const run = () => processRequest(request, { ...ready, client: calls }, callerDeadlineAt);
     // Only a command changes anything: reads and a job's lines are not keyed, nor read for a key.
     const key = ready.idempotency && isCommand(request) ? adapter.idempotencyKey?.(event) : undefined;
     const result = key && ready.idempotency ? await ready.idempotency.once(key, request, run, context) : await run();
-    logger.info("request done", { retries: ready.client.retries - retriesBefore, ...describe(result), durationMs: Date.now() - started });
+    logger.info("request done", { retries: calls.retries, ...describe(result), durationMs: Date.now() - started });
     return await adapter.toResponse(result, { event, listStore: ready.listStore });
   } catch (error) {
     // Name, status and progress only: messages may quote Kustomer, and stacks help nobody in a log search.

@@ -16,7 +16,7 @@ export const RESPONSE_RESERVE_MS = 500;
 /** Outside Lambda (local runs) there is no context: allow Lambda's own maximum. */
 const DEFAULT_REMAINING_MS = 15 * 60 * 1000;
 
-/** Beyond the use case's: the entries warm the key up and count retries; the queue's consumer dead-letters and starts workflows. */
+/** Beyond the use case's: the entries warm the key up; the queue's consumer dead-letters and starts workflows. */
 export type HandlerServices = Services & { client: KustomerClient; deadLetters?: DeadLetterQueue; workflow?: WorkflowStarter; idempotency?: Idempotency };
 
 let cachedServices: HandlerServices | undefined;

@@ -122,7 +122,7 @@ describe("Step Functions task / direct invocation", () => {
     };
     const error = await thrown(handler(event, lambdaContext()));
     expect(error.name).toBe("InternalError");
-    const logged = logs.map((line) => JSON.parse(line)).find((line) => line.message === "unexpected error");
+    const logged = logs.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line)).find((line) => line.message === "unexpected error");
     expect(logged).toMatchObject({ level: "ERROR", errorType: "TypeError" });
     expect(logged.frames[0]).toMatch(/handler\.test\.ts:\d+:\d+/);
     expect(logged.frames.some((frame: string) => /lambda\/validation\.ts:\d+:\d+/.test(frame))).toBe(true);
@@ -359,6 +359,14 @@ describe("logs", () => {
     });
     // One line per invocation at INFO; the per-request detail is at DEBUG.
     expect(lines.filter((line) => line.level === "INFO")).toHaveLength(1);
+  });
+
+  it("count each request's own retries, also when requests run side by side (as npm start runs them)", async () => {
+    const { invoke, logs, kustomer } = await begin();
+    kustomer.inject({ fault: { status: 503 } });
+    await Promise.all([invoke({ body: customerUpdates(3) }, lambdaContext()), invoke({ body: customerUpdates(3) }, lambdaContext())]);
+    const done = logs.filter((line) => line.includes('"request done"')).map((line) => JSON.parse(line));
+    expect(done.map((line) => line.retries).sort()).toEqual([0, 1]);
   });
 
   it("are one summary line per request, a failed one with retries included", async () => {

@@ -53,14 +53,28 @@ export interface KustomerApi {
   send<T>(request: KustomerRequest, schema: z.ZodMiniType<T>, deadlineAt: number): Promise<Sent<T>>;
 }
 
+/**
+ * One invocation's calls, counted from what each answers: the retries its summary line reports. The
+ * client itself lives for the execution environment, and a local server runs requests side by side.
+ */
+export class CountedCalls implements KustomerApi {
+  retries = 0;
+
+  constructor(private readonly api: KustomerApi) {}
+
+  async send<T>(request: KustomerRequest, schema: z.ZodMiniType<T>, deadlineAt: number): Promise<Sent<T>> {
+    const sent = await this.api.send(request, schema, deadlineAt);
+    this.retries += sent.attempts - 1;
+    return sent;
+  }
+}
+
 export class KustomerClient implements KustomerApi {
   private readonly fetch: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly now: () => number;
   private readonly counters: Counters;
-  /** Retries made so far by this client (an execution environment runs one invocation at a time). */
-  retries = 0;
   /** Kept across warm invocations, like the org's budget itself. */
   private readonly budget: RateBudget;
 
@@ -108,7 +122,6 @@ export class KustomerClient implements KustomerApi {
       const fitsDeadline = this.now() + waitMs + MIN_ATTEMPT_MS <= deadlineAt;
       if (attempts >= this.options.maxAttempts || !fitsDeadline) throw outcome.error;
       this.counters.count("Retries");
-      this.retries += 1;
       // Detail for debugging only: the invocation's one summary line counts the retries.
       this.options.log.debug("retrying Kustomer request", {
         method: request.method,
