@@ -2,12 +2,11 @@
 // the job state machine. It cuts the file into batches of 100 lines, sends them with a Distributed Map
 // no faster than the rate limit allows, follows every bulk operation until Kustomer has applied it,
 // and writes the report and the retry file under results/<run>/ (CONTRACT §7).
-import { CfnElement, CfnResource, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
-import { Effect, PolicyStatement, Role, ServicePrincipal, StarPrincipal } from "aws-cdk-lib/aws-iam";
+import { CfnElement, Duration, Lazy, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal, StarPrincipal, type IRole } from "aws-cdk-lib/aws-iam";
 import { EventField, Rule, RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { SfnStateMachine } from "aws-cdk-lib/aws-events-targets";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
-import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import {
@@ -50,11 +49,6 @@ export interface BulkUpdateJobProps {
   deadLetterQueue: IQueue;
   /** The only roles that may put job files under jobs/. */
   producerRoleArns: string[];
-}
-
-/** CDK's singleton handler that turns on a bucket's notifications: aws-s3 does not export it, so it is found by its id. */
-function bucketNotificationsHandler(scope: Construct): Construct | undefined {
-  return Stack.of(scope).node.children.find((child) => child.node.id.startsWith("BucketNotificationsHandler"));
 }
 
 /** The map reads the run's own list of batches, under results/ only. */
@@ -110,6 +104,7 @@ export class BulkUpdateJob extends Construct {
       serverAccessLogsPrefix: "job-bucket/",
       // S3 tells EventBridge when a job file arrives.
       eventBridgeEnabled: true,
+      notificationsHandlerRole: this.notificationsHandlerRole(),
       // Job files and results hold personal data: keep them no longer than needed.
       lifecycleRules: [{ expiration: Duration.days(90) }],
       removalPolicy: RemovalPolicy.RETAIN,
@@ -120,7 +115,6 @@ export class BulkUpdateJob extends Construct {
     this.stateMachine = createStateMachine(this, this.definition(props), props.dataKey);
     this.acknowledgeGrants(props.fn);
     this.startOnJobFiles(props);
-    this.keepHandlerLogs(props.dataKey);
   }
 
   /**
@@ -266,19 +260,24 @@ export class BulkUpdateJob extends Construct {
     );
   }
 
-  /** CDK's handler that turns on the bucket's notifications logs to a group it would keep forever. */
-  private keepHandlerLogs(dataKey: DataKey): void {
-    const cfnFunction = bucketNotificationsHandler(this)?.node.tryFindChild("Resource") as CfnResource | undefined;
-    if (!cfnFunction) return;
-    const logs = new LogGroup(this, "NotificationsHandlerLogs", {
-      logGroupName: `/aws/lambda/${cfnFunction.ref}`,
-      retention: RetentionDays.THREE_MONTHS,
-      encryptionKey: dataKey.key,
-      removalPolicy: RemovalPolicy.DESTROY,
+  /**
+   * CDK's deploy-time handler that turns the bucket's EventBridge notifications on runs with this role:
+   * PutBucketNotification on this bucket, nothing else. Not even logs, which Lambda would keep forever
+   * in a group of its making; the handler reports a failure to CloudFormation in its answer anyway.
+   */
+  private notificationsHandlerRole(): IRole {
+    const role = new Role(this, "NotificationsHandlerRole", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: "kustomer-bulk-update: CDK's handler that turns on the job bucket's EventBridge notifications",
+      inlinePolicies: {
+        BucketNotifications: new PolicyDocument({
+          // Lazy: the bucket is made with this role, so its ARN exists only once the bucket does.
+          statements: [new PolicyStatement({ actions: ["s3:PutBucketNotification"], resources: [Lazy.string({ produce: () => this.bucket.bucketArn })] })],
+        }),
+      },
     });
-    // The group must exist before the handler first runs, or Lambda creates one without retention.
-    const notifications = this.bucket.node.tryFindChild("Notifications")?.node.defaultChild as CfnResource | undefined;
-    notifications?.node.addDependency(logs);
+    // CDK would add the managed basic execution policy and a policy of its own: the one above is all it gets.
+    return role.withoutPolicyUpdates();
   }
 
   /** The wildcards CDK grants for a Distributed Map, each scoped as far as the service allows. */
@@ -293,14 +292,6 @@ export class BulkUpdateJob extends Construct {
     ];
     for (const [finding, reason] of findings) {
       Validations.of(this.stateMachine).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[${finding}]`, reason });
-    }
-    // CDK's own handler that turns on the bucket's EventBridge notifications.
-    const notifications = bucketNotificationsHandler(this);
-    if (notifications) {
-      Validations.of(notifications).acknowledge({
-        id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-        reason: "CDK's deploy-time handler that turns on the job bucket's EventBridge notifications: it runs once per deployment and only logs.",
-      });
     }
   }
 }

@@ -668,16 +668,28 @@ describe("security", () => {
     expect(permissions.filter((arn) => arn.includes("test-invoke-stage"))).toEqual([]);
   });
 
-  it("enforces bucket ownership on the access-log bucket, and keeps the notification handler's logs for 90 days", () => {
+  it("enforces bucket ownership on the access-log bucket", () => {
     onlyResource(byDefault, "AWS::S3::Bucket", "JobAccessLogs");
     byDefault.hasResourceProperties("AWS::S3::Bucket", { OwnershipControls: { Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] } });
-    const handler = Object.entries(byDefault.findResources("AWS::Lambda::Function")).find(([id]) => id.startsWith("BucketNotificationsHandler"));
-    expect(handler).toBeDefined();
-    const group = Object.entries(byDefault.findResources("AWS::Logs::LogGroup", { Properties: { LogGroupName: { "Fn::Join": ["", ["/aws/lambda/", { Ref: handler![0] }]] } } }));
-    expect(group).toHaveLength(1);
-    expect(group[0]![1].Properties.RetentionInDays).toBe(90);
-    // It exists before the handler's first run, or Lambda would make one that keeps logs forever.
-    expect(Object.values(byDefault.findResources("Custom::S3BucketNotifications"))[0]?.DependsOn).toContain(group[0]![0]);
+  });
+
+  it("runs CDK's bucket-notifications handler with a role of ours: that bucket's notifications only, no managed policy, no logs", () => {
+    const { logicalId: roleId, properties: role } = onlyResource(byDefault, "AWS::IAM::Role", "JobNotificationsHandlerRole");
+    const handlers = Object.values(byDefault.findResources("AWS::Lambda::Function", { Properties: { Role: { "Fn::GetAtt": [roleId, "Arn"] } } }));
+    expect(handlers).toHaveLength(1);
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    expect(role.Policies).toEqual([
+      {
+        PolicyName: "BucketNotifications",
+        PolicyDocument: {
+          Version: "2012-10-17",
+          Statement: [{ Action: "s3:PutBucketNotification", Effect: "Allow", Resource: { "Fn::GetAtt": [onlyResource(byDefault, "AWS::S3::Bucket", "JobBucket").logicalId, "Arn"] } }],
+        },
+      },
+    ]);
+    // Nothing else grants it anything: no policy of CDK's own names the role.
+    const policies = Object.values(byDefault.findResources("AWS::IAM::Policy")).filter((policy: any) => JSON.stringify(policy.Properties.Roles ?? []).includes(roleId));
+    expect(policies).toEqual([]);
   });
 
   it("refuses malformed security settings by name", () => {
