@@ -131,6 +131,20 @@ describe("the function", () => {
   });
 });
 
+describe("what an update must not replace", () => {
+  // Deployed stacks hold these under these logical ids: a new id replaces the resource, and with it
+  // the key an operator put in the secret, the API's URL, or the table's records.
+  it.each([
+    ["AWS::SecretsManager::Secret", "KustomerApiKey1B69D97F"],
+    ["AWS::ApiGateway::RestApi", "ApiF70053CD"],
+    ["AWS::S3::Bucket", "JobBucket9833D82B"],
+    ["AWS::DynamoDB::Table", "IdempotencyTable22A5A209"],
+    ["AWS::KMS::Key", "DataKey5F086070"],
+  ])("keeps its %s as %s", (type, logicalId) => {
+    expect(Object.keys(byDefault.findResources(type))).toContain(logicalId);
+  });
+});
+
 describe("the secret", () => {
   it("is created empty of any real key when none is given, and only GetSecretValue on it is granted", () => {
     const secret = onlyResource(byDefault, "AWS::SecretsManager::Secret");
@@ -696,6 +710,8 @@ describe("security", () => {
     expect(() => synthApp({ producerRoleArns: "crm-sync" })).toThrow(/producerRoleArns/);
     expect(() => synthApp({ operatorRoleArn: "arn:aws:iam::123456789012:user/ops" })).toThrow(/operatorRoleArn/);
     expect(() => synthApp({ eventSources: " , " })).toThrow(/eventSources/);
+    expect(() => synthApp({ corsAllowOrigins: "ops.example.com" })).toThrow(/corsAllowOrigins entries are origins/);
+    expect(() => synthApp({ corsAllowOrigins: "https://ops.example.com/app" })).toThrow(/corsAllowOrigins entries are origins/);
     // An outcome event must never request another update.
     expect(() => synthApp({ eventSources: "crm.sync,kustomer-bulk-update" })).toThrow(/eventSources: must not include "kustomer-bulk-update"/);
   });

@@ -1,0 +1,191 @@
+// The HTTP API: a regional REST API whose routes (lambda/events/http-routes.ts) all invoke the
+// function, throttled to the org's Kustomer budget, with callers signed by IAM or, for callers
+// outside AWS, API keys behind a WAF rate-based rule. The function validates every body itself.
+import { Validations } from "aws-cdk-lib";
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  Cors,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  ResponseType,
+  RestApi,
+  type IApiKey,
+} from "aws-cdk-lib/aws-apigateway";
+import type { IKey } from "aws-cdk-lib/aws-kms";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
+import type { Construct } from "constructs";
+import { API_STAGE, HTTP_ROUTES } from "../lambda/events/http-routes.ts";
+
+export interface BulkUpdateApiProps {
+  /** The function every route invokes. */
+  fn: IFunction;
+  /** The org's Kustomer budget per minute: the stage, and each API key, get its share per second. */
+  kustomerRateLimitPerMinute: number;
+  /**
+   * Callers outside AWS: every method requires an API key bound to a throttled usage plan, behind a
+   * WAF rate-based rule per address.
+   * @default false - callers sign with SigV4 and need execute-api:Invoke
+   */
+  apiKeyAuth?: boolean;
+  /**
+   * Browser origins allowed to call, with their CORS preflight.
+   * @default - none: no preflight is answered
+   */
+  corsAllowOrigins?: string[];
+  /** Encrypts the access logs. */
+  logsKey: IKey;
+}
+
+/**
+ * The REST API itself, so that it keeps the construct path, and with it the logical ids and the URL,
+ * it had when the stack built it inline. What it adds beside itself (access logs, WAF) is named
+ * after it in its scope, for the same reason.
+ */
+export class BulkUpdateApi extends RestApi {
+  readonly accessLogs: LogGroup;
+  /** With apiKeyAuth: the key to hand callers. */
+  readonly apiKey?: IApiKey;
+  /** With apiKeyAuth: the rate-based rule in front of the stage. */
+  readonly webAcl?: CfnWebACL;
+
+  constructor(scope: Construct, id: string, props: BulkUpdateApiProps) {
+    checkProps(props);
+    const requestsPerSecond = Math.max(1, Math.floor(props.kustomerRateLimitPerMinute / 60));
+    const accessLogs = new LogGroup(scope, `${id}AccessLogs`, { retention: RetentionDays.THREE_MONTHS, encryptionKey: props.logsKey });
+
+    // 1. The API and its stage.
+    super(scope, id, {
+      restApiName: "kustomer-bulk-update",
+      description: "Bulk customer updates for Kustomer",
+      endpointTypes: [EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: API_STAGE,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: MethodLoggingLevel.ERROR,
+        // Request and response bodies hold personal data: never log them.
+        dataTraceEnabled: false,
+        // Each call may carry up to 100 Kustomer requests; the function paces itself, the API caps callers.
+        throttlingRateLimit: requestsPerSecond,
+        throttlingBurstLimit: requestsPerSecond * 2,
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
+      },
+      defaultMethodOptions: props.apiKeyAuth ? { authorizationType: AuthorizationType.NONE, apiKeyRequired: true } : { authorizationType: AuthorizationType.IAM },
+      ...(props.corsAllowOrigins?.length
+        ? { defaultCorsPreflightOptions: { allowOrigins: props.corsAllowOrigins, allowMethods: ["GET", "PUT"], allowHeaders: [...Cors.DEFAULT_HEADERS, "Idempotency-Key"] } }
+        : {}),
+    });
+    this.accessLogs = accessLogs;
+
+    // 2. Every route to the function, whose answers are the only ones callers see.
+    this.routeTo(props.fn);
+
+    // 3. Who may call.
+    if (props.apiKeyAuth) {
+      this.apiKey = this.offerApiKeys(requestsPerSecond);
+      this.webAcl = this.limitEachAddress(scope, id, requestsPerSecond);
+    } else {
+      Validations.of(this).acknowledge({
+        id: "AwsSolutions::AwsSolutions-APIG3",
+        reason: "Every method requires a SigV4 signature from an AWS principal with execute-api:Invoke, and the stage throttles to the org's Kustomer budget; anonymous traffic never reaches the function. The organisation may still attach a WAF web ACL.",
+      });
+    }
+    this.acknowledgeDesign(props.apiKeyAuth ?? false);
+  }
+
+  private routeTo(fn: IFunction): void {
+    // No body model at the edge: the function's own validation answers every caller with its paths
+    // and limits (413, 415), and the gateway's own refusals take the same JSON shape.
+    for (const [id, type] of [["Default4xx", ResponseType.DEFAULT_4XX], ["Default5xx", ResponseType.DEFAULT_5XX]] as const) {
+      this.addGatewayResponse(id, {
+        type,
+        templates: { "application/json": '{"error":{"name":"$context.error.responseType","message":$context.error.messageString}}\n' },
+      });
+    }
+    // The console's test invocations would bypass the API's authorization.
+    const integration = new LambdaIntegration(fn, { allowTestInvoke: false });
+    // Parameters only: the route's own shape, which the function cannot get wrong either way.
+    const requestValidator = this.addRequestValidator("ParameterValidator", { validateRequestParameters: true });
+    for (const route of HTTP_ROUTES) {
+      const pathParameters = [...route.resource.matchAll(/\{(\w+)\}/g)].map((match) => [`method.request.path.${match[1]}`, true]);
+      const query = route.query.map((name) => [`method.request.querystring.${name}`, false]);
+      this.root.resourceForPath(route.resource).addMethod(route.method, integration, {
+        requestValidator,
+        requestParameters: Object.fromEntries([...pathParameters, ...query]),
+      });
+    }
+  }
+
+  private offerApiKeys(requestsPerSecond: number): IApiKey {
+    Validations.of(this).acknowledge({
+      id: "AwsSolutions::AwsSolutions-APIG4",
+      reason: "apiKeyAuth was chosen for callers outside AWS: every method requires an API key bound to a throttled usage plan, behind a WAF rate-based rule. IAM (SigV4) is the default.",
+    });
+    const plan = this.addUsagePlan("UsagePlan", {
+      throttle: { rateLimit: requestsPerSecond, burstLimit: requestsPerSecond * 2 },
+      apiStages: [{ api: this, stage: this.deploymentStage }],
+    });
+    const key = this.addApiKey("CallerKey");
+    plan.addApiKey(key);
+    return key;
+  }
+
+  /**
+   * An API key identifies a caller but does not authorize one, and it can leak: a WAF rate-based rule
+   * caps what any one address can send, whatever key it holds.
+   */
+  private limitEachAddress(scope: Construct, id: string, requestsPerSecond: number): CfnWebACL {
+    const acl = new CfnWebACL(scope, `${id}WebAcl`, {
+      scope: "REGIONAL",
+      defaultAction: { allow: {} },
+      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: "kustomer-bulk-update-api", sampledRequestsEnabled: false },
+      rules: [
+        {
+          name: "RatePerAddress",
+          priority: 0,
+          action: { block: {} },
+          // Per five minutes, per client address: the stage's own rate, from a single caller.
+          statement: { rateBasedStatement: { aggregateKeyType: "IP", limit: Math.max(100, requestsPerSecond * 300) } },
+          visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: "kustomer-bulk-update-rate-per-address", sampledRequestsEnabled: false },
+        },
+      ],
+    });
+    new CfnWebACLAssociation(scope, `${id}WebAclAssociation`, { resourceArn: this.deploymentStage.stageArn, webAclArn: acl.attrArn });
+    return acl;
+  }
+
+  private acknowledgeDesign(apiKeyAuth: boolean): void {
+    Validations.of(this).acknowledge({
+      id: "AwsSolutions::AwsSolutions-APIG2",
+      reason: "The function validates every body completely before anything is sent, and answers with each issue's path, 413 and 415; a gateway body model would refuse some bodies with a different, pathless answer.",
+    });
+    Validations.of(this).acknowledge({
+      id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+      reason: "API Gateway's account-level logging role: AWS's own policy for exactly this purpose, needed for the stage's execution logs.",
+    });
+    Validations.of(this).acknowledge({
+      id: "AwsSolutions::AwsSolutions-COG4",
+      reason: apiKeyAuth
+        ? "Callers are systems outside AWS identified by an API key with a usage plan (the apiKeyAuth option); there are no end users to pool."
+        : "Callers are AWS principals authorised by IAM (SigV4), which is stronger here than a Cognito user pool: there are no end users.",
+    });
+  }
+}
+
+function checkProps(props: BulkUpdateApiProps): void {
+  if (!Number.isInteger(props.kustomerRateLimitPerMinute) || props.kustomerRateLimitPerMinute < 1) {
+    throw new Error(`BulkUpdateApi: kustomerRateLimitPerMinute must be a whole number of requests of at least 1, not ${props.kustomerRateLimitPerMinute}`);
+  }
+  for (const origin of props.corsAllowOrigins ?? []) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new Error(`BulkUpdateApi: corsAllowOrigins entries are origins such as https://ops.example.com (scheme and host, no path), not ${JSON.stringify(origin)}`);
+    }
+  }
+}
