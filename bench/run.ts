@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { build, type Metafile } from "esbuild";
-import { NODE_OPTIONS } from "../infra/bulk-update-function.ts";
+import { NODE_OPTIONS } from "../infra/service-function.ts";
 import { buildFunctions, bundleOptions, loadedAtStart } from "../infra/bundling.ts";
 import { startLocalDynamoDb } from "../local/dynamodb.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";

@@ -29,7 +29,7 @@ import {
 import { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { RESULTS_PREFIX } from "../lambda/job/bucket.ts";
-import type { BulkUpdateFunction } from "./bulk-update-function.ts";
+import type { ServiceFunction } from "./service-function.ts";
 import type { DataKey } from "./data-key.ts";
 import { createStateMachine, withTaskRetries } from "./state-machine.ts";
 
@@ -37,7 +37,7 @@ export const JOB_PREFIX = "jobs/";
 
 export interface BulkUpdateJobProps {
   /** Runs every step of the job, the Distributed Map's children included (lambda/job-handler.ts). */
-  fn: BulkUpdateFunction;
+  fn: ServiceFunction;
   /** Child invocations at once: each sends one bulk request of 100 lines. */
   maxConcurrency: number;
   toleratedFailurePercentage: number;
@@ -196,7 +196,7 @@ export class BulkUpdateJob extends Construct {
   }
 
   /** The job's steps read job files and write results, each under its own prefix only. */
-  private grantSteps(fn: BulkUpdateFunction): void {
+  private grantSteps(fn: ServiceFunction): void {
     fn.addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [this.bucket.arnForObjects(`${JOB_PREFIX}*`)] }));
     fn.addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: [this.bucket.arnForObjects(`${RESULTS_PREFIX}/*`)] }));
     fn.addToRolePolicy(

@@ -13,7 +13,7 @@ import type { Construct } from "constructs";
 import { BULK_UPDATE_DETAIL_TYPE } from "../lambda/events/eventbridge.ts";
 import { OUTCOMES_PREFIX } from "../lambda/list-store.ts";
 import { BulkUpdateApi } from "./api.ts";
-import { BulkUpdateFunction, FUNCTION_TIMEOUT } from "./bulk-update-function.ts";
+import { FUNCTION_TIMEOUT, ServiceFunction } from "./service-function.ts";
 import { DataKey } from "./data-key.ts";
 import { BulkUpdateJob } from "./job.ts";
 import { KustomerApiKey } from "./kustomer-api-key.ts";
@@ -27,11 +27,11 @@ export interface BulkUpdateStackProps extends StackProps {
 }
 
 export class BulkUpdateStack extends Stack {
-  readonly fn: BulkUpdateFunction;
+  readonly fn: ServiceFunction;
   /** The workflow's tasks run here, apart from the callers who wait for an answer. */
-  readonly workflowFn: BulkUpdateFunction;
+  readonly workflowFn: ServiceFunction;
   /** Every step of a large job runs here. */
-  readonly jobFn: BulkUpdateFunction;
+  readonly jobFn: ServiceFunction;
   /** One record per idempotency key (CONTRACT §2.4). */
   readonly idempotencyTable: Table;
   /** Where the functions read the Kustomer API key. */
@@ -66,17 +66,17 @@ export class BulkUpdateStack extends Stack {
       KUSTOMER_RATE_LIMIT_HEADROOM: String(settings.kustomerRateLimitHeadroom),
       POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
     };
-    this.fn = new BulkUpdateFunction(this, "BulkUpdateFunction", {
+    this.fn = new ServiceFunction(this, "BulkUpdateFunction", {
       reservedConcurrentExecutions: concurrency.reserved,
       environment: kustomerEnvironment,
       logsKey: this.dataKey.key,
     });
-    this.workflowFn = new BulkUpdateFunction(this, "WorkflowFunction", {
+    this.workflowFn = new ServiceFunction(this, "WorkflowFunction", {
       reservedConcurrentExecutions: concurrency.workflow,
       environment: kustomerEnvironment,
       logsKey: this.dataKey.key,
     });
-    this.jobFn = new BulkUpdateFunction(this, "JobFunction", {
+    this.jobFn = new ServiceFunction(this, "JobFunction", {
       entry: "job-handler",
       reservedConcurrentExecutions: concurrency.jobFunction,
       environment: kustomerEnvironment,

@@ -1,6 +1,6 @@
 // An unexpected error's stack frames, mapped to the source through the build's source maps. The
 // request handler runs without --enable-source-maps, which would read every map on every cold start
-// (infra/bulk-update-function.ts), so the maps are read here, and only once an error needs them.
+// (infra/service-function.ts), so the maps are read here, and only once an error needs them.
 import { readFileSync } from "node:fs";
 import { SourceMap, type SourceMapping } from "node:module";
 import { fileURLToPath } from "node:url";

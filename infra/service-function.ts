@@ -1,6 +1,6 @@
-// A function of this service with the house defaults fixed once: Node.js 22 on arm64, the code built by
-// infra/bundling.ts (one asset for every function of the stack), tracing, and a log group
-// with retention.
+// Any function of this service (the bulk update, the workflow's tasks, the job's steps) with the house
+// defaults fixed once: Node.js 22 on arm64, the code built by infra/bundling.ts (one asset for every
+// function of the stack), tracing, the secrets extension, and a log group with retention.
 import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
@@ -18,7 +18,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Construct } from "constructs";
 import { buildFunctions, type FunctionEntry } from "./bundling.ts";
 
-export interface BulkUpdateFunctionProps {
+export interface ServiceFunctionProps {
   environment: Record<string, string>;
   reservedConcurrentExecutions?: number;
   /**
@@ -86,8 +86,8 @@ function codeFor(scope: Construct): Code {
   return code;
 }
 
-export class BulkUpdateFunction extends LambdaFunction {
-  constructor(scope: Construct, id: string, props: BulkUpdateFunctionProps) {
+export class ServiceFunction extends LambdaFunction {
+  constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: RetentionDays.THREE_MONTHS,
       encryptionKey: props.logsKey,
