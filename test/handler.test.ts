@@ -128,23 +128,18 @@ describe("Step Functions task / direct invocation", () => {
     expect(logged.frames.some((frame: string) => /lambda\/validation\.ts:\d+:\d+/.test(frame))).toBe(true);
   });
 
-  it("throws the contract's named errors for Kustomer's failures", async () => {
+  it.each<[string, (kustomer: World["kustomer"]) => void, string, Record<string, unknown>]>([
+    ["403", (kustomer) => kustomer.inject({ fault: { status: 403 } }), "KustomerAuthError", { retryable: false }],
+    ["409", (kustomer) => kustomer.inject({ fault: { status: 409 } }), "KustomerRequestError", { kustomerStatus: 409, retryable: false }],
+    ["429 twice", (kustomer) => kustomer.inject({ times: 2, fault: { status: 429, headers: { "retry-after": "0" } } }), "KustomerRateLimitError", { retryable: true }],
+    ["502 twice", (kustomer) => kustomer.inject({ times: 2, fault: { status: 502 } }), "KustomerUnavailableError", { timedOut: false, retryable: true }],
+    ["no answer twice", (kustomer) => kustomer.inject({ times: 2, fault: { hang: true } }), "KustomerUnavailableError", { timedOut: true }],
+  ])("throws the contract's named error when Kustomer answers %s", async (_case, arrange, name, properties) => {
     const { handler, kustomer } = await begin({ KUSTOMER_MAX_ATTEMPTS: "2", KUSTOMER_TIMEOUT_MS: "300" });
-    const command = { body: customerUpdates(1) };
-    const cases: Array<[() => void, string, Record<string, unknown>]> = [
-      [() => kustomer.inject({ fault: { status: 403 } }), "KustomerAuthError", { retryable: false }],
-      [() => kustomer.inject({ fault: { status: 409 } }), "KustomerRequestError", { kustomerStatus: 409, retryable: false }],
-      [() => kustomer.inject({ times: 2, fault: { status: 429, headers: { "retry-after": "0" } } }), "KustomerRateLimitError", { retryable: true }],
-      [() => kustomer.inject({ times: 2, fault: { status: 502 } }), "KustomerUnavailableError", { timedOut: false, retryable: true }],
-      [() => kustomer.inject({ times: 2, fault: { hang: true } }), "KustomerUnavailableError", { timedOut: true }],
-    ];
-    for (const [arrange, name, properties] of cases) {
-      kustomer.reset();
-      arrange();
-      const error = await thrown(handler(command, lambdaContext()));
-      expect(error.name).toBe(name);
-      expect(error).toMatchObject(properties);
-    }
+    arrange(kustomer);
+    const error = await thrown(handler({ body: customerUpdates(1) }, lambdaContext()));
+    expect(error.name).toBe(name);
+    expect(error).toMatchObject(properties);
   });
 
   it("rides out a 429 with Retry-After, and a 503, then succeeds", async () => {

@@ -161,10 +161,12 @@ describe("HTTP requests", () => {
     expect((world.kustomer.bulkPuts[0]?.body as Array<{ id: string }>)[0]?.id).toBe(customerId(1));
   });
 
-  it("ends every JSON answer with a newline", async () => {
-    for (const response of [await put({}), await put({ body: "[" }), await invoke(httpApiEvent({ method: "GET", path: "/bulk/5e4c41c8c9f1ffffffffffff" }))]) {
-      expect(response.body.endsWith("}\n")).toBe(true);
-    }
+  it.each([
+    ["a submit", () => put({})],
+    ["a refused body", () => put({ body: "[" })],
+    ["a status read", () => invoke(httpApiEvent({ method: "GET", path: "/bulk/5e4c41c8c9f1ffffffffffff" }))],
+  ])("ends the JSON answer to %s with a newline", async (_case, send) => {
+    expect((await send()).body.endsWith("}\n")).toBe(true);
   });
 
   it("maps Kustomer failures to the contract's statuses", async () => {

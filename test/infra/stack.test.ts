@@ -318,16 +318,20 @@ describe("the workflow", () => {
     expect(definition.States.DescribeIncomplete.Parameters.detail.error.name).toBe("KustomerBulkIncompleteError");
   });
 
-  it("announces the outcome itself on the stack's bus: Completed then success, or Failed then failure", () => {
+  it.each([
+    ["AnnounceCompleted", "Customer Bulk Update Completed"],
+    ["AnnounceFailed", "Customer Bulk Update Failed"],
+  ])("announces the outcome itself on the stack's bus: %s puts %s", (state, detailType) => {
+    expect(definition.States[state]).toMatchObject({
+      Type: "Task",
+      Resource: "arn:REF:states:::events:putEvents",
+      Parameters: { Entries: [{ "Detail.$": "$.detail", DetailType: detailType, Source: "kustomer-bulk-update", EventBusName: "REF" }] },
+      ResultPath: null,
+    });
+  });
+
+  it("ends in success after Completed, in failure after Failed, and may put events on its bus", () => {
     const bus = onlyResource(byDefault, "AWS::Events::EventBus");
-    for (const [state, detailType] of [["AnnounceCompleted", "Customer Bulk Update Completed"], ["AnnounceFailed", "Customer Bulk Update Failed"]] as const) {
-      expect(definition.States[state]).toMatchObject({
-        Type: "Task",
-        Resource: "arn:REF:states:::events:putEvents",
-        Parameters: { Entries: [{ "Detail.$": "$.detail", DetailType: detailType, Source: "kustomer-bulk-update", EventBusName: "REF" }] },
-        ResultPath: null,
-      });
-    }
     expect(definition.States.BulkUpdateCompleted).toEqual({ Type: "Succeed", OutputPath: "$.detail" });
     expect(definition.States.BulkUpdateFailed).toEqual({ Type: "Fail", ErrorPath: "$.detail.error.name", CausePath: "$.detail.error.message" });
     const { properties } = onlyResource(byDefault, "AWS::IAM::Policy", "WorkflowStateMachineRoleDefaultPolicy");
@@ -336,16 +340,16 @@ describe("the workflow", () => {
     );
   });
 
-  it("waits out a throttled function, retries the retryable names and Lambda's transient faults, and catches the rest", () => {
-    const retry = [
+  it.each(["Submit", "CheckStatus"])("%s waits out a throttled function, retries the retryable names and Lambda's transient faults, and catches the rest", (task) => {
+    expect(definition.States[task].Retry).toEqual([
       { ErrorEquals: ["Lambda.TooManyRequestsException"], IntervalSeconds: 5, MaxAttempts: 40, BackoffRate: 2, MaxDelaySeconds: 300, JitterStrategy: "FULL" },
       { ErrorEquals: RETRYABLE_ERRORS, IntervalSeconds: 5, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: "FULL" },
-    ];
-    for (const task of ["Submit", "CheckStatus"]) {
-      expect(definition.States[task].Retry).toEqual(retry);
-      // Caught beside the small state, so the Failed event still carries the correlation id.
-      expect(definition.States[task].Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: "$.caught", Next: `${task}Unanswered` }]);
-    }
+    ]);
+    // Caught beside the small state, so the Failed event still carries the correlation id.
+    expect(definition.States[task].Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: "$.caught", Next: `${task}Unanswered` }]);
+  });
+
+  it("retries the contract's retryable names and Lambda's transient faults", () => {
     expect(RETRYABLE_ERRORS).toEqual(
       expect.arrayContaining(["KustomerRateLimitError", "KustomerUnavailableError", "Lambda.ServiceException", "Lambda.ClientExecutionTimeoutException"]),
     );
