@@ -130,16 +130,21 @@ export interface KustomerErrorOptions extends BulkUpdateErrorOptions {
   kustomerStatus?: number;
 }
 
-export class KustomerAuthError extends BulkUpdateError<KustomerErrorOptions & { kustomerStatus: 401 | 403 }> {
-  readonly name = "KustomerAuthError";
-  readonly retryable = false;
-  readonly httpStatus = 502;
-  readonly kustomerStatus: 401 | 403;
+/** A failure of Kustomer's, with the status it answered (when it answered). */
+export abstract class KustomerError<Options extends KustomerErrorOptions = KustomerErrorOptions> extends BulkUpdateError<Options> {
+  readonly kustomerStatus?: number;
 
-  constructor(message: string, options: KustomerErrorOptions & { kustomerStatus: 401 | 403 }) {
+  constructor(message: string, options: Options) {
     super(message, options);
     this.kustomerStatus = options.kustomerStatus;
   }
+}
+
+export class KustomerAuthError extends KustomerError<KustomerErrorOptions & { kustomerStatus: 401 | 403 }> {
+  readonly name = "KustomerAuthError";
+  readonly retryable = false;
+  readonly httpStatus = 502;
+  declare readonly kustomerStatus: 401 | 403;
 
   static of(kustomerStatus: 401 | 403): KustomerAuthError {
     return new KustomerAuthError(
@@ -157,16 +162,15 @@ export interface KustomerRequestErrorOptions extends KustomerErrorOptions {
   details?: KustomerErrorDetail[];
 }
 
-export class KustomerRequestError extends BulkUpdateError<KustomerRequestErrorOptions> {
+export class KustomerRequestError extends KustomerError<KustomerRequestErrorOptions> {
   readonly name = "KustomerRequestError";
   readonly retryable = false;
   readonly httpStatus = 422;
-  readonly kustomerStatus: number;
+  declare readonly kustomerStatus: number;
   readonly details: KustomerErrorDetail[];
 
   constructor(message: string, options: KustomerRequestErrorOptions) {
     super(message, options);
-    this.kustomerStatus = options.kustomerStatus;
     this.details = options.details ?? [];
   }
 }
@@ -176,7 +180,7 @@ export interface KustomerRateLimitErrorOptions extends KustomerErrorOptions {
   retryAfterSeconds: number;
 }
 
-export class KustomerRateLimitError extends BulkUpdateError<KustomerRateLimitErrorOptions> {
+export class KustomerRateLimitError extends KustomerError<KustomerRateLimitErrorOptions> {
   readonly name = "KustomerRateLimitError";
   readonly retryable = true;
   readonly httpStatus = 429;
@@ -193,17 +197,15 @@ export interface KustomerUnavailableErrorOptions extends KustomerErrorOptions {
   timedOut?: boolean;
 }
 
-export class KustomerUnavailableError extends BulkUpdateError<KustomerUnavailableErrorOptions> {
+export class KustomerUnavailableError extends KustomerError<KustomerUnavailableErrorOptions> {
   readonly name = "KustomerUnavailableError";
   readonly retryable = true;
   readonly httpStatus: number;
   readonly timedOut: boolean;
-  readonly kustomerStatus?: number;
 
   constructor(message: string, options: KustomerUnavailableErrorOptions = {}) {
     super(message, options);
     this.timedOut = options.timedOut ?? false;
-    this.kustomerStatus = options.kustomerStatus;
     this.httpStatus = this.timedOut ? 504 : 503;
   }
 }

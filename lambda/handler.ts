@@ -1,7 +1,7 @@
 // The Lambda entry point, wiring only: pick the trigger's adapter, run the use case, answer in the
 // caller's shape. Everything built here lives for the execution environment (warm invocations).
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { BulkUpdateError, ConfigurationError, errorNameOf, ValidationError } from "./errors.ts";
+import { BulkUpdateError, ConfigurationError, errorNameOf, KustomerError, ValidationError } from "./errors.ts";
 import type { TriggerAdapter } from "./events/adapter.ts";
 import { directAdapter } from "./events/direct.ts";
 import { eventBridgeAdapter } from "./events/eventbridge.ts";
@@ -50,7 +50,7 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
       error: errorNameOf(error),
       httpStatus: known ? error.httpStatus : 500,
       retryable: known ? error.retryable : false,
-      kustomerStatus: known && "kustomerStatus" in error ? error.kustomerStatus : undefined,
+      kustomerStatus: error instanceof KustomerError ? error.kustomerStatus : undefined,
       issues: error instanceof ValidationError ? error.issueCount : undefined,
       acceptedBulkIds: known ? error.progress?.acceptedBulkIds : undefined,
       unsentItems: known ? error.progress?.unsentCustomerIds.length : undefined,

@@ -3,6 +3,7 @@
 import type * as z from "zod/mini";
 import {
   KustomerAuthError,
+  KustomerError,
   KustomerRateLimitError,
   KustomerRequestError,
   KustomerUnavailableError,
@@ -128,7 +129,7 @@ export class KustomerClient implements KustomerApi {
         path: request.path,
         attempt: attempts,
         error: outcome.error.name,
-        kustomerStatus: "kustomerStatus" in outcome.error ? outcome.error.kustomerStatus : undefined,
+        kustomerStatus: outcome.error instanceof KustomerError ? outcome.error.kustomerStatus : undefined,
         waitMs: Math.round(waitMs),
       });
       await this.sleep(waitMs);
@@ -194,7 +195,7 @@ export class KustomerClient implements KustomerApi {
       return {
         kind: "retry",
         waitMs,
-        error: new KustomerRateLimitError(`Kustomer rate limit reached for ${describe(request)}`, { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) }),
+        error: new KustomerRateLimitError(`Kustomer rate limit reached for ${describe(request)}`, { kustomerStatus: 429, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) }),
       };
     }
     if (status >= 500) {
