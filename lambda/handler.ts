@@ -1,7 +1,7 @@
 // The Lambda entry point, wiring only: pick the trigger's adapter, run the use case, answer in the
 // caller's shape. Everything built here lives for the execution environment (warm invocations).
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { BulkUpdateError, ConfigurationError, errorNameOf, KustomerError, ValidationError } from "./errors.ts";
+import { BulkUpdateError, ConfigurationError, contractErrorOf, errorNameOf, KustomerError, ValidationError } from "./errors.ts";
 import type { TriggerAdapter } from "./events/adapter.ts";
 import { directAdapter } from "./events/direct.ts";
 import { eventBridgeAdapter } from "./events/eventbridge.ts";
@@ -9,7 +9,7 @@ import { httpAdapter } from "./events/http.ts";
 import { mapBatchAdapter } from "./events/map-batch.ts";
 import { deliveryOf, isSqsEvent, processSqsBatch } from "./events/sqs.ts";
 import { workflowAdapter } from "./events/workflow.ts";
-import { CountedCalls } from "./kustomer/client.ts";
+import { CountedCalls } from "./kustomer/counted-calls.ts";
 import { countFailure, logger, publishMetrics } from "./observability.ts";
 import { processRequest, type RequestResult } from "./process-request.ts";
 import { deadlineOf, RESPONSE_RESERVE_MS, servicesFor, type HandlerServices } from "./services.ts";
@@ -43,20 +43,9 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
     logger.info("request done", { retries: calls.retries, ...describe(result), durationMs: Date.now() - started });
     return await adapter.toResponse(result, { event, listStore: ready.listStore });
   } catch (error) {
-    // Name, status and progress only: messages may quote Kustomer, and stacks help nobody in a log search.
-    const known = error instanceof BulkUpdateError;
     // A caller's bad request is worth a warning, not an operator's attention.
-    logger[error instanceof ValidationError ? "warn" : "error"]("request failed", {
-      error: errorNameOf(error),
-      httpStatus: known ? error.httpStatus : 500,
-      retryable: known ? error.retryable : false,
-      kustomerStatus: error instanceof KustomerError ? error.kustomerStatus : undefined,
-      issues: error instanceof ValidationError ? error.issueCount : undefined,
-      acceptedBulkIds: known ? error.progress?.acceptedBulkIds : undefined,
-      unsentItems: known ? error.progress?.unsentCustomerIds.length : undefined,
-      durationMs: Date.now() - started,
-    });
-    if (!known) {
+    logger[error instanceof ValidationError ? "warn" : "error"]("request failed", { ...failureOf(error), durationMs: Date.now() - started });
+    if (!(error instanceof BulkUpdateError)) {
       // Loaded only now: it reads the build's source maps, which a cold start never needs.
       const { sourceFrames } = await import("./stack-frames.ts");
       logger.error("unexpected error", { errorType: error instanceof Error ? error.name : typeof error, frames: sourceFrames(error) });
@@ -71,6 +60,20 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
 function isCommand(request: unknown): boolean {
   const action = (request as { action?: unknown } | null)?.action;
   return action === undefined || action === "submit";
+}
+
+/** Name, statuses and progress only: messages may quote Kustomer, and stacks help nobody in a log search. */
+function failureOf(failure: unknown): Record<string, unknown> {
+  const error = contractErrorOf(failure);
+  return {
+    error: error.name,
+    httpStatus: error.httpStatus,
+    retryable: error.retryable,
+    kustomerStatus: error instanceof KustomerError ? error.kustomerStatus : undefined,
+    issues: error instanceof ValidationError ? error.issueCount : undefined,
+    acceptedBulkIds: error.progress?.acceptedBulkIds,
+    unsentItems: error.progress?.unsentCustomerIds.length,
+  };
 }
 
 /** Counts and ids only: a result's customers stay out of the logs. */

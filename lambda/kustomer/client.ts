@@ -54,22 +54,6 @@ export interface KustomerApi {
   send<T>(request: KustomerRequest, schema: z.ZodMiniType<T>, deadlineAt: number): Promise<Sent<T>>;
 }
 
-/**
- * One invocation's calls, counted from what each answers: the retries its summary line reports. The
- * client itself lives for the execution environment, and a local server runs requests side by side.
- */
-export class CountedCalls implements KustomerApi {
-  retries = 0;
-
-  constructor(private readonly api: KustomerApi) {}
-
-  async send<T>(request: KustomerRequest, schema: z.ZodMiniType<T>, deadlineAt: number): Promise<Sent<T>> {
-    const sent = await this.api.send(request, schema, deadlineAt);
-    this.retries += sent.attempts - 1;
-    return sent;
-  }
-}
-
 export class KustomerClient implements KustomerApi {
   private readonly fetch: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
