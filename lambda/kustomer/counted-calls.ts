@@ -15,4 +15,3 @@ export class CountedCalls implements KustomerApi {
     return sent;
   }
 }
-
