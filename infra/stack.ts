@@ -35,7 +35,7 @@ export class BulkUpdateStack extends Stack {
   /** One record per idempotency key (CONTRACT §2.4). */
   readonly idempotencyTable: Table;
   /** Where the functions read the Kustomer API key. */
-  readonly apiKey: KustomerApiKey;
+  readonly kustomerKey: KustomerApiKey;
   readonly api: BulkUpdateApi;
   readonly bus: IEventBus;
   readonly deadLetterQueue: Queue;
@@ -50,7 +50,7 @@ export class BulkUpdateStack extends Stack {
     const { settings } = props;
     this.dataKey = new DataKey(this, "Data", { operatorRoleArn: settings.operatorRoleArn });
 
-    this.apiKey = new KustomerApiKey(this, "Kustomer", {
+    this.kustomerKey = new KustomerApiKey(this, "Kustomer", {
       secretArn: settings.kustomerSecretArn,
       secretName: settings.kustomerSecretName,
       secretKmsKeyArn: settings.kustomerKmsKeyArn,
@@ -59,7 +59,7 @@ export class BulkUpdateStack extends Stack {
 
     const concurrency = concurrencyPlan(settings.kustomerRateLimitPerMinute, settings.kustomerConcurrency, settings.kustomerRateLimitHeadroom);
     const kustomerEnvironment = {
-      KUSTOMER_SECRET_ID: this.apiKey.secretId,
+      KUSTOMER_SECRET_ID: this.kustomerKey.secretId,
       KUSTOMER_BASE_URL: settings.kustomerBaseUrl,
       MAX_ITEMS: String(MAX_ITEMS),
       KUSTOMER_CONCURRENCY: String(settings.kustomerConcurrency),
@@ -99,7 +99,7 @@ export class BulkUpdateStack extends Stack {
           reason: "CDK's grants for the KMS-encrypted queues and job bucket, on the stack's data key only; the key's own policy is what allows its use.",
         });
       }
-      this.apiKey.grantRead(fn);
+      this.kustomerKey.grantRead(fn);
     }
 
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
@@ -197,7 +197,7 @@ export class BulkUpdateStack extends Stack {
       new CfnOutput(this, "ApiKeyId", { value: this.api.apiKey.keyId, description: "aws apigateway get-api-key --include-value --api-key <this>: send its value as x-api-key" });
     }
     new CfnOutput(this, "SecretName", {
-      value: this.apiKey.secretName,
+      value: this.kustomerKey.secretName,
       description: "Put the key in: aws secretsmanager put-secret-value --secret-id <this> --secret-string '{\"apiKey\":\"<key>\"}'",
     });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: this.deadLetterQueue.queueUrl });
