@@ -125,9 +125,9 @@ export class SecretsManagerKeyProvider implements ApiKeyProvider {
     } catch (error) {
       const name = error instanceof Error ? error.name : "UnknownError";
       if (PERMANENT_FAILURES.has(name)) {
-        throw new ConfigurationError(`cannot read the secret named by KUSTOMER_SECRET_ID: ${name}`);
+        throw new ConfigurationError(`cannot read the secret named by KUSTOMER_SECRET_ID: ${name}`, { cause: error });
       }
-      throw new SecretUnavailableError(`Secrets Manager did not return the secret named by KUSTOMER_SECRET_ID: ${name}`);
+      throw new SecretUnavailableError(`Secrets Manager did not return the secret named by KUSTOMER_SECRET_ID: ${name}`, { cause: error });
     }
   }
 }

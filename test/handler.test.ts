@@ -1,4 +1,6 @@
+import type { Context } from "aws-lambda";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { WORKFLOW_CALLER } from "../lambda/events/workflow.ts";
 import type { StatusResult, SubmitResult } from "../lambda/results.ts";
 import {
   API_KEY,
@@ -128,10 +130,21 @@ describe("Step Functions task / direct invocation", () => {
     expect(logged.frames.some((frame: string) => /lambda\/validation\.ts:\d+:\d+/.test(frame))).toBe(true);
   });
 
+  it("answers the workflow a bug as InternalError, with no lists of what was or was not sent (not known)", async () => {
+    const { invoke } = await begin();
+    const event = {
+      get body(): never {
+        throw new TypeError("cannot read Ada Lovelace");
+      },
+    };
+    const context = Object.assign(lambdaContext(), { clientContext: { custom: { caller: WORKFLOW_CALLER } } }) as Context;
+    expect(await invoke(event, context)).toEqual({ status: "failed", retryable: false, retryAfterSeconds: 0, outcome: { error: { name: "InternalError", message: "internal error" } } });
+  });
+
   it.each<[string, (kustomer: World["kustomer"]) => void, string, Record<string, unknown>]>([
     ["403", (kustomer) => kustomer.inject({ fault: { status: 403 } }), "KustomerAuthError", { retryable: false }],
     ["409", (kustomer) => kustomer.inject({ fault: { status: 409 } }), "KustomerRequestError", { kustomerStatus: 409, retryable: false }],
-    ["429 twice", (kustomer) => kustomer.inject({ times: 2, fault: { status: 429, headers: { "retry-after": "0" } } }), "KustomerRateLimitError", { retryable: true }],
+    ["429 twice", (kustomer) => kustomer.inject({ times: 2, fault: { status: 429, headers: { "retry-after": "0" } } }), "KustomerRateLimitError", { retryable: true, kustomerStatus: 429 }],
     ["502 twice", (kustomer) => kustomer.inject({ times: 2, fault: { status: 502 } }), "KustomerUnavailableError", { timedOut: false, retryable: true }],
     ["no answer twice", (kustomer) => kustomer.inject({ times: 2, fault: { hang: true } }), "KustomerUnavailableError", { timedOut: true }],
   ])("throws the contract's named error when Kustomer answers %s", async (_case, arrange, name, properties) => {

@@ -55,6 +55,13 @@ async function runMap(run: string, batchesKey: string, stopAfter = Number.POSITI
   world.s3.objects.set(`${BUCKET}/${prefix}/manifest.json`, JSON.stringify({ DestinationBucket: BUCKET, MapRunArn: "arn:aws:states:us-east-1:123456789012:mapRun:job/x:y", ResultFiles: files }));
 }
 
+/** A job file of these updates, whose customers Kustomer knows, planned as `run`. */
+async function planJob(key: string, updates: Array<{ id: string }>, run: string): Promise<StepAnswer> {
+  world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
+  world.s3.objects.set(`${BUCKET}/${key}`, `${updates.map((update) => JSON.stringify(update)).join("\n")}\n`);
+  return step({ step: "plan", key, run });
+}
+
 async function followUntilApplied(run: string): Promise<void> {
   for (let round = 0; round < 20; round += 1) {
     world.advance(1_000);
@@ -105,10 +112,8 @@ it("plans, sends, follows and reports: every failed line by number with its reas
 
 it("still reports when the map stopped early: the batches it never ran are not sent, and say why", async () => {
   const updates = customerUpdates(300);
-  world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
-  world.s3.objects.set(`${BUCKET}/jobs/stopped.jsonl`, `${updates.map((update) => JSON.stringify(update)).join("\n")}\n`);
   const run = "run-2";
-  const plan = await step({ step: "plan", key: "jobs/stopped.jsonl", run });
+  const plan = await planJob("jobs/stopped.jsonl", updates, run);
   await runMap(run, plan.batchesKey, 1);
   const mapFailed = { Error: "States.ExceedToleratedFailureThreshold", Cause: "The specified tolerated failure threshold was exceeded" };
   expect(await step({ step: "collect", run, lines: plan.lines, mapFailed })).toEqual({ pending: 1 });
@@ -122,10 +127,8 @@ it("still reports when the map stopped early: the batches it never ran are not s
 
 it("lists the lines of an operation still not complete at the status timeout as failed, safe to send again", async () => {
   const updates = customerUpdates(10);
-  world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
-  world.s3.objects.set(`${BUCKET}/jobs/slow.jsonl`, `${updates.map((update) => JSON.stringify(update)).join("\n")}\n`);
   const run = "run-3";
-  const plan = await step({ step: "plan", key: "jobs/slow.jsonl", run });
+  const plan = await planJob("jobs/slow.jsonl", updates, run);
   await runMap(run, plan.batchesKey);
   await step({ step: "collect", run, lines: plan.lines, mapFailed: null });
   // No time passes: Kustomer is still working on it when the job stops waiting.

@@ -4,7 +4,7 @@
 // pass Step Functions' 256 KiB), an outcome its sums, and an error is an answer too, because a thrown
 // error reaches Step Functions without its fields (which customers were not sent).
 import type { Context } from "aws-lambda";
-import { BulkUpdateError, INTERNAL_ERROR, KustomerRateLimitError, ValidationError } from "../errors.ts";
+import { contractErrorOf, InternalError, KustomerRateLimitError, ValidationError } from "../errors.ts";
 import { listForEvent } from "../list-store.ts";
 import type { RequestResult } from "../process-request.ts";
 import { correlationKey, isObject, type AdapterCall, type TriggerAdapter } from "./adapter.ts";
@@ -49,16 +49,14 @@ function customerIdsOf(command: unknown): string[] {
   return list.filter((id): id is string => typeof id === "string");
 }
 
-async function toFailure(error: unknown, { event, listStore }: AdapterCall): Promise<WorkflowAnswer> {
-  if (!(error instanceof BulkUpdateError)) {
-    // Not one of ours: a bug. Its text could hold anything, so the event carries none of it.
-    return { status: "failed", retryable: false, retryAfterSeconds: 0, outcome: { error: { name: INTERNAL_ERROR, message: "internal error" } } };
-  }
+async function toFailure(failure: unknown, { event, listStore }: AdapterCall): Promise<WorkflowAnswer> {
+  const error = contractErrorOf(failure);
   const outcome: Record<string, unknown> = { error: { name: error.name, message: error.message } };
   const isCommand = isObject(event) && event.action !== "outcome";
   if (isCommand && error instanceof ValidationError) outcome.acceptedBulkIds = [];
-  // An invalid command names its problems; which customers it meant is then anybody's guess.
-  if (isCommand && !(error instanceof ValidationError)) {
+  // An invalid command names its problems; which customers it meant is then anybody's guess. After a
+  // bug, what was sent is not known: no lists rather than wrong ones.
+  if (isCommand && !(error instanceof ValidationError) && !(error instanceof InternalError)) {
     const { acceptedBulkIds, unsentCustomerIds } = error.progress ?? { acceptedBulkIds: [], unsentCustomerIds: customerIdsOf(event) };
     const { listed, object } = await listForEvent(unsentCustomerIds, listStore, "unsent-customer-ids");
     Object.assign(outcome, { acceptedBulkIds, unsentCustomerIds: listed }, object ? { unsentCustomerIdsObject: object } : {});

@@ -151,12 +151,12 @@ export class KustomerClient implements KustomerApi {
       if (name === "TimeoutError" || name === "AbortError") {
         return {
           kind: "retry",
-          error: new KustomerUnavailableError(`Kustomer did not answer ${describe(request)} within ${timeoutMs} ms`, { timedOut: true }),
+          error: new KustomerUnavailableError(`Kustomer did not answer ${describe(request)} within ${timeoutMs} ms`, { timedOut: true, cause: error }),
         };
       }
       // Only the error code: undici's messages name hosts and ports.
       const code = (error as { cause?: { code?: string } }).cause?.code ?? (name || "network error");
-      return { kind: "retry", error: new KustomerUnavailableError(`could not reach Kustomer for ${describe(request)}: ${code}`) };
+      return { kind: "retry", error: new KustomerUnavailableError(`could not reach Kustomer for ${describe(request)}: ${code}`, { cause: error }) };
     }
 
     const budget = readBudget(response.headers, this.now());
