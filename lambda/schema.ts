@@ -77,19 +77,30 @@ const customValueBySuffix = {
 } as const;
 const CUSTOM_NAME = /^[A-Za-z][A-Za-z0-9_]*(Num|At|Str|Txt|Bool|Url)$/;
 
-const custom = z.record(z.string(), z.unknown()).check(
+// Checked in place, not as a z.record: a record runs two schemas and copies every entry, on every
+// update, and would drop a `__proto__` entry silently rather than refuse it.
+const custom = z.custom<Record<string, unknown>>().check(
   z.superRefine((attributes, ctx) => {
+    if (typeof attributes !== "object" || attributes === null || Array.isArray(attributes)) {
+      ctx.addIssue({ code: "invalid_type", expected: "record", input: attributes });
+      return;
+    }
     const names = Object.keys(attributes);
     if (names.length > MAX_CUSTOM_ATTRIBUTES) {
       ctx.addIssue({ code: "custom", message: `must hold at most ${MAX_CUSTOM_ATTRIBUTES} custom attributes, not ${names.length}` });
       return;
     }
-    for (const [name, value] of Object.entries(attributes)) {
+    for (const name of names) {
+      if (name === "__proto__") {
+        ctx.addIssue({ code: "custom", path: [name], message: "is not a custom attribute name (__proto__ is refused)" });
+        continue;
+      }
       const suffix = CUSTOM_NAME.exec(name)?.[1] as keyof typeof customValueBySuffix | undefined;
       if (!suffix) {
         ctx.addIssue({ code: "custom", path: [name], message: "custom attribute names end in Num, At, Str, Txt, Bool or Url" });
         continue;
       }
+      const value = attributes[name];
       const rule = customValueBySuffix[suffix];
       if (value !== null && !rule.valid(value)) {
         ctx.addIssue({ code: "custom", path: [name], message: `a ${suffix} attribute must be ${rule.expected}, or null` });
@@ -97,10 +108,12 @@ const custom = z.record(z.string(), z.unknown()).check(
     }
   }),
 );
-// For the OpenAPI document (infra/openapi.ts): what the check above enforces.
+// For the OpenAPI document (infra/openapi.ts): what the check above enforces, as a record would say it.
 z.globalRegistry.add(custom, {
-  description: `Custom attributes (at most ${MAX_CUSTOM_ATTRIBUTES}): names end in Num, At, Str, Txt, Bool or Url, and values are typed accordingly`,
+  type: "object",
   propertyNames: { pattern: CUSTOM_NAME.source },
+  additionalProperties: {},
+  description: `Custom attributes (at most ${MAX_CUSTOM_ATTRIBUTES}): names end in Num, At, Str, Txt, Bool or Url, and values are typed accordingly`,
 });
 
 export const customerUpdateSchema = z.strictObject({
