@@ -5,6 +5,7 @@
 // reaches a message.
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { ConfigurationError, SecretUnavailableError } from "./errors.ts";
+import { sendHttp } from "./http-client.ts";
 
 export interface ApiKeyProvider {
   getApiKey(options?: { forceRefresh?: boolean }): Promise<string>;
@@ -102,15 +103,12 @@ export class SecretsManagerKeyProvider implements ApiKeyProvider {
     const { extension, secretId } = this.options;
     if (!extension) return undefined;
     try {
-      const response = await fetch(`http://127.0.0.1:${extension.port}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`, {
+      const answer = await sendHttp(new URL(`http://127.0.0.1:${extension.port}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`), {
+        method: "GET",
         headers: { "X-Aws-Parameters-Secrets-Token": extension.token() ?? "" },
-        signal: AbortSignal.timeout(EXTENSION_TIMEOUT_MS),
+        timeoutMs: EXTENSION_TIMEOUT_MS,
       });
-      if (!response.ok) {
-        await response.body?.cancel();
-        return undefined;
-      }
-      return (await response.json()) as SecretValue;
+      return answer.status === 200 ? (JSON.parse(answer.body) as SecretValue) : undefined;
     } catch {
       return undefined;
     }

@@ -216,7 +216,7 @@ describe("HTTP requests", () => {
     world.kustomer.inject({ times: 3, fault: { reset: true } });
     const response = await put({});
     expect(response.statusCode).toBe(503);
-    expect(JSON.parse(response.body).error.message).toBe("could not reach Kustomer for PUT /v1/customers/bulk: UND_ERR_SOCKET");
+    expect(JSON.parse(response.body).error.message).toBe("could not reach Kustomer for PUT /v1/customers/bulk: ECONNRESET");
     expect(response.body).not.toMatch(/127\.0\.0\.1|localhost|\.ts:\d+/);
   });
 });

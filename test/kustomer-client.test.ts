@@ -55,7 +55,21 @@ describe("the Kustomer client", () => {
     expect(attempts).toBe(1);
     const [request] = kustomer.requests;
     expect(request).toMatchObject({ method: "PUT", path: "/v1/customers/bulk", query: { ids: "a,b" }, body: bulkPut.body });
-    expect(request?.headers).toMatchObject({ authorization: `Bearer ${API_KEY}`, "content-type": "application/json", accept: "application/json" });
+    expect(request?.headers).toMatchObject({
+      authorization: `Bearer ${API_KEY}`,
+      "content-type": "application/json",
+      accept: "application/json",
+      "user-agent": "kustomer-bulk-update",
+    });
+  });
+
+  it("follows no redirect, which could carry the key elsewhere", async () => {
+    kustomer.inject({ fault: { status: 307, headers: { location: `${baseUrl}/v1/elsewhere` }, body: "" } });
+    const { client, deadline } = clientWith();
+    const error = await failure(client.send(bulkPut, bulkResponse, deadline(10_000)));
+    expect(error).toBeInstanceOf(KustomerRequestError);
+    expect(error).toMatchObject({ kustomerStatus: 307 });
+    expect(kustomer.requests.map((request) => request.path)).toEqual(["/v1/customers/bulk"]);
   });
 
   it("waits as long as Retry-After says on 429, then succeeds", async () => {

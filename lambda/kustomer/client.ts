@@ -9,6 +9,7 @@ import {
   KustomerUnavailableError,
   type BulkUpdateError,
 } from "../errors.ts";
+import { sendHttp, type HttpAnswer, type HttpHeaders } from "../http-client.ts";
 import { noCounters, type Counters, type Log } from "../observability.ts";
 import type { ApiKeyProvider } from "../secrets.ts";
 import { RateBudget, readBudget, resetAtOf } from "./rate-budget.ts";
@@ -30,7 +31,6 @@ export interface KustomerClientOptions {
   keys: ApiKeyProvider;
   log: Log;
   counters?: Counters;
-  fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
@@ -41,6 +41,8 @@ export interface Sent<T> {
   attempts: number;
 }
 
+/** Names this service to Kustomer (and to whatever fronts its API) in every request. */
+const USER_AGENT = "kustomer-bulk-update";
 /** Below this, an attempt cannot finish in time: better to report than to be killed mid-request. */
 const MIN_ATTEMPT_MS = 250;
 /** Backoff: full jitter under a ceiling that doubles from 200 ms up to 5 s. */
@@ -55,7 +57,6 @@ export interface KustomerApi {
 }
 
 export class KustomerClient implements KustomerApi {
-  private readonly fetch: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
   private readonly now: () => number;
@@ -64,7 +65,6 @@ export class KustomerClient implements KustomerApi {
   private readonly budget: RateBudget;
 
   constructor(private readonly options: KustomerClientOptions) {
-    this.fetch = options.fetch ?? fetch;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
     this.now = options.now ?? Date.now;
@@ -130,41 +130,38 @@ export class KustomerClient implements KustomerApi {
     const url = new URL(request.path, this.options.baseUrl);
     for (const [name, value] of Object.entries(request.query ?? {})) url.searchParams.set(name, value);
 
-    let response: Response;
-    let text: string;
+    let answer: HttpAnswer;
     try {
-      response = await this.fetch(url, {
+      answer = await sendHttp(url, {
         method: request.method,
         headers: {
           authorization: `Bearer ${apiKey}`,
           accept: "application/json",
+          "user-agent": USER_AGENT,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         body,
-        // A redirect could carry the key to another host.
-        redirect: "manual",
-        signal: AbortSignal.timeout(timeoutMs),
+        timeoutMs,
       });
-      text = await response.text();
     } catch (error) {
       const name = error instanceof Error ? error.name : "";
-      if (name === "TimeoutError" || name === "AbortError") {
+      if (name === "TimeoutError") {
         return {
           kind: "retry",
           error: new KustomerUnavailableError(`Kustomer did not answer ${describe(request)} within ${timeoutMs} ms`, { timedOut: true, cause: error }),
         };
       }
-      // Only the error code: undici's messages name hosts and ports.
-      const code = (error as { cause?: { code?: string } }).cause?.code ?? (name || "network error");
+      // Only the error code: Node's messages name hosts and ports.
+      const code = (error as { code?: string }).code ?? (name || "network error");
       return { kind: "retry", error: new KustomerUnavailableError(`could not reach Kustomer for ${describe(request)}: ${code}`, { cause: error }) };
     }
 
-    const budget = readBudget(response.headers, this.now());
+    const budget = readBudget(answer.headers, this.now());
     this.budget.note(budget);
     if (budget.remaining !== undefined) this.counters.observe("RateLimitRemaining", budget.remaining);
-    const { status } = response;
+    const { status } = answer;
     if (status >= 200 && status < 300) {
-      const parsed = schema.safeParse(parseJson(text));
+      const parsed = schema.safeParse(parseJson(answer.body));
       if (parsed.success) return { kind: "ok", data: parsed.data };
       return {
         kind: "retry",
@@ -175,7 +172,7 @@ export class KustomerClient implements KustomerApi {
     if (status === 403) throw KustomerAuthError.of(403);
     if (status === 429) {
       this.counters.count("RateLimited");
-      const waitMs = this.serverWaitMs(response.headers) ?? this.backoff(1);
+      const waitMs = this.serverWaitMs(answer.headers) ?? this.backoff(1);
       return {
         kind: "retry",
         waitMs,
@@ -185,11 +182,11 @@ export class KustomerClient implements KustomerApi {
     if (status >= 500) {
       return {
         kind: "retry",
-        waitMs: this.serverWaitMs(response.headers, false),
+        waitMs: this.serverWaitMs(answer.headers, false),
         error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status}`, { timedOut: status === 504, kustomerStatus: status }),
       };
     }
-    const details = parseKustomerErrors(parseJson(text.replaceAll(apiKey, "[key]")));
+    const details = parseKustomerErrors(parseJson(answer.body.replaceAll(apiKey, "[key]")));
     // Kustomer's own words stay in `details` (redacted, for HTTP callers); the message, which logs,
     // Step Functions and dead letters carry, names only its error codes.
     const codes = [...new Set(details.map((detail) => detail.code).filter(Boolean))].slice(0, 5).join(", ");
@@ -201,7 +198,7 @@ export class KustomerClient implements KustomerApi {
   }
 
   /** How long the server asked us to wait: Retry-After, else (for 429) until x-ratelimit-reset. */
-  private serverWaitMs(headers: Headers, useReset = true): number | undefined {
+  private serverWaitMs(headers: HttpHeaders, useReset = true): number | undefined {
     const retryAfter = headers.get("retry-after");
     if (retryAfter) {
       const at = /^\d+$/.test(retryAfter.trim()) ? this.now() + Number(retryAfter) * 1000 : Date.parse(retryAfter);

@@ -1,6 +1,7 @@
 // Kustomer's rate limit is the whole org's (CONTRACT §2.5): every answer's x-ratelimit-* headers say
 // what is left of the org-wide budget, so each instance can keep a share free for the org's other
 // integrations without talking to any other instance.
+import type { HttpHeaders } from "../http-client.ts";
 
 /** What one answer said about the org's budget. */
 export interface BudgetReading {
@@ -22,7 +23,7 @@ interface Window {
 const PACE_BELOW_SHARE = 0.5;
 
 /** x-ratelimit-reset is documented loosely: epoch seconds, epoch ms, seconds from now, or a date. */
-export function resetAtOf(headers: Headers, now: number): number | undefined {
+export function resetAtOf(headers: HttpHeaders, now: number): number | undefined {
   const value = headers.get("x-ratelimit-reset")?.trim();
   if (!value) return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) {
@@ -35,12 +36,12 @@ export function resetAtOf(headers: Headers, now: number): number | undefined {
   return Number.isFinite(date) ? date : undefined;
 }
 
-function wholeNumber(headers: Headers, name: string): number | undefined {
+function wholeNumber(headers: HttpHeaders, name: string): number | undefined {
   const value = headers.get(name)?.trim();
   return value && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
-export function readBudget(headers: Headers, now: number): BudgetReading {
+export function readBudget(headers: HttpHeaders, now: number): BudgetReading {
   return {
     limit: wholeNumber(headers, "x-ratelimit-limit"),
     remaining: wholeNumber(headers, "x-ratelimit-remaining"),

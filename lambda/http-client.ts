@@ -1,0 +1,62 @@
+// One HTTP request over node:http (node:https for an https URL), its answer read whole. Not fetch:
+// undici, which implements it, loads on its first call (on Lambda, node:http is loaded already by the
+// runtime's own client) and does more work per request. Both measured in bench/README.md.
+import * as http from "node:http";
+
+export interface HttpRequest {
+  method: "GET" | "PUT";
+  headers: Record<string, string>;
+  body?: string;
+  /** The whole exchange, answer included, is abandoned after this: it fails with a TimeoutError. */
+  timeoutMs: number;
+}
+
+/** Read-only headers by case-insensitive name: the part of fetch's Headers this service reads. */
+export interface HttpHeaders {
+  get(name: string): string | null;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: HttpHeaders;
+  body: string;
+}
+
+/**
+ * Sends one request on the runtime's keep-alive agent and reads the whole answer. No redirect is
+ * followed: one could carry the key to another host. A network failure rejects with Node's error,
+ * whose `code` names it (ECONNRESET, ECONNREFUSED, ...).
+ */
+export async function sendHttp(url: URL, { method, headers, body, timeoutMs }: HttpRequest): Promise<HttpAnswer> {
+  // Kustomer is reached over https; the secrets extension and the local sandbox over plain http.
+  const { request } = url.protocol === "https:" ? await import("node:https") : http;
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    const sent = request(url, { method, headers: body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) } }, (answer) => {
+      const chunks: Buffer[] = [];
+      answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+      // A connection closed mid-answer errors here, not with an early "end".
+      answer.on("error", fail);
+      answer.on("end", () => {
+        clearTimeout(timer);
+        resolve({ status: answer.statusCode ?? 0, headers: headersOf(answer.headers), body: Buffer.concat(chunks).toString("utf8") });
+      });
+    });
+    timer = setTimeout(() => sent.destroy(new DOMException(`no complete answer within ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
+    sent.on("error", fail);
+    sent.end(body);
+  });
+}
+
+function headersOf(received: http.IncomingHttpHeaders): HttpHeaders {
+  return {
+    get: (name) => {
+      const value = received[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+    },
+  };
+}
