@@ -123,6 +123,8 @@ interface ColdStart {
   /** As deployed, a command with an idempotency key: Powertools Idempotency and DynamoDB load too. */
   oursIdempotent: Stats;
   minimal: Stats;
+  /** Baseline (c): (a) over node:http, the function's own transport. */
+  minimalHttp: Stats;
   powertools: Stats;
   ratioToMinimal: number;
   /**
@@ -131,6 +133,7 @@ interface ColdStart {
    */
   pairedRatioToMinimal: number;
   ratioToPowertools: number;
+  ratioToMinimalHttp: number;
   sdkOnlyRatioToMinimal: number;
   sdkOnlyRatioToPowertools: number;
 }
@@ -226,8 +229,9 @@ async function main() {
   const started = Date.now();
 
   const ours = buildOurs();
-  const [minimal, powertools] = await Promise.all([
+  const [minimal, minimalHttp, powertools] = await Promise.all([
     bundle("baseline-minimal-fetch", "bench/baselines/minimal-fetch.ts"),
+    bundle("baseline-minimal-http", "bench/baselines/minimal-http.ts"),
     bundle("baseline-powertools", "bench/baselines/powertools-handler.ts"),
   ]);
 
@@ -252,8 +256,8 @@ async function main() {
   await writeFile(tenThousand, JSON.stringify({ body: customerUpdates(10_000) }));
 
   // Cold start as deployed: the built code, the stack's NODE_OPTIONS, and the key from the secrets
-  // extension (a stand-in on its port); then the same with the key from the SDK alone. The four
-  // alternate, so that machine noise falls on all of them alike, on Node.js 22 and on this machine's.
+  // extension (a stand-in on its port); then the same with the key from the SDK alone. Ours and the
+  // baselines alternate, so that machine noise falls on all of them alike, on Node.js 22 and on this machine's.
   const extension = new FakeSecretsExtension(SESSION_TOKEN);
   extension.secrets.set(SECRET_ID, JSON.stringify({ apiKey: API_KEY }));
   const nodeOptions: Record<string, string> = NODE_OPTIONS.handler ? { NODE_OPTIONS: NODE_OPTIONS.handler } : {};
@@ -266,7 +270,7 @@ async function main() {
   const runtimes = [...new Set([lambdaNode, process.execPath].filter((node): node is string => Boolean(node)))];
   const coldStartMs: Record<string, ColdStart> = {};
   for (const node of runtimes) {
-    const cold = { ours: [] as number[], oursSdkOnly: [] as number[], oursIdempotent: [] as number[], minimal: [] as number[], powertools: [] as number[] };
+    const cold = { ours: [] as number[], oursSdkOnly: [] as number[], oursIdempotent: [] as number[], minimal: [] as number[], minimalHttp: [] as number[], powertools: [] as number[] };
     for (let run = 0; run < COLD_RUNS; run += 1) {
       cold.ours.push((await child("cold", ours.file, hundred, deployed, undefined, [], undefined, node)).ms);
       cold.oursSdkOnly.push((await child("cold", ours.file, hundred, sdkOnly, undefined, [], undefined, node)).ms);
@@ -274,6 +278,7 @@ async function main() {
       await writeFile(keyed, JSON.stringify({ body: customerUpdates(100), correlationId: `bench-${cold.ours.length}-${node.length}-${Date.now()}` }));
       cold.oursIdempotent.push((await child("cold", ours.file, keyed, idempotent, undefined, [], undefined, node)).ms);
       cold.minimal.push((await child("cold", minimal.file, hundred, environment, undefined, [], undefined, node)).ms);
+      cold.minimalHttp.push((await child("cold", minimalHttp.file, hundred, environment, undefined, [], undefined, node)).ms);
       cold.powertools.push((await child("cold", powertools.file, hundred, environment, undefined, [], undefined, node)).ms);
     }
     const figures = {
@@ -281,6 +286,7 @@ async function main() {
       oursSdkOnly: stats(cold.oursSdkOnly),
       oursIdempotent: stats(cold.oursIdempotent),
       minimal: stats(cold.minimal),
+      minimalHttp: stats(cold.minimalHttp),
       powertools: stats(cold.powertools),
     };
     const version = await new Promise<string>((resolve) => execFile(node, ["--version"], (_error, stdout) => resolve(stdout.trim())));
@@ -289,6 +295,7 @@ async function main() {
       ratioToMinimal: round(figures.ours.median / figures.minimal.median),
       pairedRatioToMinimal: stats(cold.ours.map((ms, round) => ms / (cold.minimal[round] as number))).median,
       ratioToPowertools: round(figures.ours.median / figures.powertools.median),
+      ratioToMinimalHttp: round(figures.ours.median / figures.minimalHttp.median),
       sdkOnlyRatioToMinimal: round(figures.oursSdkOnly.median / figures.minimal.median),
       sdkOnlyRatioToPowertools: round(figures.oursSdkOnly.median / figures.powertools.median),
     };
@@ -391,6 +398,7 @@ async function main() {
       largestInputs: largestInputs(ours.metafile, ours.loaded),
       baselines: {
         minimalFetchKb: round((minimal.metafile.outputs[minimal.file]?.bytes ?? 0) / 1024, 1),
+        minimalHttpKb: round((minimalHttp.metafile.outputs[minimalHttp.file]?.bytes ?? 0) / 1024, 1),
         powertoolsKb: round((powertools.metafile.outputs[powertools.file]?.bytes ?? 0) / 1024, 1),
       },
     },
@@ -452,7 +460,7 @@ async function main() {
 
   const line = (label: string, stat: Stats) => `${label.padEnd(34)} median ${String(stat.median).padStart(8)}   min ${String(stat.min).padStart(8)}   max ${String(stat.max).padStart(8)}`;
   console.log(`\nkustomer-bulk-update benchmark: ${results.machine.cpu} x${results.machine.cores}, Node ${results.machine.node}\n`);
-  console.log(`bundle                             ${bundleKb} KB (baselines: ${results.bundle.baselines.minimalFetchKb} KB, ${results.bundle.baselines.powertoolsKb} KB)`);
+  console.log(`bundle                             ${bundleKb} KB (baselines: ${results.bundle.baselines.minimalFetchKb} KB, ${results.bundle.baselines.powertoolsKb} KB, ${results.bundle.baselines.minimalHttpKb} KB)`);
   for (const { input, kb } of results.bundle.largestInputs) console.log(`  ${input.padEnd(40)} ${kb} KB`);
   for (const [version, figures] of Object.entries(coldStartMs)) {
     console.log(`\ncold start, ms to first result (100 items), Node.js ${version}`);
@@ -461,7 +469,8 @@ async function main() {
     console.log(line("  ours, a keyed command (idempotency)", figures.oursIdempotent));
     console.log(line("  (a) bare fetch", figures.minimal));
     console.log(line("  (b) Powertools Parser+Parameters", figures.powertools));
-    console.log(`  ratios: ${figures.ratioToMinimal}x (a), ${figures.ratioToPowertools}x (b); SDK path ${figures.sdkOnlyRatioToMinimal}x (a), ${figures.sdkOnlyRatioToPowertools}x (b)`);
+    console.log(line("  (c) bare node:http", figures.minimalHttp));
+    console.log(`  ratios: ${figures.ratioToMinimal}x (a), ${figures.ratioToPowertools}x (b), ${figures.ratioToMinimalHttp}x (c); SDK path ${figures.sdkOnlyRatioToMinimal}x (a), ${figures.sdkOnlyRatioToPowertools}x (b)`);
     console.log(`  median of each round's ours / (a): ${figures.pairedRatioToMinimal}x`);
   }
   for (const [name, figures] of Object.entries(warm)) {

@@ -1,6 +1,6 @@
 // One HTTP request over node:http (node:https for an https URL), its answer read whole. Not fetch:
-// undici, which implements it, loads on its first call (on Lambda, node:http is loaded already by the
-// runtime's own client) and does more work per request. Both measured in bench/README.md.
+// its first request sets up undici's dispatcher, streams and WebAssembly HTTP parser, and every
+// request does more work than node:http's. Both measured in bench/README.md.
 import * as http from "node:http";
 
 export interface HttpRequest {
