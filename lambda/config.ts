@@ -10,8 +10,8 @@ const unsetIfEmpty = (value: unknown) => (value === "" ? undefined : value);
 const variable = <T extends z.ZodMiniType>(schema: T) => z.pipe(z.transform(unsetIfEmpty), schema);
 
 /** A number in [min, max], whole unless told otherwise, with one message for every way to miss it. */
-const number = (min: number, max: number, { whole = true } = {}) => {
-  const message = whole ? `must be a whole number from ${min} to ${max}` : `must be a number from ${min} to ${max}`;
+const number = (min: number, max: number, { whole = true, noun }: { whole?: boolean; noun?: string } = {}) => {
+  const message = `must be a ${noun ?? (whole ? "whole number" : "number")} from ${min} to ${max}`;
   return z.coerce.number<string>({ error: message }).check(...(whole ? [z.int({ error: message })] : []), z.gte(min, message), z.lte(max, message));
 };
 const integer = (min: number, max: number, fallback: number) => variable(z._default(number(min, max), fallback));
@@ -19,13 +19,7 @@ const share = (max: number, fallback: number) => variable(z._default(number(0, m
 
 const optionalText = variable(z.optional(z.string()));
 
-const optionalPort = variable(
-  z.optional(
-    z.coerce
-      .number<string>({ error: "must be a port number from 1 to 65535" })
-      .check(z.int({ error: "must be a port number from 1 to 65535" }), z.gte(1, "must be a port number from 1 to 65535"), z.lte(65_535, "must be a port number from 1 to 65535")),
-  ),
-);
+const optionalPort = variable(z.optional(number(1, 65_535, { noun: "port number" })));
 
 /** Bulk requests in flight for one command (CONTRACT §5); the stack's kustomerConcurrency takes the same. */
 export const DEFAULT_CONCURRENCY = 4;

@@ -106,6 +106,10 @@ describe("the bulk-update command", () => {
     expect(issuesOf({ body: [polluted] }).issues).toEqual([{ path: "body[0].custom.__proto__", message: "is not a custom attribute name (__proto__ is refused)" }]);
   });
 
+  it.each([["a string", "x", "string"], ["a list", [], "array"], ["null", null, "null"]])("refuses custom attributes given as %s, as a record would", (_, custom, received) => {
+    expect(issuesOf({ body: [{ id: customerId(1), custom }] }).issues).toEqual([{ path: "body[0].custom", message: `Invalid input: expected record, received ${received}` }]);
+  });
+
   it.each([
     ["a list field", { tags: Array.from({ length: 101 }, (_, index) => `t${index}`) }, "body[0].tags", "must hold at most 100 entries"],
     ["the custom attributes", { custom: Object.fromEntries(Array.from({ length: 201 }, (_, index) => [`a${index}Num`, index])) }, "body[0].custom", "must hold at most 200 custom attributes, not 201"],
