@@ -59,6 +59,35 @@ interface JobRun {
   neighbourLowestRemaining: number;
 }
 
+/** The job state machine run whole (bench/job-machine.ts) at these sizes, the second also with every line failing. */
+const MACHINE_LINES = QUICK ? [1_000, 5_000] : [10_000, 100_000];
+
+interface MachineRun {
+  lines: number;
+  everyLineFails: boolean;
+  seconds: number;
+  endState: string;
+  largestStateBytes: number;
+  parentHistory: number;
+  childHistory: number;
+  steps: Record<string, { calls: number; totalMs: number; maxMs: number; peakHeapMb: number }>;
+}
+
+/** One job through the synthesized state machine, in a process of its own (its heap is measured). */
+async function jobMachine(lines: number, fail: boolean): Promise<MachineRun> {
+  const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
+    execFile(
+      "npx",
+      ["tsx", "--expose-gc", "bench/job-machine.ts", String(lines), ...(fail ? ["fail"] : [])],
+      { env: { ...process.env, POWERTOOLS_LOG_LEVEL: "ERROR", POWERTOOLS_METRICS_DISABLED: "true" }, maxBuffer: 64 * 1024 * 1024 },
+      (error, out) => (error ? reject(error) : resolve({ stdout: out })),
+    ),
+  );
+  const line = stdout.split("\n").find((text) => text.startsWith('{"lines"'));
+  if (!line) throw new Error(`no result from bench/job-machine.ts: ${stdout.slice(-500)}`);
+  return JSON.parse(line) as MachineRun;
+}
+
 /** Runs `npm run job` on a file against `sandbox`, with the neighbour making steady requests beside it. */
 async function localJob(file: string, sandbox: KustomerSandbox, sandboxUrl: string, headroom: number): Promise<JobRun> {
   sandbox.reset();
@@ -93,7 +122,7 @@ async function localJob(file: string, sandbox: KustomerSandbox, sandboxUrl: stri
     running = false;
   });
   await neighbourLoop;
-  const summary = /(\d+) lines: \d+ sent, (\d+) applied, \d+ failed, in ([\d.]+) s \(peak memory (\d+) MB\)/.exec(output);
+  const summary = /(\d+) lines: \d+ sent, (\d+) applied, \d+ failed, \d+ in doubt, \d+ not sent, in ([\d.]+) s \(peak memory (\d+) MB\)/.exec(output);
   if (!summary) throw new Error(`no summary in: ${output}`);
   const sent = sandbox.bulkPuts.flatMap((put) => (put.body as Array<{ id: string }>).map((item) => item.id));
   return {
@@ -389,6 +418,17 @@ async function main() {
   const wallStats = stats(wall);
 
   const bundleKb = round(ours.loaded.reduce((sum, file) => sum + (ours.metafile.outputs[file]?.bytes ?? 0), 0) / 1024, 1);
+  const machineRuns: MachineRun[] = [];
+  for (const lines of MACHINE_LINES) for (const fail of [false, true]) machineRuns.push(await jobMachine(lines, fail));
+  const [small, large] = [MACHINE_LINES[0], MACHINE_LINES[1]].map((lines) => machineRuns.filter((run) => run.lines === lines));
+  /** The most live heap a step added, at the larger size over the smaller, for the steps that run alone. */
+  const heapRatio = Math.max(
+    ...["plan", "collect", "follow", "report"].map((step) => {
+      const most = (runs: MachineRun[] = []) => Math.max(...runs.map((run) => run.steps[step]?.peakHeapMb ?? 0));
+      return round(most(large) / Math.max(1, most(small)), 2);
+    }),
+  );
+
   const results = {
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGb: round(totalmem() / 2 ** 30, 1), node: process.version, date: new Date().toISOString() },
     /** Warm, throughput, memory and job figures were taken on this Node.js. */
@@ -438,6 +478,7 @@ async function main() {
       statusCodes: hostile.map((run) => run.statusCode),
     },
     memory: { peakRssMbAt512: stats(rss), peakRssMbAt128: stats(rssAt128), bareProcessWithBaselineMb: round(bareNode.maxRssMb, 1) },
+    jobMachine: { runs: machineRuns, stepHeapRatio: heapRatio },
     durationS: 0,
   };
   results.durationS = round((Date.now() - started) / 1000, 1);
@@ -455,6 +496,10 @@ async function main() {
     ["local job: every line sent once and applied", results.job.everyLineSentOnceAndApplied, String(results.job.everyLineSentOnceAndApplied)],
     ["hostile 6 MB body: a 400 under 256 KB", hostile.every((run) => run.statusCode === 400 && run.answerBytes < 256 * 1024), `${results.hostileBody.answerBytes} bytes`],
     ["hostile 6 MB body: refused within a second", results.hostileBody.ms.median < 1000, `${results.hostileBody.ms.median} ms`],
+    ["job machine: every run ends JobDone", machineRuns.every((run) => run.endState === "JobDone"), machineRuns.map((run) => run.endState).join("/")],
+    ["job machine: no state over 256 KiB", machineRuns.every((run) => run.largestStateBytes < 256 * 1024), `${Math.max(...machineRuns.map((run) => run.largestStateBytes))} bytes`],
+    ["job machine: history under 25,000 events", machineRuns.every((run) => run.parentHistory < 25_000 && run.childHistory < 25_000), `${Math.max(...machineRuns.map((run) => run.parentHistory))}`],
+    [`job machine: each step's live heap at ${MACHINE_LINES[1]} lines within 2x of ${MACHINE_LINES[0]}`, heapRatio <= 2, `${heapRatio}x`],
     ["peak memory under 128 MB for 10,000 items (128 MB heap limits)", results.memory.peakRssMbAt128.median < 128, `${results.memory.peakRssMbAt128.median} MB`],
   ] as const;
 
@@ -489,6 +534,11 @@ async function main() {
   console.log(line("  ms to the answer", results.hostileBody.ms));
   console.log(line("  peak RSS MB", results.hostileBody.peakRssMbAt128));
   console.log(`  answer ${results.hostileBody.answerBytes} bytes, status ${results.hostileBody.statusCodes.join("/")}`);
+  console.log("\njob state machine run whole (emulated Distributed Map): seconds, end state, largest state, history, each step's max ms / live heap MB");
+  for (const run of machineRuns) {
+    const steps = Object.entries(run.steps).map(([step, figures]) => `${step} ${figures.maxMs} ms/${figures.peakHeapMb} MB`).join(", ");
+    console.log(`  ${String(run.lines).padStart(7)} lines${run.everyLineFails ? ", all failing" : ""}: ${run.seconds} s, ${run.endState}, ${run.largestStateBytes} B, ${run.parentHistory}/${run.childHistory} events; ${steps}`);
+  }
   console.log(`\nlocal job: ${JOB_LINES} lines, ${results.job.budget}, ${LATENCY_MS} ms latency, ${CONCURRENCY} in flight, neighbour ${results.job.neighbour}`);
   console.log(line(`  seconds, headroom ${HEADROOM}`, jobSeconds));
   console.log(line("  seconds, headroom 0", unsharedSeconds));

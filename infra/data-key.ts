@@ -2,7 +2,7 @@
 // (the dead-letter queue keeps whole commands for 14 days), the job bucket, the state machines'
 // execution data, the log groups and the secret. Its key policy names every principal that may use
 // it: the account may administer the key, but an IAM policy alone never lets anyone decrypt with it.
-import { ArnFormat, Stack } from "aws-cdk-lib";
+import { ArnFormat, Fn, Stack } from "aws-cdk-lib";
 import { AccountRootPrincipal, ArnPrincipal, PolicyDocument, PolicyStatement, ServicePrincipal, type IPrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
@@ -66,6 +66,37 @@ export class DataKey extends Construct {
       }),
     );
     if (props.operatorRoleArn) this.allow("Operator", new ArnPrincipal(props.operatorRoleArn));
+    this.allowDeployment(stack);
+  }
+
+  /**
+   * The principal that deploys the stack (CDK bootstrap's CloudFormation execution role) creates the
+   * table and the state machines under this key, and those services use the key on its behalf: the
+   * table through grants DynamoDB creates, the state machines to check the key. Only through those
+   * services, and grants only for an AWS resource: a plain CreateGrant would let any administrator
+   * grant themselves Decrypt.
+   */
+  private allowDeployment(stack: Stack): void {
+    const role = (stack.synthesizer as { cloudFormationExecutionRoleArn?: string }).cloudFormationExecutionRoleArn;
+    // Another synthesizer deploys with the caller's own credentials, which no policy here can name.
+    if (!role) return;
+    const deployer = new ArnPrincipal(Fn.sub(role));
+    const via = (service: string) => ({ "kms:ViaService": `${service}.${stack.region}.amazonaws.com` });
+    this.key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "DeployTablesGrants",
+        principals: [deployer],
+        actions: ["kms:CreateGrant"],
+        resources: ["*"],
+        conditions: { StringEquals: via("dynamodb"), Bool: { "kms:GrantIsForAWSResource": "true" } },
+      }),
+    );
+    this.key.addToResourcePolicy(
+      new PolicyStatement({ sid: "DeployTables", principals: [deployer], actions: [...KEY_USE, "kms:Encrypt", "kms:ReEncrypt*", "kms:DescribeKey"], resources: ["*"], conditions: { StringEquals: via("dynamodb") } }),
+    );
+    this.key.addToResourcePolicy(
+      new PolicyStatement({ sid: "DeployStateMachines", principals: [deployer], actions: ["kms:GenerateDataKey", "kms:DescribeKey"], resources: ["*"], conditions: { StringEquals: via("states") } }),
+    );
   }
 
   /** Lets one principal encrypt and decrypt with the key, by the key policy itself. */

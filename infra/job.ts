@@ -4,7 +4,7 @@
 // and writes the report and the retry file under results/<run>/ (CONTRACT §7).
 import { CfnElement, Duration, Lazy, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
 import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal, StarPrincipal, type IRole } from "aws-cdk-lib/aws-iam";
-import { EventField, Rule, RuleTargetInput } from "aws-cdk-lib/aws-events";
+import { EventField, Rule, RuleTargetInput, type IEventBus } from "aws-cdk-lib/aws-events";
 import { SfnStateMachine } from "aws-cdk-lib/aws-events-targets";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
@@ -14,9 +14,9 @@ import {
   Condition,
   DistributedMap,
   Fail,
+  JitterType,
   JsonPath,
   Pass,
-  Result,
   ResultWriterV2,
   S3JsonItemReader,
   StateMachine,
@@ -26,14 +26,18 @@ import {
   WaitTime,
   type IChainable,
 } from "aws-cdk-lib/aws-stepfunctions";
-import { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
+import { EventBridgePutEvents, LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { RESULTS_PREFIX } from "../lambda/job/bucket.ts";
+import { RESULTS_PREFIX } from "../lambda/job/store.ts";
 import type { ServiceFunction } from "./service-function.ts";
 import type { DataKey } from "./data-key.ts";
 import { createStateMachine, withTaskRetries } from "./state-machine.ts";
+import { OUTCOME_SOURCE } from "./workflow.ts";
 
 export const JOB_PREFIX = "jobs/";
+/** The job's end, announced on the bus with the outcome events' source (CONTRACT §3.2). */
+export const JOB_COMPLETED_DETAIL_TYPE = "Customer Bulk Update Job Completed";
+export const JOB_FAILED_DETAIL_TYPE = "Customer Bulk Update Job Failed";
 
 export interface BulkUpdateJobProps {
   /** Runs every step of the job, the Distributed Map's children included (lambda/job-handler.ts). */
@@ -42,13 +46,15 @@ export interface BulkUpdateJobProps {
   maxConcurrency: number;
   toleratedFailurePercentage: number;
   pollInterval: Duration;
-  /** After this long reading status, the report lists the lines still not applied as failed. */
+  /** After this long reading status, the report lists the lines still not settled as in doubt. */
   statusTimeout: Duration;
   dataKey: DataKey;
   /** Where a job file whose run cannot be started ends up. */
   deadLetterQueue: IQueue;
   /** The only roles that may put job files under jobs/. */
   producerRoleArns: string[];
+  /** Where the job announces its end. */
+  bus: IEventBus;
 }
 
 /** The map reads the run's own list of batches, under results/ only. */
@@ -119,8 +125,9 @@ export class BulkUpdateJob extends Construct {
 
   /**
    * Plan, send every batch (a Distributed Map, at most `maxConcurrency` at once), collect the results,
-   * follow the operations until applied (or the status timeout), and report. The report is written
-   * whatever happened before it: a map that stopped early is caught, and fails the run only after.
+   * follow the operations until settled (or the status timeout), report, and announce the end on the
+   * bus. The report is written whatever happened to the map: a map that stopped early is caught, and
+   * fails the run only after the report. No state's Parameters hold a null: CDK drops nulls at synth.
    */
   private definition(props: BulkUpdateJobProps): IChainable {
     const bucket = this.bucket.bucketName;
@@ -135,8 +142,22 @@ export class BulkUpdateJob extends Construct {
           resultPath,
         }),
       );
-    const start = new Pass(this, "Start", { parameters: { "key.$": "$.key", mapFailed: null, abandon: false, polls: 0 } });
+    const announce = (name: string, detailType: string, detail: Record<string, unknown>) =>
+      new EventBridgePutEvents(this, name, {
+        entries: [{ eventBus: props.bus, source: OUTCOME_SOURCE, detailType, detail: TaskInput.fromObject({ run, key: JsonPath.stringAt("$.key"), ...detail }) }],
+        resultPath: JsonPath.DISCARD,
+      }).addRetry({ errors: ["States.ALL"], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, jitterStrategy: JitterType.FULL });
+    const counts = Object.fromEntries(
+      ["lines", "sent", "applied", "failed", "inDoubt", "unsent", "unchanged", "report", "retry"].map((field) => [field, JsonPath.stringAt(`$.report.${field}`)]),
+    );
+    const error = { name: JsonPath.stringAt("$.failure.Error"), message: JsonPath.stringAt("$.failure.Cause") };
+    const failRun = (name: string) => new Fail(this, name, { errorPath: "$.failure.Error", causePath: "$.failure.Cause" });
+    /** A step that failed for good before any report: say so on the bus, then fail the run. */
+    const stepFailed = announce("AnnounceStepFailed", JOB_FAILED_DETAIL_TYPE, { error }).next(failRun("JobStepFailed"));
+
+    const start = new Pass(this, "Start", { parameters: { "key.$": "$.key", mapFailed: false, polls: { count: 0 } } });
     const plan = step("Plan", { step: "plan", bucket, key: JsonPath.stringAt("$.key"), run }, "$.plan");
+    plan.addCatch(stepFailed, { errors: ["States.ALL"], resultPath: "$.failure" });
     const map = new DistributedMap(this, "UpdateCustomers", {
       itemReader: new BatchesReader(this.bucket),
       maxConcurrency: props.maxConcurrency,
@@ -148,49 +169,39 @@ export class BulkUpdateJob extends Construct {
     map.itemProcessor(withTaskRetries(new LambdaInvoke(this, "SubmitLines", { lambdaFunction: props.fn, payloadResponseOnly: true, retryOnServiceExceptions: false })));
     const collect = step(
       "Collect",
-      { step: "collect", bucket, run, lines: JsonPath.numberAt("$.plan.lines"), mapFailed: JsonPath.objectAt("$.mapFailed") },
+      { step: "collect", bucket, run, mapResultsPrefix: JsonPath.stringAt("$.plan.mapResultsPrefix"), mapFailed: JsonPath.objectAt("$.mapFailed") },
       "$.progress",
     );
     map.addCatch(collect, { errors: ["States.ALL"], resultPath: "$.mapFailed" });
+    collect.addCatch(stepFailed, { errors: ["States.ALL"], resultPath: "$.failure" });
 
     const maxChecks = Math.max(1, Math.ceil(props.statusTimeout.toSeconds() / props.pollInterval.toSeconds()));
+    const countPoll = new Pass(this, "CountPoll", { parameters: { "count.$": "States.MathAdd($.polls.count, 1)" }, resultPath: "$.polls" });
     const wait = new Wait(this, "WaitForKustomer", { time: WaitTime.duration(props.pollInterval) });
     const follow = step("Follow", { step: "follow", bucket, run }, "$.progress");
-    const countPoll = new Pass(this, "CountPoll", {
-      parameters: {
-        "key.$": "$.key",
-        "plan.$": "$.plan",
-        "mapFailed.$": "$.mapFailed",
-        "abandon.$": "$.abandon",
-        "progress.$": "$.progress",
-        "polls.$": "States.MathAdd($.polls, 1)",
-      },
-    });
     const report = step(
       "Report",
-      {
-        step: "report",
-        bucket,
-        key: JsonPath.stringAt("$.key"),
-        run,
-        abandon: JsonPath.objectAt("$.abandon"),
-        statusTimeoutMinutes: Math.round(props.statusTimeout.toMinutes({ integral: false })),
-      },
+      { step: "report", bucket, key: JsonPath.stringAt("$.key"), run, statusTimeoutMinutes: Math.round(props.statusTimeout.toMinutes({ integral: false })) },
       "$.report",
     );
-    const giveUp = new Pass(this, "StopWaiting", { result: Result.fromBoolean(true), resultPath: "$.abandon" }).next(report);
-    const applied = new Choice(this, "AllApplied?")
+    // Following stopped for good: the report says what was recorded, the rest in doubt.
+    follow.addCatch(report, { errors: ["States.ALL"], resultPath: "$.followFailed" });
+    report.addCatch(stepFailed, { errors: ["States.ALL"], resultPath: "$.failure" });
+    const settled = new Choice(this, "AllSettled?")
       .when(Condition.numberEquals("$.progress.pending", 0), report)
-      .when(Condition.numberGreaterThanEquals("$.polls", maxChecks), giveUp)
+      .when(Condition.numberGreaterThanEquals("$.polls.count", maxChecks), report)
       .otherwise(countPoll);
     countPoll.next(wait);
     wait.next(follow);
-    follow.next(applied);
-    collect.next(applied);
+    follow.next(settled);
+    collect.next(settled);
+    const mapFailed = new Pass(this, "MapFailed", { parameters: { "Error.$": "$.mapFailed.Error", "Cause.$": "$.mapFailed.Cause" }, resultPath: "$.failure" }).next(
+      announce("AnnounceJobFailed", JOB_FAILED_DETAIL_TYPE, { ...counts, error }).next(failRun("JobFailed")),
+    );
     report.next(
       new Choice(this, "MapFailed?")
-        .when(Condition.isNull("$.mapFailed"), new Succeed(this, "JobDone", { outputPath: "$.report" }))
-        .otherwise(new Fail(this, "JobFailed", { errorPath: "$.mapFailed.Error", causePath: "$.mapFailed.Cause" })),
+        .when(Condition.isBoolean("$.mapFailed"), announce("AnnounceJobCompleted", JOB_COMPLETED_DETAIL_TYPE, counts).next(new Succeed(this, "JobDone", { outputPath: "$.report" })))
+        .otherwise(mapFailed),
     );
     return start.next(plan).next(map).next(collect);
   }

@@ -157,6 +157,7 @@ export class BulkUpdateStack extends Stack {
     });
     this.bus = this.createEventRule(settings);
     this.job = new BulkUpdateJob(this, "Job", {
+      bus: this.bus,
       fn: this.jobFn,
       maxConcurrency: concurrency.job,
       toleratedFailurePercentage: settings.jobToleratedFailurePercent,

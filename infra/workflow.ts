@@ -97,14 +97,12 @@ export class BulkUpdateWorkflow extends Construct {
     // 3. Read the outcome until every operation is complete, at most until the status timeout.
     const maxChecks = Math.max(1, Math.ceil(props.statusTimeout.toSeconds() / props.pollInterval.toSeconds()));
     const wait = new Wait(this, "WaitForKustomer", { time: WaitTime.duration(props.pollInterval) });
+    // The submit's summary (items, bulk ids, the customers in doubt) travels to the outcome event.
     const startPolling = new Pass(this, "StartPolling", {
-      parameters: {
-        summary: { "correlationId.$": "$.summary.correlationId", "items.$": "$.submitted.answer.items", "bulkIds.$": "$.submitted.answer.bulkIds" },
-        polls: 0,
-      },
+      parameters: { "summary.$": "States.JsonMerge($.summary, $.submitted.answer.summary, false)", polls: 0 },
     }).next(wait);
     const checkStatus = withTaskRetries(invoke("CheckStatus", TaskInput.fromObject({ action: "outcome", bulkIds: JsonPath.listAt("$.summary.bulkIds") }), "$.checked"));
-    checkStatus.addCatch(unanswered("CheckStatusUnanswered", { "acceptedBulkIds.$": "$.summary.bulkIds", unsentCustomerIds: [] }).next(failed), {
+    checkStatus.addCatch(unanswered("CheckStatusUnanswered", { "acceptedBulkIds.$": "$.summary.bulkIds", "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds", unsentCustomerIds: [] }).next(failed), {
       errors: ["States.ALL"],
       resultPath: "$.caught",
     });
@@ -121,6 +119,7 @@ export class BulkUpdateWorkflow extends Construct {
             "correlationId.$": "$.summary.correlationId",
             "error.$": "$.checked.answer.outcome.error",
             "acceptedBulkIds.$": "$.summary.bulkIds",
+            "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds",
             unsentCustomerIds: [],
           }).next(failed),
         )
@@ -133,6 +132,7 @@ export class BulkUpdateWorkflow extends Construct {
               "message.$": `States.Format('Kustomer did not complete every bulk operation within ${minutes} minutes: bulk ids {} with statuses {}', States.JsonToString($.checked.answer.incomplete[*].bulkId), States.JsonToString($.checked.answer.incomplete[*].status))`,
             },
             "acceptedBulkIds.$": "$.summary.bulkIds",
+            "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds",
             unsentCustomerIds: [],
           }).next(failed),
         )

@@ -82,6 +82,8 @@ const variables = z.object({
   IDEMPOTENCY_TABLE_NAME: variable(z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoDB table name")))),
   /** How long a key is remembered: at least EventBridge's 24-hour retry window by default. */
   IDEMPOTENCY_TTL_SECONDS: integer(1, 30 * 86_400, 86_400),
+  /** How long a bulk id this service recorded may read 404 before its customers are in doubt (CONTRACT §2.6). */
+  KUSTOMER_NOT_FOUND_GRACE_SECONDS: integer(0, 86_400, 300),
   /** Where lists too long for an outcome event are kept (the job bucket). */
   RESULTS_BUCKET_NAME: variable(z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name")))),
 });
@@ -125,6 +127,7 @@ const environmentSchema = z.pipe(
     deadLetterQueueUrl: env.DEAD_LETTER_QUEUE_URL,
     workflowStateMachineArn: env.WORKFLOW_STATE_MACHINE_ARN,
     resultsBucketName: env.RESULTS_BUCKET_NAME,
+    notFoundGraceMs: env.KUSTOMER_NOT_FOUND_GRACE_SECONDS * 1000,
     idempotency: env.IDEMPOTENCY_TABLE_NAME ? { tableName: env.IDEMPOTENCY_TABLE_NAME, ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS } : undefined,
   })),
 );

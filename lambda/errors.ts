@@ -10,6 +10,8 @@ export interface ValidationIssue {
 /** What had already happened when a multi-request submit stopped. */
 export interface SubmissionProgress {
   acceptedBulkIds: string[];
+  /** Customers whose request may have reached Kustomer, with no answer saying what became of it. */
+  inDoubtCustomerIds: string[];
   unsentCustomerIds: string[];
 }
 
@@ -40,9 +42,10 @@ export interface BulkUpdateErrorOptions {
 }
 
 /** The message's account of progress: bulk ids and counts, never customer ids (those are in `progress`). */
-function progressNote({ acceptedBulkIds, unsentCustomerIds }: SubmissionProgress): string {
+function progressNote({ acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds }: SubmissionProgress): string {
   return (
-    `. Accepted before the failure: bulk ids ${acceptedBulkIds.join(",")}.` +
+    `. Accepted before the failure: bulk ids ${acceptedBulkIds.join(",") || "none"}.` +
+    (inDoubtCustomerIds.length ? ` In doubt: ${inDoubtCustomerIds.length} customers (listed in inDoubtCustomerIds).` : "") +
     ` Not sent: ${unsentCustomerIds.length} customers (listed in unsentCustomerIds). Re-sending the whole command is safe.`
   );
 }
@@ -59,7 +62,8 @@ export abstract class BulkUpdateError<Options extends BulkUpdateErrorOptions = B
     readonly options: Options = {} as Options,
   ) {
     // With nothing accepted, nothing was sent: the reason alone says it all.
-    super(options.progress?.acceptedBulkIds.length ? `${reason}${progressNote(options.progress)}` : reason, { cause: options.cause });
+    const progress = options.progress;
+    super(progress && (progress.acceptedBulkIds.length || progress.inDoubtCustomerIds.length) ? `${reason}${progressNote(progress)}` : reason, { cause: options.cause });
     this.progress = options.progress;
   }
 
@@ -128,15 +132,28 @@ export class SecretUnavailableError extends BulkUpdateError {
 export interface KustomerErrorOptions extends BulkUpdateErrorOptions {
   /** The HTTP status Kustomer answered, when it answered. */
   kustomerStatus?: number;
+  /**
+   * A request of this call may have reached Kustomer with no answer saying what became of it (a timeout
+   * or reset after sending, a 2xx that could not be read): its customers are in doubt (CONTRACT §2.6).
+   */
+  inDoubt?: boolean;
 }
 
 /** A failure of Kustomer's, with the status it answered (when it answered). */
 export abstract class KustomerError<Options extends KustomerErrorOptions = KustomerErrorOptions> extends BulkUpdateError<Options> {
   readonly kustomerStatus?: number;
+  readonly inDoubt: boolean;
 
   constructor(message: string, options: Options) {
     super(message, options);
     this.kustomerStatus = options.kustomerStatus;
+    this.inDoubt = options.inDoubt ?? false;
+  }
+
+  /** The same failure, now known to follow an attempt whose fate is unknown. */
+  withInDoubt(): this {
+    const Same = this.constructor as new (reason: string, options: Options) => this;
+    return new Same(this.reason, { ...this.options, inDoubt: true, cause: this });
   }
 }
 

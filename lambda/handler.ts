@@ -37,7 +37,7 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
     const request = adapter.toRequest(event);
     const calls = new CountedCalls(ready.client);
     const run = () => processRequest(request, { ...ready, client: calls }, callerDeadlineAt);
-    // Only a command changes anything: reads and a job's lines are not keyed, nor read for a key.
+    // Only a command changes anything: reads are not keyed, nor read for a key.
     const key = ready.idempotency && isCommand(request) ? adapter.idempotencyKey?.(event) : undefined;
     const result = key && ready.idempotency ? await ready.idempotency.once(key, request, run, context) : await run();
     logger.info("request done", { retries: calls.retries, ...describe(result), durationMs: Date.now() - started });
@@ -87,8 +87,6 @@ function describe(answer: RequestResult): Record<string, unknown> {
       return { outcome: "statusRead", chunks: answer.result.operations.length, bulkIds: bulkIdsOf(answer.result.operations) };
     case "outcome":
       return { outcome: "outcomeRead", allComplete: answer.result.allComplete, applied: answer.result.applied, failed: answer.result.failed };
-    case "lines":
-      return { outcome: "linesSubmitted", rejected: answer.result.rejected.length, refused: answer.result.refused?.lines.length ?? 0, bulkIds: bulkIdsOf(answer.result.operations) };
   }
 }
 

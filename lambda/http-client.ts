@@ -9,6 +9,8 @@ export interface HttpRequest {
   body?: string;
   /** The whole exchange, answer included, is abandoned after this: it fails with a TimeoutError. */
   timeoutMs: number;
+  /** An answer longer than this is not read: it comes back `tooLarge`, with no body. */
+  maxBodyBytes?: number;
 }
 
 /** Read-only headers by case-insensitive name: the part of fetch's Headers this service reads. */
@@ -20,6 +22,8 @@ export interface HttpAnswer {
   status: number;
   headers: HttpHeaders;
   body: string;
+  /** The answer was longer than `maxBodyBytes`: it was dropped, not buffered. */
+  tooLarge?: boolean;
 }
 
 /**
@@ -27,7 +31,7 @@ export interface HttpAnswer {
  * followed: one could carry the key to another host. A network failure rejects with Node's error,
  * whose `code` names it (ECONNRESET, ECONNREFUSED, ...).
  */
-export async function sendHttp(url: URL, { method, headers, body, timeoutMs }: HttpRequest): Promise<HttpAnswer> {
+export async function sendHttp(url: URL, { method, headers, body, timeoutMs, maxBodyBytes = Number.POSITIVE_INFINITY }: HttpRequest): Promise<HttpAnswer> {
   // Kustomer is reached over https; the secrets extension and the local sandbox over plain http.
   const { request } = url.protocol === "https:" ? await import("node:https") : http;
   return new Promise((resolve, reject) => {
@@ -38,7 +42,18 @@ export async function sendHttp(url: URL, { method, headers, body, timeoutMs }: H
     };
     const sent = request(url, { method, headers: body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) } }, (answer) => {
       const chunks: Buffer[] = [];
-      answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+      let received = 0;
+      const tooLarge = () => {
+        clearTimeout(timer);
+        resolve({ status: answer.statusCode ?? 0, headers: headersOf(answer.headers), body: "", tooLarge: true });
+        sent.destroy();
+      };
+      if (Number(answer.headers["content-length"] ?? 0) > maxBodyBytes) return tooLarge();
+      answer.on("data", (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > maxBodyBytes) return tooLarge();
+        chunks.push(chunk);
+      });
       // A connection closed mid-answer errors here, not with an early "end".
       answer.on("error", fail);
       answer.on("end", () => {

@@ -35,6 +35,18 @@ export const counters: Counters = {
 
 export const noCounters: Counters = { count: () => undefined, observe: () => undefined };
 
+const rateLimitWaiters = new Set<(ms: number) => void>();
+
+/** A local tool's progress hears each wait for Kustomer's rate limit as it starts; answers how to stop. */
+export function onRateLimitWait(listener: (ms: number) => void): () => void {
+  rateLimitWaiters.add(listener);
+  return () => rateLimitWaiters.delete(listener);
+}
+
+export function noteRateLimitWait(ms: number): void {
+  for (const listener of rateLimitWaiters) listener(ms);
+}
+
 /** Failures get their own blob, so the error name can be a dimension. */
 export function countFailure(errorName: string): void {
   metrics.singleMetric().addDimension("ErrorName", errorName).addMetric("Failures", MetricUnit.Count, 1);

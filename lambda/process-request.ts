@@ -1,6 +1,5 @@
 // The use case, free of any trigger: validate the request, then submit, plan (dry run), read status
-// or the outcome, or submit what is valid of a large job's batch or lines.
-import { submitLines, type JobBatchResult } from "./job/batch.ts";
+// or the outcome, or submit what is valid of a Distributed Map batch.
 import { dryRun } from "./kustomer/plan.ts";
 import { getBulkStatuses } from "./kustomer/status.ts";
 import { submitBulkUpdate } from "./kustomer/submit.ts";
@@ -18,14 +17,12 @@ export interface Services extends OutcomeDependencies {
 export type RequestResult =
   | { kind: "submitted" | "dryRun"; result: SubmitResult }
   | { kind: "status"; result: StatusResult }
-  | { kind: "outcome"; result: OutcomeResult }
-  | { kind: "lines"; result: JobBatchResult };
+  | { kind: "outcome"; result: OutcomeResult };
 
 export async function processRequest(input: unknown, services: Services, deadlineAt: number): Promise<RequestResult> {
   const request = parseRequest(input, services.maxItems);
   if (request.action === "status") return { kind: "status", result: await getBulkStatuses(request.bulkIds, services.client, deadlineAt, services.concurrency) };
   if (request.action === "outcome") return { kind: "outcome", result: await readOutcome(request, services, deadlineAt) };
-  if (request.action === "lines") return { kind: "lines", result: await submitLines(request.lines, services, deadlineAt) };
   if (request.action === "batch") {
     const { command, rejected } = splitBatch(request.items);
     const submitted = command ? await submitBulkUpdate(command, services, deadlineAt) : { status: "submitted" as const, items: 0, operations: [] };

@@ -4,10 +4,11 @@
 import * as z from "zod";
 
 export const operationSchema = z.object({
-  bulkId: z.string().nullable().meta({ description: "Kustomer's bulk operation id; null in a dry run" }),
-  status: z.string().meta({ description: "queued, running or complete (planned in a dry run)" }),
+  bulkId: z.string().nullable().meta({ description: "Kustomer's bulk operation id; null in a dry run, or when the request is in doubt" }),
+  status: z.string().meta({ description: "queued, running or complete (planned in a dry run); inDoubt when it may have reached Kustomer unanswered" }),
   items: z.number().int(),
   customerIds: z.array(z.string()),
+  reason: z.optional(z.string()).meta({ description: "an inDoubt operation's cause: the error's name and message" }),
 });
 
 export const submitResultSchema = z.object({
@@ -15,6 +16,10 @@ export const submitResultSchema = z.object({
   correlationId: z.string().optional().meta({ description: "the command's correlationId, when it has one" }),
   items: z.number().int(),
   operations: z.array(operationSchema),
+  inDoubtCustomerIds: z
+    .array(z.string())
+    .optional()
+    .meta({ description: "customers whose request may have reached Kustomer with no answer saying what became of it (CONTRACT §2.6): re-sending them is safe" }),
   rejected: z
     .array(z.object({ index: z.number().int(), id: z.string().optional(), reason: z.string() }))
     .optional()
@@ -64,6 +69,7 @@ export const errorResponseSchema = z.object({
     issueCount: z.number().int().min(0).max(1_000_000).optional(),
     kustomer: z.object({ status: z.number().int(), errors: z.array(z.record(z.string(), z.unknown())) }).optional(),
     acceptedBulkIds: z.array(z.string()).optional(),
+    inDoubtCustomerIds: z.array(z.string()).optional(),
     unsentCustomerIds: z.array(z.string()).optional(),
   }),
 });

@@ -181,18 +181,9 @@ export const outcomeRequestSchema = z.strictObject({ action: z.literal("outcome"
 /** A large job's batch (a Distributed Map child's `Items`): each line is checked on its own (CONTRACT §7). */
 export const jobBatchSchema = z.strictObject({ action: z.literal("batch"), items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(KUSTOMER_BULK_LIMIT)) });
 
-/** A large job's lines, each with its number in the file (CONTRACT §7): `npm run job` sends these. */
-export const jobLinesSchema = z.strictObject({
-  action: z.literal("lines"),
-  lines: z
-    .array(z.strictObject({ line: z.int().check(z.minimum(1)), text: z.string().check(z.maxLength(1_000_000)) }))
-    .check(z.minLength(1), z.maxLength(KUSTOMER_BULK_LIMIT)),
-});
-
 export type CustomerUpdate = z.infer<typeof customerUpdateSchema>;
 export type BulkUpdateCommand = z.infer<typeof bulkUpdateCommandSchema>;
 export type StatusRequest = z.infer<typeof statusRequestSchema>;
 export type OutcomeRequest = z.infer<typeof outcomeRequestSchema>;
 export type JobBatch = z.infer<typeof jobBatchSchema>;
-export type JobLines = z.infer<typeof jobLinesSchema>;
-export type BulkRequest = BulkUpdateCommand | StatusRequest | OutcomeRequest | JobBatch | JobLines;
+export type BulkRequest = BulkUpdateCommand | StatusRequest | OutcomeRequest | JobBatch;

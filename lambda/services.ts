@@ -17,7 +17,14 @@ export const RESPONSE_RESERVE_MS = 500;
 const DEFAULT_REMAINING_MS = 15 * 60 * 1000;
 
 /** Beyond the use case's: the entries warm the key up; the queue's consumer dead-letters and starts workflows. */
-export type HandlerServices = Services & { client: KustomerClient; deadLetters?: DeadLetterQueue; workflow?: WorkflowStarter; idempotency?: Idempotency };
+export type HandlerServices = Services & {
+  client: KustomerClient;
+  deadLetters?: DeadLetterQueue;
+  workflow?: WorkflowStarter;
+  idempotency?: Idempotency;
+  /** How long a recorded bulk id may read 404 before its customers are in doubt. */
+  notFoundGraceMs: number;
+};
 
 let cachedServices: HandlerServices | undefined;
 
@@ -56,6 +63,7 @@ export function servicesFor(environment: Record<string, string | undefined>): Ha
     log: logger,
     counters,
     concurrency: config.concurrency,
+    notFoundGraceMs: config.notFoundGraceMs,
     deadLetters: config.deadLetterQueueUrl ? new SqsDeadLetterQueue(config.deadLetterQueueUrl) : undefined,
     listStore: config.resultsBucketName ? new S3ListStore(config.resultsBucketName) : undefined,
     workflow: config.workflowStateMachineArn ? new StepFunctionsStarter(config.workflowStateMachineArn) : undefined,

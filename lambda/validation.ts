@@ -7,14 +7,12 @@ import {
   bulkUpdateCommandSchema,
   customerUpdateSchema,
   jobBatchSchema,
-  jobLinesSchema,
   outcomeRequestSchema,
   statusRequestSchema,
   type BulkRequest,
   type BulkUpdateCommand,
   type CustomerUpdate,
   type JobBatch,
-  type JobLines,
   type OutcomeRequest,
   type StatusRequest,
 } from "./schema.ts";
@@ -154,11 +152,10 @@ const commandEnvelopeSchema = z.extend(bulkUpdateCommandSchema, {
 });
 
 /** The requests other than a command; a Map, so no `action` can reach Object's prototype. */
-const ACTION_SCHEMAS = new Map<unknown, z.ZodMiniType<StatusRequest | OutcomeRequest | JobBatch | JobLines>>([
+const ACTION_SCHEMAS = new Map<unknown, z.ZodMiniType<StatusRequest | OutcomeRequest | JobBatch>>([
   ["status", statusRequestSchema],
   ["outcome", outcomeRequestSchema],
   ["batch", jobBatchSchema],
-  ["lines", jobLinesSchema],
 ]);
 
 /**

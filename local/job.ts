@@ -1,153 +1,172 @@
-// `npm run job -- updates.jsonl`: a large job on this machine, the way the stack's job runs it. The file
-// is streamed (constant memory); each batch of 100 lines goes to the real handler, a few at a time, each
-// line checked on its own; then every bulk operation is followed until Kustomer has applied it. The
-// report names every failed line with its reason, and the retry file holds exactly those lines.
+// `npm run job -- updates.jsonl`: a large job on this machine, run by the same steps as the stack's job
+// (lambda/job/steps.ts: plan, lines, collect, follow, report) over a folder that stands for the job
+// bucket (<file>.job/, removed at the end). This file is only the driver: it runs the batches a few at
+// a time as the Distributed Map would, hands Collect their results, and repeats Follow until every
+// operation is settled or the status timeout passes. It writes <file>.report.json and <file>.retry.jsonl.
 import { randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { stat, writeFile } from "node:fs/promises";
-import { once } from "node:events";
+import { mkdir, rename, rm, stat, symlink } from "node:fs/promises";
+import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
-import type { Context } from "aws-lambda";
-import type { JobBatchResult } from "../lambda/job/batch.ts";
-import { JobLedger } from "../lambda/job/ledger.ts";
-import { LINES_PER_BATCH, nonBlank, readLines, type JobLine } from "../lambda/job/lines.ts";
-import { writeReport, type JobReport } from "../lambda/job/report.ts";
-import type { StatusResult } from "../lambda/results.ts";
-import { fileArgument, FUNCTION_TIMEOUT_MS, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
-import { lambdaContext } from "./gateway.ts";
+import { BulkUpdateError } from "../lambda/errors.ts";
+import type { ChildResult } from "../lambda/job/children.ts";
+import { totalsOf, type BatchSummary, type Ledger } from "../lambda/job/ledger.ts";
+import type { ReportSummary } from "../lambda/job/report.ts";
+import { collect, follow, lines, plan, report, type BatchItem, type FollowOptions } from "../lambda/job/steps.ts";
+import type { BulkDependencies } from "../lambda/kustomer/submit.ts";
+import { onRateLimitWait } from "../lambda/observability.ts";
+import { fail, prepareLocalEnvironment } from "./environment.ts";
+import { JobFolder } from "./job-folder.ts";
 
 export interface JobProgress {
-  /** Lines whose result is final: refused, failed, or applied by Kustomer. */
-  items: number;
-  /** Bytes of the file those lines take: what the bar and the percentage measure. */
-  bytes: number;
-  totalBytes: number;
+  /** Non-blank lines in the file. */
+  lines: number;
+  /** Lines in requests Kustomer accepted. */
+  sent: number;
+  /** Lines whose state is final: applied, failed, in doubt or unsent. */
+  done: number;
   elapsedMs: number;
+  /** Kustomer's rate limit is holding the run back until this time (epoch ms), if it is. */
+  waitingUntil?: number;
 }
 
+export type JobServices = BulkDependencies & Pick<FollowOptions, "notFoundGraceMs">;
+
 export interface JobOptions {
-  handler: (event: unknown, context: Context) => Promise<unknown>;
-  /** Invocations at once, as the job's Distributed Map's MaxConcurrency. */
+  services: JobServices;
+  /** The first wait before a batch that failed retryably runs again; it doubles each time. */
+  retryDelayMs?: number;
+  /** Batches at once, as the job's Distributed Map's MaxConcurrency. */
   concurrency: number;
   onProgress?: (progress: JobProgress) => void;
-  /** Where the failed lines go, verbatim; `<file>.retry.jsonl` by default. */
-  retryFile?: string;
   /** How often the status of what was sent is read, and for how long at most. */
   pollMs?: number;
   statusTimeoutMs?: number;
 }
 
-const fileLines = (file: string) => readLines(createReadStream(file));
-
-interface Batch {
-  lines: number;
-  bytes: number;
-  /** Operations Kustomer has not completed yet. */
-  waitingFor: Set<string>;
+export interface LocalReport extends ReportSummary {
+  reportFile: string;
+  retryFile: string;
 }
 
-export async function runJob(file: string, options: JobOptions): Promise<JobReport> {
-  const ledger = new JobLedger();
-  const totalBytes = (await stat(file)).size;
-  const started = Date.now();
-  const invoke = (event: unknown) => options.handler(event, lambdaContext(randomUUID(), FUNCTION_TIMEOUT_MS));
-  let doneLines = 0;
-  let doneBytes = 0;
-  const progress = () =>
-    options.onProgress?.({ items: doneLines, bytes: Math.min(doneBytes, totalBytes), totalBytes, elapsedMs: Date.now() - started });
-  const finish = (batch: Batch) => {
-    doneLines += batch.lines;
-    doneBytes += batch.bytes;
-    progress();
-  };
-  const batchOf = new Map<string, Batch>();
+/** A batch that failed retryably is run again, as the state machine's Retry does: 1 s doubling, 5 more times. */
+const RETRIES = 5;
+/** Time each Follow call spends reading before the driver waits `pollMs`. */
+const FOLLOW_BUDGET_MS = 60_000;
+/** A child's time, as the stack's job function has it. */
+const STEP_TIMEOUT_MS = 15 * 60 * 1000;
 
-  // 1. Send: batches of 100 lines, `concurrency` at a time, read no faster than they are answered.
-  const inFlight = new Set<Promise<void>>();
-  const send = (lines: JobLine[], bytes: number) => {
-    const batch: Batch = { lines: lines.length, bytes, waitingFor: new Set() };
-    const task = invoke({ action: "lines", lines })
-      .then(
-        (answer) => {
-          const result = answer as JobBatchResult;
-          ledger.addBatch(result);
-          for (const { bulkId } of result.operations) {
-            batch.waitingFor.add(bulkId);
-            batchOf.set(bulkId, batch);
-          }
-        },
-        (error: Error) => ledger.failRange({ first: lines[0]!.line, last: lines.at(-1)!.line }, `${error.name}: ${error.message}`),
-      )
-      .then(() => {
-        if (batch.waitingFor.size === 0) finish(batch);
-      })
-      .finally(() => inFlight.delete(task));
-    inFlight.add(task);
-  };
-  let batch: JobLine[] = [];
-  let batchBytes = 0;
-  for await (const { line, text, bytes } of fileLines(file)) {
-    // Blank lines are nobody's: done as soon as they are read.
-    if (text.trim() === "") {
-      doneBytes += bytes;
-      continue;
-    }
-    ledger.state.lines += 1;
-    batch.push({ line, text });
-    batchBytes += bytes;
-    if (batch.length === LINES_PER_BATCH) {
-      send(batch, batchBytes);
-      batch = [];
-      batchBytes = 0;
-    }
-    // Back-pressure: memory stays flat whatever the file's size.
-    while (inFlight.size >= options.concurrency) await Promise.race(inFlight);
+/** The job file, or a one-line reason it cannot be one. */
+export class JobFileError extends Error {
+  override readonly name = "JobFileError";
+}
+
+async function checkedFile(file: string): Promise<void> {
+  let info;
+  try {
+    info = await stat(file);
+  } catch (error) {
+    throw new JobFileError(`npm run job: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`, { cause: error });
   }
-  if (batch.length > 0) send(batch, batchBytes);
-  while (inFlight.size > 0) await Promise.all(inFlight);
+  if (!info.isFile()) throw new JobFileError(`npm run job: ${file} is not a file`);
+}
 
-  // 2. Follow every operation until Kustomer has applied it. Kustomer works through them in order, so
-  // each round reads the oldest first and stops at the first one still running.
-  const pollMs = options.pollMs ?? 1_000;
-  const giveUpAt = Date.now() + (options.statusTimeoutMs ?? 6 * 60 * 60 * 1000);
-  while (ledger.state.pending.length > 0 && Date.now() < giveUpAt) {
-    for (let running = false; !running && ledger.state.pending.length > 0; ) {
-      const { operations } = (await invoke({ action: "status", bulkIds: ledger.pendingBulkIds.slice(0, 100) })) as StatusResult;
-      for (const operation of operations) {
-        if (!ledger.settle(operation)) {
-          running = true;
-          continue;
-        }
-        const settled = batchOf.get(operation.bulkId) as Batch;
-        settled.waitingFor.delete(operation.bulkId);
-        if (settled.waitingFor.size === 0) finish(settled);
+/** One batch, retried while it fails retryably; its result as the map's ResultWriter would record it. */
+async function runBatch(folder: JobFolder, item: BatchItem, services: JobServices, retryDelayMs: number): Promise<ChildResult> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const output = (await lines(folder, item, services, Date.now() + STEP_TIMEOUT_MS)) as BatchSummary;
+      return { first: item.first, status: "SUCCEEDED", output };
+    } catch (error) {
+      const retryable = error instanceof BulkUpdateError && error.retryable;
+      if (retryable && attempt < RETRIES) {
+        await sleep(retryDelayMs * 2 ** attempt);
+        continue;
       }
+      const { name, message } = error as Error;
+      return { first: item.first, status: "FAILED", error: name, cause: JSON.stringify({ errorType: name, errorMessage: message }) };
     }
-    if (ledger.state.pending.length > 0) await sleep(pollMs);
   }
-  const minutes = Math.round((options.statusTimeoutMs ?? 6 * 60 * 60 * 1000) / 60_000);
-  ledger.abandon((bulkId) => `Kustomer did not complete bulk operation ${bulkId} within ${minutes} minutes; sending the line again is safe`);
-
-  // 3. The report and the retry file, in one more pass over the file.
-  const retry = createWriteStream(options.retryFile ?? `${file}.retry.jsonl`);
-  const report = await writeReport(ledger, nonBlank(fileLines(file)), async (text) => {
-    if (!retry.write(`${text}\n`)) await once(retry, "drain");
-  });
-  retry.end();
-  await once(retry, "close");
-  return report;
 }
 
-/** One line: the bar and the percentage both measure the file's bytes whose lines are done. */
-export function progressLine({ items, bytes, totalBytes, elapsedMs }: JobProgress): string {
-  const share = totalBytes ? Math.min(1, bytes / totalBytes) : 1;
-  const rate = items / Math.max(elapsedMs / 1000, 0.001);
-  const etaSeconds = share > 0 ? ((elapsedMs / share) * (1 - share)) / 1000 : 0;
+export async function runJob(file: string, options: JobOptions): Promise<LocalReport> {
+  await checkedFile(file);
+  const started = Date.now();
+  const folder = new JobFolder(`${file}.job`);
+  await rm(folder.name, { recursive: true, force: true });
+  await mkdir(folder.name, { recursive: true });
+  const key = "job.jsonl";
+  await symlink(resolve(file), `${folder.name}/${key}`);
+  const run = randomUUID();
+  const progress: JobProgress = { lines: 0, sent: 0, done: 0, elapsedMs: 0 };
+  const show = () => options.onProgress?.({ ...progress, elapsedMs: Date.now() - started });
+  const stopListening = onRateLimitWait((ms) => {
+    progress.waitingUntil = Date.now() + ms;
+    show();
+  });
+  try {
+    const planned = await plan(folder, key, run);
+    progress.lines = planned.lines;
+    show();
+
+    // The map: batches `concurrency` at a time, each result kept for Collect (a few numbers a batch).
+    const items = (await folder.getJson<BatchItem[]>(planned.batchesKey)) ?? [];
+    const results: ChildResult[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < items.length) {
+        const item = items[next++] as BatchItem;
+        const result = await runBatch(folder, item, options.services, options.retryDelayMs ?? 1_000);
+        results.push(result);
+        if (result.output) {
+          progress.sent += result.output.sent;
+          progress.done += result.output.failed + result.output.inDoubt + result.output.unsent;
+        } else progress.done += item.count;
+        show();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+    let { pending } = await collect(folder, run, results);
+
+    // Follow, as the state machine's loop does, until settled or the status timeout.
+    const statusTimeoutMs = options.statusTimeoutMs ?? 6 * 60 * 60 * 1000;
+    const giveUpAt = Date.now() + statusTimeoutMs;
+    try {
+      while (pending > 0 && Date.now() < giveUpAt) {
+        await sleep(options.pollMs ?? 1_000);
+        const budgetMs = Math.min(FOLLOW_BUDGET_MS, giveUpAt - Date.now());
+        ({ pending } = await follow(folder, run, { ...options.services, deadlineAt: Date.now() + STEP_TIMEOUT_MS }, budgetMs));
+        const { applied, failed, inDoubt, unsent } = totalsOf((await folder.getJson<Ledger>(`results/${run}/ledger.json`)) as Ledger);
+        progress.done = applied + failed + inDoubt + unsent;
+        show();
+      }
+    } catch (error) {
+      // As the state machine's Catch on Follow: the report says what was recorded, the rest in doubt.
+      options.services.log.warn("following stopped; reporting what was recorded", { error: (error as Error).name });
+    }
+
+    const summary = await report(folder, key, run, Math.max(1, Math.round(statusTimeoutMs / 60_000)));
+    const reportFile = `${file}.report.json`;
+    const retryFile = `${file}.retry.jsonl`;
+    await rename(summary.report, reportFile);
+    await rename(summary.retry, retryFile);
+    progress.done = progress.lines;
+    return { ...summary, report: reportFile, retry: retryFile, reportFile, retryFile };
+  } finally {
+    stopListening();
+    await rm(folder.name, { recursive: true, force: true });
+  }
+}
+
+/** One line: the bar and the percentage both measure the lines whose state is final. */
+export function progressLine({ lines: total, sent, done, elapsedMs, waitingUntil }: JobProgress): string {
+  const share = total ? Math.min(1, done / total) : 0;
+  const rate = done / Math.max(elapsedMs / 1000, 0.001);
   // The bar draws the percentage it shows, so the two never disagree.
   const percent = Math.floor(share * 100);
   const bar = "#".repeat(Math.round((percent * 30) / 100)).padEnd(30, ".");
-  return `[${bar}] ${String(percent).padStart(3)}% ${items} lines done, ${Math.round(rate)}/s, ETA ${Math.round(etaSeconds)} s`;
+  const waiting = waitingUntil && waitingUntil > Date.now() ? `, waiting ${Math.ceil((waitingUntil - Date.now()) / 1000)} s for Kustomer's rate limit` : "";
+  return `[${bar}] ${String(percent).padStart(3)}% ${done} of ${total} lines done, ${sent} sent, ${Math.round(rate)}/s${waiting}`;
 }
 
 /**
@@ -174,14 +193,14 @@ function progressDisplay() {
   }
   return {
     update(progress: JobProgress, force = false) {
-      if (!force && Date.now() - lastDrawn < 500) return;
+      // A plain line each second at most when not a terminal (CI, a pipe); redrawn twice a second on one.
+      if (!force && Date.now() - lastDrawn < (tty ? 500 : 1_000)) return;
       lastDrawn = Date.now();
       shown = progressLine(progress);
-      // Not a terminal (CI, a pipe): a plain line each time, nothing to redraw.
       stderrWrite(tty ? `${clear}${shown}` : `${shown}\n`);
     },
     finish(progress: JobProgress) {
-      this.update({ ...progress, bytes: progress.totalBytes }, true);
+      this.update(progress, true);
       shown = "";
       if (tty) stderrWrite("\n");
     },
@@ -189,17 +208,20 @@ function progressDisplay() {
 }
 
 async function main() {
-  const file = fileArgument("npm run job -- <updates.jsonl>   (one customer update per line)");
-  const handler = await loadQuietHandler();
+  const argument = process.argv[2] ?? fail("usage: npm run job -- <updates.jsonl>   (one customer update per line)", 2);
+  // npm runs scripts from the repository: a relative path is the user's own, from where they typed it.
+  const file = resolve(process.env.INIT_CWD ?? process.cwd(), argument);
+  process.env.AWS_LAMBDA_INITIALIZATION_TYPE ??= "on-demand";
+  process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
+  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   const environment = await prepareLocalEnvironment({ sandboxPort: 0 });
+  const { servicesFor } = await import("../lambda/services.ts");
   const started = Date.now();
-  const retryFile = `${file}.retry.jsonl`;
   const display = progressDisplay();
-  let last: JobProgress = { items: 0, bytes: 0, totalBytes: 0, elapsedMs: 0 };
+  let last: JobProgress = { lines: 0, sent: 0, done: 0, elapsedMs: 0 };
   try {
-    const report = await runJob(file, {
-      handler,
-      retryFile,
+    const summary = await runJob(file, {
+      services: servicesFor(process.env),
       concurrency: Number(process.env.JOB_CONCURRENCY ?? 4),
       pollMs: Number(process.env.JOB_POLL_MS ?? 1_000),
       statusTimeoutMs: Number(process.env.JOB_STATUS_TIMEOUT_MINUTES ?? 360) * 60_000,
@@ -208,14 +230,17 @@ async function main() {
         display.update(progress);
       },
     });
-    display.finish({ ...last, items: report.lines, elapsedMs: Date.now() - started });
-    const reportFile = `${file}.report.json`;
-    await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+    display.finish({ ...last, done: summary.lines, lines: summary.lines, elapsedMs: Date.now() - started, waitingUntil: undefined });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const peakMb = (process.resourceUsage().maxRSS / 1024).toFixed(0);
-    console.log(`${report.lines} lines: ${report.sent} sent, ${report.applied} applied, ${report.failed} failed, in ${seconds} s (peak memory ${peakMb} MB). Report: ${reportFile}`);
-    if (report.failed > 0) console.log(`The ${report.failed} failed lines are in ${retryFile}: fix them and run npm run job -- ${retryFile}`);
-    process.exitCode = report.failed > 0 ? 1 : 0;
+    const { lines: total, sent, applied, failed, inDoubt, unsent } = summary;
+    console.log(`${total} lines: ${sent} sent, ${applied} applied, ${failed} failed, ${inDoubt} in doubt, ${unsent} not sent, in ${seconds} s (peak memory ${peakMb} MB). Report: ${summary.reportFile}`);
+    const toRetry = failed + inDoubt + unsent;
+    if (toRetry > 0) console.log(`The ${toRetry} lines not applied are in ${summary.retryFile}: fix the failed ones and run npm run job -- ${summary.retryFile}`);
+    process.exitCode = toRetry > 0 ? 1 : 0;
+  } catch (error) {
+    if (error instanceof JobFileError) fail(error.message, 2);
+    throw error;
   } finally {
     await environment.stop();
   }

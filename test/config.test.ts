@@ -23,6 +23,7 @@ describe("configuration", () => {
       rateLimitHeadroom: 0.2,
       secretTtlMs: 300_000,
       maxItems: 10_000,
+      notFoundGraceMs: 300_000,
     });
   });
 
@@ -139,6 +140,7 @@ describe("the list of variables", () => {
         "KUSTOMER_BASE_URL",
         "KUSTOMER_CONCURRENCY",
         "KUSTOMER_MAX_ATTEMPTS",
+        "KUSTOMER_NOT_FOUND_GRACE_SECONDS",
         "KUSTOMER_RATE_LIMIT_HEADROOM",
         "KUSTOMER_SECRET_FIELD",
         "KUSTOMER_SECRET_ID",

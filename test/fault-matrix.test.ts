@@ -1,6 +1,6 @@
 // Every trigger against every fault Kustomer or Secrets Manager can produce: the outcome the contract
-// promises (success after retry, or the named error with its HTTP status), within the deadline, with
-// nothing leaked to the caller and no unhandled rejection.
+// promises (success after retry, customers in doubt when a write went unanswered, or the named error
+// with its HTTP status), within the deadline, with nothing leaked to the caller and no unhandled rejection.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { StatusResult, SubmitResult } from "../lambda/results.ts";
 import type { FaultRule } from "../local/kustomer-sandbox.ts";
@@ -10,8 +10,16 @@ import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 const DEADLINE_MS = 5_000;
 const ITEMS = 150;
 
-type Outcome = { success: true } | { error: string; httpStatus: number };
-type Progress = { acceptedBulkIds: string[]; unsentCustomerIds: string[] };
+type Outcome = { success: true } | { inDoubt: true } | { error: string; httpStatus: number };
+type Progress = { acceptedBulkIds: string[]; inDoubtCustomerIds: string[]; unsentCustomerIds: string[] };
+
+/** A submit result as its caller reads it: success, or (some customers unanswered) in doubt, with what was accepted. */
+function answered(result: SubmitResult): { outcome: Outcome; progress?: Progress } {
+  const acceptedBulkIds = result.operations.flatMap((operation) => (operation.bulkId === null ? [] : [operation.bulkId]));
+  const inDoubtCustomerIds = result.inDoubtCustomerIds ?? [];
+  if (!inDoubtCustomerIds.length) return { outcome: { success: true } };
+  return { outcome: { inDoubt: true }, progress: { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds: [] } };
+}
 
 interface Trigger {
   name: string;
@@ -26,12 +34,12 @@ const triggers: Trigger[] = [
       const { body } = command as { body: unknown[] };
       const response = await world.http(httpApiEvent({ method: "PUT", path: "/customers/bulk", body }), lambdaContext(DEADLINE_MS));
       const parsed = JSON.parse(response.body);
-      if (response.statusCode < 300) return { outcome: { success: true }, callerText: response.body };
-      const { acceptedBulkIds, unsentCustomerIds } = parsed.error;
+      if (response.statusCode < 300) return { ...answered(parsed), callerText: response.body };
+      const { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds } = parsed.error;
       return {
         outcome: { error: parsed.error.name, httpStatus: response.statusCode },
         callerText: response.body,
-        progress: acceptedBulkIds ? { acceptedBulkIds, unsentCustomerIds } : undefined,
+        progress: acceptedBulkIds ? { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds } : undefined,
       };
     },
   },
@@ -40,8 +48,8 @@ const triggers: Trigger[] = [
     async run(world: World, command: unknown) {
       const event = name === "EventBridge" ? eventBridgeEvent(command) : command;
       try {
-        await world.handler(event, lambdaContext(DEADLINE_MS));
-        return { outcome: { success: true } as Outcome, callerText: "" };
+        const result = (await world.handler(event, lambdaContext(DEADLINE_MS))) as SubmitResult;
+        return { ...answered(result), callerText: "" };
       } catch (error) {
         const { name: errorName, message, httpStatus, progress } = error as Error & { httpStatus: number; progress?: Progress };
         // What Lambda hands Step Functions and EventBridge: errorType and errorMessage.
@@ -62,12 +70,13 @@ const kustomerFaults: Array<[string, () => FaultRule[], Outcome]> = [
   ["504 once", () => [{ fault: { status: 504 } }], { success: true }],
   ["a connection reset before the answer", () => [{ fault: { reset: true } }], { success: true }],
   ["a connection reset mid-response", () => [{ fault: { reset: true, midResponse: true } }], { success: true }],
-  ["connection resets for good", () => [{ times: 100, fault: { reset: true, midResponse: true } }], { error: "KustomerUnavailableError", httpStatus: 503 }],
+  // Unanswered writes: the customers are in doubt (CONTRACT §2.6), neither failed nor "not sent".
+  ["connection resets for good", () => [{ times: 100, fault: { reset: true, midResponse: true } }], { inDoubt: true }],
   ["500 for good", () => [{ times: 100, fault: { status: 500 } }], { error: "KustomerUnavailableError", httpStatus: 503 }],
   ["504 for good", () => [{ times: 100, fault: { status: 504 } }], { error: "KustomerUnavailableError", httpStatus: 504 }],
-  ["a server that never answers", () => [{ times: 100, fault: { hang: true } }], { error: "KustomerUnavailableError", httpStatus: 504 }],
-  ["a 201 that is not JSON", () => [{ times: 100, fault: { status: 201, body: "<html>gateway</html>" } }], { error: "KustomerUnavailableError", httpStatus: 503 }],
-  ["a 200 that is not the bulk shape", () => [{ times: 100, fault: { status: 200, body: { ok: true } } }], { error: "KustomerUnavailableError", httpStatus: 503 }],
+  ["a server that never answers", () => [{ times: 100, fault: { hang: true } }], { inDoubt: true }],
+  ["a 201 that is not JSON", () => [{ times: 100, fault: { status: 201, body: "<html>gateway</html>" } }], { inDoubt: true }],
+  ["a 200 that is not the bulk shape", () => [{ times: 100, fault: { status: 200, body: { ok: true } } }], { inDoubt: true }],
   ["403", () => [{ fault: { status: 403 } }], { error: "KustomerAuthError", httpStatus: 502 }],
   ["404", () => [{ fault: { status: 404 } }], { error: "KustomerRequestError", httpStatus: 422 }],
   ["409", () => [{ fault: { status: 409 } }], { error: "KustomerRequestError", httpStatus: 422 }],
@@ -117,11 +126,13 @@ describe.each(triggers)("$name", (trigger) => {
     expect(outcome).toEqual(expected);
     expectNothingLeaked(callerText);
     expect(world.kustomer.bulkPuts.length).toBeGreaterThan(0);
-    // Whatever happened, every item is accounted for, once: accepted by Kustomer, or reported unsent.
+    // Whatever happened, every item is accounted for, once: accepted by Kustomer, in doubt, or reported unsent.
     if (progress) {
       const accepted = progress.acceptedBulkIds.flatMap((bulkId) => world.kustomer.operations.get(bulkId)?.customerIds ?? []);
-      expect([...accepted, ...progress.unsentCustomerIds].sort()).toEqual(customerUpdates(ITEMS).map((update) => update.id).sort());
+      expect([...accepted, ...(progress.inDoubtCustomerIds ?? []), ...progress.unsentCustomerIds].sort()).toEqual(customerUpdates(ITEMS).map((update) => update.id).sort());
     }
+    // A write Kustomer answered 2xx is never sent again: one PUT per request of 100.
+    if ("inDoubt" in expected && /that is not/.test(_)) expect(world.kustomer.bulkPuts).toHaveLength(Math.ceil(ITEMS / 100));
   });
 
   it("Kustomer: 401 after the key was rotated, then success with the new key", async () => {

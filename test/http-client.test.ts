@@ -16,6 +16,21 @@ beforeAll(async () => {
       response.write('{"data":');
       return;
     }
+    if (request.url === "/big" || request.url === "/big-chunked") {
+      // 8 MB, announced by its length or (chunked) not: neither is read past the cap.
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      response.writeHead(201, request.url === "/big" ? { "content-length": String(chunk.length * 128) } : {});
+      let sent = 0;
+      const more = () => {
+        while (sent < 128 && !response.destroyed) {
+          sent += 1;
+          if (!response.write(chunk)) return response.once("drain", more);
+        }
+        response.end();
+      };
+      response.on("error", () => undefined);
+      return more();
+    }
     if (request.url === "/headers") {
       response.writeHead(200, [["X-RateLimit-Remaining", "7"], ["Set-Cookie", "a=1"], ["Set-Cookie", "b=2"]]);
       response.end("{}");
@@ -34,6 +49,11 @@ afterAll(() => {
 });
 
 describe("sendHttp", () => {
+  it.each(["/big", "/big-chunked"])("drops an answer over its cap without reading it whole (%s)", async (path) => {
+    const answer = await sendHttp(new URL(`${base}${path}`), { method: "GET", headers: {}, timeoutMs: 5_000, maxBodyBytes: 1024 * 1024 });
+    expect(answer).toMatchObject({ status: 201, body: "", tooLarge: true });
+  });
+
   it("sends the body with its length and reads the whole answer", async () => {
     const body = JSON.stringify({ city: "Zürich" });
     const answer = await sendHttp(new URL(`${base}/echo`), { method: "PUT", headers: { "content-type": "application/json" }, body, timeoutMs: 2_000 });

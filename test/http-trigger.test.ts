@@ -181,21 +181,24 @@ describe("HTTP requests", () => {
       kustomer: { status: 400, errors: [{ status: 400, code: "bad_request", title: "Bad custom attribute" }] },
     });
 
-    world.kustomer.inject({ fault: { status: 429, headers: { "retry-after": "120" } } });
-    const limited = await put({});
-    expect(limited.statusCode).toBe(429);
-    expect(limited.headers["retry-after"]).toBe("120");
-    expect(JSON.parse(limited.body).error.name).toBe("KustomerRateLimitError");
-
     world.kustomer.inject({ times: 3, fault: { status: 500 } });
     const unavailable = await put({});
     expect(unavailable.statusCode).toBe(503);
     expect(JSON.parse(unavailable.body).error.name).toBe("KustomerUnavailableError");
 
+    // A status read that gets no answer: nothing is in doubt about a read, and it times out.
     world.kustomer.inject({ times: 3, fault: { hang: true } });
-    const timedOut = await put({});
+    const timedOut = await invoke(httpApiEvent({ method: "GET", path: "/bulk/5e4c41c8c9f1ffffffffffff" }));
     expect(timedOut.statusCode).toBe(504);
     expect(JSON.parse(timedOut.body).error.name).toBe("KustomerUnavailableError");
+  });
+
+  it("answers 202 with the customers in doubt when a write got no answer: never 'not sent'", async () => {
+    world.kustomer.inject({ times: 3, fault: { hang: true } });
+    const updates = customerUpdates(2);
+    const response = await put({ body: updates });
+    expect(response.statusCode).toBe(202);
+    expect(JSON.parse(response.body)).toMatchObject({ operations: [{ bulkId: null, status: "inDoubt", items: 2 }], inDoubtCustomerIds: updates.map(({ id }) => id) });
   });
 
   it("reports accepted bulk ids and unsent customer ids when a later chunk fails", async () => {
@@ -214,9 +217,21 @@ describe("HTTP requests", () => {
 
   it("names no host, port or stack in a network failure's answer", async () => {
     world.kustomer.inject({ times: 3, fault: { reset: true } });
-    const response = await put({});
+    const response = await invoke(httpApiEvent({ method: "GET", path: "/bulk/5e4c41c8c9f1ffffffffffff" }));
     expect(response.statusCode).toBe(503);
-    expect(JSON.parse(response.body).error.message).toBe("could not reach Kustomer for PUT /v1/customers/bulk: ECONNRESET");
+    expect(JSON.parse(response.body).error.message).toBe("could not reach Kustomer for GET /v1/bulk/5e4c41c8c9f1ffffffffffff: ECONNRESET");
     expect(response.body).not.toMatch(/127\.0\.0\.1|localhost|\.ts:\d+/);
+  });
+
+  // Last in this file: the warm client keeps a 429's Retry-After for the commands after it too.
+  it("answers 429 with Kustomer's Retry-After when it is longer than the caller can wait, and holds the next command back as well", async () => {
+    world.kustomer.inject({ fault: { status: 429, headers: { "retry-after": "120" } } });
+    const limited = await put({});
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers["retry-after"]).toBe("120");
+    expect(JSON.parse(limited.body).error.name).toBe("KustomerRateLimitError");
+    const puts = world.kustomer.bulkPuts.length;
+    expect((await put({})).statusCode).toBe(429);
+    expect(world.kustomer.bulkPuts).toHaveLength(puts);
   });
 });

@@ -102,6 +102,38 @@ describe("the Kustomer client", () => {
     expect(sleeps[0]).toBeGreaterThan(4_900);
   });
 
+  it.each([
+    ["a reset a day ahead", { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(Math.ceil(Date.now() / 1000) + 86_400) }],
+    ["60000 meant as milliseconds", { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "60000" }],
+    ["a Retry-After of a day", { "retry-after": "86400" }],
+  ])("does not believe %s: capped backoff instead, and the next request is not held back", async (_, headers) => {
+    kustomer.inject({ fault: { status: 429, headers } });
+    const { client, sleeps, deadline } = clientWith();
+    expect((await client.send(bulkPut, bulkResponse, deadline(60_000))).attempts).toBe(2);
+    expect(Math.max(...sleeps)).toBeLessThanOrEqual(5_000);
+    kustomer.inject({ fault: { status: 201, headers, body: { data: { id: "poisoned" } } } });
+    await client.send(bulkPut, bulkResponse, deadline(60_000));
+    expect((await client.send(bulkPut, bulkResponse, deadline(60_000))).attempts).toBe(1);
+    expect(Math.max(...sleeps)).toBeLessThanOrEqual(5_000);
+  });
+
+  it("backs off exponentially, capped, on 429s without headers", async () => {
+    kustomer.inject({ times: 4, fault: { status: 429 } });
+    const { client, sleeps, deadline } = clientWith();
+    expect((await client.send(bulkPut, bulkResponse, deadline(60_000))).attempts).toBe(5);
+    // Full jitter under a ceiling doubling from 200 ms (the test's random() is 1: the ceiling itself).
+    expect(sleeps).toEqual([200, 400, 800, 1_600]);
+  });
+
+  it("holds the next request back for a 429's Retry-After, not only the one refused", async () => {
+    kustomer.inject({ fault: { status: 429, headers: { "retry-after": "3" } } });
+    const { client, sleeps, deadline } = clientWith({ maxAttempts: 1 });
+    await expect(client.send(bulkPut, bulkResponse, deadline(60_000))).rejects.toMatchObject({ name: "KustomerRateLimitError" });
+    await client.send(bulkPut, bulkResponse, deadline(60_000));
+    expect(sleeps).toHaveLength(1);
+    expect(sleeps[0]).toBeGreaterThan(2_500);
+  });
+
   it("refuses to wait for a reset past the deadline, sending nothing, with Retry-After for the caller", async () => {
     kustomer.inject({ fault: { status: 201, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "20" }, body: { data: { id: "x" } } } });
     const { client, deadline } = clientWith();
@@ -207,11 +239,47 @@ describe("the Kustomer client", () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
-  it("retries a connection reset and an unreadable 201", async () => {
+  it("retries a connection reset, and says the customers are in doubt when every attempt went unanswered", async () => {
     kustomer.inject({ fault: { reset: true } });
-    kustomer.inject({ fault: { status: 201, body: "<html>proxy</html>" } });
     const { client, deadline } = clientWith();
-    expect((await client.send(bulkPut, bulkResponse, deadline(10_000))).attempts).toBe(3);
+    expect((await client.send(bulkPut, bulkResponse, deadline(10_000))).attempts).toBe(2);
+    kustomer.inject({ times: 5, fault: { reset: true } });
+    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({ name: "KustomerUnavailableError", inDoubt: true });
+  });
+
+  it("never sends again a write Kustomer accepted with a 2xx it could not read: its customers are in doubt", async () => {
+    kustomer.inject({ fault: { status: 201, body: '{"data":{"type":"bulk","id":' } });
+    const { client, deadline } = clientWith();
+    const error = await failure(client.send(bulkPut, bulkResponse, deadline(10_000)));
+    expect(error).toMatchObject({ name: "KustomerUnavailableError", inDoubt: true, kustomerStatus: 201 });
+    expect(kustomer.bulkPuts).toHaveLength(1);
+  });
+
+  it("reads a status again when its 2xx answer cannot be read: a read changes nothing", async () => {
+    kustomer.inject({ method: "GET", fault: { status: 200, body: "<html>proxy</html>" } });
+    const { client, deadline } = clientWith();
+    await expect(client.send({ method: "GET", path: "/v1/bulk/5e4c41c8c9f1e7001a5a3b2c" }, bulkResponse, deadline(10_000))).rejects.toMatchObject({ inDoubt: false });
+    expect(kustomer.requests.filter((request) => request.method === "GET").length).toBeGreaterThan(1);
+  });
+
+  it("reads no answer past 1 MB: a 2xx to a write is in doubt and not sent again, any other is retried", async () => {
+    const huge = { data: { id: "x" }, padding: "a".repeat(2 * 1024 * 1024) };
+    kustomer.inject({ method: "PUT", fault: { status: 201, body: huge } });
+    const { client, deadline } = clientWith();
+    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({ name: "KustomerUnavailableError", inDoubt: true, kustomerStatus: 201 });
+    expect(kustomer.bulkPuts).toHaveLength(1);
+    kustomer.inject({ method: "GET", times: 5, fault: { status: 200, body: huge } });
+    expect(await failure(client.send({ method: "GET", path: "/v1/bulk/5e4c41c8c9f1e7001a5a3b2c" }, bulkResponse, deadline(10_000)))).toMatchObject({
+      name: "KustomerUnavailableError",
+      inDoubt: false,
+      message: expect.stringContaining("over 1 MB"),
+    });
+  });
+
+  it("says nothing is in doubt when Kustomer answered every attempt", async () => {
+    kustomer.inject({ times: 5, fault: { status: 503 } });
+    const { client, deadline } = clientWith();
+    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({ name: "KustomerUnavailableError", inDoubt: false, kustomerStatus: 503 });
   });
 
   it("does not retry other 4xx, and carries Kustomer's error detail without personal data", async () => {

@@ -1,10 +1,10 @@
-// The org's rate budget is shared (CONTRACT §2.5): a large job through the real handler, against the
+// The org's rate budget is shared (CONTRACT §2.5): a large job through the job's own steps, against the
 // sandbox's org-wide budget in short windows, must leave a neighbour of the same org its share.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { runJob } from "../local/job.ts";
+import type { JobServices, runJob as RunJob } from "../local/job.ts";
 import { SEED_CUSTOMERS } from "../local/kustomer-sandbox.ts";
 import { customerUpdates } from "./support/fixtures.ts";
 import { startWorld, type World } from "./support/harness.ts";
@@ -18,9 +18,14 @@ const NEIGHBOUR_EVERY_MS = WINDOW_MS / (BUDGET * 0.1);
 const LINES = 6_000;
 
 let world: World;
+let services: JobServices;
+let runJob: typeof RunJob;
 let directory: string;
 beforeAll(async () => {
   world = await startWorld({}, { rateLimitPerMinute: BUDGET, rateLimitWindowMs: WINDOW_MS });
+  // Loaded after the world, so the job's steps and the client share its fresh modules.
+  services = (await import("../lambda/services.ts")).servicesFor(process.env);
+  ({ runJob } = await import("../local/job.ts"));
   world.kustomer.apiKeys.add(NEIGHBOUR_KEY);
   directory = await mkdtemp(join(tmpdir(), "kbu-budget-"));
 });
@@ -46,17 +51,20 @@ it("keeps the headroom free: a steady neighbour gets no 429 while a job spends t
       await new Promise((resolve) => setTimeout(resolve, NEIGHBOUR_EVERY_MS));
     }
   })();
-  const report = await runJob(file, { handler: world.handler, concurrency: 3 }).finally(() => {
+  const waits: number[] = [];
+  const report = await runJob(file, { services, concurrency: 3, onProgress: ({ waitingUntil }) => waitingUntil && waits.push(waitingUntil) }).finally(() => {
     jobDone = true;
   });
   await neighbour;
 
   // Sent, then followed until applied: the status reads share the budget too.
-  expect(report).toMatchObject({ lines: LINES, sent: LINES, applied: LINES, failed: 0 });
+  expect(report).toMatchObject({ lines: LINES, sent: LINES, applied: LINES, failed: 0, inDoubt: 0, unsent: 0 });
   // The budget bound: the job needed more than one window, so the neighbour ran beside it throughout.
   expect(neighbourStatuses.length).toBeGreaterThan(BUDGET * 0.1 * 2);
   expect(neighbourStatuses.filter((status) => status !== 200)).toEqual([]);
   expect(world.kustomer.rateLimited).toBe(0);
+  // The progress said when the job was holding back for the budget.
+  expect(waits.length).toBeGreaterThan(0);
   const sent = world.kustomer.bulkPuts.flatMap((put) => (put.body as Array<{ id: string }>).map((item) => item.id));
   expect(sent).toHaveLength(LINES);
   expect(new Set(sent).size).toBe(LINES);

@@ -73,6 +73,10 @@ describe("the workflow, executed", () => {
         { id: customerId(150), error: "customer not found" },
       ],
       bulkIds: [expect.stringMatching(/^[0-9a-f]{24}$/), expect.stringMatching(/^[0-9a-f]{24}$/)],
+      inDoubt: 0,
+      inDoubtCustomerIds: [],
+      unsent: 0,
+      unchanged: 0,
     });
     // The run's output is the event's detail, for callers who start it and wait.
     expect(run.output).toEqual(detail);
@@ -95,7 +99,7 @@ describe("the workflow, executed", () => {
     expect(detail).toMatchObject({ items: 1_500, applied: 0, failed: 1_500 });
     expect(detail.failures).toHaveLength(MAX_LISTED);
     expect(detail.failuresObject).toMatch(new RegExp(`^s3://${BUCKET}/results/outcomes/\\d{4}-\\d{2}-\\d{2}/[0-9a-f-]{36}-failures\\.json$`));
-    const stored = JSON.parse(world.s3.objects.get(detail.failuresObject.slice("s3://".length)) ?? "[]") as Array<{ id: string }>;
+    const stored = JSON.parse(world.s3.objects.get(detail.failuresObject.slice("s3://".length))?.toString("utf8") ?? "[]") as Array<{ id: string }>;
     expect(stored.map((failure) => failure.id)).toEqual(updates.map((update) => update.id));
     expectWithinLimits(run);
   }, 60_000);
@@ -111,6 +115,7 @@ describe("the workflow, executed", () => {
       correlationId: "exec-outage",
       error: { name: "KustomerUnavailableError", message: expect.stringContaining("503") },
       acceptedBulkIds: [],
+      inDoubtCustomerIds: [],
       unsentCustomerIds: updates.map((update) => update.id),
     });
     // The first submit and SUBMIT_RETRIES more, each with the function's own two attempts.
@@ -141,7 +146,7 @@ describe("the workflow, executed", () => {
     expect(detailType).toBe(FAILED_DETAIL_TYPE);
     expect(detail.acceptedBulkIds).toEqual([]);
     expect(detail.unsentCustomerIds).toEqual(updates.slice(0, MAX_LISTED).map((update) => update.id));
-    const stored = JSON.parse(world.s3.objects.get(detail.unsentCustomerIdsObject.slice("s3://".length)) ?? "[]");
+    const stored = JSON.parse(world.s3.objects.get(detail.unsentCustomerIdsObject.slice("s3://".length))?.toString("utf8") ?? "[]");
     expect(stored).toEqual(updates.map((update) => update.id));
   });
 

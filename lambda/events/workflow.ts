@@ -15,28 +15,44 @@ export const WORKFLOW_CALLER = "kustomer-bulk-update-workflow";
 /** The workflow's wait before submitting again after a retryable error that named no time of its own. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 60;
 
+/** What the workflow carries from the submit to its outcome event: bulk ids, and customers in doubt. */
+export interface SubmittedSummary {
+  items: number;
+  bulkIds: string[];
+  inDoubt: number;
+  inDoubtCustomerIds: string[];
+  inDoubtCustomerIdsObject?: string;
+  unsent: 0;
+  unchanged: 0;
+}
+
 export type WorkflowAnswer =
-  | { status: "submitted"; items: number; bulkIds: string[] }
+  | { status: "submitted"; summary: SubmittedSummary }
   | { status: "dryRun"; outcome: { dryRun: true; items: number; requests: number; applied: 0; failed: 0; failures: []; bulkIds: [] } }
   | { status: "complete"; outcome: { applied: number; failed: number; failures: unknown[]; failuresObject?: string } }
   | { status: "incomplete"; incomplete: Array<{ bulkId: string; status: string }> }
   | { status: "failed"; retryable: boolean; retryAfterSeconds: number; outcome: Record<string, unknown> };
 
-function toAnswer(answer: RequestResult): WorkflowAnswer {
+async function toAnswer(answer: RequestResult, { listStore }: AdapterCall): Promise<WorkflowAnswer> {
   switch (answer.kind) {
     case "dryRun": {
       const { items, operations } = answer.result;
       return { status: "dryRun", outcome: { dryRun: true, items, requests: operations.length, applied: 0, failed: 0, failures: [], bulkIds: [] } };
     }
-    case "submitted":
-      return { status: "submitted", items: answer.result.items, bulkIds: answer.result.operations.map((operation) => operation.bulkId as string) };
+    case "submitted": {
+      const { items, operations, inDoubtCustomerIds = [] } = answer.result;
+      const { listed, object } = await listForEvent(inDoubtCustomerIds, listStore, "in-doubt-customer-ids");
+      const bulkIds = operations.flatMap((operation) => (operation.bulkId === null ? [] : [operation.bulkId]));
+      const summary: SubmittedSummary = { items, bulkIds, inDoubt: inDoubtCustomerIds.length, inDoubtCustomerIds: listed, unsent: 0, unchanged: 0 };
+      return { status: "submitted", summary: object ? { ...summary, inDoubtCustomerIdsObject: object } : summary };
+    }
     case "outcome": {
       const { allComplete, incomplete, applied, failed, failures, failuresObject } = answer.result;
       if (!allComplete) return { status: "incomplete", incomplete };
       return { status: "complete", outcome: { applied, failed, failures, ...(failuresObject ? { failuresObject } : {}) } };
     }
     default:
-      // The public status read and a job's lines: the workflow asks for neither.
+      // The public status read: the workflow never asks for it.
       throw new ValidationError(`the workflow sends commands and { action: "outcome" }, not ${answer.kind} requests`);
   }
 }
@@ -57,9 +73,15 @@ async function toFailure(failure: unknown, { event, listStore }: AdapterCall): P
   // An invalid command names its problems; which customers it meant is then anybody's guess. After a
   // bug, what was sent is not known: no lists rather than wrong ones.
   if (isCommand && !(error instanceof ValidationError) && !(error instanceof InternalError)) {
-    const { acceptedBulkIds, unsentCustomerIds } = error.progress ?? { acceptedBulkIds: [], unsentCustomerIds: customerIdsOf(event) };
-    const { listed, object } = await listForEvent(unsentCustomerIds, listStore, "unsent-customer-ids");
-    Object.assign(outcome, { acceptedBulkIds, unsentCustomerIds: listed }, object ? { unsentCustomerIdsObject: object } : {});
+    const { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds } = error.progress ?? { acceptedBulkIds: [], inDoubtCustomerIds: [], unsentCustomerIds: customerIdsOf(event) };
+    const unsent = await listForEvent(unsentCustomerIds, listStore, "unsent-customer-ids");
+    const inDoubt = await listForEvent(inDoubtCustomerIds, listStore, "in-doubt-customer-ids");
+    Object.assign(
+      outcome,
+      { acceptedBulkIds, inDoubtCustomerIds: inDoubt.listed, unsentCustomerIds: unsent.listed },
+      unsent.object ? { unsentCustomerIdsObject: unsent.object } : {},
+      inDoubt.object ? { inDoubtCustomerIdsObject: inDoubt.object } : {},
+    );
   }
   const retryAfterSeconds = error instanceof KustomerRateLimitError ? error.retryAfterSeconds : DEFAULT_RETRY_AFTER_SECONDS;
   return { status: "failed", retryable: error.retryable, retryAfterSeconds: error.retryable ? Math.max(1, retryAfterSeconds) : 0, outcome };

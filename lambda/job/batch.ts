@@ -1,56 +1,82 @@
-// One batch of a large job: each line checked on its own (an invalid line fails alone, with its reason),
-// the valid ones sent as one bulk request. A request Kustomer refuses for good is an answer too, so each
-// line keeps its own reason; a retryable failure is thrown, for the caller's retry.
-import { BulkUpdateError } from "../errors.ts";
-import { submitBulkUpdate, type BulkDependencies } from "../kustomer/submit.ts";
+// One batch of a large job, a Distributed Map child: each line checked on its own (an unreadable,
+// repeated or invalid line fails alone, with its reason), the valid ones sent as one bulk request.
+// What Kustomer answers is recorded per line; a failure that left nothing in doubt is thrown, for the
+// state machine's retry, since sending again is then safe (CONTRACT §2.6).
+import { BulkUpdateError, KustomerError } from "../errors.ts";
+import { IN_DOUBT, submitBulkUpdate, type BulkDependencies } from "../kustomer/submit.ts";
 import { splitBatch } from "../validation.ts";
+import { allLines, count, zeroCounts, type BatchFile, type BatchSummary, type LineOutcome, type PendingOperation } from "./ledger.ts";
 import type { JobLine } from "./lines.ts";
 
-export interface LineFailure {
-  line: number;
-  /** The line's customer id, where it had one. */
-  id?: string;
-  reason: string;
+export interface BatchLines {
+  first: number;
+  last: number;
+  lines: JobLine[];
+  /** Lines whose customer an earlier line of the file already named: [line, that earlier line]. */
+  duplicates?: Array<[number, number]>;
 }
 
-export interface JobBatchResult {
-  /** Lines refused before sending. */
-  rejected: LineFailure[];
-  /** Lines Kustomer accepted, by bulk operation; `lines` and `customerIds` in the same order. */
-  operations: Array<{ bulkId: string; lines: number[]; customerIds: string[] }>;
-  /** Valid lines whose request Kustomer (or the service) refused for good. */
-  refused?: { lines: number[]; customerIds: string[]; reason: string };
+/** The batch's file and what the child answers of it. */
+export interface BatchResult {
+  file: BatchFile;
+  summary: BatchSummary;
 }
 
-export async function submitLines(lines: JobLine[], services: BulkDependencies, deadlineAt: number): Promise<JobBatchResult> {
-  const rejected: LineFailure[] = [];
+export async function submitLines({ first, last, lines, duplicates = [] }: BatchLines, services: BulkDependencies, deadlineAt: number): Promise<BatchResult> {
+  const outcomes: LineOutcome[] = [];
+  const earlierLine = new Map(duplicates);
   const parsed: Array<{ line: number; item: unknown }> = [];
-  for (const { line, text } of lines) {
-    try {
-      parsed.push({ line, item: JSON.parse(text) });
-    } catch {
-      // JSON.parse quotes the text in its message, and the text holds personal data.
-      rejected.push({ line, reason: "is not JSON" });
+  for (const { line, text, unreadable } of lines) {
+    const earlier = earlierLine.get(line);
+    if (unreadable) outcomes.push({ line, state: "failed", reason: unreadable });
+    else {
+      let item: unknown;
+      try {
+        item = JSON.parse(text);
+      } catch {
+        // JSON.parse quotes the text in its message, and the text holds personal data.
+        outcomes.push({ line, state: "failed", reason: "is not JSON" });
+        continue;
+      }
+      const id = (item as { id?: unknown } | null)?.id;
+      if (earlier !== undefined) outcomes.push({ line, ...(typeof id === "string" ? { id } : {}), state: "failed", reason: `id: the same customer as line ${earlier}` });
+      else parsed.push({ line, item });
     }
   }
-  const { command, rejected: invalid } = splitBatch(parsed.map(({ item }) => item));
-  for (const { index, id, reason } of invalid) rejected.push({ line: (parsed[index] as { line: number }).line, ...(id === undefined ? {} : { id }), reason });
-  rejected.sort((a, b) => a.line - b.line);
-  if (!command) return { rejected, operations: [] };
+  const { command, rejected } = splitBatch(parsed.map(({ item }) => item));
+  for (const { index, id, reason } of rejected) outcomes.push({ line: (parsed[index] as { line: number }).line, ...(id === undefined ? {} : { id }), state: "failed", reason });
 
-  // Customer ids are unique within a batch (splitBatch refuses a repeat), so each names its line.
-  const refusedIndexes = new Set(invalid.map(({ index }) => index));
-  const lineOf = new Map(parsed.filter((_, index) => !refusedIndexes.has(index)).map(({ line, item }) => [(item as { id: string }).id.toLowerCase(), line]));
-  const linesFor = (customerIds: string[]) => customerIds.map((id) => lineOf.get(id) as number);
-  try {
-    const submitted = await submitBulkUpdate(command, services, deadlineAt);
-    return {
-      rejected,
-      operations: submitted.operations.map((operation) => ({ bulkId: operation.bulkId as string, lines: linesFor(operation.customerIds), customerIds: operation.customerIds })),
-    };
-  } catch (error) {
-    if (!(error instanceof BulkUpdateError) || error.retryable) throw error;
-    const customerIds = command.body.map((update) => update.id);
-    return { rejected, operations: [], refused: { lines: linesFor(customerIds), customerIds, reason: `${error.name}: ${error.message}` } };
+  const pending: PendingOperation[] = [];
+  if (command) {
+    const refused = new Set(rejected.map(({ index }) => index));
+    // Customer ids are unique within a batch (splitBatch refuses a repeat), so each names its line.
+    const lineOf = new Map(parsed.filter((_, index) => !refused.has(index)).map(({ line, item }) => [(item as { id: string }).id.toLowerCase(), line]));
+    const linesFor = (customerIds: string[]) => customerIds.map((id) => lineOf.get(id.toLowerCase()) as number);
+    const sending: PendingOperation = { bulkId: "", customerIds: command.body.map((update) => update.id), lines: [] };
+    sending.lines = linesFor(sending.customerIds);
+    try {
+      const submitted = await submitBulkUpdate(command, services, deadlineAt);
+      for (const operation of submitted.operations) {
+        const lines = { lines: linesFor(operation.customerIds), customerIds: operation.customerIds };
+        // Sent, and no answer says what became of it: nothing to follow.
+        if (operation.status === IN_DOUBT) outcomes.push(...allLines({ bulkId: "", ...lines }, "inDoubt", operation.reason ?? "no answer from Kustomer"));
+        else pending.push({ bulkId: operation.bulkId as string, ...lines });
+      }
+    } catch (error) {
+      if (!(error instanceof BulkUpdateError)) throw error;
+      const inDoubt = error instanceof KustomerError && error.inDoubt;
+      // Nothing in doubt and worth another try: the state machine's retry sends it again, safely.
+      if (error.retryable && !inDoubt) throw error;
+      outcomes.push(...allLines(sending, inDoubt ? "inDoubt" : "failed", `${error.name}: ${error.message}`));
+    }
   }
+  outcomes.sort((a, b) => a.line - b.line);
+  const summary: BatchSummary = { first, ...zeroCounts(), sent: 0, pending: [] };
+  for (const outcome of outcomes) count(summary, outcome.state);
+  const acceptedAt = Date.now();
+  for (const operation of pending) {
+    summary.sent += operation.lines.length;
+    summary.pending.push({ bulkId: operation.bulkId, items: operation.lines.length, acceptedAt });
+  }
+  return { file: { first, last, outcomes, pending }, summary };
 }

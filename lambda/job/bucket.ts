@@ -1,38 +1,51 @@
-// A job's files in the job bucket: the job file under jobs/, and each run's own files under
-// results/<run>/ (the batches, the Distributed Map's results, the ledger, the report, the retry file).
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import type { Readable } from "node:stream";
+// The job bucket (store.ts's port on AWS), through the S3 client: ranged reads of the job file, the
+// run's own JSON files, and large objects (the report, the retry file) uploaded in parts as written.
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
 import { readLines, type LineRange, type ReadLine } from "./lines.ts";
+import type { JobStore, ObjectWriter } from "./store.ts";
 
-export const RESULTS_PREFIX = "results";
-
-/** Where a run keeps a file of its own. */
-export const runKey = (run: string, file: string) => `${RESULTS_PREFIX}/${run}/${file}`;
+/** S3's smallest part but the last is 5 MiB: parts of 8 MiB keep a 10 GB report under its 10,000. */
+const PART_BYTES = 8 * 1024 * 1024;
 
 let client: S3Client | undefined;
 
-export class JobBucket {
+export class JobBucket implements JobStore {
   private readonly s3: S3Client;
 
   constructor(readonly name: string) {
     this.s3 = client ??= new S3Client({});
   }
 
-  private async body(key: string, range?: Pick<LineRange, "start" | "end">): Promise<Readable> {
+  async *lines(key: string, range?: LineRange): AsyncGenerator<ReadLine> {
     const object = await this.s3.send(
       new GetObjectCommand({ Bucket: this.name, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}) }),
     );
-    return object.Body as Readable;
+    yield* readLines(object.Body as AsyncIterable<Uint8Array>, range?.first ?? 1, range?.start ?? 0);
   }
 
-  /** The lines of the file, or of a range of it, as they stream in. */
-  async *lines(key: string, range?: LineRange): AsyncGenerator<ReadLine> {
-    yield* readLines(await this.body(key, range), range?.first ?? 1);
+  async bytes(key: string, start: number, end: number): Promise<AsyncIterable<Uint8Array>> {
+    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key, Range: `bytes=${start}-${end - 1}` }));
+    return object.Body as AsyncIterable<Uint8Array>;
   }
 
-  async getJson<T>(key: string): Promise<T> {
-    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
-    return JSON.parse((await object.Body?.transformToString()) ?? "null") as T;
+  async getJson<T>(key: string): Promise<T | undefined> {
+    try {
+      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+      return JSON.parse((await object.Body?.transformToString()) ?? "null") as T;
+    } catch (error) {
+      if (error instanceof NoSuchKey) return undefined;
+      throw error;
+    }
   }
 
   async put(key: string, body: string, contentType = "application/json"): Promise<string> {
@@ -40,15 +53,54 @@ export class JobBucket {
     return `s3://${this.name}/${key}`;
   }
 
-  /** The first key under `prefix` that ends with `suffix`, if any. */
-  async find(prefix: string, suffix: string): Promise<string | undefined> {
+  writer(key: string, contentType = "application/json"): ObjectWriter {
+    const target = { Bucket: this.name, Key: key };
+    let pending: Array<string | Uint8Array> = [];
+    let pendingBytes = 0;
+    let uploadId: string | undefined;
+    const parts: Array<{ ETag?: string; PartNumber: number }> = [];
+    const flush = async () => {
+      uploadId ??= (await this.s3.send(new CreateMultipartUploadCommand({ ...target, ContentType: contentType }))).UploadId;
+      const PartNumber = parts.length + 1;
+      const body = Buffer.concat(pending.map((chunk) => (typeof chunk === "string" ? Buffer.from(chunk) : chunk)));
+      pending = [];
+      pendingBytes = 0;
+      const { ETag } = await this.s3.send(new UploadPartCommand({ ...target, UploadId: uploadId, PartNumber, Body: body }));
+      parts.push({ ETag, PartNumber });
+    };
+    const abort = async (error: unknown) => {
+      if (uploadId) await this.s3.send(new AbortMultipartUploadCommand({ ...target, UploadId: uploadId })).catch(() => undefined);
+      throw error;
+    };
+    return {
+      write: async (chunk) => {
+        pending.push(chunk);
+        pendingBytes += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength;
+        if (pendingBytes >= PART_BYTES) await flush().catch(abort);
+      },
+      end: async () => {
+        // Small enough for one request: no upload to manage.
+        if (!uploadId) {
+          await this.s3.send(new PutObjectCommand({ Bucket: this.name, Key: key, Body: Buffer.concat(pending.map((chunk) => (typeof chunk === "string" ? Buffer.from(chunk) : chunk))), ContentType: contentType }));
+          return `s3://${this.name}/${key}`;
+        }
+        try {
+          if (pendingBytes > 0) await flush();
+          await this.s3.send(new CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+        } catch (error) {
+          await abort(error);
+        }
+        return `s3://${this.name}/${key}`;
+      },
+    };
+  }
+
+  async *list(prefix: string): AsyncGenerator<string> {
     let token: string | undefined;
     do {
       const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix, ContinuationToken: token }));
-      const match = page.Contents?.find((entry) => entry.Key?.endsWith(suffix));
-      if (match?.Key) return match.Key;
+      for (const entry of page.Contents ?? []) if (entry.Key) yield entry.Key;
       token = page.NextContinuationToken;
     } while (token);
-    return undefined;
   }
 }

@@ -1,92 +1,109 @@
-// What a large job knows of its lines between steps, as plain JSON (kept in S3 on AWS), so each step
-// picks up where the last one left off: lines failed one by one, batches that failed whole, and the
-// bulk operations Kustomer accepted but has not completed yet.
-import { NOT_FOUND } from "../kustomer/status.ts";
+// What a large job knows of its lines between steps (CONTRACT §2.6, §7), kept so that no step holds a
+// line's data for the whole job: each batch of 100 lines has its own file (results/<run>/batches/), and
+// the run's ledger (results/<run>/ledger.json) holds one small entry a batch, with its counts and the
+// bulk operations still to follow.
 import type { OperationStatus } from "../results.ts";
-import type { JobBatchResult, LineFailure } from "./batch.ts";
 
-export interface FailedRange {
-  first: number;
-  last: number;
+/** A line's state when it is not applied (CONTRACT §2.6). */
+export type LineState = "failed" | "inDoubt" | "unsent";
+
+export interface LineOutcome {
+  line: number;
+  /** The line's customer id, where it had one. */
+  id?: string;
+  state: LineState;
   reason: string;
 }
 
+export interface StateCounts {
+  applied: number;
+  failed: number;
+  inDoubt: number;
+  unsent: number;
+}
+
+/** A bulk operation Kustomer accepted, with the lines it carries, in the same order as their customers. */
 export interface PendingOperation {
   bulkId: string;
   lines: number[];
   customerIds: string[];
 }
 
-export interface JobLedgerState {
-  /** Non-blank lines in the file. */
-  lines: number;
-  /** Lines Kustomer accepted. */
-  sent: number;
-  /** Lines Kustomer applied. */
-  applied: number;
-  failures: LineFailure[];
-  /** A batch that failed whole: its lines are listed when the report reads the file. */
-  failedRanges: FailedRange[];
+/** One batch's file: every line that is not applied, and the operations not settled yet. */
+export interface BatchFile {
+  first: number;
+  last: number;
+  outcomes: LineOutcome[];
   pending: PendingOperation[];
 }
 
-export class JobLedger {
-  readonly state: JobLedgerState;
+/** What the ledger follows of an operation: a few numbers, not its lines. */
+export interface FollowedOperation {
+  bulkId: string;
+  items: number;
+  /** When Kustomer accepted it (epoch ms): a 404 soon after is Kustomer's lag, not an answer. */
+  acceptedAt: number;
+  /** A status other than queued, running or complete, and how often it was read. */
+  odd?: { status: string; seen: number };
+}
 
-  constructor(state?: JobLedgerState) {
-    this.state = state ?? { lines: 0, sent: 0, applied: 0, failures: [], failedRanges: [], pending: [] };
-  }
+/** What a Distributed Map child answers: small, whatever its lines hold. */
+export interface BatchSummary extends StateCounts {
+  first: number;
+  /** Lines in operations Kustomer accepted. */
+  sent: number;
+  pending: FollowedOperation[];
+}
 
-  addBatch({ rejected, operations, refused }: JobBatchResult): void {
-    this.state.failures.push(...rejected);
-    if (refused) refused.lines.forEach((line, index) => this.state.failures.push({ line, id: refused.customerIds[index], reason: refused.reason }));
-    for (const operation of operations) {
-      this.state.pending.push(operation);
-      this.state.sent += operation.lines.length;
-    }
-  }
+export interface LedgerBatch extends BatchSummary {
+  last: number;
+  count: number;
+  /** A batch with no file: every line of it in one state, for one reason. */
+  whole?: { state: LineState; reason: string };
+}
 
-  failRange(range: Omit<FailedRange, "reason">, reason: string): void {
-    this.state.failedRanges.push({ first: range.first, last: range.last, reason });
-  }
+export interface Ledger {
+  lines: number;
+  batches: LedgerBatch[];
+}
 
-  get pendingBulkIds(): string[] {
-    return this.state.pending.map((operation) => operation.bulkId);
-  }
+export const zeroCounts = (): StateCounts => ({ applied: 0, failed: 0, inDoubt: 0, unsent: 0 });
 
-  /**
-   * A complete operation: the customers Kustomer failed fail their lines, the others are applied. One
-   * Kustomer does not know fails all its lines. Answers whether the operation is settled.
-   */
-  settle(status: OperationStatus): boolean {
-    const index = this.state.pending.findIndex((operation) => operation.bulkId === status.bulkId);
-    if (index < 0) return true;
-    if (status.status === NOT_FOUND) {
-      this.abandonAt(index, `Kustomer knows no bulk operation ${status.bulkId}; sending the line again is safe`);
-      return true;
-    }
-    if (status.status !== "complete") return false;
-    const [operation] = this.state.pending.splice(index, 1) as [PendingOperation];
-    const lineOf = new Map(operation.customerIds.map((id, position) => [id, operation.lines[position] as number]));
-    let failed = 0;
-    for (const failure of status.failures) {
-      const line = failure.id === null ? undefined : lineOf.get(failure.id.toLowerCase());
-      if (line === undefined) continue;
-      this.state.failures.push({ line, id: failure.id as string, reason: failure.error });
-      lineOf.delete((failure.id as string).toLowerCase());
-      failed += 1;
-    }
-    this.state.applied += operation.lines.length - failed;
-    return true;
-  }
+export function count(counts: StateCounts, state: LineState | "applied", lines = 1): void {
+  counts[state] += lines;
+}
 
-  /** Operations still not complete when the job stops waiting: their lines are failures, safe to send again. */
-  abandon(reason: (bulkId: string) => string): void {
-    while (this.state.pending.length > 0) this.abandonAt(0, reason((this.state.pending[0] as PendingOperation).bulkId));
+/** The totals of the whole run. */
+export function totalsOf(ledger: Ledger): StateCounts & { sent: number } {
+  const totals = { ...zeroCounts(), sent: 0 };
+  for (const batch of ledger.batches) {
+    for (const state of ["applied", "failed", "inDoubt", "unsent"] as const) totals[state] += batch[state];
+    totals.sent += batch.sent;
   }
+  return totals;
+}
 
-  private abandonAt(index: number, reason: string): void {
-    const [operation] = this.state.pending.splice(index, 1) as [PendingOperation];
-    operation.lines.forEach((line, position) => this.state.failures.push({ line, id: operation.customerIds[position], reason }));
+/**
+ * What a complete operation says of its customers (CONTRACT §2.6): the customers Kustomer names as
+ * failed are failed; the others are applied only when its counts leave no choice, and in doubt when not.
+ */
+export function accountFor(operation: PendingOperation, status: OperationStatus): { outcomes: LineOutcome[]; applied: number } {
+  const lineOf = new Map(operation.customerIds.map((id, position) => [id.toLowerCase(), position]));
+  const outcomes: LineOutcome[] = [];
+  for (const failure of status.failures) {
+    const position = failure.id === null ? undefined : lineOf.get(failure.id.toLowerCase());
+    if (position === undefined) continue;
+    lineOf.delete((failure.id as string).toLowerCase());
+    outcomes.push({ line: operation.lines[position] as number, id: operation.customerIds[position], state: "failed", reason: failure.error });
   }
+  const rest = [...lineOf.values()];
+  if (rest.length === 0 || status.successCount === rest.length) return { outcomes, applied: rest.length };
+  const reason = `Kustomer reported bulk operation ${status.bulkId} complete with ${status.successCount ?? "no"} updated and ${status.failureCount ?? "no"} failed of ${operation.lines.length}, without naming which`;
+  for (const position of rest) outcomes.push({ line: operation.lines[position] as number, id: operation.customerIds[position], state: "inDoubt", reason });
+  return { outcomes, applied: 0 };
+}
+
+/** Every line of an operation in one state. */
+export function allLines(operation: PendingOperation, state: LineState, reason: string): LineOutcome[] {
+  return operation.lines.map((line, position) => ({ line, id: operation.customerIds[position], state, reason }));
 }

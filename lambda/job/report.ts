@@ -1,19 +1,39 @@
-// The job's report and retry file (CONTRACT §7), from one pass over the file: every failed line is in
-// the report with its number, customer id and reason, and in the retry file verbatim, so the user can
-// fix and re-run just those lines.
-import type { LineFailure } from "./batch.ts";
-import type { JobLedger } from "./ledger.ts";
-import type { JobLine } from "./lines.ts";
+// The job's report and retry file (CONTRACT §7), streamed in one pass over the file: every line that is
+// not applied is in the report with its number, customer id, state and reason, and in the retry file
+// verbatim. Only the batches holding such lines have their files read, a few ahead of the pass.
+import type { LedgerBatch, LineOutcome, StateCounts } from "./ledger.ts";
+import type { ReadLine } from "./lines.ts";
+import type { ObjectWriter } from "./store.ts";
 
-export interface JobReport {
+export interface ReportTotals extends StateCounts {
+  /** Non-blank lines: applied + failed + inDoubt + unsent + unchanged. */
   lines: number;
+  /** Lines in requests Kustomer accepted. */
   sent: number;
-  applied: number;
-  failed: number;
-  failures: LineFailure[];
+  unchanged: number;
 }
 
-/** A failed line's customer id, from the line itself when its batch failed before reading it. */
+export interface ReportSummary extends ReportTotals {
+  report: string;
+  retry: string;
+}
+
+export interface ReportInput {
+  totals: ReportTotals;
+  batches: LedgerBatch[];
+  lines: AsyncIterable<ReadLine>;
+  /** A line's bytes, for a line too long to have been held. */
+  bytes(start: number, end: number): Promise<AsyncIterable<Uint8Array>>;
+  /** A batch's lines that are not applied. */
+  batchFile(batch: LedgerBatch): Promise<LineOutcome[]>;
+  report: ObjectWriter;
+  retry: ObjectWriter;
+}
+
+/** Batch files read ahead of the pass. */
+const READ_AHEAD = 8;
+
+/** A line's customer id, read from the line itself when its batch failed whole. */
 function idOf(text: string): string | undefined {
   try {
     const id = (JSON.parse(text) as { id?: unknown } | null)?.id;
@@ -23,20 +43,61 @@ function idOf(text: string): string | undefined {
   }
 }
 
-export async function writeReport(ledger: JobLedger, lines: AsyncIterable<JobLine>, retry: (text: string) => void | Promise<void>): Promise<JobReport> {
-  const { state } = ledger;
-  const byLine = new Map(state.failures.map((failure) => [failure.line, failure]));
-  const ranges = [...state.failedRanges].sort((a, b) => a.first - b.first);
-  const failures: LineFailure[] = [];
-  let count = 0;
-  for await (const { line, text } of lines) {
-    count += 1;
-    const own = byLine.get(line);
-    const range = own ? undefined : ranges.find((candidate) => candidate.first <= line && line <= candidate.last);
-    if (!own && !range) continue;
-    const id = own?.id ?? idOf(text);
-    failures.push({ line, ...(id === undefined ? {} : { id }), reason: own?.reason ?? (range as { reason: string }).reason });
-    await retry(text);
+const settledAll = (batch: LedgerBatch) => !batch.whole && batch.failed + batch.inDoubt + batch.unsent === 0 && batch.pending.length === 0;
+
+/** The line as the file holds it, newline-terminated: its text, its bytes, or (too long to hold) a copy from the file. */
+async function copyLine(read: ReadLine, retry: ObjectWriter, bytes: ReportInput["bytes"]): Promise<void> {
+  if (!read.unreadable) return retry.write(`${read.text}\n`);
+  if (read.raw) {
+    await retry.write(read.raw);
+    return retry.write("\n");
   }
-  return { lines: Math.max(state.lines, count), sent: state.sent, applied: state.applied, failed: failures.length, failures };
+  let last = 0;
+  for await (const chunk of await bytes(read.start, read.start + read.bytes)) {
+    await retry.write(chunk);
+    last = chunk.at(-1) ?? last;
+  }
+  if (last !== 0x0a) await retry.write("\n");
+}
+
+export async function writeReport({ totals, batches, lines, bytes, batchFile, report, retry }: ReportInput): Promise<ReportSummary> {
+  const ordered = [...batches].sort((a, b) => a.first - b.first);
+  const loads = new Map<number, Promise<Map<number, LineOutcome>>>();
+  const load = (index: number) => {
+    for (let ahead = index; ahead < Math.min(ordered.length, index + READ_AHEAD); ahead += 1) {
+      const batch = ordered[ahead] as LedgerBatch;
+      if (loads.has(ahead) || batch.whole || settledAll(batch)) continue;
+      loads.set(ahead, batchFile(batch).then((outcomes) => new Map(outcomes.map((outcome) => [outcome.line, outcome]))));
+    }
+    return loads.get(index);
+  };
+  const { lines: count, sent, applied, failed, inDoubt, unsent, unchanged } = totals;
+  const header = JSON.stringify({ lines: count, sent, applied, failed, inDoubt, unsent, unchanged }, null, 2);
+  await report.write(`${header.slice(0, -2)},\n  "failures": [`);
+  let written = 0;
+  let index = 0;
+  let current: Map<number, LineOutcome> | undefined;
+  for await (const read of lines) {
+    const { line, text } = read;
+    let batch = ordered[index];
+    while (batch && line > batch.last) {
+      loads.delete(index);
+      current = undefined;
+      batch = ordered[++index];
+    }
+    if (!batch || line < batch.first || settledAll(batch)) continue;
+    let outcome: Omit<LineOutcome, "line"> | undefined = batch.whole;
+    if (!outcome) {
+      current ??= await load(index);
+      outcome = current?.get(line);
+    } else load(index);
+    if (!outcome) continue;
+    const id = outcome.id ?? idOf(text);
+    const entry = { line, ...(id === undefined ? {} : { id }), state: outcome.state, reason: outcome.reason };
+    await report.write(`${written ? "," : ""}\n    ${JSON.stringify(entry)}`);
+    await copyLine(read, retry, bytes);
+    written += 1;
+  }
+  await report.write(`${written ? "\n  " : ""}]\n}\n`);
+  return { ...totals, report: await report.end(), retry: await retry.end() };
 }

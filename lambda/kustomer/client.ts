@@ -10,9 +10,9 @@ import {
   type BulkUpdateError,
 } from "../errors.ts";
 import { sendHttp, type HttpAnswer, type HttpHeaders } from "../http-client.ts";
-import { noCounters, type Counters, type Log } from "../observability.ts";
+import { noCounters, noteRateLimitWait, type Counters, type Log } from "../observability.ts";
 import type { ApiKeyProvider } from "../secrets.ts";
-import { RateBudget, readBudget, resetAtOf } from "./rate-budget.ts";
+import { RateBudget, readBudget, resetAtOf, trusted } from "./rate-budget.ts";
 import { parseKustomerErrors } from "./wire.ts";
 
 export interface KustomerRequest {
@@ -43,11 +43,15 @@ export interface Sent<T> {
 
 /** Names this service to Kustomer (and to whatever fronts its API) in every request. */
 const USER_AGENT = "kustomer-bulk-update";
+/** Kustomer's answers are read up to this (CONTRACT §4.1): a larger one is not buffered. */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
 /** Below this, an attempt cannot finish in time: better to report than to be killed mid-request. */
 const MIN_ATTEMPT_MS = 250;
 /** Backoff: full jitter under a ceiling that doubles from 200 ms up to 5 s. */
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_CAP_MS = 5_000;
+/** Network failures that happen before a request's first byte is written: nothing reached Kustomer. */
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"]);
 
 type Outcome<T> = { kind: "ok"; data: T } | { kind: "unauthorized" } | { kind: "retry"; error: BulkUpdateError; waitMs?: number };
 
@@ -82,18 +86,20 @@ export class KustomerClient implements KustomerApi {
     let attempts = 0;
     let keyRefreshed = false;
     let forceRefresh = false;
+    /** An earlier attempt may have reached Kustomer unanswered: the final error must say so. */
+    let unanswered = false;
     // Serialised once: retries send the same bytes.
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     for (;;) {
       await this.waitForBudget(deadlineAt);
       const remaining = deadlineAt - this.now();
       if (remaining < MIN_ATTEMPT_MS) {
-        throw new KustomerUnavailableError(`no time left in the invocation to send ${describe(request)}`, { timedOut: true });
+        throw new KustomerUnavailableError(`no time left in the invocation to send ${describe(request)}`, { timedOut: true, inDoubt: unanswered });
       }
       attempts += 1;
       const apiKey = await this.options.keys.getApiKey({ forceRefresh });
       forceRefresh = false;
-      const outcome = await this.attempt(request, body, schema, apiKey, Math.min(this.options.timeoutMs, remaining));
+      const outcome = await this.attempt(request, body, schema, apiKey, Math.min(this.options.timeoutMs, remaining), attempts);
       if (outcome.kind === "ok") return { data: outcome.data, attempts };
       if (outcome.kind === "unauthorized") {
         // The key may have been rotated since it was cached: fetch it once more, then give up.
@@ -103,9 +109,13 @@ export class KustomerClient implements KustomerApi {
         this.options.log.warn("Kustomer answered 401; fetching the API key again", { path: request.path });
         continue;
       }
+      unanswered ||= outcome.error instanceof KustomerError && outcome.error.inDoubt;
       const waitMs = outcome.waitMs ?? this.backoff(attempts);
       const fitsDeadline = this.now() + waitMs + MIN_ATTEMPT_MS <= deadlineAt;
-      if (attempts >= this.options.maxAttempts || !fitsDeadline) throw outcome.error;
+      if (attempts >= this.options.maxAttempts || !fitsDeadline) {
+        const { error } = outcome;
+        throw unanswered && error instanceof KustomerError && !error.inDoubt ? error.withInDoubt() : error;
+      }
       this.counters.count("Retries");
       // Detail for debugging only: the invocation's one summary line counts the retries.
       this.options.log.debug("retrying Kustomer request", {
@@ -116,6 +126,7 @@ export class KustomerClient implements KustomerApi {
         kustomerStatus: outcome.error instanceof KustomerError ? outcome.error.kustomerStatus : undefined,
         waitMs: Math.round(waitMs),
       });
+      if (outcome.error instanceof KustomerRateLimitError) noteRateLimitWait(waitMs);
       await this.sleep(waitMs);
     }
   }
@@ -126,6 +137,7 @@ export class KustomerClient implements KustomerApi {
     schema: z.ZodMiniType<T>,
     apiKey: string,
     timeoutMs: number,
+    attempt: number,
   ): Promise<Outcome<T>> {
     const url = new URL(request.path, this.options.baseUrl);
     for (const [name, value] of Object.entries(request.query ?? {})) url.searchParams.set(name, value);
@@ -142,27 +154,46 @@ export class KustomerClient implements KustomerApi {
         },
         body,
         timeoutMs,
+        maxBodyBytes: MAX_ANSWER_BYTES,
       });
     } catch (error) {
       const name = error instanceof Error ? error.name : "";
+      // Only a write can leave customers in doubt; a read is simply read again.
+      const write = request.method === "PUT";
       if (name === "TimeoutError") {
         return {
           kind: "retry",
-          error: new KustomerUnavailableError(`Kustomer did not answer ${describe(request)} within ${timeoutMs} ms`, { timedOut: true, cause: error }),
+          error: new KustomerUnavailableError(`Kustomer did not answer ${describe(request)} within ${timeoutMs} ms`, { timedOut: true, inDoubt: write, cause: error }),
         };
       }
       // Only the error code: Node's messages name hosts and ports.
       const code = (error as { code?: string }).code ?? (name || "network error");
-      return { kind: "retry", error: new KustomerUnavailableError(`could not reach Kustomer for ${describe(request)}: ${code}`, { cause: error }) };
+      return {
+        kind: "retry",
+        error: new KustomerUnavailableError(`could not reach Kustomer for ${describe(request)}: ${code}`, { inDoubt: write && !NOT_SENT_CODES.has(code), cause: error }),
+      };
     }
 
     const budget = readBudget(answer.headers, this.now());
     this.budget.note(budget);
     if (budget.remaining !== undefined) this.counters.observe("RateLimitRemaining", budget.remaining);
     const { status } = answer;
+    if (answer.tooLarge) {
+      const tooLarge = `Kustomer answered ${describe(request)} with ${status} and over ${MAX_ANSWER_BYTES / (1024 * 1024)} MB`;
+      // A 2xx to a write was accepted, whatever its body says: never sent again, its customers in doubt.
+      if (status >= 200 && status < 300 && request.method === "PUT") throw new KustomerUnavailableError(`${tooLarge}, not read`, { kustomerStatus: status, inDoubt: true });
+      return { kind: "retry", error: new KustomerUnavailableError(tooLarge, { kustomerStatus: status }) };
+    }
     if (status >= 200 && status < 300) {
       const parsed = schema.safeParse(parseJson(answer.body));
       if (parsed.success) return { kind: "ok", data: parsed.data };
+      // A 2xx to a write means Kustomer took it: sending it again would apply it twice (CONTRACT §2.6).
+      if (request.method === "PUT") {
+        throw new KustomerUnavailableError(`Kustomer accepted ${describe(request)} with ${status}, but its answer could not be read`, {
+          kustomerStatus: status,
+          inDoubt: true,
+        });
+      }
       return {
         kind: "retry",
         error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status} but an unexpected body`, { kustomerStatus: status }),
@@ -172,7 +203,10 @@ export class KustomerClient implements KustomerApi {
     if (status === 403) throw KustomerAuthError.of(403);
     if (status === 429) {
       this.counters.count("RateLimited");
-      const waitMs = this.serverWaitMs(answer.headers) ?? this.backoff(1);
+      const serverWaitMs = this.serverWaitMs(answer.headers);
+      // Kept: the next commands wait for it too, rather than collect 429s of their own.
+      if (serverWaitMs !== undefined) this.budget.holdUntil(this.now() + serverWaitMs);
+      const waitMs = serverWaitMs ?? this.backoff(attempt);
       return {
         kind: "retry",
         waitMs,
@@ -197,12 +231,12 @@ export class KustomerClient implements KustomerApi {
     return this.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
   }
 
-  /** How long the server asked us to wait: Retry-After, else (for 429) until x-ratelimit-reset. */
+  /** How long the server asked us to wait: Retry-After, else (for 429) until x-ratelimit-reset; never beyond a trusted wait. */
   private serverWaitMs(headers: HttpHeaders, useReset = true): number | undefined {
     const retryAfter = headers.get("retry-after");
     if (retryAfter) {
-      const at = /^\d+$/.test(retryAfter.trim()) ? this.now() + Number(retryAfter) * 1000 : Date.parse(retryAfter);
-      if (Number.isFinite(at)) return Math.max(0, at - this.now());
+      const at = trusted(/^\d+$/.test(retryAfter.trim()) ? this.now() + Number(retryAfter) * 1000 : Date.parse(retryAfter), this.now());
+      if (at !== undefined && Number.isFinite(at)) return Math.max(0, at - this.now());
     }
     if (!useReset) return undefined;
     const resetAt = resetAtOf(headers, this.now());
@@ -222,6 +256,7 @@ export class KustomerClient implements KustomerApi {
           { retryAfterSeconds: Math.ceil(waitMs / 1000) },
         );
       }
+      noteRateLimitWait(waitMs);
       await this.sleep(waitMs);
       waitedMs += waitMs;
     }

@@ -22,18 +22,31 @@ interface Window {
  */
 const PACE_BELOW_SHARE = 0.5;
 
-/** x-ratelimit-reset is documented loosely: epoch seconds, epoch ms, seconds from now, or a date. */
+/**
+ * A wait Kustomer asks for beyond this is not believed (CONTRACT §2.6): one header must not stop a warm
+ * function for hours. Capped backoff takes its place.
+ */
+export const MAX_TRUSTED_WAIT_MS = 15 * 60 * 1000;
+
+/** A time to wait until, if it is no further ahead than a wait Kustomer is trusted with. */
+export const trusted = (at: number | undefined, now: number) => (at !== undefined && at - now <= MAX_TRUSTED_WAIT_MS ? at : undefined);
+
+/**
+ * x-ratelimit-reset is documented loosely: epoch seconds, epoch ms, seconds from now, or a date. A
+ * reset further ahead than MAX_TRUSTED_WAIT_MS (a day, or 60000 meant as ms and read as seconds) is
+ * treated as absent.
+ */
 export function resetAtOf(headers: HttpHeaders, now: number): number | undefined {
   const value = headers.get("x-ratelimit-reset")?.trim();
   if (!value) return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) {
     const number = Number(value);
-    if (number >= 1e12) return number;
-    if (number >= 1e9) return number * 1000;
-    return now + number * 1000;
+    if (number >= 1e12) return trusted(number, now);
+    if (number >= 1e9) return trusted(number * 1000, now);
+    return trusted(now + number * 1000, now);
   }
   const date = Date.parse(value);
-  return Number.isFinite(date) ? date : undefined;
+  return Number.isFinite(date) ? trusted(date, now) : undefined;
 }
 
 function wholeNumber(headers: HttpHeaders, name: string): number | undefined {
@@ -58,6 +71,8 @@ export function readBudget(headers: HttpHeaders, now: number): BudgetReading {
 export class RateBudget {
   private window?: Window;
   private nextSendAt = 0;
+  /** Kustomer's last trusted Retry-After on a 429: every request waits for it, not only the one refused. */
+  private heldUntil = 0;
 
   constructor(
     private readonly headroom: number,
@@ -72,8 +87,18 @@ export class RateBudget {
     this.window = { limit: limit ?? current?.limit, remaining: sameWindow ? Math.min(current.remaining, remaining) : remaining, resetAt };
   }
 
+  /** Holds every request back until `at`, as a 429's Retry-After asks. */
+  holdUntil(at: number): void {
+    this.heldUntil = Math.max(this.heldUntil, at);
+  }
+
   /** How long to hold the next request back; 0 means it may go now. */
   delayMs(): number {
+    const held = Math.max(0, this.heldUntil - this.now());
+    return Math.max(held, this.windowDelayMs());
+  }
+
+  private windowDelayMs(): number {
     const window = this.current();
     if (!window) return 0;
     const { available, pacing } = this.share(window);

@@ -1,5 +1,5 @@
 // Submitting a bulk update: the planned requests sent a few at a time, each by exactly one worker.
-import { BulkUpdateError } from "../errors.ts";
+import { BulkUpdateError, KustomerError } from "../errors.ts";
 import type { Counters, Log } from "../observability.ts";
 import type { Operation, SubmitResult } from "../results.ts";
 import type { BulkUpdateCommand } from "../schema.ts";
@@ -18,9 +18,10 @@ export interface BulkDependencies {
 
 /**
  * Sends the requests, a bounded number at a time; each request is taken by exactly one worker, so no
- * item goes out twice. After a failure no new request starts. The error then names the bulk ids
- * accepted and the customer ids not accepted; re-sending the whole command is safe (updates are
- * idempotent).
+ * item goes out twice. A request whose fate is unknown (it may have reached Kustomer, and no answer
+ * says what became of it) is an operation of its own, `inDoubt`, with no bulk id, and never "not
+ * sent" (CONTRACT §2.6). After any other failure no new request starts; the error then names the bulk
+ * ids accepted, the customers in doubt and those not sent. Re-sending any of them is safe.
  */
 export async function submitBulkUpdate(
   command: BulkUpdateCommand,
@@ -32,11 +33,16 @@ export async function submitBulkUpdate(
 
   const send = async (index: number, request: PlannedRequest) => {
     const started = Date.now();
-    const { data, attempts } = await client.send(
-      { method: "PUT", path: "/v1/customers/bulk", query: request.query, body: requestBody(request) },
-      bulkOperationResponse,
-      deadlineAt,
-    );
+    let sent;
+    try {
+      sent = await client.send({ method: "PUT", path: "/v1/customers/bulk", query: request.query, body: requestBody(request) }, bulkOperationResponse, deadlineAt);
+    } catch (error) {
+      if (!(error instanceof KustomerError) || !error.inDoubt) throw error;
+      accepted[index] = { bulkId: null, status: IN_DOUBT, items: request.customerIds.length, customerIds: request.customerIds, reason: `${error.name}: ${error.message}` };
+      log.warn("bulk request in doubt: it may have reached Kustomer, with no answer", { chunk: index + 1, chunks: planned.length, items: request.customerIds.length, error: error.name });
+      return;
+    }
+    const { data, attempts } = sent;
     const operation = { bulkId: data.data.id, status: statusOf(data.data, "queued"), items: request.customerIds.length, customerIds: request.customerIds };
     accepted[index] = operation;
     counters.count("BulkRequests");
@@ -55,14 +61,21 @@ export async function submitBulkUpdate(
 
   const operations = accepted.filter((operation): operation is Operation => operation !== undefined);
   if (failure) throw withProgress(failure.error, operations, planned.filter((_, index) => !accepted[index]));
-  return { status: "submitted", ...echo(command), items: countItems(operations), operations };
+  const inDoubtCustomerIds = inDoubtOf(operations);
+  return { status: "submitted", ...echo(command), items: countItems(operations), operations, ...(inDoubtCustomerIds.length ? { inDoubtCustomerIds } : {}) };
 }
 
-/** The error, now naming the bulk ids accepted before it and the customers not sent; unchanged when nothing was sent. */
-function withProgress(error: unknown, accepted: Operation[], unsent: PlannedRequest[]): unknown {
-  if (!(error instanceof BulkUpdateError) || accepted.length === 0) return error;
+/** An operation whose request may have reached Kustomer unanswered: no bulk id to follow. */
+export const IN_DOUBT = "inDoubt";
+
+const inDoubtOf = (operations: Operation[]) => operations.filter((operation) => operation.status === IN_DOUBT).flatMap((operation) => operation.customerIds);
+
+/** The error, now naming what was accepted, in doubt and not sent; unchanged when nothing was sent. */
+function withProgress(error: unknown, done: Operation[], unsent: PlannedRequest[]): unknown {
+  if (!(error instanceof BulkUpdateError) || done.length === 0) return error;
   return error.withProgress({
-    acceptedBulkIds: accepted.map((operation) => operation.bulkId as string),
+    acceptedBulkIds: done.filter((operation) => operation.bulkId !== null).map((operation) => operation.bulkId as string),
+    inDoubtCustomerIds: inDoubtOf(done),
     unsentCustomerIds: unsent.flatMap((request) => request.customerIds),
   });
 }

@@ -1,0 +1,30 @@
+// The port a job's steps keep their files through: the job bucket on AWS (bucket.ts), a folder on this
+// machine (local/job-folder.ts). Keys are the bucket's: the job file's own, and results/<run>/...
+import type { LineRange, ReadLine } from "./lines.ts";
+
+/** A large object written piece by piece, never held whole. */
+export interface ObjectWriter {
+  write(chunk: string | Uint8Array): Promise<void>;
+  /** Finishes the object; answers where it is (s3://bucket/key, or a path). */
+  end(): Promise<string>;
+}
+
+export interface JobStore {
+  /** The bucket's name (or the folder's path), as the map's items carry it. */
+  readonly name: string;
+  /** The lines of the file, or of a range of it, as they stream in. */
+  lines(key: string, range?: LineRange): AsyncGenerator<ReadLine>;
+  /** The bytes [start, end) of an object, as they stream in. */
+  bytes(key: string, start: number, end: number): Promise<AsyncIterable<Uint8Array>>;
+  /** The object as JSON; undefined when there is none. */
+  getJson<T>(key: string): Promise<T | undefined>;
+  put(key: string, body: string, contentType?: string): Promise<string>;
+  writer(key: string, contentType?: string): ObjectWriter;
+  /** Every key under `prefix`. */
+  list(prefix: string): AsyncGenerator<string>;
+}
+
+export const RESULTS_PREFIX = "results";
+
+/** Where a run keeps a file of its own. */
+export const runKey = (run: string, file: string) => `${RESULTS_PREFIX}/${run}/${file}`;

@@ -1,0 +1,71 @@
+// The job bucket's stand-in on this machine: a folder, through the same port the steps use on AWS
+// (lambda/job/store.ts). Keys are paths under it; large objects are written as streams.
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { once } from "node:events";
+import { dirname, join, relative } from "node:path";
+import { readLines, type LineRange, type ReadLine } from "../lambda/job/lines.ts";
+import type { JobStore, ObjectWriter } from "../lambda/job/store.ts";
+
+export class JobFolder implements JobStore {
+  constructor(readonly name: string) {}
+
+  private path(key: string): string {
+    return join(this.name, key);
+  }
+
+  async *lines(key: string, range?: LineRange): AsyncGenerator<ReadLine> {
+    const stream = createReadStream(this.path(key), range ? { start: range.start, end: range.end - 1 } : {});
+    yield* readLines(stream, range?.first ?? 1, range?.start ?? 0);
+  }
+
+  async bytes(key: string, start: number, end: number): Promise<AsyncIterable<Uint8Array>> {
+    return createReadStream(this.path(key), { start, end: end - 1 });
+  }
+
+  async getJson<T>(key: string): Promise<T | undefined> {
+    try {
+      return JSON.parse(await readFile(this.path(key), "utf8")) as T;
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  async put(key: string, body: string): Promise<string> {
+    await mkdir(dirname(this.path(key)), { recursive: true });
+    await writeFile(this.path(key), body);
+    return this.path(key);
+  }
+
+  writer(key: string): ObjectWriter {
+    const ready = mkdir(dirname(this.path(key)), { recursive: true }).then(() => createWriteStream(this.path(key)));
+    return {
+      write: async (chunk) => {
+        const stream = await ready;
+        if (!stream.write(chunk)) await once(stream, "drain");
+      },
+      end: async () => {
+        const stream = await ready;
+        stream.end();
+        await once(stream, "close");
+        return this.path(key);
+      },
+    };
+  }
+
+  async *list(prefix: string): AsyncGenerator<string> {
+    const folder = this.path(prefix.slice(0, prefix.lastIndexOf("/") + 1));
+    let entries;
+    try {
+      entries = await readdir(folder, { recursive: true, withFileTypes: true });
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const key = relative(this.name, join(entry.parentPath, entry.name));
+      if (entry.isFile() && key.startsWith(prefix)) yield key;
+    }
+  }
+}
