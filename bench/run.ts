@@ -59,6 +59,19 @@ interface JobRun {
   neighbourLowestRemaining: number;
 }
 
+/** Reads one line of `megabytes` MB (the reader keeps only its first MB) in 64 KB chunks: ms. */
+async function readLongLine(megabytes: number): Promise<number> {
+  const { readLines } = await import("../lambda/job/lines.ts");
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  async function* stream() {
+    for (let sent = 0; sent < megabytes * 16; sent += 1) yield chunk;
+    yield Buffer.from("\n");
+  }
+  const started = performance.now();
+  for await (const _ of readLines(stream())) void _;
+  return performance.now() - started;
+}
+
 /** The job state machine run whole (bench/job-machine.ts) at these sizes, the second also with every line failing. */
 const MACHINE_LINES = QUICK ? [1_000, 5_000] : [10_000, 100_000];
 
@@ -418,6 +431,8 @@ async function main() {
   const wallStats = stats(wall);
 
   const bundleKb = round(ours.loaded.reduce((sum, file) => sum + (ours.metafile.outputs[file]?.bytes ?? 0), 0) / 1024, 1);
+  const longLine = { mb8: stats(await Promise.all([0, 1, 2].map(() => readLongLine(8)))), mb64: stats([await readLongLine(64), await readLongLine(64), await readLongLine(64)]) };
+  const longLineRatio = round(longLine.mb64.median / Math.max(0.001, longLine.mb8.median), 1);
   const machineRuns: MachineRun[] = [];
   for (const lines of MACHINE_LINES) for (const fail of [false, true]) machineRuns.push(await jobMachine(lines, fail));
   const [small, large] = [MACHINE_LINES[0], MACHINE_LINES[1]].map((lines) => machineRuns.filter((run) => run.lines === lines));
@@ -479,6 +494,7 @@ async function main() {
     },
     memory: { peakRssMbAt512: stats(rss), peakRssMbAt128: stats(rssAt128), bareProcessWithBaselineMb: round(bareNode.maxRssMb, 1) },
     jobMachine: { runs: machineRuns, stepHeapRatio: heapRatio },
+    longLine: { ms8Mb: longLine.mb8, ms64Mb: longLine.mb64, ratio: longLineRatio },
     durationS: 0,
   };
   results.durationS = round((Date.now() - started) / 1000, 1);
@@ -496,6 +512,7 @@ async function main() {
     ["local job: every line sent once and applied", results.job.everyLineSentOnceAndApplied, String(results.job.everyLineSentOnceAndApplied)],
     ["hostile 6 MB body: a 400 under 256 KB", hostile.every((run) => run.statusCode === 400 && run.answerBytes < 256 * 1024), `${results.hostileBody.answerBytes} bytes`],
     ["hostile 6 MB body: refused within a second", results.hostileBody.ms.median < 1000, `${results.hostileBody.ms.median} ms`],
+    ["a 64 MB line read in under 12x the time of an 8 MB one (linear, not quadratic)", longLineRatio < 12, `${longLineRatio}x (${longLine.mb64.median} ms)`],
     ["job machine: every run ends JobDone", machineRuns.every((run) => run.endState === "JobDone"), machineRuns.map((run) => run.endState).join("/")],
     ["job machine: no state over 256 KiB", machineRuns.every((run) => run.largestStateBytes < 256 * 1024), `${Math.max(...machineRuns.map((run) => run.largestStateBytes))} bytes`],
     ["job machine: history under 25,000 events", machineRuns.every((run) => run.parentHistory < 25_000 && run.childHistory < 25_000), `${Math.max(...machineRuns.map((run) => run.parentHistory))}`],

@@ -25,10 +25,29 @@ export class DynamoDbIdempotency implements Idempotency {
     const config = new powertools.IdempotencyConfig({ eventKeyJmesPath: "key", payloadValidationJmesPath: "request", expiresAfterSeconds: this.ttlSeconds });
     // A first request cut off by the Lambda timeout must not block its key until the record expires.
     if (context) config.registerLambdaContext(context);
-    const applyOnce = powertools.makeIdempotent((_delivery: { key: string; request: unknown }) => run(), { persistenceStore: await this.store, config });
+    // What Kustomer answered, once it has: the truth, whatever the table does afterwards (CONTRACT §2.4).
+    let answered: { value: T } | { error: unknown } | undefined;
+    const applyOnce = powertools.makeIdempotent(
+      async (_delivery: { key: string; request: unknown }) => {
+        try {
+          const value = await run();
+          answered = { value };
+          return value;
+        } catch (error) {
+          answered = { error };
+          throw error;
+        }
+      },
+      { persistenceStore: await this.store, config },
+    );
     try {
       return (await applyOnce({ key, request })) as T;
     } catch (error) {
+      // The table failed to record the result, or to forget a failure: the caller still gets the answer.
+      if (answered && !("error" in answered && answered.error === error)) {
+        if ("value" in answered) return answered.value;
+        throw answered.error;
+      }
       if (error instanceof powertools.IdempotencyValidationError) {
         throw new IdempotencyConflictError("this idempotency key was used with a different command: use a new key for a new command", { inFlight: false, cause: error });
       }

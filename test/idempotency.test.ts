@@ -106,6 +106,31 @@ describe("other deliveries", () => {
 });
 
 describe("when DynamoDB fails", () => {
+  /** DynamoDB fails every call from the moment Kustomer receives the request: the result is never recorded. */
+  const tableFailsOnceKustomerHasIt = () =>
+    world.kustomer.inject({
+      method: "PUT",
+      match: () => {
+        dynamodb.faults.push(...Array(10).fill("ProvisionedThroughputExceededException"));
+        return false;
+      },
+      fault: { status: 500 },
+    });
+
+  it("keeps Kustomer's answer when the table fails after it: an accepted submit answers its bulk ids, not a 503", async () => {
+    tableFailsOnceKustomerHasIt();
+    const accepted = answer(await put(newKey(), customerUpdates(2)));
+    expect(accepted).toMatchObject({ status: 202, body: { status: "submitted", operations: [{ bulkId: expect.stringMatching(/^[0-9a-f]{24}$/) }] } });
+    expect(world.kustomer.bulkPuts).toHaveLength(1);
+  });
+
+  it("keeps Kustomer's answer when the table fails after it: a definitive 422 stays a 422", async () => {
+    tableFailsOnceKustomerHasIt();
+    world.kustomer.inject({ method: "PUT", fault: { status: 400, body: { errors: [{ code: "bad_request", title: "rejected" }] } } });
+    const refused = answer(await put(newKey(), customerUpdates(2)));
+    expect(refused).toMatchObject({ status: 422, body: { error: { name: "KustomerRequestError" } } });
+  });
+
   it("rides out one throttled call (the SDK retries it)", async () => {
     dynamodb.faults.push("ProvisionedThroughputExceededException");
     expect(answer(await put(newKey(), customerUpdates(1))).status).toBe(202);
