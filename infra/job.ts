@@ -112,7 +112,8 @@ export class BulkUpdateJob extends Construct {
       eventBridgeEnabled: true,
       notificationsHandlerRole: this.notificationsHandlerRole(),
       // Job files and results hold personal data: keep them no longer than needed.
-      lifecycleRules: [{ expiration: Duration.days(90) }],
+      // An upload a step could not finish (the report, the retry file) is not kept, nor paid for.
+      lifecycleRules: [{ expiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -155,7 +156,7 @@ export class BulkUpdateJob extends Construct {
     /** A step that failed for good before any report: say so on the bus, then fail the run. */
     const stepFailed = announce("AnnounceStepFailed", JOB_FAILED_DETAIL_TYPE, { error }).next(failRun("JobStepFailed"));
 
-    const start = new Pass(this, "Start", { parameters: { "key.$": "$.key", mapFailed: false, polls: { count: 0 } } });
+    const start = new Pass(this, "Start", { parameters: { "key.$": "$.key", mapFailed: false, followFailed: false, polls: { count: 0 } } });
     const plan = step("Plan", { step: "plan", bucket, key: JsonPath.stringAt("$.key"), run }, "$.plan");
     plan.addCatch(stepFailed, { errors: ["States.ALL"], resultPath: "$.failure" });
     const map = new DistributedMap(this, "UpdateCustomers", {
@@ -181,10 +182,17 @@ export class BulkUpdateJob extends Construct {
     const follow = step("Follow", { step: "follow", bucket, run }, "$.progress");
     const report = step(
       "Report",
-      { step: "report", bucket, key: JsonPath.stringAt("$.key"), run, statusTimeoutMinutes: Math.round(props.statusTimeout.toMinutes({ integral: false })) },
+      {
+        step: "report",
+        bucket,
+        key: JsonPath.stringAt("$.key"),
+        run,
+        statusTimeoutMinutes: Math.round(props.statusTimeout.toMinutes({ integral: false })),
+        followFailed: JsonPath.objectAt("$.followFailed"),
+      },
       "$.report",
     );
-    // Following stopped for good: the report says what was recorded, the rest in doubt.
+    // Following stopped for good (after its retries): the report says what was recorded, the rest in doubt, and why.
     follow.addCatch(report, { errors: ["States.ALL"], resultPath: "$.followFailed" });
     report.addCatch(stepFailed, { errors: ["States.ALL"], resultPath: "$.failure" });
     const settled = new Choice(this, "AllSettled?")

@@ -24,6 +24,8 @@ export interface HttpAnswer {
   body: string;
   /** The answer was longer than `maxBodyBytes`: it was dropped, not buffered. */
   tooLarge?: boolean;
+  /** The status and headers came, then the connection broke or timed out before the body ended. */
+  cutOff?: boolean;
 }
 
 /**
@@ -36,16 +38,25 @@ export async function sendHttp(url: URL, { method, headers, body, timeoutMs, max
   const { request } = url.protocol === "https:" ? await import("node:https") : http;
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
+    /** The answer's status and headers, once they are in. */
+    let head: Pick<HttpAnswer, "status" | "headers"> | undefined;
+    const settle = (answer: HttpAnswer) => {
+      clearTimeout(timer);
+      resolve(answer);
+    };
+    // Once the status is in, a broken or stalled body does not unsay it: the caller learns both.
     const fail = (error: Error) => {
       clearTimeout(timer);
-      reject(error);
+      if (head) resolve({ ...head, body: "", cutOff: true });
+      else reject(error);
     };
     const sent = request(url, { method, headers: body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) } }, (answer) => {
+      head = { status: answer.statusCode ?? 0, headers: headersOf(answer.headers) };
+      const known = head;
       const chunks: Buffer[] = [];
       let received = 0;
       const tooLarge = () => {
-        clearTimeout(timer);
-        resolve({ status: answer.statusCode ?? 0, headers: headersOf(answer.headers), body: "", tooLarge: true });
+        settle({ ...known, body: "", tooLarge: true });
         sent.destroy();
       };
       if (Number(answer.headers["content-length"] ?? 0) > maxBodyBytes) return tooLarge();
@@ -56,10 +67,7 @@ export async function sendHttp(url: URL, { method, headers, body, timeoutMs, max
       });
       // A connection closed mid-answer errors here, not with an early "end".
       answer.on("error", fail);
-      answer.on("end", () => {
-        clearTimeout(timer);
-        resolve({ status: answer.statusCode ?? 0, headers: headersOf(answer.headers), body: Buffer.concat(chunks).toString("utf8") });
-      });
+      answer.on("end", () => settle({ ...known, body: Buffer.concat(chunks).toString("utf8") }));
     });
     timer = setTimeout(() => sent.destroy(new DOMException(`no complete answer within ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
     sent.on("error", fail);

@@ -15,6 +15,8 @@ import "./zod-messages.ts";
 const name = z.string().check(z.minLength(1), z.maxLength(1024));
 const atLeast = (minimum: number) => z.int().check(z.gte(minimum));
 const range = { first: atLeast(1), last: atLeast(1), start: atLeast(0), end: atLeast(1), count: atLeast(1) };
+/** The Start state sets false; a Catch puts its error there. */
+const failure = z.union([z.literal(false), z.object({ Error: z.string(), Cause: z.optional(z.string()) })]);
 
 const stepSchema = z.discriminatedUnion("step", [
   z.strictObject({ step: z.literal("plan"), bucket: name, key: name, run: name }),
@@ -24,11 +26,10 @@ const stepSchema = z.discriminatedUnion("step", [
     bucket: name,
     run: name,
     mapResultsPrefix: name,
-    // The Start state sets false; the map's Catch puts its error there.
-    mapFailed: z.union([z.literal(false), z.object({ Error: z.string(), Cause: z.optional(z.string()) })]),
+    mapFailed: failure,
   }),
   z.strictObject({ step: z.literal("follow"), bucket: name, run: name }),
-  z.strictObject({ step: z.literal("report"), bucket: name, key: name, run: name, statusTimeoutMinutes: atLeast(1) }),
+  z.strictObject({ step: z.literal("report"), bucket: name, key: name, run: name, statusTimeoutMinutes: atLeast(1), followFailed: z.optional(failure) }),
 ]);
 
 /** Time the follow step spends reading status before it hands back to the state machine's wait. */
@@ -56,7 +57,7 @@ export async function handler(event: unknown, context?: Context): Promise<unknow
         return await follow(store, step.run, { ...services, deadlineAt: deadlineOf(context, started), notFoundGraceMs: services.notFoundGraceMs }, FOLLOW_BUDGET_MS);
       }
       case "report": {
-        const summary = await report(store, step.key, step.run, step.statusTimeoutMinutes);
+        const summary = await report(store, step.key, step.run, step.statusTimeoutMinutes, step.followFailed || undefined);
         const { lines: count, applied, failed, inDoubt, unsent } = summary;
         logger.info("job report written", { lines: count, applied, failed, inDoubt, unsent });
         return summary;

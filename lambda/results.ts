@@ -34,6 +34,9 @@ export const operationStatusSchema = z.object({
   successCount: z.number().int().nullable().meta({ description: "null until the operation is complete" }),
   failureCount: z.number().int().nullable(),
   failures: z.array(customerFailureSchema),
+  inDoubtCustomerIds: z
+    .array(z.string())
+    .meta({ description: "a complete operation's customers its answer does not account for (CONTRACT §2.6): neither named nor left no choice by its counts" }),
 });
 
 export const statusResultSchema = z.object({ allComplete: z.boolean(), operations: z.array(operationStatusSchema) });

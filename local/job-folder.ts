@@ -1,7 +1,7 @@
 // The job bucket's stand-in on this machine: a folder, through the same port the steps use on AWS
 // (lambda/job/store.ts). Keys are paths under it; large objects are written as streams.
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import { dirname, join, relative } from "node:path";
 import { readLines, type LineRange, type ReadLine } from "../lambda/job/lines.ts";
@@ -23,13 +23,15 @@ export class JobFolder implements JobStore {
     return createReadStream(this.path(key), { start, end: end - 1 });
   }
 
-  async getJson<T>(key: string): Promise<T | undefined> {
-    try {
-      return JSON.parse(await readFile(this.path(key), "utf8")) as T;
-    } catch (error) {
-      if ((error as { code?: string }).code === "ENOENT") return undefined;
-      throw error;
-    }
+  async getJson<T>(key: string): Promise<T> {
+    return JSON.parse(await readFile(this.path(key), "utf8")) as T;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return stat(this.path(key)).then(
+      (info) => info.isFile(),
+      () => false,
+    );
   }
 
   async put(key: string, body: string): Promise<string> {

@@ -110,7 +110,7 @@ export async function runJob(file: string, options: JobOptions): Promise<LocalRe
     show();
 
     // The map: batches `concurrency` at a time, each result kept for Collect (a few numbers a batch).
-    const items = (await folder.getJson<BatchItem[]>(planned.batchesKey)) ?? [];
+    const items = await folder.getJson<BatchItem[]>(planned.batchesKey);
     const results: ChildResult[] = [];
     let next = 0;
     const worker = async () => {
@@ -136,7 +136,7 @@ export async function runJob(file: string, options: JobOptions): Promise<LocalRe
         await sleep(options.pollMs ?? 1_000);
         const budgetMs = Math.min(FOLLOW_BUDGET_MS, giveUpAt - Date.now());
         ({ pending } = await follow(folder, run, { ...options.services, deadlineAt: Date.now() + STEP_TIMEOUT_MS }, budgetMs));
-        const { applied, failed, inDoubt, unsent } = totalsOf((await folder.getJson<Ledger>(`results/${run}/ledger.json`)) as Ledger);
+        const { applied, failed, inDoubt, unsent } = totalsOf(await folder.getJson<Ledger>(`results/${run}/ledger.json`));
         progress.done = applied + failed + inDoubt + unsent;
         show();
       }

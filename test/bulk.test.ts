@@ -97,7 +97,7 @@ describe("reading several statuses", () => {
     expect(status.allComplete).toBe(false);
     expect(status.operations).toEqual([
       expect.objectContaining({ bulkId: known, status: expect.stringMatching(/^(queued|running|complete)$/) }),
-      { bulkId: "5e4c41c8c9f1ffffffffffff", status: "notFound", successCount: null, failureCount: null, failures: [] },
+      { bulkId: "5e4c41c8c9f1ffffffffffff", status: "notFound", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] },
     ]);
   });
 });

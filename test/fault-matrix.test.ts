@@ -69,11 +69,13 @@ const kustomerFaults: Array<[string, () => FaultRule[], Outcome]> = [
   ["503 once", () => [{ fault: { status: 503 } }], { success: true }],
   ["504 once", () => [{ fault: { status: 504 } }], { success: true }],
   ["a connection reset before the answer", () => [{ fault: { reset: true } }], { success: true }],
-  ["a connection reset mid-response", () => [{ fault: { reset: true, midResponse: true } }], { success: true }],
+  // A 201 whose body was cut off was accepted: not sent again, its customers in doubt.
+  ["a connection reset mid-response", () => [{ fault: { reset: true, midResponse: true } }], { inDoubt: true }],
   // Unanswered writes: the customers are in doubt (CONTRACT §2.6), neither failed nor "not sent".
   ["connection resets for good", () => [{ times: 100, fault: { reset: true, midResponse: true } }], { inDoubt: true }],
   ["500 for good", () => [{ times: 100, fault: { status: 500 } }], { error: "KustomerUnavailableError", httpStatus: 503 }],
-  ["504 for good", () => [{ times: 100, fault: { status: 504 } }], { error: "KustomerUnavailableError", httpStatus: 504 }],
+  // A gateway's timeout: the write may have reached Kustomer behind it.
+  ["504 for good", () => [{ times: 100, fault: { status: 504 } }], { inDoubt: true }],
   ["a server that never answers", () => [{ times: 100, fault: { hang: true } }], { inDoubt: true }],
   ["a 201 that is not JSON", () => [{ times: 100, fault: { status: 201, body: "<html>gateway</html>" } }], { inDoubt: true }],
   ["a 200 that is not the bulk shape", () => [{ times: 100, fault: { status: 200, body: { ok: true } } }], { inDoubt: true }],

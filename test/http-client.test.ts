@@ -69,10 +69,11 @@ describe("sendHttp", () => {
     expect(headers.get("retry-after")).toBeNull();
   });
 
-  it("gives up on an answer that stops halfway, with a TimeoutError", async () => {
+  it("gives up on an answer that stops halfway within the timeout, and still tells the status that came", async () => {
     const started = Date.now();
-    const error = await failure(sendHttp(new URL(`${base}/stall`), { method: "GET", headers: {}, timeoutMs: 200 }));
-    expect(error.name).toBe("TimeoutError");
+    const answer = await sendHttp(new URL(`${base}/stall`), { method: "GET", headers: {}, timeoutMs: 200 });
+    // A 2xx to a write is accepted even if its body never ends: the caller must know it was one.
+    expect(answer).toMatchObject({ status: 200, body: "", cutOff: true });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 

@@ -55,11 +55,11 @@ describe.each(Object.entries(submitEvents))("%s", (_, eventOf) => {
       world.advance(500);
     }
     expect(statuses).toEqual([
-      { allComplete: false, operations: [{ bulkId, status: "queued", successCount: null, failureCount: null, failures: [] }] },
-      { allComplete: false, operations: [{ bulkId, status: "running", successCount: null, failureCount: null, failures: [] }] },
+      { allComplete: false, operations: [{ bulkId, status: "queued", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }] },
+      { allComplete: false, operations: [{ bulkId, status: "running", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }] },
       {
         allComplete: true,
-        operations: [{ bulkId, status: "complete", successCount: 2, failureCount: 1, failures: [{ id: customerId(2), error: "customer not found" }] }],
+        operations: [{ bulkId, status: "complete", successCount: 2, failureCount: 1, failures: [{ id: customerId(2), error: "customer not found" }], inDoubtCustomerIds: [] }],
       },
     ]);
   });
@@ -191,6 +191,17 @@ describe("HTTP requests", () => {
     const timedOut = await invoke(httpApiEvent({ method: "GET", path: "/bulk/5e4c41c8c9f1ffffffffffff" }));
     expect(timedOut.statusCode).toBe(504);
     expect(JSON.parse(timedOut.body).error.name).toBe("KustomerUnavailableError");
+  });
+
+  it("lists the customers a complete operation's answer does not account for as in doubt", async () => {
+    const updates = customerUpdates(100);
+    const submitted = JSON.parse((await put({ body: updates })).body) as { operations: Array<{ bulkId: string }> };
+    const itemised = updates.slice(0, 5).map(({ id }) => ({ _clientRef: id, objectId: id, status: "error", error: "customer not found" }));
+    world.kustomer.inject({ method: "GET", path: /\/batches$/, fault: { status: 200, body: { data: [{ successCount: 60, failureCount: 10, objectIds: updates.map(({ id }) => id), results: itemised }] } } });
+    world.advance(1_000);
+    const status = JSON.parse((await invoke(httpApiEvent({ method: "GET", path: `/bulk/${submitted.operations[0]!.bulkId}` }))).body);
+    expect(status.operations[0].failures).toHaveLength(5);
+    expect(status.operations[0].inDoubtCustomerIds).toEqual(updates.slice(5).map(({ id }) => id));
   });
 
   it("answers 202 with the customers in doubt when a write got no answer: never 'not sent'", async () => {

@@ -227,9 +227,10 @@ it("starts nothing for a file outside jobs/, and fails a run whose file is gone 
   expect((await runJobMachine({ stack, event: objectCreated("elsewhere/updates.jsonl", 3), handler: jobHandler, lambdaContext: () => lambdaContext(900_000) })).started).toBe(false);
 
   const run = await runJobMachine({ stack, event: objectCreated("jobs/deleted.jsonl", 3), handler: jobHandler, lambdaContext: () => lambdaContext(900_000) });
-  expect(run.error?.name).toBe("NoSuchKey");
+  // S3's answer to a read of a missing key, for a caller that may not list the bucket.
+  expect(run.error?.name).toBe("AccessDenied");
   expect(run.visited.slice(-2)).toEqual(["AnnounceStepFailed", "JobStepFailed"]);
-  expect(run.events).toEqual([expect.objectContaining({ detailType: "Customer Bulk Update Job Failed", detail: expect.objectContaining({ key: "jobs/deleted.jsonl", error: expect.objectContaining({ name: "NoSuchKey" }) }) })]);
+  expect(run.events).toEqual([expect.objectContaining({ detailType: "Customer Bulk Update Job Failed", detail: expect.objectContaining({ key: "jobs/deleted.jsonl", error: expect.objectContaining({ name: "AccessDenied" }) }) })]);
 });
 
 describe("permissions, simulated against the synthesized policies", () => {
@@ -329,5 +330,34 @@ describe("permissions, simulated against the synthesized policies", () => {
     }
     // An administrator's IAM alone never decrypts with the data key.
     expect(await permissions.decide({ principal: `arn:aws:iam::${ACCOUNT}:role/Admin`, identity: administrator, action: "kms:Decrypt", resource: dataKey })).not.toBe("Allowed");
+  });
+});
+
+describe("what Kustomer's answers name, and no more (CONTRACT §2.6)", () => {
+  it("fails only the customers Kustomer names, and leaves the rest in doubt when its counts do not say which", async () => {
+    const updates = knownUpdates(100);
+    // 60 updated and 10 failed of 100, with 5 failures itemised.
+    const itemised = updates.slice(0, 5).map(({ id }) => ({ _clientRef: id, objectId: id, status: "error", error: "customer not found" }));
+    world.kustomer.inject({ method: "GET", path: /\/batches$/, fault: { status: 200, body: { data: [{ successCount: 60, failureCount: 10, results: itemised }] } } });
+
+    const run = await runJob("jobs/counts.jsonl", `${lines(updates).join("\n")}\n`);
+
+    expectConsistent(run.report);
+    expect(run.report).toMatchObject({ lines: 100, applied: 0, failed: 5, inDoubt: 95 });
+    expect(run.report.failures[5]).toEqual({ line: 6, id: updates[5]!.id, state: "inDoubt", reason: expect.stringMatching(/with 60 updated and 10 failed of 100, without naming which$/) });
+  });
+
+  it("ends an operation Kustomer reports in a status it does not document, seen twice, with its lines in doubt", async () => {
+    const updates = knownUpdates(100);
+    world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[0-9a-f]{24}$/, times: 2, fault: { status: 200, body: { data: { type: "bulk", id: "x", attributes: { status: "failed" } } } } });
+
+    const run = await runJob("jobs/odd-status.jsonl", `${lines(updates).join("\n")}\n`);
+
+    expect(run.visited.at(-1)).toBe("JobDone");
+    expectConsistent(run.report);
+    expect(run.report).toMatchObject({ lines: 100, applied: 0, inDoubt: 100 });
+    expect(run.report.failures[0]?.reason).toMatch(/^Kustomer reported bulk operation [0-9a-f]{24} failed$/);
+    // Seen once by Collect's first Follow, once more by the next: then final, not polled for hours.
+    expect(run.visited.filter((state) => state === "Follow")).toHaveLength(2);
   });
 });

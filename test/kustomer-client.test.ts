@@ -276,6 +276,28 @@ describe("the Kustomer client", () => {
     });
   });
 
+  it("never sends again a write whose 2xx was cut off mid-body", async () => {
+    kustomer.inject({ method: "PUT", fault: { reset: true, midResponse: true } });
+    const { client, deadline } = clientWith();
+    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({ name: "KustomerUnavailableError", inDoubt: true, kustomerStatus: 201 });
+    expect(kustomer.bulkPuts).toHaveLength(1);
+  });
+
+  it("keeps a write in doubt when a later attempt fails before sending", async () => {
+    // The first attempt times out after its body went out; the retry finds the key unavailable.
+    kustomer.inject({ method: "PUT", fault: { hang: true } });
+    let calls = 0;
+    const keys = {
+      getApiKey: async () => {
+        calls += 1;
+        if (calls > 1) throw new Error("secret store down");
+        return API_KEY;
+      },
+    };
+    const { client, deadline } = clientWith({ keys, timeoutMs: 200 });
+    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({ name: "KustomerUnavailableError", inDoubt: true });
+  });
+
   it("says nothing is in doubt when Kustomer answered every attempt", async () => {
     kustomer.inject({ times: 5, fault: { status: 503 } });
     const { client, deadline } = clientWith();

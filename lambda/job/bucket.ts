@@ -6,7 +6,6 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   ListObjectsV2Command,
-  NoSuchKey,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -38,14 +37,14 @@ export class JobBucket implements JobStore {
     return object.Body as AsyncIterable<Uint8Array>;
   }
 
-  async getJson<T>(key: string): Promise<T | undefined> {
-    try {
-      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
-      return JSON.parse((await object.Body?.transformToString()) ?? "null") as T;
-    } catch (error) {
-      if (error instanceof NoSuchKey) return undefined;
-      throw error;
-    }
+  async getJson<T>(key: string): Promise<T> {
+    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key }));
+    return JSON.parse((await object.Body?.transformToString()) ?? "null") as T;
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const page = await this.s3.send(new ListObjectsV2Command({ Bucket: this.name, Prefix: key, MaxKeys: 1 }));
+    return page.Contents?.[0]?.Key === key;
   }
 
   async put(key: string, body: string, contentType = "application/json"): Promise<string> {

@@ -33,7 +33,14 @@ export class CustomerLines {
 
   private slotOf([a, b, c]: [number, number, number]): number {
     const mask = this.lines.length - 1;
-    let slot = (Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b), 0xc2b2ae35) >>> 0) & mask;
+    // MurmurHash3's finalizer: every bit of the id reaches the low bits the mask keeps.
+    let hash = Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b), 0xc2b2ae35);
+    hash ^= hash >>> 16;
+    hash = Math.imul(hash, 0x85ebca6b);
+    hash ^= hash >>> 13;
+    hash = Math.imul(hash, 0xc2b2ae35);
+    hash ^= hash >>> 16;
+    let slot = (hash >>> 0) & mask;
     while (this.lines[slot] !== EMPTY) {
       const at = slot * 3;
       if (this.words[at] === a && this.words[at + 1] === b && this.words[at + 2] === c) return slot;

@@ -2,6 +2,7 @@
 // line's data for the whole job: each batch of 100 lines has its own file (results/<run>/batches/), and
 // the run's ledger (results/<run>/ledger.json) holds one small entry a batch, with its counts and the
 // bulk operations still to follow.
+import { account } from "../kustomer/accounting.ts";
 import type { OperationStatus } from "../results.ts";
 
 /** A line's state when it is not applied (CONTRACT §2.6). */
@@ -83,24 +84,18 @@ export function totalsOf(ledger: Ledger): StateCounts & { sent: number } {
   return totals;
 }
 
-/**
- * What a complete operation says of its customers (CONTRACT §2.6): the customers Kustomer names as
- * failed are failed; the others are applied only when its counts leave no choice, and in doubt when not.
- */
+/** What a complete operation says of its lines (kustomer/accounting.ts), and of those its status left in doubt. */
 export function accountFor(operation: PendingOperation, status: OperationStatus): { outcomes: LineOutcome[]; applied: number } {
-  const lineOf = new Map(operation.customerIds.map((id, position) => [id.toLowerCase(), position]));
-  const outcomes: LineOutcome[] = [];
-  for (const failure of status.failures) {
-    const position = failure.id === null ? undefined : lineOf.get(failure.id.toLowerCase());
-    if (position === undefined) continue;
-    lineOf.delete((failure.id as string).toLowerCase());
-    outcomes.push({ line: operation.lines[position] as number, id: operation.customerIds[position], state: "failed", reason: failure.error });
-  }
-  const rest = [...lineOf.values()];
-  if (rest.length === 0 || status.successCount === rest.length) return { outcomes, applied: rest.length };
+  const { failed, inDoubt } = account(operation.customerIds, { successCount: status.successCount, failures: status.failures, appliedIds: [] });
+  const lineOf = new Map(operation.customerIds.map((id, position) => [id.toLowerCase(), operation.lines[position] as number]));
+  const doubted = new Set([...inDoubt, ...status.inDoubtCustomerIds].map((id) => id.toLowerCase()));
+  for (const { id } of failed) doubted.delete(id.toLowerCase());
   const reason = `Kustomer reported bulk operation ${status.bulkId} complete with ${status.successCount ?? "no"} updated and ${status.failureCount ?? "no"} failed of ${operation.lines.length}, without naming which`;
-  for (const position of rest) outcomes.push({ line: operation.lines[position] as number, id: operation.customerIds[position], state: "inDoubt", reason });
-  return { outcomes, applied: 0 };
+  const outcomes: LineOutcome[] = [
+    ...failed.map(({ id, error }) => ({ line: lineOf.get(id.toLowerCase()) as number, id, state: "failed" as const, reason: error })),
+    ...operation.customerIds.filter((id) => doubted.has(id.toLowerCase())).map((id) => ({ line: lineOf.get(id.toLowerCase()) as number, id, state: "inDoubt" as const, reason })),
+  ];
+  return { outcomes, applied: operation.lines.length - outcomes.length };
 }
 
 /** Every line of an operation in one state. */

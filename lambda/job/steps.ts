@@ -15,7 +15,7 @@ import type { OperationStatus } from "../results.ts";
 import { submitLines } from "./batch.ts";
 import type { ChildResults } from "./children.ts";
 import { CustomerLines } from "./customer-lines.ts";
-import { accountFor, allLines, count, totalsOf, zeroCounts, type BatchFile, type BatchSummary, type Ledger, type LedgerBatch, type LineState } from "./ledger.ts";
+import { accountFor, allLines, count, totalsOf, zeroCounts, type BatchFile, type BatchSummary, type StateCounts, type Ledger, type LedgerBatch, type LineState } from "./ledger.ts";
 import { nonBlank, rangesOf, type JobLine, type LineRange, type ReadLine } from "./lines.ts";
 import { writeReport, type ReportSummary } from "./report.ts";
 import { runKey, type JobStore } from "./store.ts";
@@ -41,6 +41,9 @@ export interface Plan {
 const UNFINISHED = new Set(["queued", "running"]);
 
 const batchKey = (run: string, first: number) => runKey(run, `batches/${first}.json`);
+
+/** A batch's file as a child writes it, with what the child answered, and each settled operation's counts. */
+type RecordedBatch = BatchFile & { summary: BatchSummary; settled?: Record<string, StateCounts> };
 const ledgerKey = (run: string) => runKey(run, "ledger.json");
 
 export async function plan(store: JobStore, key: string, run: string): Promise<Plan> {
@@ -81,8 +84,7 @@ export async function plan(store: JobStore, key: string, run: string): Promise<P
 
 /** One child: its lines sent once. A retried child whose batch was already recorded sends nothing again. */
 export async function lines(store: JobStore, item: BatchItem, services: BulkDependencies, deadlineAt: number) {
-  const done = await store.getJson<{ summary: unknown }>(batchKey(item.run, item.first));
-  if (done) return done.summary;
+  if (await store.exists(batchKey(item.run, item.first))) return (await store.getJson<RecordedBatch>(batchKey(item.run, item.first))).summary;
   const read: JobLine[] = [];
   for await (const line of nonBlank(store.lines(item.key, item))) read.push(line);
   const { file, summary } = await submitLines({ first: item.first, last: item.last, lines: read, duplicates: item.duplicates }, services, deadlineAt);
@@ -111,22 +113,25 @@ export interface MapFailure {
 }
 
 /**
- * Every planned batch gets its entry: a child's summary, a failed child's lines in one state, or, for a
- * batch the map never ran, unsent.
+ * Every planned batch gets its entry: its own record (a child that finished, or was stopped after
+ * recording), a failed child's lines in one state, unsent only for a batch the map says it never
+ * started (PENDING, or no item read at all), and in doubt for a batch of which nothing is known.
  */
 export async function collect(store: JobStore, run: string, children: ChildResults, mapFailed?: MapFailure): Promise<{ pending: number }> {
-  const planned = (await store.getJson<BatchItem[]>(runKey(run, "batches.json"))) ?? [];
+  const planned = await store.getJson<BatchItem[]>(runKey(run, "batches.json"));
+  // The batches that recorded themselves, from one listing rather than a read each.
+  const recorded = new Set<number>();
+  for await (const key of store.list(runKey(run, "batches/"))) recorded.add(Number(/\/(\d+)\.json$/.exec(key)?.[1]));
   const entries = new Map<number, LedgerBatch>();
+  const neverStarted = new Set<number>();
   const entryOf = (item: BatchItem): LedgerBatch => ({ first: item.first, last: item.last, count: item.count, ...zeroCounts(), sent: 0, pending: [] });
   const byFirst = new Map(planned.map((item) => [item.first, item]));
   for await (const child of children) {
     const item = byFirst.get(child.first);
     if (!item) continue;
-    // A child stopped after recording its batch (a timeout, say) left its own account: that is the truth.
-    const output = child.status === "SUCCEEDED" ? child.output : child.status === "PENDING" ? undefined : (await store.getJson<{ summary: BatchSummary }>(batchKey(run, item.first)))?.summary;
-    if (output) {
-      entries.set(item.first, { ...entryOf(item), ...output, first: item.first });
-    } else if (child.status !== "PENDING") {
+    if (child.status === "SUCCEEDED" && child.output) entries.set(item.first, { ...entryOf(item), ...child.output, first: item.first });
+    else if (child.status === "PENDING") neverStarted.add(item.first);
+    else if (!recorded.has(item.first)) {
       // A child that failed on its own error left nothing in doubt; one stopped from outside may have.
       const state: LineState = CONTRACT_ERRORS.test(child.error ?? "") ? "failed" : "inDoubt";
       const entry = entryOf(item);
@@ -135,13 +140,20 @@ export async function collect(store: JobStore, run: string, children: ChildResul
     }
   }
   const why = mapFailed ? ` (${reasonOf(mapFailed.Error, mapFailed.Cause)})` : "";
+  const nothingRan = mapFailed?.Error === "States.ItemReaderFailed";
   const ledger: Ledger = { lines: 0, batches: [] };
   for (const item of planned) {
     let entry = entries.get(item.first);
+    // A child stopped after recording its batch (a timeout, say) left its own account: that is the truth.
+    if (!entry && recorded.has(item.first)) entry = { ...entryOf(item), ...(await store.getJson<RecordedBatch>(batchKey(run, item.first))).summary, first: item.first };
     if (!entry) {
       entry = entryOf(item);
-      count(entry, "unsent", item.count);
-      entry.whole = { state: "unsent", reason: `not sent: the job stopped before this line's batch ran${why}` };
+      const state: LineState = neverStarted.has(item.first) || nothingRan ? "unsent" : "inDoubt";
+      count(entry, state, item.count);
+      entry.whole = {
+        state,
+        reason: state === "unsent" ? `not sent: the job stopped before this line's batch ran${why}` : `the job stopped with no record of this line's batch${why}; it may have been sent`,
+      };
     }
     ledger.lines += item.count;
     ledger.batches.push(entry);
@@ -165,20 +177,31 @@ export interface FollowOptions {
 /** What a status read decided of an operation: Kustomer's account of it, or all its lines in one state. */
 type Verdict = { status: OperationStatus } | { state: LineState; reason: string };
 
-/** Settles a batch's decided operations, in its file and in its ledger entry. */
+/**
+ * Settles a batch's decided operations: their lines in its file, with each operation's counts kept
+ * there too, then the counts in its ledger entry. A call cut off between the two finds the counts
+ * in the file and does not lose or repeat them.
+ */
 async function settle(store: JobStore, run: string, batch: LedgerBatch, decided: Map<string, Verdict>): Promise<void> {
-  const file = (await store.getJson<BatchFile>(batchKey(run, batch.first))) as BatchFile;
+  const file = await store.getJson<RecordedBatch>(batchKey(run, batch.first));
+  file.settled ??= {};
   for (const operation of file.pending.filter(({ bulkId }) => decided.has(bulkId))) {
     const verdict = decided.get(operation.bulkId) as Verdict;
     const outcomes = "status" in verdict ? accountFor(operation, verdict.status).outcomes : allLines(operation, verdict.state, verdict.reason);
     file.outcomes.push(...outcomes);
-    for (const outcome of outcomes) count(batch, outcome.state);
-    count(batch, "applied", operation.lines.length - outcomes.length);
+    const counts = zeroCounts();
+    for (const outcome of outcomes) count(counts, outcome.state);
+    count(counts, "applied", operation.lines.length - outcomes.length);
+    file.settled[operation.bulkId] = counts;
   }
   file.pending = file.pending.filter(({ bulkId }) => !decided.has(bulkId));
   file.outcomes.sort((a, b) => a.line - b.line);
-  batch.pending = batch.pending.filter(({ bulkId }) => !decided.has(bulkId));
   await store.put(batchKey(run, batch.first), JSON.stringify(file));
+  for (const bulkId of decided.keys()) {
+    const counts = file.settled[bulkId];
+    if (counts) for (const state of ["applied", "failed", "inDoubt", "unsent"] as const) count(batch, state, counts[state]);
+  }
+  batch.pending = batch.pending.filter(({ bulkId }) => !decided.has(bulkId));
 }
 
 /**
@@ -188,7 +211,7 @@ async function settle(store: JobStore, run: string, batch: LedgerBatch, decided:
  */
 export async function follow(store: JobStore, run: string, options: FollowOptions, budgetMs: number): Promise<{ pending: number }> {
   const now = options.now ?? Date.now;
-  const ledger = (await store.getJson<Ledger>(ledgerKey(run))) as Ledger;
+  const ledger = await store.getJson<Ledger>(ledgerKey(run));
   const stopAt = Math.min(options.deadlineAt, now() + budgetMs);
   for (let running = false; !running && pendingOf(ledger) > 0 && now() < stopAt; ) {
     const oldest = ledger.batches.flatMap((batch) => batch.pending.map((operation) => ({ batch, operation }))).slice(0, 100);
@@ -226,20 +249,26 @@ export async function follow(store: JobStore, run: string, options: FollowOption
   return { pending: pendingOf(ledger) };
 }
 
-/** The report: an operation still pending (the status timeout passed) leaves its lines in doubt. */
-export async function report(store: JobStore, key: string, run: string, statusTimeoutMinutes: number): Promise<ReportSummary> {
-  const ledger = (await store.getJson<Ledger>(ledgerKey(run))) as Ledger;
+/**
+ * The report: an operation still pending leaves its lines in doubt, because the status timeout passed
+ * or, when `followFailed` says so, because following stopped on an error.
+ */
+export async function report(store: JobStore, key: string, run: string, statusTimeoutMinutes: number, followFailed?: MapFailure): Promise<ReportSummary> {
+  const ledger = await store.getJson<Ledger>(ledgerKey(run));
   for (const batch of ledger.batches) {
     for (const operation of batch.pending) count(batch, "inDoubt", operation.items);
   }
-  const stillPending = (bulkId: string) => `Kustomer did not complete bulk operation ${bulkId} within ${statusTimeoutMinutes} minutes`;
+  const stillPending = (bulkId: string) =>
+    followFailed
+      ? `following bulk operation ${bulkId} stopped (${reasonOf(followFailed.Error, followFailed.Cause)}): what Kustomer made of it is not known`
+      : `Kustomer did not complete bulk operation ${bulkId} within ${statusTimeoutMinutes} minutes`;
   return writeReport({
     totals: { lines: ledger.lines, ...totalsOf(ledger), unchanged: 0 },
     batches: ledger.batches,
     lines: nonBlank(store.lines(key)),
     bytes: (start, end) => store.bytes(key, start, end),
     batchFile: async (batch) => {
-      const file = (await store.getJson<BatchFile>(batchKey(run, batch.first))) as BatchFile;
+      const file = await store.getJson<BatchFile>(batchKey(run, batch.first));
       const outcomes = [...file.outcomes, ...file.pending.flatMap((operation) => allLines(operation, "inDoubt", stillPending(operation.bulkId)))];
       return outcomes.sort((a, b) => a.line - b.line);
     },

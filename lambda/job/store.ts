@@ -16,8 +16,13 @@ export interface JobStore {
   lines(key: string, range?: LineRange): AsyncGenerator<ReadLine>;
   /** The bytes [start, end) of an object, as they stream in. */
   bytes(key: string, start: number, end: number): Promise<AsyncIterable<Uint8Array>>;
-  /** The object as JSON; undefined when there is none. */
-  getJson<T>(key: string): Promise<T | undefined>;
+  /** The object as JSON. */
+  getJson<T>(key: string): Promise<T>;
+  /**
+   * Whether the object is there. Asked by listing: S3 answers a read of a missing key with 403, not
+   * 404, to a caller that may not list the whole bucket, as the job's function may not.
+   */
+  exists(key: string): Promise<boolean>;
   put(key: string, body: string, contentType?: string): Promise<string>;
   writer(key: string, contentType?: string): ObjectWriter;
   /** Every key under `prefix`. */

@@ -83,18 +83,28 @@ export class KustomerClient implements KustomerApi {
 
   /** Sends one request, retrying what can be retried until `deadlineAt` (epoch ms). */
   async send<T>(request: KustomerRequest, schema: z.ZodMiniType<T>, deadlineAt: number): Promise<Sent<T>> {
+    const state = { unanswered: false };
+    try {
+      return await this.sendUntilAnswered(request, schema, deadlineAt, state);
+    } catch (error) {
+      // Whatever ended the tries, an earlier one may have reached Kustomer unanswered: say so (CONTRACT §2.6).
+      if (!state.unanswered || (error instanceof KustomerError && error.inDoubt)) throw error;
+      if (error instanceof KustomerError) throw error.withInDoubt();
+      throw new KustomerUnavailableError(`an earlier attempt of ${describe(request)} went unanswered, then: ${(error as Error).name}`, { inDoubt: true, cause: error });
+    }
+  }
+
+  private async sendUntilAnswered<T>(request: KustomerRequest, schema: z.ZodMiniType<T>, deadlineAt: number, state: { unanswered: boolean }): Promise<Sent<T>> {
     let attempts = 0;
     let keyRefreshed = false;
     let forceRefresh = false;
-    /** An earlier attempt may have reached Kustomer unanswered: the final error must say so. */
-    let unanswered = false;
     // Serialised once: retries send the same bytes.
     const body = request.body === undefined ? undefined : JSON.stringify(request.body);
     for (;;) {
       await this.waitForBudget(deadlineAt);
       const remaining = deadlineAt - this.now();
       if (remaining < MIN_ATTEMPT_MS) {
-        throw new KustomerUnavailableError(`no time left in the invocation to send ${describe(request)}`, { timedOut: true, inDoubt: unanswered });
+        throw new KustomerUnavailableError(`no time left in the invocation to send ${describe(request)}`, { timedOut: true });
       }
       attempts += 1;
       const apiKey = await this.options.keys.getApiKey({ forceRefresh });
@@ -109,13 +119,10 @@ export class KustomerClient implements KustomerApi {
         this.options.log.warn("Kustomer answered 401; fetching the API key again", { path: request.path });
         continue;
       }
-      unanswered ||= outcome.error instanceof KustomerError && outcome.error.inDoubt;
+      state.unanswered ||= outcome.error instanceof KustomerError && outcome.error.inDoubt;
       const waitMs = outcome.waitMs ?? this.backoff(attempts);
       const fitsDeadline = this.now() + waitMs + MIN_ATTEMPT_MS <= deadlineAt;
-      if (attempts >= this.options.maxAttempts || !fitsDeadline) {
-        const { error } = outcome;
-        throw unanswered && error instanceof KustomerError && !error.inDoubt ? error.withInDoubt() : error;
-      }
+      if (attempts >= this.options.maxAttempts || !fitsDeadline) throw outcome.error;
       this.counters.count("Retries");
       // Detail for debugging only: the invocation's one summary line counts the retries.
       this.options.log.debug("retrying Kustomer request", {
@@ -178,17 +185,24 @@ export class KustomerClient implements KustomerApi {
     this.budget.note(budget);
     if (budget.remaining !== undefined) this.counters.observe("RateLimitRemaining", budget.remaining);
     const { status } = answer;
+    const write = request.method === "PUT";
+    if (answer.cutOff) {
+      const cutOff = `Kustomer answered ${describe(request)} with ${status}, then the connection broke before the body ended`;
+      // A 2xx to a write was accepted: never sent again, its customers in doubt.
+      if (status >= 200 && status < 300 && write) throw new KustomerUnavailableError(cutOff, { kustomerStatus: status, inDoubt: true });
+      return { kind: "retry", error: new KustomerUnavailableError(cutOff, { kustomerStatus: status, inDoubt: write }) };
+    }
     if (answer.tooLarge) {
       const tooLarge = `Kustomer answered ${describe(request)} with ${status} and over ${MAX_ANSWER_BYTES / (1024 * 1024)} MB`;
       // A 2xx to a write was accepted, whatever its body says: never sent again, its customers in doubt.
-      if (status >= 200 && status < 300 && request.method === "PUT") throw new KustomerUnavailableError(`${tooLarge}, not read`, { kustomerStatus: status, inDoubt: true });
+      if (status >= 200 && status < 300 && write) throw new KustomerUnavailableError(`${tooLarge}, not read`, { kustomerStatus: status, inDoubt: true });
       return { kind: "retry", error: new KustomerUnavailableError(tooLarge, { kustomerStatus: status }) };
     }
     if (status >= 200 && status < 300) {
       const parsed = schema.safeParse(parseJson(answer.body));
       if (parsed.success) return { kind: "ok", data: parsed.data };
       // A 2xx to a write means Kustomer took it: sending it again would apply it twice (CONTRACT §2.6).
-      if (request.method === "PUT") {
+      if (write) {
         throw new KustomerUnavailableError(`Kustomer accepted ${describe(request)} with ${status}, but its answer could not be read`, {
           kustomerStatus: status,
           inDoubt: true,
@@ -206,7 +220,8 @@ export class KustomerClient implements KustomerApi {
       const serverWaitMs = this.serverWaitMs(answer.headers);
       // Kept: the next commands wait for it too, rather than collect 429s of their own.
       if (serverWaitMs !== undefined) this.budget.holdUntil(this.now() + serverWaitMs);
-      const waitMs = serverWaitMs ?? this.backoff(attempt);
+      // A wait of nothing (a reset already past) would retry at once: never less than the backoff.
+      const waitMs = Math.max(serverWaitMs ?? 0, this.backoff(attempt));
       return {
         kind: "retry",
         waitMs,
@@ -217,7 +232,8 @@ export class KustomerClient implements KustomerApi {
       return {
         kind: "retry",
         waitMs: this.serverWaitMs(answer.headers, false),
-        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status}`, { timedOut: status === 504, kustomerStatus: status }),
+        // A gateway's 502 or 504 is not Kustomer's answer: the write may have reached it behind the gateway.
+        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status}`, { timedOut: status === 504, kustomerStatus: status, inDoubt: write && (status === 502 || status === 504) }),
       };
     }
     const details = parseKustomerErrors(parseJson(answer.body.replaceAll(apiKey, "[key]")));

@@ -17,7 +17,7 @@ export const bulkOperationResponse = z.object({
   data: z.object({
     id: z.string().check(z.minLength(1)),
     status: z.optional(z.string()),
-    attributes: z.optional(z.object({ status: z.optional(z.string()) })),
+    attributes: z.optional(z.object({ status: z.optional(z.string()), ids: z.optional(z.array(z.string())) })),
   }),
 });
 
@@ -57,6 +57,14 @@ function errorText(error: unknown): string {
     }
   }
   return "failed";
+}
+
+/** The customers a batch names as updated (created counts too), by `_clientRef` or objectId. */
+export function appliedOf(batch: z.infer<typeof batchFields>): string[] {
+  return (batch.results ?? []).filter((result) => result.status === "updated" || result.status === "created").flatMap((result) => {
+    const id = result._clientRef ?? result.objectId;
+    return id === undefined ? [] : [id];
+  });
 }
 
 export function failuresOf(batch: z.infer<typeof batchFields>): CustomerFailure[] {

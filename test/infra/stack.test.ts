@@ -384,7 +384,7 @@ describe("large jobs", () => {
       },
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
       LoggingConfiguration: { DestinationBucketName: { Ref: expect.stringMatching(/^JobAccessLogs/) }, LogFilePrefix: "job-bucket/" },
-      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 90, Status: "Enabled" }] },
+      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 90, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: "Enabled" }] },
     });
     byDefault.hasResourceProperties("AWS::S3::BucketPolicy", {
       Bucket: { Ref: bucket.logicalId },

@@ -52,7 +52,7 @@ describe("npm run invoke", () => {
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual({
       allComplete: false,
-      operations: [{ bulkId: "5e4c41c8c9f1ffffffffffff", status: "notFound", successCount: null, failureCount: null, failures: [] }],
+      operations: [{ bulkId: "5e4c41c8c9f1ffffffffffff", status: "notFound", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }],
     });
   });
 

@@ -48,7 +48,7 @@ it("runs the README's quick start: 202 with a bulk id, then complete, then the c
   }
   expect(status).toEqual({
     allComplete: true,
-    operations: [{ bulkId, status: "complete", successCount: 1, failureCount: 0, failures: [] }],
+    operations: [{ bulkId, status: "complete", successCount: 1, failureCount: 0, failures: [], inDoubtCustomerIds: [] }],
   });
 
   const customer = JSON.parse((await run("curl", readmeCurl("curl -s -H 'authorization"))).stdout);

@@ -105,9 +105,10 @@ export class FakeS3 {
       // HeadObject is allowed by s3:GetObject, as GetObject itself is.
       if (record("s3:GetObject")) return;
       const stored = this.objects.get(path);
+      // S3's answer to a caller that may not list the whole bucket (the job's function may not): 403, not 404.
       if (stored === undefined) {
-        if (request.method === "HEAD") return response.writeHead(404).end();
-        return error(404, "NoSuchKey", "The specified key does not exist.");
+        if (request.method === "HEAD") return response.writeHead(403).end();
+        return error(403, "AccessDenied", "Access Denied");
       }
       const range = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? "");
       if (range) {
