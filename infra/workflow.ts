@@ -101,7 +101,19 @@ export class BulkUpdateWorkflow extends Construct {
     const startPolling = new Pass(this, "StartPolling", {
       parameters: { "summary.$": "States.JsonMerge($.summary, $.submitted.answer.summary, false)", polls: 0 },
     }).next(wait);
-    const checkStatus = withTaskRetries(invoke("CheckStatus", TaskInput.fromObject({ action: "outcome", bulkIds: JsonPath.listAt("$.summary.bulkIds") }), "$.checked"));
+    const checkStatus = withTaskRetries(
+      invoke(
+        "CheckStatus",
+        TaskInput.fromObject({
+          action: "outcome",
+          bulkIds: JsonPath.listAt("$.summary.bulkIds"),
+          // The submit's own in-doubt customers, so the outcome counts every customer once.
+          inDoubt: JsonPath.numberAt("$.summary.inDoubt"),
+          inDoubtCustomerIds: JsonPath.listAt("$.summary.inDoubtCustomerIds"),
+        }),
+        "$.checked",
+      ),
+    );
     checkStatus.addCatch(unanswered("CheckStatusUnanswered", { "acceptedBulkIds.$": "$.summary.bulkIds", "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds", unsentCustomerIds: [] }).next(failed), {
       errors: ["States.ALL"],
       resultPath: "$.caught",

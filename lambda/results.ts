@@ -45,10 +45,13 @@ export const statusResultSchema = z.object({ allComplete: z.boolean(), operation
 export const outcomeResultSchema = z.object({
   allComplete: z.boolean(),
   incomplete: z.array(z.object({ bulkId: z.string(), status: z.string() })).meta({ description: "the operations not complete yet" }),
-  applied: z.number().int(),
+  applied: z.number().int().meta({ description: "customers Kustomer accounts for as updated: named, or left no choice by its counts" }),
   failed: z.number().int(),
+  inDoubt: z.number().int().meta({ description: "customers whose fate no answer names: left in doubt by the submit, or by a complete operation (CONTRACT §2.6)" }),
   failures: z.array(customerFailureSchema).meta({ description: "at most 1,000 (and 100 KB); all of them when failuresObject is absent" }),
   failuresObject: z.string().optional().meta({ description: "s3:// location of the whole failure list, when it is longer" }),
+  inDoubtCustomerIds: z.array(z.string()).meta({ description: "at most 1,000; all of them when inDoubtCustomerIdsObject is absent" }),
+  inDoubtCustomerIdsObject: z.string().optional(),
 });
 
 export const errorResponseSchema = z.object({

@@ -175,8 +175,17 @@ const bulkIds = z.array(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE))).che
 
 export const statusRequestSchema = z.strictObject({ action: z.literal("status"), bulkIds });
 
-/** The workflow's question: are these operations all applied, and which customers failed? */
-export const outcomeRequestSchema = z.strictObject({ action: z.literal("outcome"), bulkIds });
+/**
+ * The workflow's question: are these operations all applied, and which customers failed? With the
+ * customers its submit left in doubt, so the answer counts every customer once. Every request of a
+ * command may have gone unanswered: then there is no bulk id to read.
+ */
+export const outcomeRequestSchema = z.strictObject({
+  action: z.literal("outcome"),
+  bulkIds: z.array(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE))).check(z.maxLength(KUSTOMER_BULK_LIMIT)),
+  inDoubt: z.optional(z.int().check(z.gte(0))),
+  inDoubtCustomerIds: z.optional(z.array(z.string().check(z.maxLength(64))).check(z.maxLength(1_000))),
+});
 
 /** A large job's batch (a Distributed Map child's `Items`): each line is checked on its own (CONTRACT §7). */
 export const jobBatchSchema = z.strictObject({ action: z.literal("batch"), items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(KUSTOMER_BULK_LIMIT)) });

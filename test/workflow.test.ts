@@ -84,6 +84,33 @@ describe("the workflow, executed", () => {
     expectWithinLimits(run);
   });
 
+  it("counts only what Kustomer names: a request that went unanswered and counts that name no one are in doubt, and every customer is counted once", async () => {
+    const updates = customerUpdates(200);
+    world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
+    // The second request never gets an answer; the first's results count 60 updated and 10 failed, 5 of them named.
+    world.kustomer.inject({ method: "PUT", match: (request) => JSON.stringify(request.body).includes(updates[150]!.id), times: 10, fault: { hang: true } });
+    const itemised = updates.slice(0, 5).map(({ id }) => ({ _clientRef: id, objectId: id, status: "error", error: "customer not found" }));
+    world.kustomer.inject({ method: "GET", path: /\/batches$/, times: 10, fault: { status: 200, body: { data: [{ successCount: 60, failureCount: 10, objectIds: updates.slice(0, 100).map(({ id }) => id), results: itemised }] } } });
+
+    const run = await execute({ body: updates }, "exec-counts");
+
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
+    expect(detail).toMatchObject({ items: 200, applied: 0, failed: 5, inDoubt: 195, unsent: 0, unchanged: 0 });
+    expect(detail.applied + detail.failed + detail.inDoubt + detail.unsent + detail.unchanged).toBe(detail.items);
+    expect(new Set(detail.inDoubtCustomerIds)).toEqual(new Set(updates.slice(5).map(({ id }) => id)));
+    expectWithinLimits(run);
+  });
+
+  it("completes a command whose every request went unanswered, with no bulk id to follow, every customer in doubt", async () => {
+    const updates = customerUpdates(2);
+    world.kustomer.inject({ method: "PUT", times: 10, fault: { hang: true } });
+    const run = await execute({ body: updates }, "exec-all-in-doubt");
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
+    expect(detail).toMatchObject({ items: 2, applied: 0, failed: 0, inDoubt: 2, inDoubtCustomerIds: updates.map(({ id }) => id), bulkIds: [] });
+  });
+
   it("takes the command's own correlationId over the execution name", async () => {
     world.kustomer.addCustomers([{ id: customerId(1) }]);
     const run = await execute({ body: customerUpdates(1), correlationId: "order-sync-2026-11-27" }, "exec-named");

@@ -7,6 +7,7 @@ import type { Context } from "aws-lambda";
 import { contractErrorOf, InternalError, KustomerRateLimitError, ValidationError } from "../errors.ts";
 import { listForEvent } from "../list-store.ts";
 import type { RequestResult } from "../process-request.ts";
+import type { OutcomeResult } from "../results.ts";
 import { correlationKey, isObject, type AdapterCall, type TriggerAdapter } from "./adapter.ts";
 
 /** The workflow's LambdaInvoke tasks send `{ "custom": { "caller": WORKFLOW_CALLER } }` as client context. */
@@ -29,7 +30,7 @@ export interface SubmittedSummary {
 export type WorkflowAnswer =
   | { status: "submitted"; summary: SubmittedSummary }
   | { status: "dryRun"; outcome: { dryRun: true; items: number; requests: number; applied: 0; failed: 0; failures: []; bulkIds: [] } }
-  | { status: "complete"; outcome: { applied: number; failed: number; failures: unknown[]; failuresObject?: string } }
+  | { status: "complete"; outcome: Omit<OutcomeResult, "allComplete" | "incomplete"> }
   | { status: "incomplete"; incomplete: Array<{ bulkId: string; status: string }> }
   | { status: "failed"; retryable: boolean; retryAfterSeconds: number; outcome: Record<string, unknown> };
 
@@ -47,9 +48,9 @@ async function toAnswer(answer: RequestResult, { listStore }: AdapterCall): Prom
       return { status: "submitted", summary: object ? { ...summary, inDoubtCustomerIdsObject: object } : summary };
     }
     case "outcome": {
-      const { allComplete, incomplete, applied, failed, failures, failuresObject } = answer.result;
+      const { allComplete, incomplete, ...outcome } = answer.result;
       if (!allComplete) return { status: "incomplete", incomplete };
-      return { status: "complete", outcome: { applied, failed, failures, ...(failuresObject ? { failuresObject } : {}) } };
+      return { status: "complete", outcome };
     }
     default:
       // The public status read: the workflow never asks for it.

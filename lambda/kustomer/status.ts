@@ -10,7 +10,14 @@ import { appliedOf, batchesResponse, bulkOperationResponse, failuresOf, statusOf
 /** The status of a bulk id Kustomer does not know (CONTRACT §2.3). */
 export const NOT_FOUND = "notFound";
 
-async function getBulkStatus(bulkId: string, client: KustomerApi, deadlineAt: number): Promise<OperationStatus> {
+/** An operation's status, and how many of its customers it accounts for as applied and failed (once complete). */
+export interface ReadOperation {
+  status: OperationStatus;
+  applied: number;
+  failed: number;
+}
+
+async function getBulkStatus(bulkId: string, client: KustomerApi, deadlineAt: number): Promise<ReadOperation> {
   const path = `/v1/bulk/${encodeURIComponent(bulkId)}`;
   let data: z.infer<typeof bulkOperationResponse>;
   try {
@@ -18,12 +25,12 @@ async function getBulkStatus(bulkId: string, client: KustomerApi, deadlineAt: nu
   } catch (error) {
     // One unknown id must not hide the others' status.
     if (error instanceof KustomerRequestError && error.kustomerStatus === 404) {
-      return { bulkId, status: NOT_FOUND, successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] };
+      return { status: { bulkId, status: NOT_FOUND, successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }, applied: 0, failed: 0 };
     }
     throw error;
   }
   const status = statusOf(data.data, "unknown");
-  if (status !== "complete") return { bulkId, status, successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] };
+  if (status !== "complete") return { status: { bulkId, status, successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }, applied: 0, failed: 0 };
   const { data: batches } = await client.send({ method: "GET", path: `${path}/batches` }, batchesResponse, deadlineAt);
   let successCount = 0;
   let failureCount = 0;
@@ -39,13 +46,18 @@ async function getBulkStatus(bulkId: string, client: KustomerApi, deadlineAt: nu
     for (const id of batch.objectIds ?? []) customerIds.add(id);
   }
   // Kustomer named the operation's customers: those its answer does not account for are in doubt.
-  const { inDoubt } = account([...customerIds], { successCount, failures, appliedIds });
-  return { bulkId, status, successCount, failureCount, failures, inDoubtCustomerIds: inDoubt };
+  // Without their names, only its counts are left: numbers, trusted as numbers.
+  const named = customerIds.size > 0 ? account([...customerIds], { successCount, failures, appliedIds }) : undefined;
+  return {
+    status: { bulkId, status, successCount, failureCount, failures, inDoubtCustomerIds: named?.inDoubt ?? [] },
+    applied: named ? named.applied : successCount,
+    failed: named ? named.failed.length : Math.max(failureCount, failures.length),
+  };
 }
 
-/** Up to 100 operations, read `concurrency` at a time so a long list still answers within API Gateway's 29 s. */
-export async function getBulkStatuses(bulkIds: string[], client: KustomerApi, deadlineAt: number, concurrency: number): Promise<StatusResult> {
-  const operations: OperationStatus[] = new Array(bulkIds.length);
+/** Up to 100 operations, read `concurrency` at a time; what each accounts for as applied beside its status. */
+export async function readOperations(bulkIds: string[], client: KustomerApi, deadlineAt: number, concurrency: number): Promise<ReadOperation[]> {
+  const operations: ReadOperation[] = new Array(bulkIds.length);
   const failure = await inPool(
     bulkIds.length,
     concurrency,
@@ -55,5 +67,11 @@ export async function getBulkStatuses(bulkIds: string[], client: KustomerApi, de
     { stopOnFailure: true },
   );
   if (failure) throw failure.error;
+  return operations;
+}
+
+/** Up to 100 operations, read `concurrency` at a time so a long list still answers within API Gateway's 29 s. */
+export async function getBulkStatuses(bulkIds: string[], client: KustomerApi, deadlineAt: number, concurrency: number): Promise<StatusResult> {
+  const operations = (await readOperations(bulkIds, client, deadlineAt, concurrency)).map(({ status }) => status);
   return { allComplete: operations.every((operation) => operation.status === "complete"), operations };
 }
