@@ -10,14 +10,18 @@ import { mapBatchAdapter } from "./events/map-batch.ts";
 import { deliveryOf, isSqsEvent, processSqsBatch } from "./events/sqs.ts";
 import { workflowAdapter } from "./events/workflow.ts";
 import { CountedCalls } from "./kustomer/counted-calls.ts";
-import { countFailure, logger, publishMetrics } from "./observability.ts";
+import { countFailure, inInvocation, logger, publishMetrics } from "./observability.ts";
 import { processRequest, type RequestResult } from "./process-request.ts";
 import { deadlineOf, RESPONSE_RESERVE_MS, servicesFor, type HandlerServices } from "./services.ts";
 
 // The workflow's tasks first: it is told apart by its client context, whatever the payload looks like.
 const adapters: TriggerAdapter[] = [workflowAdapter, httpAdapter, eventBridgeAdapter, mapBatchAdapter, directAdapter];
 
-export async function handler(event: unknown, context?: Context): Promise<unknown> {
+export function handler(event: unknown, context?: Context): Promise<unknown> {
+  return inInvocation(() => handle(event, context));
+}
+
+async function handle(event: unknown, context?: Context): Promise<unknown> {
   const started = Date.now();
   logger.resetKeys();
   if (context) logger.addContext(context);

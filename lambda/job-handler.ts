@@ -7,7 +7,7 @@ import { validationErrorOf } from "./errors.ts";
 import { JobBucket } from "./job/bucket.ts";
 import { resultWriterResults } from "./job/result-writer.ts";
 import { collect, follow, lines, plan, report } from "./job/steps.ts";
-import { logger, publishMetrics } from "./observability.ts";
+import { inInvocation, logger, publishMetrics } from "./observability.ts";
 import { deadlineOf, servicesFor } from "./services.ts";
 import { issuesOf } from "./validation.ts";
 import "./zod-messages.ts";
@@ -35,7 +35,11 @@ const stepSchema = z.discriminatedUnion("step", [
 /** Time the follow step spends reading status before it hands back to the state machine's wait. */
 const FOLLOW_BUDGET_MS = 60_000;
 
-export async function handler(event: unknown, context?: Context): Promise<unknown> {
+export function handler(event: unknown, context?: Context): Promise<unknown> {
+  return inInvocation(() => handle(event, context));
+}
+
+async function handle(event: unknown, context?: Context): Promise<unknown> {
   const started = Date.now();
   logger.resetKeys();
   if (context) logger.addContext(context);

@@ -3,6 +3,8 @@
 // bucket (<file>.job/, removed at the end). This file is only the driver: it runs the batches a few at
 // a time as the Distributed Map would, hands Collect their results, and repeats Follow until every
 // operation is settled or the status timeout passes. It writes <file>.report.json and <file>.retry.jsonl.
+// First: Powertools reads its settings as the job's modules load.
+import "./job-quiet.ts";
 import { randomUUID } from "node:crypto";
 import { mkdir, rename, rm, stat, symlink } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -211,9 +213,6 @@ async function main() {
   const argument = process.argv[2] ?? fail("usage: npm run job -- <updates.jsonl>   (one customer update per line)", 2);
   // npm runs scripts from the repository: a relative path is the user's own, from where they typed it.
   const file = resolve(process.env.INIT_CWD ?? process.cwd(), argument);
-  process.env.AWS_LAMBDA_INITIALIZATION_TYPE ??= "on-demand";
-  process.env.POWERTOOLS_LOG_LEVEL ??= "WARN";
-  process.env.POWERTOOLS_METRICS_DISABLED ??= "true";
   const environment = await prepareLocalEnvironment({ sandboxPort: 0 });
   const { servicesFor } = await import("../lambda/services.ts");
   const started = Date.now();

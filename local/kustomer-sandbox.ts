@@ -7,6 +7,11 @@ import type { AddressInfo, Socket } from "node:net";
 
 /** Bulk operations the sandbox remembers; older ones are forgotten (their status then answers 404). */
 const MAX_OPERATIONS = 10_000;
+/**
+ * Customers a sandbox that knows every customer remembers: a forgotten one is made again on its next
+ * update, so a local job of millions of lines keeps the sandbox, in the job's own process, small.
+ */
+const MAX_REMEMBERED_CUSTOMERS = 20_000;
 
 /** The key the sandbox accepts unless told otherwise; `npm start` uses it when no key is given. */
 export const SANDBOX_API_KEY = "kst_sandbox_local_development_key";
@@ -80,7 +85,10 @@ interface BulkOperation {
   customerIds: string[];
   updates: Array<Record<string, unknown>>;
   idsMode: boolean;
-  results?: ItemResult[];
+  /** Each customer's _clientRef (the same string as its id where they are equal), when sent. */
+  refs?: Array<string | undefined>;
+  /** Once applied: the customers it failed, by position, with the reason. Kept this small for long jobs. */
+  failed?: Map<number, string>;
 }
 
 /** Listens, or rejects with the error (a port in use is EADDRINUSE) instead of throwing it later. */
@@ -287,7 +295,14 @@ export class KustomerSandbox {
     if (!ids && refs.some((ref) => ref !== undefined) && refs.some((ref) => typeof ref !== "string" || ref === "" || ref.length > 255)) {
       return bad("_clientRef must be on every item, a non-empty string of at most 255 characters");
     }
-    const operation: BulkOperation = { id: randomBytes(12).toString("hex"), createdAt: this.now(), customerIds, updates, idsMode: Boolean(ids) };
+    const operation: BulkOperation = {
+      id: randomBytes(12).toString("hex"),
+      createdAt: this.now(),
+      customerIds,
+      updates,
+      idsMode: Boolean(ids),
+      ...(!ids && refs.some((ref) => ref !== undefined) ? { refs: refs.map((ref, index) => (ref === customerIds[index] ? customerIds[index] : (ref as string))) } : {}),
+    };
     this.operations.set(operation.id, operation);
     // Kustomer keeps bulk operations for a while; the sandbox keeps the latest ones, so long jobs stay small.
     if (this.operations.size > MAX_OPERATIONS) this.operations.delete(this.operations.keys().next().value as string);
@@ -303,22 +318,33 @@ export class KustomerSandbox {
   /** Applies the operations whose time has come: the data changes only then, as with Kustomer. */
   private applyDueOperations(): void {
     for (const operation of this.operations.values()) {
-      if (!operation.results && this.statusOf(operation) === "complete") this.apply(operation);
+      if (!operation.failed && this.statusOf(operation) === "complete") this.apply(operation);
     }
   }
 
   private apply(operation: BulkOperation): void {
-    operation.results = operation.customerIds.map((objectId, index) => {
+    operation.failed = new Map();
+    operation.customerIds.forEach((objectId, index) => {
       const update = operation.idsMode ? operation.updates[0] : operation.updates[index];
       const { id: _id, _clientRef, ...fields } = update ?? {};
-      if (this.options.knowsEveryCustomer && !this.customers.has(objectId)) this.customers.set(objectId, { id: objectId });
+      if (this.options.knowsEveryCustomer && !this.customers.has(objectId)) {
+        this.customers.set(objectId, { id: objectId });
+        if (this.customers.size > MAX_REMEMBERED_CUSTOMERS) this.customers.delete(this.customers.keys().next().value as string);
+      }
       const customer = this.customers.get(objectId);
-      const ref = operation.idsMode ? undefined : (_clientRef as string | undefined);
-      if (!customer) return { ...(ref ? { _clientRef: ref } : {}), objectId, status: "error" as const, error: "customer not found" };
+      if (!customer) return operation.failed?.set(index, "customer not found");
       Object.assign(customer, fields);
-      return { ...(ref ? { _clientRef: ref } : {}), objectId, status: "updated" as const };
     });
     operation.updates = [];
+  }
+
+  /** Its per-customer results, as Kustomer lists them, made when asked for rather than kept. */
+  private resultsOf(operation: BulkOperation): ItemResult[] {
+    return operation.customerIds.map((objectId, index) => {
+      const ref = operation.refs?.[index];
+      const error = operation.failed?.get(index);
+      return { ...(ref ? { _clientRef: ref } : {}), objectId, ...(error ? { status: "error" as const, error } : { status: "updated" as const }) };
+    });
   }
 
   private bulkResource(operation: BulkOperation) {
@@ -337,7 +363,7 @@ export class KustomerSandbox {
 
   private batches(operation: BulkOperation, response: ServerResponse, headers: Record<string, string>): void {
     this.applyDueOperations();
-    const results = operation.results ?? [];
+    const results = operation.failed ? this.resultsOf(operation) : [];
     const failed = results.filter((result) => result.status === "error");
     const hasRefs = results.some((result) => result._clientRef !== undefined);
     this.reply(
@@ -349,7 +375,7 @@ export class KustomerSandbox {
             type: "batch",
             id: `${operation.id}-1`,
             attributes: {
-              status: operation.results ? "complete" : "queued",
+              status: operation.failed ? "complete" : "queued",
               objectIds: operation.customerIds,
               successCount: results.length - failed.length,
               failureCount: failed.length,

@@ -360,6 +360,17 @@ describe("metrics", () => {
 });
 
 describe("logs", () => {
+  it("keep each invocation's own request id when invocations overlap in one process, as under npm start", async () => {
+    const { invoke, logs, kustomer } = await begin();
+    kustomer.latencyMs = 100;
+    const contexts = Array.from({ length: 4 }, () => lambdaContext());
+    // Each starts before the others end: the last context set must not label them all.
+    await Promise.all(contexts.map((context, index) => invoke({ body: customerUpdates(index + 1) }, context)));
+    const done = logs.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line)).filter((line) => line.message === "request done");
+    expect(done.map((line) => [line.function_request_id, line.items]).sort()).toEqual(contexts.map((context, index) => [context.awsRequestId, index + 1]).sort());
+  });
+
+
   it("are structured JSON with the request id, trigger, counts, retries and bulk ids", async () => {
     const { invoke, logs, kustomer } = await begin();
     kustomer.inject({ fault: { status: 503 } });
