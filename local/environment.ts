@@ -40,11 +40,6 @@ export function fail(line: string, exitCode = 1): never {
   process.exit(exitCode);
 }
 
-/** The command's one argument, a file; without it, the usage and exit code 2. */
-export function fileArgument(usage: string): string {
-  return process.argv[2] ?? fail(`usage: ${usage}`, 2);
-}
-
 export async function prepareLocalEnvironment(options: { sandboxPort: number; onSandboxRequest?: SandboxOptions["onRequest"] }): Promise<LocalEnvironment> {
   let sandbox: KustomerSandbox | undefined;
   let sandboxUrl: string | undefined;

@@ -26,7 +26,7 @@ export interface LineRange {
 export const LINES_PER_BATCH = KUSTOMER_BULK_LIMIT;
 
 /** Past this a line is not held, only counted: it fails alone. */
-export const MAX_LINE_BYTES = 1024 * 1024;
+const MAX_LINE_BYTES = 1024 * 1024;
 
 const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf]);
 

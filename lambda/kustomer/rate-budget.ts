@@ -26,7 +26,7 @@ const PACE_BELOW_SHARE = 0.5;
  * A wait Kustomer asks for beyond this is not believed (CONTRACT §2.6): one header must not stop a warm
  * function for hours. Capped backoff takes its place.
  */
-export const MAX_TRUSTED_WAIT_MS = 15 * 60 * 1000;
+const MAX_TRUSTED_WAIT_MS = 15 * 60 * 1000;
 
 /** A time to wait until, if it is no further ahead than a wait Kustomer is trusted with. */
 export const trusted = (at: number | undefined, now: number) => (at !== undefined && at - now <= MAX_TRUSTED_WAIT_MS ? at : undefined);
