@@ -255,8 +255,14 @@ export async function follow(store: JobStore, run: string, options: FollowOption
  */
 export async function report(store: JobStore, key: string, run: string, statusTimeoutMinutes: number, followFailed?: MapFailure): Promise<ReportSummary> {
   const ledger = await store.getJson<Ledger>(ledgerKey(run));
-  for (const batch of ledger.batches) {
-    for (const operation of batch.pending) count(batch, "inDoubt", operation.items);
+  for (const batch of ledger.batches.filter(({ pending }) => pending.length > 0)) {
+    // A Follow cut off after settling a batch's file, before the ledger: the file's counts stand.
+    const { settled = {} } = await store.getJson<RecordedBatch>(batchKey(run, batch.first));
+    for (const operation of batch.pending) {
+      const counts = settled[operation.bulkId];
+      if (!counts) count(batch, "inDoubt", operation.items);
+      else for (const state of ["applied", "failed", "inDoubt", "unsent"] as const) count(batch, state, counts[state]);
+    }
   }
   const stillPending = (bulkId: string) =>
     followFailed
