@@ -20,7 +20,15 @@ const failure = z.union([z.literal(false), z.object({ Error: z.string(), Cause: 
 
 const stepSchema = z.discriminatedUnion("step", [
   z.strictObject({ step: z.literal("plan"), bucket: name, key: name, run: name }),
-  z.strictObject({ step: z.literal("lines"), bucket: name, key: name, run: name, ...range, duplicates: z.optional(z.array(z.tuple([atLeast(1), atLeast(1)]))) }),
+  z.strictObject({
+    step: z.literal("lines"),
+    bucket: name,
+    key: name,
+    run: name,
+    ...range,
+    version: z.optional(z.string().check(z.maxLength(1024))),
+    duplicates: z.optional(z.array(z.tuple([atLeast(1), atLeast(1)]))),
+  }),
   z.strictObject({
     step: z.literal("collect"),
     bucket: name,

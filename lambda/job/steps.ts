@@ -27,6 +27,8 @@ export interface BatchItem extends LineRange {
   key: string;
   run: string;
   count: number;
+  /** The job file's version when planned: every read names it. */
+  version?: string;
   duplicates?: Array<[number, number]>;
 }
 
@@ -48,6 +50,7 @@ const ledgerKey = (run: string) => runKey(run, "ledger.json");
 
 export async function plan(store: JobStore, key: string, run: string): Promise<Plan> {
   const customers = new CustomerLines();
+  const version = await store.version(key);
   const items = store.writer(runKey(run, "batches.json"));
   let batches = 0;
   let lines = 0;
@@ -69,10 +72,10 @@ export async function plan(store: JobStore, key: string, run: string): Promise<P
     }
   }
   await items.write("[");
-  for await (const { count: lineCount, ...range } of rangesOf(noted(store.lines(key)))) {
+  for await (const { count: lineCount, ...range } of rangesOf(noted(store.lines(key, undefined, version)))) {
     const mine = duplicates.filter(([line]) => line <= range.last);
     duplicates = duplicates.filter(([line]) => line > range.last);
-    const item: BatchItem = { step: "lines", bucket: store.name, key, run, ...range, count: lineCount, ...(mine.length ? { duplicates: mine } : {}) };
+    const item: BatchItem = { step: "lines", bucket: store.name, key, run, ...range, count: lineCount, version, ...(mine.length ? { duplicates: mine } : {}) };
     await items.write(`${batches ? "," : ""}\n${JSON.stringify(item)}`);
     batches += 1;
     lines += lineCount;
@@ -86,7 +89,7 @@ export async function plan(store: JobStore, key: string, run: string): Promise<P
 export async function lines(store: JobStore, item: BatchItem, services: BulkDependencies, deadlineAt: number) {
   if (await store.exists(batchKey(item.run, item.first))) return (await store.getJson<RecordedBatch>(batchKey(item.run, item.first))).summary;
   const read: JobLine[] = [];
-  for await (const line of nonBlank(store.lines(item.key, item))) read.push(line);
+  for await (const line of nonBlank(store.lines(item.key, item, item.version))) read.push(line);
   const { file, summary } = await submitLines({ first: item.first, last: item.last, lines: read, duplicates: item.duplicates }, services, deadlineAt);
   await store.put(batchKey(item.run, item.first), JSON.stringify({ ...file, summary }));
   return summary;
@@ -94,6 +97,8 @@ export async function lines(store: JobStore, item: BatchItem, services: BulkDepe
 
 /** Our own errors are thrown only when nothing was left in doubt; anything else may have stopped mid-request. */
 const CONTRACT_ERRORS = /^(Kustomer\w*Error|SecretUnavailableError|ConfigurationError|ValidationError)$/;
+/** Errors a child meets before it sends anything. */
+const BEFORE_SENDING = /^JobFileChangedError$/;
 
 /** Lambda hands Step Functions `{errorType, errorMessage, trace}` as the cause: keep the message. */
 function reasonOf(error: string | undefined, cause: string | undefined): string {
@@ -133,7 +138,7 @@ export async function collect(store: JobStore, run: string, children: ChildResul
     else if (child.status === "PENDING") neverStarted.add(item.first);
     else if (!recorded.has(item.first)) {
       // A child that failed on its own error left nothing in doubt; one stopped from outside may have.
-      const state: LineState = CONTRACT_ERRORS.test(child.error ?? "") ? "failed" : "inDoubt";
+      const state: LineState = BEFORE_SENDING.test(child.error ?? "") ? "unsent" : CONTRACT_ERRORS.test(child.error ?? "") ? "failed" : "inDoubt";
       const entry = entryOf(item);
       count(entry, state, item.count);
       entries.set(item.first, { ...entry, whole: { state, reason: reasonOf(child.error, child.cause) } });
@@ -141,7 +146,7 @@ export async function collect(store: JobStore, run: string, children: ChildResul
   }
   const why = mapFailed ? ` (${reasonOf(mapFailed.Error, mapFailed.Cause)})` : "";
   const nothingRan = mapFailed?.Error === "States.ItemReaderFailed";
-  const ledger: Ledger = { lines: 0, batches: [] };
+  const ledger: Ledger = { lines: 0, batches: [], ...(planned[0]?.version ? { version: planned[0].version } : {}) };
   for (const item of planned) {
     let entry = entries.get(item.first);
     // A child stopped after recording its batch (a timeout, say) left its own account: that is the truth.
@@ -271,8 +276,8 @@ export async function report(store: JobStore, key: string, run: string, statusTi
   return writeReport({
     totals: { lines: ledger.lines, ...totalsOf(ledger), unchanged: 0 },
     batches: ledger.batches,
-    lines: nonBlank(store.lines(key)),
-    bytes: (start, end) => store.bytes(key, start, end),
+    lines: nonBlank(store.lines(key, undefined, ledger.version)),
+    bytes: (start, end) => store.bytes(key, start, end, ledger.version),
     batchFile: async (batch) => {
       const file = await store.getJson<BatchFile>(batchKey(run, batch.first));
       const outcomes = [...file.outcomes, ...file.pending.flatMap((operation) => allLines(operation, "inDoubt", stillPending(operation.bulkId)))];

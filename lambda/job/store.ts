@@ -12,10 +12,15 @@ export interface ObjectWriter {
 export interface JobStore {
   /** The bucket's name (or the folder's path), as the map's items carry it. */
   readonly name: string;
-  /** The lines of the file, or of a range of it, as they stream in. */
-  lines(key: string, range?: LineRange): AsyncGenerator<ReadLine>;
+  /** The object's version as it is now (S3's ETag): every read of the job file names it. */
+  version(key: string): Promise<string>;
+  /**
+   * The lines of the file, or of a range of it, as they stream in. With `version`, the file must still
+   * be that version: a job file replaced during its run would mix two files' lines (JobFileChangedError).
+   */
+  lines(key: string, range?: LineRange, version?: string): AsyncGenerator<ReadLine>;
   /** The bytes [start, end) of an object, as they stream in. */
-  bytes(key: string, start: number, end: number): Promise<AsyncIterable<Uint8Array>>;
+  bytes(key: string, start: number, end: number, version?: string): Promise<AsyncIterable<Uint8Array>>;
   /** The object as JSON. */
   getJson<T>(key: string): Promise<T>;
   /**
@@ -30,6 +35,15 @@ export interface JobStore {
 }
 
 export const RESULTS_PREFIX = "results";
+
+/** The job file was replaced during its run: what was not read yet is not sent. */
+export class JobFileChangedError extends Error {
+  override readonly name = "JobFileChangedError";
+
+  constructor(key: string, options: { cause?: unknown } = {}) {
+    super(`the job file ${key} was replaced during its run`, options);
+  }
+}
 
 /** Where a run keeps a file of its own. */
 export const runKey = (run: string, file: string) => `${RESULTS_PREFIX}/${run}/${file}`;

@@ -2,7 +2,7 @@
 // AWS_ENDPOINT_URL_S3: GetObject (whole or a byte range), HeadObject, PutObject, ListObjectsV2 (paged
 // by 1,000 keys), and multipart uploads. Every call is recorded (action and resource ARN), so the
 // permission simulation can check each against the synthesized policies.
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { serve, type Served } from "../../local/serve.ts";
 
 const xmlEscape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -110,14 +110,21 @@ export class FakeS3 {
         if (request.method === "HEAD") return response.writeHead(403).end();
         return error(403, "AccessDenied", "Access Denied");
       }
+      // An object's ETag is its MD5 (for a single-part upload); If-Match must name it.
+      const etag = `"${createHash("md5").update(stored).digest("hex")}"`;
+      const ifMatch = request.headers["if-match"];
+      if (ifMatch !== undefined && ifMatch !== etag) {
+        if (request.method === "HEAD") return response.writeHead(412).end();
+        return error(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold");
+      }
       const range = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? "");
       if (range) {
         const [start, end] = [Number(range[1]), Math.min(Number(range[2]), stored.length - 1)];
         const part = stored.subarray(start, end + 1);
-        response.writeHead(206, { "content-type": "application/octet-stream", "content-length": part.length, "content-range": `bytes ${start}-${end}/${stored.length}` });
+        response.writeHead(206, { etag, "content-type": "application/octet-stream", "content-length": part.length, "content-range": `bytes ${start}-${end}/${stored.length}` });
         return response.end(request.method === "HEAD" ? undefined : part);
       }
-      response.writeHead(200, { "content-type": "application/octet-stream", "content-length": stored.length });
+      response.writeHead(200, { etag, "content-type": "application/octet-stream", "content-length": stored.length });
       response.end(request.method === "HEAD" ? undefined : stored);
     });
     return this.served.url;
