@@ -1,5 +1,5 @@
 // Test data: customer updates full of personal fields (so leaks are detectable), keys, and the real
-// AWS sample envelopes from ../shared with a payload placed inside.
+// AWS sample envelopes (test/fixtures/aws-sample-events, from aws-lambda-go's test data) with a payload placed inside.
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,7 +9,7 @@ export const ROTATED_API_KEY = "kst_test_rotated_8e7d6c5b4a3f2e1d";
 export const SECRET_ID = "kustomer/api-key";
 
 const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const sampleEvents = resolve(repositoryRoot, "../shared/aws-sample-events");
+const sampleEvents = resolve(repositoryRoot, "test/fixtures/aws-sample-events");
 
 export function customerId(n: number): string {
   return `5e4c41c8c9f1${n.toString(16).padStart(12, "0")}`;

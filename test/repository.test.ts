@@ -1,0 +1,12 @@
+// The repository stands alone: a clone has no sibling folders, so no tracked file may point outside it.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { expect, it } from "vitest";
+
+it("refers to nothing outside the repository", () => {
+  const files = execFileSync("git", ["ls-files"], { encoding: "utf8" })
+    .split("\n")
+    .filter((file) => file && !file.endsWith("package-lock.json") && file !== "test/repository.test.ts");
+  const outside = files.filter((file) => /\.\.\/shared\b/.test(readFileSync(file, "utf8")));
+  expect(outside).toEqual([]);
+});
