@@ -22,7 +22,7 @@ import {
 } from "aws-cdk-lib/aws-stepfunctions";
 import { EventBridgePutEvents, LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { WORKFLOW_CALLER } from "../lambda/events/workflow.ts";
+import { RESUBMIT_TASK, WORKFLOW_CALLER } from "../lambda/events/workflow.ts";
 import type { DataKey } from "./data-key.ts";
 import { createStateMachine, withTaskRetries } from "./state-machine.ts";
 
@@ -34,7 +34,7 @@ export const OUTCOME_SOURCE = "kustomer-bulk-update";
 export const COMPLETED_DETAIL_TYPE = "Customer Bulk Update Completed";
 export const FAILED_DETAIL_TYPE = "Customer Bulk Update Failed";
 
-/** Times a command is submitted again after a retryable failure, each after the wait the function names. */
+/** Times a command's unaccepted requests are submitted again after a retryable failure, each after the wait the function names. */
 export const SUBMIT_RETRIES = 5;
 
 export interface BulkUpdateWorkflowProps {
@@ -52,12 +52,12 @@ export class BulkUpdateWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: BulkUpdateWorkflowProps) {
     super(scope, id);
-    const clientContext = Buffer.from(JSON.stringify({ custom: { caller: WORKFLOW_CALLER } })).toString("base64");
-    const invoke = (name: string, payload: TaskInput, resultPath: string) =>
+    const clientContextOf = (custom: Record<string, string>) => Buffer.from(JSON.stringify({ custom })).toString("base64");
+    const invoke = (name: string, payload: TaskInput, resultPath: string, custom: Record<string, string> = {}) =>
       new LambdaInvoke(this, name, {
         lambdaFunction: props.fn,
         payload,
-        clientContext,
+        clientContext: clientContextOf({ caller: WORKFLOW_CALLER, ...custom }),
         // Replaced by the explicit retry below, which also covers the function's own named errors.
         retryOnServiceExceptions: false,
         resultSelector: { "answer.$": "$.Payload" },
@@ -85,14 +85,26 @@ export class BulkUpdateWorkflow extends Construct {
     const submit = withTaskRetries(invoke("Submit", TaskInput.fromJsonPathAt("$$.Execution.Input"), "$.submitted"));
     submit.addCatch(unanswered("SubmitUnanswered", {}).next(failed), { errors: ["States.ALL"], resultPath: "$.caught" });
 
-    // 2. A retryable failure submits the whole command again (safe: a bulk update is idempotent).
+    // 2. A retryable failure submits again what Kustomer did not accept: the requests not sent, and
+    // those sent with no answer. What it accepted is never sent again (CONTRACT §2.6); the function
+    // keeps that account (`settled`), by request, from attempt to attempt.
+    const resubmitTask = withTaskRetries(
+      invoke(
+        "Resubmit",
+        TaskInput.fromObject({ command: JsonPath.objectAt("$$.Execution.Input"), attempt: JsonPath.numberAt("$.attempts"), settled: JsonPath.objectAt("$.settled") }),
+        "$.submitted",
+        { task: RESUBMIT_TASK },
+      ),
+    );
+    resubmitTask.addCatch(unanswered("ResubmitUnanswered", {}).next(failed), { errors: ["States.ALL"], resultPath: "$.caught" });
     const resubmit = new Pass(this, "CountAttempt", {
       parameters: {
         "summary.$": "$.summary",
         "attempts.$": "States.MathAdd($.attempts, 1)",
         "retryAfterSeconds.$": "$.submitted.answer.retryAfterSeconds",
+        "settled.$": "$.submitted.answer.settled",
       },
-    }).next(new Wait(this, "WaitToResubmit", { time: WaitTime.secondsPath("$.retryAfterSeconds") }).next(submit));
+    }).next(new Wait(this, "WaitToResubmit", { time: WaitTime.secondsPath("$.retryAfterSeconds") }).next(resubmitTask));
 
     // 3. Read the outcome until every operation is complete, at most until the status timeout.
     const maxChecks = Math.max(1, Math.ceil(props.statusTimeout.toSeconds() / props.pollInterval.toSeconds()));
@@ -151,8 +163,10 @@ export class BulkUpdateWorkflow extends Construct {
         .otherwise(countPoll.next(wait)),
     );
 
-    submit.next(
-      new Choice(this, "Submitted?")
+    const submitted = new Choice(this, "Submitted?");
+    submit.next(submitted);
+    resubmitTask.next(submitted);
+    submitted
         .when(Condition.stringEquals("$.submitted.answer.status", "submitted"), startPolling)
         .when(Condition.stringEquals("$.submitted.answer.status", "dryRun"), describe("DescribeDryRun", "States.JsonMerge($.summary, $.submitted.answer.outcome, false)").next(completed))
         .when(
@@ -163,8 +177,7 @@ export class BulkUpdateWorkflow extends Construct {
           ),
           resubmit,
         )
-        .otherwise(describe("DescribeSubmitFailure", "States.JsonMerge($.summary, $.submitted.answer.outcome, false)").next(failed)),
-    );
+        .otherwise(describe("DescribeSubmitFailure", "States.JsonMerge($.summary, $.submitted.answer.outcome, false)").next(failed));
 
     const definition = new Choice(this, "HasCorrelationId?")
       // A path that is absent fails a comparison: presence is checked first.

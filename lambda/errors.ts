@@ -1,6 +1,7 @@
 // The named errors of the contract (CONTRACT §4). Step Functions matches on `name`, HTTP callers get
 // `httpStatus`, so both are fixed per class and never derived from the (minified) class name.
 import type { KustomerErrorDetail } from "./kustomer/wire.ts";
+import type { Settled } from "./schema.ts";
 
 export interface ValidationIssue {
   path: string;
@@ -13,6 +14,8 @@ export interface SubmissionProgress {
   /** Customers whose request may have reached Kustomer, with no answer saying what became of it. */
   inDoubtCustomerIds: string[];
   unsentCustomerIds: string[];
+  /** The same, by request, for the workflow's resubmission: what it must not send again. */
+  settled?: Settled;
 }
 
 /** Issues a message quotes; the answer lists more (MAX_LISTED_ISSUES). */

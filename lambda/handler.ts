@@ -8,14 +8,14 @@ import { eventBridgeAdapter } from "./events/eventbridge.ts";
 import { httpAdapter } from "./events/http.ts";
 import { mapBatchAdapter } from "./events/map-batch.ts";
 import { deliveryOf, isSqsEvent, processSqsBatch } from "./events/sqs.ts";
-import { workflowAdapter } from "./events/workflow.ts";
+import { workflowAdapter, workflowResubmitAdapter } from "./events/workflow.ts";
 import { CountedCalls } from "./kustomer/counted-calls.ts";
 import { countFailure, inInvocation, logger, publishMetrics } from "./observability.ts";
 import { processRequest, type RequestResult } from "./process-request.ts";
 import { deadlineOf, RESPONSE_RESERVE_MS, servicesFor, type HandlerServices } from "./services.ts";
 
 // The workflow's tasks first: it is told apart by its client context, whatever the payload looks like.
-const adapters: TriggerAdapter[] = [workflowAdapter, httpAdapter, eventBridgeAdapter, mapBatchAdapter, directAdapter];
+const adapters: TriggerAdapter[] = [workflowAdapter, workflowResubmitAdapter, httpAdapter, eventBridgeAdapter, mapBatchAdapter, directAdapter];
 
 export function handler(event: unknown, context?: Context): Promise<unknown> {
   return inInvocation(() => handle(event, context));
@@ -40,7 +40,7 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
     const callerDeadlineAt = adapter.callerWaitsMs === undefined ? deadlineAt : Math.min(deadlineAt, started + adapter.callerWaitsMs - RESPONSE_RESERVE_MS);
     const request = adapter.toRequest(event);
     const calls = new CountedCalls(ready.client);
-    const run = () => processRequest(request, { ...ready, client: calls }, callerDeadlineAt);
+    const run = () => processRequest(request, { ...ready, client: calls }, callerDeadlineAt, adapter.settledOf?.(event));
     // Only a command changes anything: reads are not keyed, nor read for a key.
     const key = ready.idempotency && isCommand(request) ? adapter.idempotencyKey?.(event) : undefined;
     const result = key && ready.idempotency ? await ready.idempotency.once(key, request, run, context) : await run();

@@ -5,6 +5,7 @@ import { getBulkStatuses } from "./kustomer/status.ts";
 import { submitBulkUpdate } from "./kustomer/submit.ts";
 import { readOutcome, type OutcomeDependencies } from "./outcome.ts";
 import type { OutcomeResult, StatusResult, SubmitResult } from "./results.ts";
+import type { Settled } from "./schema.ts";
 import { parseRequest, splitBatch } from "./validation.ts";
 
 /** What the use case uses, and nothing else. */
@@ -19,7 +20,8 @@ export type RequestResult =
   | { kind: "status"; result: StatusResult }
   | { kind: "outcome"; result: OutcomeResult };
 
-export async function processRequest(input: unknown, services: Services, deadlineAt: number): Promise<RequestResult> {
+/** `earlier`: what earlier attempts of the same command settled (the workflow's resubmission). */
+export async function processRequest(input: unknown, services: Services, deadlineAt: number, earlier?: Settled): Promise<RequestResult> {
   const request = parseRequest(input, services.maxItems);
   if (request.action === "status") return { kind: "status", result: await getBulkStatuses(request.bulkIds, services.client, deadlineAt, services.concurrency) };
   if (request.action === "outcome") return { kind: "outcome", result: await readOutcome(request, services, deadlineAt) };
@@ -29,5 +31,5 @@ export async function processRequest(input: unknown, services: Services, deadlin
     return { kind: "submitted", result: rejected.length > 0 ? { ...submitted, rejected } : submitted };
   }
   if (request.dryRun) return { kind: "dryRun", result: dryRun(request) };
-  return { kind: "submitted", result: await submitBulkUpdate(request, services, deadlineAt) };
+  return { kind: "submitted", result: await submitBulkUpdate(request, services, deadlineAt, earlier) };
 }

@@ -187,6 +187,16 @@ export const outcomeRequestSchema = z.strictObject({
   inDoubtCustomerIds: z.optional(z.array(z.string().check(z.maxLength(64))).check(z.maxLength(1_000))),
 });
 
+/**
+ * What the earlier attempts of a workflow's command settled, by each request's place in the plan
+ * (CONTRACT §2.6): those Kustomer accepted with a 2xx (with their bulk ids; null when the answer could
+ * not be read), never sent again, and those sent with no answer, sent again.
+ */
+export const settledSchema = z.strictObject({
+  accepted: z.array(z.strictObject({ request: z.int().check(z.gte(0)), bulkId: z.nullable(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE))) })),
+  unanswered: z.array(z.int().check(z.gte(0))),
+});
+
 /** A large job's batch (a Distributed Map child's `Items`): each line is checked on its own (CONTRACT §7). */
 export const jobBatchSchema = z.strictObject({ action: z.literal("batch"), items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(KUSTOMER_BULK_LIMIT)) });
 
@@ -195,4 +205,5 @@ export type BulkUpdateCommand = z.infer<typeof bulkUpdateCommandSchema>;
 export type StatusRequest = z.infer<typeof statusRequestSchema>;
 export type OutcomeRequest = z.infer<typeof outcomeRequestSchema>;
 export type JobBatch = z.infer<typeof jobBatchSchema>;
+export type Settled = z.infer<typeof settledSchema>;
 export type BulkRequest = BulkUpdateCommand | StatusRequest | OutcomeRequest | JobBatch;

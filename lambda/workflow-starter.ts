@@ -4,8 +4,22 @@
 import type { SFNClient } from "@aws-sdk/client-sfn";
 import { ValidationError } from "./errors.ts";
 
-/** StartExecution's limit for the input; a larger command belongs in a job file. */
-export const MAX_EXECUTION_INPUT_BYTES = 256 * 1024;
+/** Step Functions' limit for an execution's input, and for a task's. */
+export const MAX_TASK_INPUT_BYTES = 256 * 1024;
+
+/**
+ * The largest command the workflow takes: 256 KiB less room for what a resubmission carries beside
+ * the command (what earlier attempts settled: ~50 bytes a request), since a task's input past 256 KiB
+ * fails the run where no Catch can see it. 10,000 `ids` fit. A larger command belongs in a job file.
+ */
+export const MAX_WORKFLOW_COMMAND_BYTES = 248 * 1024;
+
+export function tooLargeForWorkflow(bytes: number): ValidationError {
+  return new ValidationError(`the command is ${bytes} bytes; a workflow takes at most 248 KiB: send it as a job file instead`, {
+    issues: [{ path: "", message: `is ${bytes} bytes; at most ${MAX_WORKFLOW_COMMAND_BYTES}` }],
+    httpStatus: 413,
+  });
+}
 
 export interface WorkflowStarter {
   /** "duplicate" when an execution of that name exists already: the delivery was started before. */
@@ -19,11 +33,7 @@ export class StepFunctionsStarter implements WorkflowStarter {
 
   async start(name: string, input: string): Promise<"started" | "duplicate"> {
     const bytes = Buffer.byteLength(input);
-    if (bytes > MAX_EXECUTION_INPUT_BYTES) {
-      throw new ValidationError(`the command is ${bytes} bytes; a workflow takes at most 256 KiB: send it as a job file instead`, {
-        issues: [{ path: "", message: `is ${bytes} bytes; at most ${MAX_EXECUTION_INPUT_BYTES}` }],
-      });
-    }
+    if (bytes > MAX_WORKFLOW_COMMAND_BYTES) throw tooLargeForWorkflow(bytes);
     const { SFNClient, StartExecutionCommand, ExecutionAlreadyExists, InvalidExecutionInput } = await import("@aws-sdk/client-sfn");
     this.client ??= new SFNClient({});
     try {

@@ -60,6 +60,8 @@ export interface Run {
   sizes: StateSizes[];
   /** What each task's function answered, in bytes, before the state's ResultSelector. */
   taskResults: Array<{ state: string; bytes: number }>;
+  /** Each task's input (a Lambda task's payload), which Step Functions also limits to 256 KiB. */
+  taskInputs: Array<{ state: string; bytes: number }>;
   visited: string[];
   /** The execution's history events, counted as Step Functions records them for each state's type. */
   history: number;
@@ -98,13 +100,14 @@ export async function runStateMachine(
   const waitStates = Object.entries(definition.States as Record<string, any>)
     .filter(([, state]) => state.Type === "Wait")
     .map(([name]) => name);
-  const run: Run = { sizes: [], taskResults: [], visited: [], events: [], history: 2 };
+  const run: Run = { sizes: [], taskResults: [], taskInputs: [], visited: [], events: [], history: 2 };
   // Per the developer guide's history events: a Lambda task enters, is scheduled, starts, ends and
   // exits; each retry fails, is scheduled and starts again; a Distributed Map records six.
   const eventsOf = (state: string) =>
     options.distributedMaps?.includes(state) ? 6 : ({ Task: 5, Fail: 1 } as Record<string, number>)[definition.States[state]?.Type] ?? 2;
   const invoke = async (state: string, payload: unknown, context: Context) => {
     options.beforeTask?.(state);
+    run.taskInputs.push({ state, bytes: bytes(payload) });
     const result = await handler(payload, context);
     run.taskResults.push({ state, bytes: bytes(result) });
     return result;

@@ -76,7 +76,7 @@ describe("SQS batches", () => {
     expect(sqs.sent.map(({ attributes }) => attributes)).toEqual([
       { ErrorName: "ValidationError", ErrorMessage: expect.stringContaining("not valid JSON") },
       { ErrorName: "ValidationError", ErrorMessage: expect.stringContaining("must be a command") },
-      { ErrorName: "ValidationError", ErrorMessage: expect.stringContaining("256 KiB") },
+      { ErrorName: "ValidationError", ErrorMessage: expect.stringContaining("at most 248 KiB") },
       { ErrorName: "ValidationError", ErrorMessage: expect.stringContaining("detail-type") },
     ]);
     expect(stepFunctions.started.map((execution) => execution.name)).toEqual(["message-5"]);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { COMPLETED_DETAIL_TYPE, FAILED_DETAIL_TYPE, OUTCOME_SOURCE, SUBMIT_RETRIES } from "../infra/workflow.ts";
 import { MAX_LISTED } from "../lambda/list-store.ts";
+import { MAX_WORKFLOW_COMMAND_BYTES } from "../lambda/workflow-starter.ts";
 import { customerId, customerUpdates } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 import { definitionFromTemplate, runStateMachine, type Run } from "../local/state-machines.ts";
@@ -52,7 +53,16 @@ function expectWithinLimits(run: Run): void {
     expect({ state, inputBytes: inputBytes <= STATE_LIMIT, outputBytes: outputBytes <= STATE_LIMIT }).toEqual({ state, inputBytes: true, outputBytes: true });
   }
   for (const { state, bytes } of run.taskResults) expect({ state, within: bytes <= STATE_LIMIT }).toEqual({ state, within: true });
+  for (const { state, bytes } of run.taskInputs) expect({ state, input: bytes <= STATE_LIMIT }).toEqual({ state, input: true });
 }
+
+/** How many bulk requests carried each customer. */
+function sendsPerCustomer(): Map<string, number> {
+  const sends = new Map<string, number>();
+  for (const put of world.kustomer.bulkPuts) for (const { id } of put.body as Array<{ id: string }>) sends.set(id, (sends.get(id) ?? 0) + 1);
+  return sends;
+}
+const carrying = (id: string) => (request: { body: unknown }) => (request.body as Array<{ id: string }>).some((item) => item.id === id);
 
 describe("the workflow, executed", () => {
   it("follows the operations until applied, and announces Completed with every customer Kustomer failed", async () => {
@@ -149,6 +159,60 @@ describe("the workflow, executed", () => {
     expect(world.kustomer.bulkPuts).toHaveLength((1 + SUBMIT_RETRIES) * 2);
   });
 
+  it("resubmits only the requests Kustomer did not accept, and follows the accepted ones to the end", async () => {
+    const updates = customerUpdates(300);
+    world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
+    // The second request fails both of its attempts: the first submit fails; the others were accepted.
+    world.kustomer.inject({ method: "PUT", match: carrying(updates[100]!.id), times: 2, fault: { status: 503 } });
+    const run = await execute({ body: updates }, "exec-resubmit");
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
+    expect(detail).toMatchObject({ items: 300, applied: 300, failed: 0, inDoubt: 0, unsent: 0 });
+    expect(detail.bulkIds).toHaveLength(3);
+    expect(run.visited.filter((state) => state === "Resubmit")).toHaveLength(1);
+    // Accepted requests went out once; the refused one twice more (its attempts), then once accepted.
+    const sends = sendsPerCustomer();
+    for (const [index, { id }] of updates.entries()) expect({ index, sends: sends.get(id) }).toEqual({ index, sends: index >= 100 && index < 200 ? 3 : 1 });
+    expectWithinLimits(run);
+  });
+
+  it("never sends again a request Kustomer accepted with an unreadable answer, and resends one that went unanswered", async () => {
+    const updates = customerUpdates(300);
+    world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
+    // First request: a 201 whose body cannot be read. Second: no answer to either attempt. Third: two 503s.
+    world.kustomer.inject({ method: "PUT", match: carrying(updates[0]!.id), fault: { status: 201, body: "{\"data\":" } });
+    world.kustomer.inject({ method: "PUT", match: carrying(updates[100]!.id), times: 2, fault: { hang: true } });
+    world.kustomer.inject({ method: "PUT", match: carrying(updates[200]!.id), times: 2, fault: { status: 503 } });
+    const run = await execute({ body: updates }, "exec-resubmit-doubt");
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
+    // The first request's customers stay in doubt; the second and third were sent again and applied.
+    expect(detail).toMatchObject({ items: 300, applied: 200, failed: 0, inDoubt: 100, unsent: 0 });
+    expect(detail.inDoubtCustomerIds).toEqual(updates.slice(0, 100).map(({ id }) => id));
+    expect(detail.applied + detail.failed + detail.inDoubt + detail.unsent + detail.unchanged).toBe(detail.items);
+    const sends = sendsPerCustomer();
+    for (const [index, { id }] of updates.entries()) expect({ index, sends: sends.get(id) }).toEqual({ index, sends: index < 100 ? 1 : 3 });
+  });
+
+  it("announces Failed after its last resubmission with every attempt's accepted bulk ids, and only the customers never sent as not sent", async () => {
+    const updates = customerUpdates(250);
+    world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
+    world.kustomer.inject({ method: "PUT", match: carrying(updates[100]!.id), fault: { hang: true } });
+    world.kustomer.inject({ method: "PUT", match: carrying(updates[100]!.id), times: 1_000, fault: { status: 503 } });
+    world.kustomer.inject({ method: "PUT", match: carrying(updates[200]!.id), times: 1_000, fault: { status: 503 } });
+    const run = await execute({ body: updates }, "exec-resubmit-fails");
+    expect(run.error?.name).toBe("KustomerUnavailableError");
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(FAILED_DETAIL_TYPE);
+    // The second request went unanswered once: in doubt, whatever later attempts did. The third was never taken.
+    expect(detail.acceptedBulkIds).toHaveLength(1);
+    expect(new Set(detail.inDoubtCustomerIds)).toEqual(new Set(updates.slice(100, 200).map(({ id }) => id)));
+    expect(detail.unsentCustomerIds).toEqual(updates.slice(200).map(({ id }) => id));
+    expect(run.visited.filter((state) => state === "Resubmit")).toHaveLength(SUBMIT_RETRIES);
+    // The accepted first request went out once, on the first attempt only.
+    expect(sendsPerCustomer().get(updates[0]!.id)).toBe(1);
+  });
+
   it("names the operations accepted before a request Kustomer refused, and the customers not sent", async () => {
     const updates = customerUpdates(150);
     world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
@@ -217,28 +281,40 @@ describe("the workflow, executed", () => {
     expect(run.visited.filter((state) => state === "CheckStatus")).toHaveLength(4);
   });
 
-  it("keeps every state under 256 KiB for the largest body StartExecution accepts", async () => {
-    // Minimal updates, as many as fit in StartExecution's 256 KiB.
-    const count = Math.floor((STATE_LIMIT - '{"body":[]}'.length) / (JSON.stringify({ id: customerId(1) }).length + 1));
+  it("keeps every state and task input under 256 KiB for the largest body the workflow takes, resubmission included", async () => {
+    // Minimal updates, as many as fit in MAX_WORKFLOW_COMMAND_BYTES; the last request is refused once, so Resubmit carries the rest's account.
+    const count = Math.floor((MAX_WORKFLOW_COMMAND_BYTES - '{"body":[]}'.length) / (JSON.stringify({ id: customerId(1) }).length + 1));
     const body = Array.from({ length: count }, (_, index) => ({ id: customerId(index + 1) }));
-    expect(Buffer.byteLength(JSON.stringify({ body }))).toBeLessThanOrEqual(STATE_LIMIT);
-    expect(Buffer.byteLength(JSON.stringify({ body: [...body, { id: customerId(count + 1) }] }))).toBeGreaterThan(STATE_LIMIT);
+    expect(Buffer.byteLength(JSON.stringify({ body }))).toBeLessThanOrEqual(MAX_WORKFLOW_COMMAND_BYTES);
     world.kustomer.addCustomers(body);
+    world.kustomer.inject({ method: "PUT", match: carrying(body[count - 1]!.id), times: 2, fault: { status: 503 } });
     const run = await execute({ body }, "exec-largest");
     expect(outcomeOf(run).detail).toMatchObject({ items: count, applied: count, failed: 0 });
+    expect(run.visited).toContain("Resubmit");
     expectWithinLimits(run);
     // The command stays in the execution input: no state after the first carries it.
     const afterStart = run.sizes.filter(({ state }) => state !== "HasCorrelationId?" && state !== "UseExecutionName");
     expect(Math.max(...afterStart.map(({ inputBytes }) => inputBytes))).toBeLessThan(20_000);
   }, 60_000);
 
-  it("keeps every state under 256 KiB for 10,000 ids with one update", async () => {
+  it("refuses a command over MAX_WORKFLOW_COMMAND_BYTES with a ValidationError naming the size, and sends nothing", async () => {
+    const count = Math.ceil(MAX_WORKFLOW_COMMAND_BYTES / (JSON.stringify({ id: customerId(1) }).length + 1)) + 1;
+    const run = await execute({ body: Array.from({ length: count }, (_, index) => ({ id: customerId(index + 1) })) }, "exec-too-large");
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(FAILED_DETAIL_TYPE);
+    expect(detail.error).toEqual({ name: "ValidationError", message: expect.stringMatching(/^the command is \d+ bytes; a workflow takes at most 248 KiB/) });
+    expect(world.kustomer.bulkPuts).toEqual([]);
+  });
+
+  it("keeps every state and task input under 256 KiB for 10,000 ids with one update, resubmission included", async () => {
     const ids = Array.from({ length: 10_000 }, (_, index) => customerId(index + 1));
     world.kustomer.addCustomers(ids.map((id) => ({ id })));
     const input = { ids: ids.join(","), body: [{ id: ids[0], tags: ["vip"] }] };
-    expect(Buffer.byteLength(JSON.stringify(input))).toBeLessThanOrEqual(STATE_LIMIT);
+    expect(Buffer.byteLength(JSON.stringify(input))).toBeLessThanOrEqual(MAX_WORKFLOW_COMMAND_BYTES);
+    world.kustomer.inject({ method: "PUT", match: (request) => request.query.ids?.includes(ids[9_999]!) ?? false, times: 2, fault: { status: 503 } });
     const run = await execute(input, "exec-ids");
     expect(outcomeOf(run).detail).toMatchObject({ items: 10_000, applied: 10_000, failed: 0 });
+    expect(run.visited).toContain("Resubmit");
     expectWithinLimits(run);
   }, 60_000);
 

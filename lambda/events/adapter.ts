@@ -3,6 +3,7 @@ import type { Context } from "aws-lambda";
 import { contractErrorOf } from "../errors.ts";
 import type { ListStore } from "../list-store.ts";
 import type { RequestResult } from "../process-request.ts";
+import type { Settled } from "../schema.ts";
 
 /** The invocation an answer is for. */
 export interface AdapterCall {
@@ -17,6 +18,8 @@ export interface TriggerAdapter<Response = unknown> {
   readonly callerWaitsMs?: number;
   matches(event: unknown, context?: Context): boolean;
   toRequest(event: unknown): unknown;
+  /** What earlier attempts of the same command settled, where the trigger resubmits (the workflow). */
+  settledOf?(event: unknown): Settled | undefined;
   /** The delivery's idempotency key, where the trigger has one (CONTRACT §2.4). */
   idempotencyKey?(event: unknown): string | undefined;
   toResponse(result: RequestResult, call: AdapterCall): Response | Promise<Response>;

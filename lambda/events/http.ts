@@ -131,7 +131,10 @@ export function toHttpErrorResponse(failure: unknown): APIGatewayProxyResult {
   const body: Record<string, unknown> = { name: error.name, message: error.message };
   if (error instanceof ValidationError && error.issues.length > 0) Object.assign(body, { issues: error.issues, issueCount: error.issueCount });
   if (error instanceof KustomerRequestError) body.kustomer = { status: error.kustomerStatus, errors: error.details };
-  if (error.progress) Object.assign(body, error.progress);
+  if (error.progress) {
+    const { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds } = error.progress;
+    Object.assign(body, { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds });
+  }
   const retryAfter = error instanceof KustomerRateLimitError || error instanceof IdempotencyConflictError ? error.retryAfterSeconds : undefined;
   const headers: Record<string, string> = retryAfter === undefined ? {} : { "retry-after": String(retryAfter) };
   return json(error.httpStatus, { error: body }, headers);

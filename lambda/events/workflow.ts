@@ -4,14 +4,26 @@
 // pass Step Functions' 256 KiB), an outcome its sums, and an error is an answer too, because a thrown
 // error reaches Step Functions without its fields (which customers were not sent).
 import type { Context } from "aws-lambda";
-import { contractErrorOf, InternalError, KustomerRateLimitError, ValidationError } from "../errors.ts";
+import * as z from "zod/mini";
+import { contractErrorOf, InternalError, KustomerRateLimitError, ValidationError, validationErrorOf, type SubmissionProgress } from "../errors.ts";
+import { KUSTOMER_BULK_LIMIT } from "../kustomer/plan.ts";
 import { listForEvent } from "../list-store.ts";
 import type { RequestResult } from "../process-request.ts";
 import type { OutcomeResult } from "../results.ts";
+import { settledSchema, type Settled } from "../schema.ts";
+import { MAX_TASK_INPUT_BYTES, MAX_WORKFLOW_COMMAND_BYTES, tooLargeForWorkflow } from "../workflow-starter.ts";
 import { correlationKey, isObject, type AdapterCall, type TriggerAdapter } from "./adapter.ts";
 
 /** The workflow's LambdaInvoke tasks send `{ "custom": { "caller": WORKFLOW_CALLER } }` as client context. */
 export const WORKFLOW_CALLER = "kustomer-bulk-update-workflow";
+/** The resubmission's client context also names its task: its payload wraps the command. */
+export const RESUBMIT_TASK = "resubmit";
+
+/** What the workflow's Resubmit task sends: the command, the attempt, and what earlier attempts settled. */
+const resubmissionSchema = z.object({ command: z.unknown(), attempt: z.int().check(z.gte(1)), settled: settledSchema });
+type Resubmission = z.infer<typeof resubmissionSchema>;
+
+const NOTHING_SETTLED: Settled = { accepted: [], unanswered: [] };
 
 /** The workflow's wait before submitting again after a retryable error that named no time of its own. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 60;
@@ -32,7 +44,7 @@ export type WorkflowAnswer =
   | { status: "dryRun"; outcome: { dryRun: true; items: number; requests: number; applied: 0; failed: 0; failures: []; bulkIds: [] } }
   | { status: "complete"; outcome: Omit<OutcomeResult, "allComplete" | "incomplete"> }
   | { status: "incomplete"; incomplete: Array<{ bulkId: string; status: string }> }
-  | { status: "failed"; retryable: boolean; retryAfterSeconds: number; outcome: Record<string, unknown> };
+  | { status: "failed"; retryable: boolean; retryAfterSeconds: number; outcome: Record<string, unknown>; settled?: Settled };
 
 async function toAnswer(answer: RequestResult, { listStore }: AdapterCall): Promise<WorkflowAnswer> {
   switch (answer.kind) {
@@ -66,15 +78,20 @@ function customerIdsOf(command: unknown): string[] {
   return list.filter((id): id is string => typeof id === "string");
 }
 
-async function toFailure(failure: unknown, { event, listStore }: AdapterCall): Promise<WorkflowAnswer> {
+/**
+ * What a failed submit answers: the error, the bulk ids accepted, the customers in doubt and those not
+ * sent, over every attempt; and, for a resubmission, what the attempts so far settled.
+ */
+async function toFailure(failure: unknown, { event, listStore }: AdapterCall, earlier?: Settled): Promise<WorkflowAnswer> {
   const error = contractErrorOf(failure);
   const outcome: Record<string, unknown> = { error: { name: error.name, message: error.message } };
   const isCommand = isObject(event) && event.action !== "outcome";
   if (isCommand && error instanceof ValidationError) outcome.acceptedBulkIds = [];
   // An invalid command names its problems; which customers it meant is then anybody's guess. After a
   // bug, what was sent is not known: no lists rather than wrong ones.
-  if (isCommand && !(error instanceof ValidationError) && !(error instanceof InternalError)) {
-    const { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds } = error.progress ?? { acceptedBulkIds: [], inDoubtCustomerIds: [], unsentCustomerIds: customerIdsOf(event) };
+  const known = isCommand && !(error instanceof ValidationError) && !(error instanceof InternalError);
+  if (known) {
+    const { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds } = error.progress ?? progressOf(customerIdsOf(event), earlier ?? NOTHING_SETTLED);
     const unsent = await listForEvent(unsentCustomerIds, listStore, "unsent-customer-ids");
     const inDoubt = await listForEvent(inDoubtCustomerIds, listStore, "in-doubt-customer-ids");
     Object.assign(
@@ -85,14 +102,65 @@ async function toFailure(failure: unknown, { event, listStore }: AdapterCall): P
     );
   }
   const retryAfterSeconds = error instanceof KustomerRateLimitError ? error.retryAfterSeconds : DEFAULT_RETRY_AFTER_SECONDS;
-  return { status: "failed", retryable: error.retryable, retryAfterSeconds: error.retryable ? Math.max(1, retryAfterSeconds) : 0, outcome };
+  const answer: WorkflowAnswer = { status: "failed", retryable: error.retryable, retryAfterSeconds: error.retryable ? Math.max(1, retryAfterSeconds) : 0, outcome };
+  if (!known || !error.retryable) return answer;
+  const settled = error.progress?.settled ?? earlier ?? NOTHING_SETTLED;
+  // A resubmission that Step Functions could not hand over would end the run with no event at all.
+  const resubmission = Buffer.byteLength(JSON.stringify({ command: event, attempt: Number.MAX_SAFE_INTEGER, settled }));
+  return resubmission > MAX_TASK_INPUT_BYTES ? { ...answer, retryable: false, retryAfterSeconds: 0 } : { ...answer, settled };
 }
 
+/** What earlier attempts settled, as customers, when this attempt failed before sending anything. */
+function progressOf(customerIds: string[], settled: Settled): SubmissionProgress {
+  const requestOf = (request: number) => customerIds.slice(request * KUSTOMER_BULK_LIMIT, (request + 1) * KUSTOMER_BULK_LIMIT);
+  const touched = new Set([...settled.accepted.map(({ request }) => request), ...settled.unanswered]);
+  const requests = Math.ceil(customerIds.length / KUSTOMER_BULK_LIMIT);
+  return {
+    acceptedBulkIds: settled.accepted.flatMap(({ bulkId }) => (bulkId === null ? [] : [bulkId])),
+    inDoubtCustomerIds: [...settled.accepted.filter(({ bulkId }) => bulkId === null).map(({ request }) => request), ...settled.unanswered].flatMap(requestOf),
+    unsentCustomerIds: Array.from({ length: requests }, (_, request) => request).filter((request) => !touched.has(request)).flatMap(requestOf),
+  };
+}
+
+const isWorkflowTask = (context?: Context) => context?.clientContext?.custom?.caller === WORKFLOW_CALLER;
+
+/** Submit and CheckStatus: the payload is the command, or the outcome question. */
 export const workflowAdapter: TriggerAdapter<WorkflowAnswer> = {
   trigger: "workflow",
-  matches: (_event, context?: Context) => context?.clientContext?.custom?.caller === WORKFLOW_CALLER,
-  toRequest: (event) => event,
+  matches: (_event, context?: Context) => isWorkflowTask(context) && context?.clientContext?.custom?.task !== RESUBMIT_TASK,
+  toRequest(event) {
+    if (isObject(event) && event.action === "outcome") return event;
+    // Refused here, not in Resubmit: a resubmission adds to the command, within Step Functions' 256 KiB.
+    const bytes = Buffer.byteLength(JSON.stringify(event) ?? "");
+    if (bytes > MAX_WORKFLOW_COMMAND_BYTES) throw tooLargeForWorkflow(bytes);
+    return event;
+  },
   idempotencyKey: correlationKey,
   toResponse: toAnswer,
-  onError: toFailure,
+  onError: (failure, call) => toFailure(failure, call),
 };
+
+/** Resubmit: the command again, sending only what earlier attempts left unsent or unanswered (CONTRACT §2.6). */
+export const workflowResubmitAdapter: TriggerAdapter<WorkflowAnswer> = {
+  trigger: "workflow",
+  matches: (_event, context?: Context) => isWorkflowTask(context) && context?.clientContext?.custom?.task === RESUBMIT_TASK,
+  toRequest: (event) => resubmissionOf(event).command,
+  settledOf: (event) => resubmissionOf(event).settled,
+  // Each attempt is a delivery of its own: a task retry of one attempt answers that attempt's result.
+  idempotencyKey(event) {
+    const { command, attempt } = resubmissionOf(event);
+    const key = correlationKey(command);
+    return key && `${key}#resubmit-${attempt}`;
+  },
+  toResponse: toAnswer,
+  onError(failure, call) {
+    const parsed = resubmissionSchema.safeParse(call.event);
+    return parsed.success ? toFailure(failure, { ...call, event: parsed.data.command }, parsed.data.settled) : toFailure(failure, call);
+  },
+};
+
+function resubmissionOf(event: unknown): Resubmission {
+  const parsed = resubmissionSchema.safeParse(event);
+  if (parsed.success) return parsed.data;
+  throw validationErrorOf(parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })));
+}

@@ -84,7 +84,7 @@ export interface JobRunOptions {
 }
 
 export async function runJobMachine({ stack, event, handler, lambdaContext, beforeTask }: JobRunOptions): Promise<JobRun> {
-  if (!matches(stack.rule.EventPattern, event)) return { started: false, mapRuns: [], sizes: [], taskResults: [], visited: [], history: 0, events: [] };
+  if (!matches(stack.rule.EventPattern, event)) return { started: false, mapRuns: [], sizes: [], taskResults: [], taskInputs: [], visited: [], history: 0, events: [] };
   const input = transformInput((stack.rule.Targets[0] as JobStack["rule"]["Targets"][number]).InputTransformer, event) as Record<string, unknown>;
   const executionName = randomUUID();
   const mapRuns: MapRunRecord[] = [];
