@@ -111,17 +111,23 @@ export class BulkUpdateWorkflow extends Construct {
     const wait = new Wait(this, "WaitForKustomer", { time: WaitTime.duration(props.pollInterval) });
     // The submit's summary (items, bulk ids, the customers in doubt) travels to the outcome event.
     const startPolling = new Pass(this, "StartPolling", {
-      parameters: { "summary.$": "States.JsonMerge($.summary, $.submitted.answer.summary, false)", polls: 0 },
+      parameters: {
+        "summary.$": "States.JsonMerge($.summary, $.submitted.answer.summary, false)",
+        "follow.$": "$.submitted.answer.follow",
+        seen: [],
+        polls: 0,
+      },
     }).next(wait);
+    // The command comes from the execution input: with its plan, the function names every customer's state.
     const checkStatus = withTaskRetries(
       invoke(
         "CheckStatus",
         TaskInput.fromObject({
           action: "outcome",
-          bulkIds: JsonPath.listAt("$.summary.bulkIds"),
-          // The submit's own in-doubt customers, so the outcome counts every customer once.
-          inDoubt: JsonPath.numberAt("$.summary.inDoubt"),
-          inDoubtCustomerIds: JsonPath.listAt("$.summary.inDoubtCustomerIds"),
+          command: JsonPath.objectAt("$$.Execution.Input"),
+          requests: JsonPath.listAt("$.follow.requests"),
+          submittedAt: JsonPath.numberAt("$.follow.submittedAt"),
+          seen: JsonPath.listAt("$.seen"),
         }),
         "$.checked",
       ),
@@ -130,7 +136,9 @@ export class BulkUpdateWorkflow extends Construct {
       errors: ["States.ALL"],
       resultPath: "$.caught",
     });
-    const countPoll = new Pass(this, "CountPoll", { parameters: { "summary.$": "$.summary", "polls.$": "States.MathAdd($.polls, 1)" } });
+    const countPoll = new Pass(this, "CountPoll", {
+      parameters: { "summary.$": "$.summary", "follow.$": "$.follow", "seen.$": "$.checked.answer.seen", "polls.$": "States.MathAdd($.polls, 1)" },
+    });
     const minutes = Math.round(props.statusTimeout.toMinutes({ integral: false }));
     const lastCheck = Condition.numberGreaterThanEquals("$.polls", maxChecks - 1);
     wait.next(checkStatus);

@@ -1,40 +1,69 @@
 // The outcome of a command's bulk operations, as the workflow announces it (CONTRACT §3.2): what
 // Kustomer accounts for as applied and failed over every operation, each failed customer with
-// Kustomer's reason, and the customers in doubt: those the submit left so, and those no answer names.
-import { NotFoundError } from "./errors.ts";
-import { NOT_FOUND, readOperations } from "./kustomer/status.ts";
+// Kustomer's reason, and the customers in doubt: those the submit left so, those no answer names, and
+// those of an operation Kustomer stopped reporting (CONTRACT §2.6).
+import { InternalError } from "./errors.ts";
+import { planRequests } from "./kustomer/plan.ts";
+import { readOperations } from "./kustomer/status.ts";
 import type { BulkDependencies } from "./kustomer/submit.ts";
+import { verdictOf } from "./kustomer/verdict.ts";
 import { listForEvent, type ListStore } from "./list-store.ts";
-import type { OutcomeResult } from "./results.ts";
-import type { OutcomeRequest } from "./schema.ts";
+import type { CustomerFailure, OutcomeResult } from "./results.ts";
+import type { BulkUpdateCommand, OutcomeRequest } from "./schema.ts";
 
 export interface OutcomeDependencies extends BulkDependencies {
   /** Where a failure list too long for the event is kept. */
   listStore?: ListStore;
+  /** How long a recorded bulk id may read 404 before its customers are in doubt. */
+  notFoundGraceMs: number;
+  now?: () => number;
 }
 
-export async function readOutcome(request: OutcomeRequest, services: OutcomeDependencies, deadlineAt: number): Promise<OutcomeResult> {
-  const read = await readOperations(request.bulkIds, services.client, deadlineAt, services.concurrency);
-  const operations = read.map(({ status }) => status);
-  const allComplete = operations.every((operation) => operation.status === "complete");
-  // An operation Kustomer does not know will never complete: waiting for it would only end in the timeout.
-  const unknown = operations.find((operation) => operation.status === NOT_FOUND);
-  if (unknown) throw new NotFoundError(`Kustomer knows no bulk operation ${unknown.bulkId}`);
-  const incomplete = operations.filter((operation) => operation.status !== "complete").map(({ bulkId, status }) => ({ bulkId, status }));
-  const applied = read.reduce((sum, { applied: count }) => sum + count, 0);
-  const failures = operations.flatMap((operation) => operation.failures);
-  const failed = read.reduce((sum, { failed: count }) => sum + count, 0);
-  const doubted = [...(request.inDoubtCustomerIds ?? []), ...operations.flatMap((operation) => operation.inDoubtCustomerIds)];
-  const inDoubt = (request.inDoubt ?? 0) + operations.reduce((sum, operation) => sum + operation.inDoubtCustomerIds.length, 0);
-  if (!allComplete) return { allComplete, incomplete, applied, failed, inDoubt, failures: [], inDoubtCustomerIds: [] };
+export async function readOutcome(request: OutcomeRequest, command: BulkUpdateCommand, services: OutcomeDependencies, deadlineAt: number): Promise<OutcomeResult> {
+  const planned = planRequests(command);
+  if (planned.length !== request.requests.length) {
+    throw new InternalError(`the workflow named ${request.requests.length} requests for a command of ${planned.length}`);
+  }
+  const followed = request.requests.flatMap((bulkId, index) => (bulkId === null ? [] : [{ bulkId, index }]));
+  const read = await readOperations(
+    followed.map(({ bulkId }) => bulkId),
+    services.client,
+    deadlineAt,
+    services.concurrency,
+  );
+  const now = (services.now ?? Date.now)();
+  const seen: Array<string | null> = request.requests.map(() => null);
+  const incomplete: OutcomeResult["incomplete"] = [];
+  const failures: CustomerFailure[] = [];
+  // The submit's own in-doubt requests first, in the command's order.
+  const doubted = request.requests.flatMap((bulkId, index) => (bulkId === null ? (planned[index]?.customerIds ?? []) : []));
+  let applied = 0;
+  let failed = 0;
+  read.forEach(({ status, applied: appliedCount, failed: failedCount }, position) => {
+    const { bulkId, index } = followed[position] as (typeof followed)[number];
+    seen[index] = status.status;
+    const verdict = verdictOf(status.status, { bulkId, recordedAt: request.submittedAt, previous: request.seen[index] }, now, services.notFoundGraceMs);
+    if (verdict.kind === "waiting") incomplete.push({ bulkId, status: status.status });
+    else if (verdict.kind === "lost") {
+      services.log.warn("bulk operation lost: its customers are in doubt", { bulkId, status: status.status, items: planned[index]?.customerIds.length });
+      doubted.push(...(planned[index]?.customerIds ?? []));
+    } else {
+      applied += appliedCount;
+      failed += failedCount;
+      failures.push(...status.failures);
+      doubted.push(...status.inDoubtCustomerIds);
+    }
+  });
+  const allComplete = incomplete.length === 0;
+  const counts = { applied, failed, inDoubt: doubted.length };
+  if (!allComplete) return { allComplete, incomplete, seen, ...counts, failures: [], inDoubtCustomerIds: [] };
   const listedFailures = await listForEvent(failures, services.listStore, "failures");
   const listedDoubts = await listForEvent(doubted, services.listStore, "in-doubt-customer-ids");
   return {
     allComplete,
     incomplete,
-    applied,
-    failed,
-    inDoubt,
+    seen,
+    ...counts,
     failures: listedFailures.listed,
     ...(listedFailures.object ? { failuresObject: listedFailures.object } : {}),
     inDoubtCustomerIds: listedDoubts.listed,

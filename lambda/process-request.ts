@@ -1,5 +1,6 @@
 // The use case, free of any trigger: validate the request, then submit, plan (dry run), read status
 // or the outcome, or submit what is valid of a Distributed Map batch.
+import { InternalError } from "./errors.ts";
 import { dryRun } from "./kustomer/plan.ts";
 import { getBulkStatuses } from "./kustomer/status.ts";
 import { submitBulkUpdate } from "./kustomer/submit.ts";
@@ -24,7 +25,11 @@ export type RequestResult =
 export async function processRequest(input: unknown, services: Services, deadlineAt: number, earlier?: Settled): Promise<RequestResult> {
   const request = parseRequest(input, services.maxItems);
   if (request.action === "status") return { kind: "status", result: await getBulkStatuses(request.bulkIds, services.client, deadlineAt, services.concurrency) };
-  if (request.action === "outcome") return { kind: "outcome", result: await readOutcome(request, services, deadlineAt) };
+  if (request.action === "outcome") {
+    const command = parseRequest(request.command, services.maxItems);
+    if (command.action !== undefined && command.action !== "submit") throw new InternalError(`the workflow asked for the outcome of a ${command.action} request`);
+    return { kind: "outcome", result: await readOutcome(request, command, services, deadlineAt) };
+  }
   if (request.action === "batch") {
     const { command, rejected } = splitBatch(request.items);
     const submitted = command ? await submitBulkUpdate(command, services, deadlineAt) : { status: "submitted" as const, items: 0, operations: [] };

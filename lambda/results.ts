@@ -45,6 +45,7 @@ export const statusResultSchema = z.object({ allComplete: z.boolean(), operation
 export const outcomeResultSchema = z.object({
   allComplete: z.boolean(),
   incomplete: z.array(z.object({ bulkId: z.string(), status: z.string() })).meta({ description: "the operations not complete yet" }),
+  seen: z.array(z.string().nullable()).meta({ description: "each request's operation status as read now (null for a request in doubt): the next read's `seen`" }),
   applied: z.number().int().meta({ description: "customers Kustomer accounts for as updated: named, or left no choice by its counts" }),
   failed: z.number().int(),
   inDoubt: z.number().int().meta({ description: "customers whose fate no answer names: left in doubt by the submit, or by a complete operation (CONTRACT §2.6)" }),

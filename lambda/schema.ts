@@ -176,15 +176,17 @@ const bulkIds = z.array(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE))).che
 export const statusRequestSchema = z.strictObject({ action: z.literal("status"), bulkIds });
 
 /**
- * The workflow's question: are these operations all applied, and which customers failed? With the
- * customers its submit left in doubt, so the answer counts every customer once. Every request of a
- * command may have gone unanswered: then there is no bulk id to read.
+ * The workflow's question: are its command's operations all done, and what became of each customer?
+ * The command is the execution's input; `requests` names, in the command's plan, each request's bulk
+ * id, or null when the submit left it in doubt; `seen` each operation's status on the last read.
  */
 export const outcomeRequestSchema = z.strictObject({
   action: z.literal("outcome"),
-  bulkIds: z.array(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE))).check(z.maxLength(KUSTOMER_BULK_LIMIT)),
-  inDoubt: z.optional(z.int().check(z.gte(0))),
-  inDoubtCustomerIds: z.optional(z.array(z.string().check(z.maxLength(64))).check(z.maxLength(1_000))),
+  command: z.unknown(),
+  requests: z.array(z.nullable(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE)))).check(z.maxLength(KUSTOMER_BULK_LIMIT)),
+  /** When the submit answered (epoch ms): a 404 soon after is Kustomer's lag (CONTRACT §2.6). */
+  submittedAt: z.int().check(z.gte(0)),
+  seen: z.array(z.nullable(z.string().check(z.maxLength(64)))).check(z.maxLength(KUSTOMER_BULK_LIMIT)),
 });
 
 /**

@@ -3,7 +3,7 @@
 // per-customer failures, a long failure list kept in S3, an outage, a partial submit, a function that
 // never answers, an operation that never completes, the largest commands StartExecution accepts (every
 // state under 256 KiB), and a dry run.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import { COMPLETED_DETAIL_TYPE, FAILED_DETAIL_TYPE, OUTCOME_SOURCE, SUBMIT_RETRIES } from "../infra/workflow.ts";
 import { MAX_LISTED } from "../lambda/list-store.ts";
 import { MAX_WORKFLOW_COMMAND_BYTES } from "../lambda/workflow-starter.ts";
@@ -61,6 +61,11 @@ function sendsPerCustomer(): Map<string, number> {
   const sends = new Map<string, number>();
   for (const put of world.kustomer.bulkPuts) for (const { id } of put.body as Array<{ id: string }>) sends.set(id, (sends.get(id) ?? 0) + 1);
   return sends;
+}
+/** Reads of the first bulk operation read, and of no other. */
+function firstOperationRead(): (request: { path: string }) => boolean {
+  let first: string | undefined;
+  return ({ path }) => path === (first ??= path);
 }
 const carrying = (id: string) => (request: { body: unknown }) => (request.body as Array<{ id: string }>).some((item) => item.id === id);
 
@@ -271,14 +276,63 @@ describe("the workflow, executed", () => {
   it("stops reading an operation that never completes, and announces KustomerBulkIncompleteError naming it", async () => {
     // 2 minutes at 30 s a check: four checks, then the run ends.
     const bounded = definitionFromTemplate({ statusTimeoutMinutes: "2" }, "Workflow");
-    world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, times: 1_000, fault: { status: 200, body: { data: { id: "stuck-1", attributes: { status: "paused" } } } } });
+    world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, times: 1_000, fault: { status: 200, body: { data: { id: "stuck-1", attributes: { status: "running" } } } } });
     const run = await execute({ body: customerUpdates(3) }, "exec-stuck", bounded);
     expect(run.error?.name).toBe("KustomerBulkIncompleteError");
     const { detailType, detail } = outcomeOf(run);
     expect(detailType).toBe(FAILED_DETAIL_TYPE);
-    expect(detail.error.message).toMatch(/within 2 minutes: bulk ids \["[0-9a-f]{24}"\] with statuses \["paused"\]/);
+    expect(detail.error.message).toMatch(/within 2 minutes: bulk ids \["[0-9a-f]{24}"\] with statuses \["running"\]/);
     expect(detail.acceptedBulkIds).toHaveLength(1);
     expect(run.visited.filter((state) => state === "CheckStatus")).toHaveLength(4);
+  });
+
+  it("takes an undocumented status seen twice as Kustomer's last word: the operation's customers are in doubt, not polled for hours", async () => {
+    const updates = customerUpdates(150);
+    world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
+    world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, match: firstOperationRead(), times: 1_000, fault: { status: 200, body: { data: { id: "odd", attributes: { status: "cancelled" } } } } });
+    const run = await execute({ body: updates }, "exec-cancelled");
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
+    // The first operation reads "cancelled" twice; the second completes as usual.
+    expect(detail).toMatchObject({ items: 150, applied: 50, failed: 0, inDoubt: 100, unsent: 0 });
+    expect(detail.inDoubtCustomerIds).toEqual(updates.slice(0, 100).map(({ id }) => id));
+    expect(run.visited.filter((state) => state === "CheckStatus").length).toBeLessThanOrEqual(3);
+  });
+
+  describe("a bulk id Kustomer answers 404 for", () => {
+    let shift = 0;
+    let clock: MockInstance<() => number> | undefined;
+    beforeEach(() => {
+      shift = 0;
+      const realNow = Date.now.bind(Date);
+      clock = vi.spyOn(Date, "now").mockImplementation(() => realNow() + shift);
+    });
+    afterEach(() => clock?.mockRestore());
+
+    it("is pending right after the submit, then followed to the end", async () => {
+      const updates = customerUpdates(120);
+      world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
+      world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, times: 2, fault: { status: 404, body: { errors: [{ status: 404, code: "not_found" }] } } });
+      const run = await execute({ body: updates }, "exec-404-lag");
+      const { detailType, detail } = outcomeOf(run);
+      expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
+      expect(detail).toMatchObject({ items: 120, applied: 120, failed: 0, inDoubt: 0 });
+    });
+
+    it(`leaves its customers in doubt, never failed, once it still reads 404 past KUSTOMER_NOT_FOUND_GRACE_SECONDS`, async () => {
+      const updates = customerUpdates(120);
+      world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
+      world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, times: 1_000, fault: { status: 404, body: { errors: [{ status: 404, code: "not_found" }] } } });
+      // Each check comes two minutes after the last: past the 300 s grace by the fourth.
+      const run = await execute({ body: updates }, "exec-404-lost", byDefault, (state) => {
+        if (state === "CheckStatus") shift += 120_000;
+      });
+      const { detailType, detail } = outcomeOf(run);
+      expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
+      expect(detail).toMatchObject({ items: 120, applied: 0, failed: 0, failures: [], inDoubt: 120, unsent: 0 });
+      expect(detail.inDoubtCustomerIds).toEqual(updates.map(({ id }) => id));
+      expect(run.visited.filter((state) => state === "CheckStatus")).toHaveLength(3);
+    });
   });
 
   it("keeps every state and task input under 256 KiB for the largest body the workflow takes, resubmission included", async () => {

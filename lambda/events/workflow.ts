@@ -39,11 +39,17 @@ export interface SubmittedSummary {
   unchanged: 0;
 }
 
+/** What the follow-up reads with the command (CONTRACT §2.6): each request's bulk id, or null when in doubt. */
+export interface FollowUp {
+  submittedAt: number;
+  requests: Array<string | null>;
+}
+
 export type WorkflowAnswer =
-  | { status: "submitted"; summary: SubmittedSummary }
+  | { status: "submitted"; summary: SubmittedSummary; follow: FollowUp }
   | { status: "dryRun"; outcome: { dryRun: true; items: number; requests: number; applied: 0; failed: 0; failures: []; bulkIds: [] } }
-  | { status: "complete"; outcome: Omit<OutcomeResult, "allComplete" | "incomplete"> }
-  | { status: "incomplete"; incomplete: Array<{ bulkId: string; status: string }> }
+  | { status: "complete"; outcome: Omit<OutcomeResult, "allComplete" | "incomplete" | "seen"> }
+  | { status: "incomplete"; incomplete: Array<{ bulkId: string; status: string }>; seen: Array<string | null> }
   | { status: "failed"; retryable: boolean; retryAfterSeconds: number; outcome: Record<string, unknown>; settled?: Settled };
 
 async function toAnswer(answer: RequestResult, { listStore }: AdapterCall): Promise<WorkflowAnswer> {
@@ -57,11 +63,12 @@ async function toAnswer(answer: RequestResult, { listStore }: AdapterCall): Prom
       const { listed, object } = await listForEvent(inDoubtCustomerIds, listStore, "in-doubt-customer-ids");
       const bulkIds = operations.flatMap((operation) => (operation.bulkId === null ? [] : [operation.bulkId]));
       const summary: SubmittedSummary = { items, bulkIds, inDoubt: inDoubtCustomerIds.length, inDoubtCustomerIds: listed, unsent: 0, unchanged: 0 };
-      return { status: "submitted", summary: object ? { ...summary, inDoubtCustomerIdsObject: object } : summary };
+      const follow = { submittedAt: Date.now(), requests: operations.map((operation) => operation.bulkId) };
+      return { status: "submitted", summary: object ? { ...summary, inDoubtCustomerIdsObject: object } : summary, follow };
     }
     case "outcome": {
-      const { allComplete, incomplete, ...outcome } = answer.result;
-      if (!allComplete) return { status: "incomplete", incomplete };
+      const { allComplete, incomplete, seen, ...outcome } = answer.result;
+      if (!allComplete) return { status: "incomplete", incomplete, seen };
       return { status: "complete", outcome };
     }
     default:

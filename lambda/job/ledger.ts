@@ -44,8 +44,8 @@ export interface FollowedOperation {
   items: number;
   /** When Kustomer accepted it (epoch ms): a 404 soon after is Kustomer's lag, not an answer. */
   acceptedAt: number;
-  /** A status other than queued, running or complete, and how often it was read. */
-  odd?: { status: string; seen: number };
+  /** The status the last read saw: an undocumented one seen twice settles the operation. */
+  lastStatus?: string;
 }
 
 /** What a Distributed Map child answers: small, whatever its lines hold. */

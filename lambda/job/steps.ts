@@ -8,7 +8,8 @@
 // No step holds a line's data for the whole job: the ledger keeps one entry a batch of 100 lines.
 import { KustomerError } from "../errors.ts";
 import type { KustomerApi } from "../kustomer/client.ts";
-import { NOT_FOUND, getBulkStatuses } from "../kustomer/status.ts";
+import { getBulkStatuses } from "../kustomer/status.ts";
+import { verdictOf } from "../kustomer/verdict.ts";
 import type { BulkDependencies } from "../kustomer/submit.ts";
 import type { Log } from "../observability.ts";
 import type { OperationStatus } from "../results.ts";
@@ -40,7 +41,6 @@ export interface Plan {
 }
 
 /** Operation statuses Kustomer may still move on from. */
-const UNFINISHED = new Set(["queued", "running"]);
 
 const batchKey = (run: string, first: number) => runKey(run, `batches/${first}.json`);
 
@@ -232,21 +232,11 @@ export async function follow(store: JobStore, run: string, options: FollowOption
     const decide = (batch: LedgerBatch, bulkId: string, verdict: Verdict) => decided.set(batch, (decided.get(batch) ?? new Map()).set(bulkId, verdict));
     statuses.forEach((status, index) => {
       const { batch, operation } = oldest[index] as (typeof oldest)[number];
-      if (status.status === "complete") decide(batch, operation.bulkId, { status });
-      else if (status.status === NOT_FOUND) {
-        // Kustomer may not know an id it has just given out; past the grace, nobody can say.
-        if (now() - operation.acceptedAt < options.notFoundGraceMs) running = true;
-        else {
-          const reason = `Kustomer stopped reporting bulk operation ${operation.bulkId} (404 for over ${Math.round(options.notFoundGraceMs / 1000)} s)`;
-          decide(batch, operation.bulkId, { state: "inDoubt", reason });
-        }
-      } else if (UNFINISHED.has(status.status)) running = true;
-      else {
-        // An unknown status seen twice is Kustomer's last word on it.
-        operation.odd = { status: status.status, seen: operation.odd?.status === status.status ? operation.odd.seen + 1 : 1 };
-        if (operation.odd.seen >= 2) decide(batch, operation.bulkId, { state: "inDoubt", reason: `Kustomer reported bulk operation ${operation.bulkId} ${status.status}` });
-        else running = true;
-      }
+      const verdict = verdictOf(status.status, { bulkId: operation.bulkId, recordedAt: operation.acceptedAt, previous: operation.lastStatus }, now(), options.notFoundGraceMs);
+      operation.lastStatus = status.status;
+      if (verdict.kind === "complete") decide(batch, operation.bulkId, { status });
+      else if (verdict.kind === "lost") decide(batch, operation.bulkId, { state: "inDoubt", reason: verdict.reason });
+      else running = true;
     });
     await Promise.all([...decided].map(([batch, verdicts]) => settle(store, run, batch, verdicts)));
   }

@@ -308,9 +308,25 @@ describe("the workflow", () => {
       ResultSelector: { "answer.$": "$.Payload" },
       ResultPath: "$.submitted",
     });
-    // The submit's own summary (items, bulk ids, customers in doubt) joins the correlation id.
-    expect(definition.States.StartPolling.Parameters).toEqual({ "summary.$": "States.JsonMerge($.summary, $.submitted.answer.summary, false)", polls: 0 });
-    expect(definition.States.CheckStatus.Parameters).toMatchObject({ Payload: { action: "outcome", "bulkIds.$": "$.summary.bulkIds" }, ClientContext: clientContext });
+    // The submit's own summary (items, bulk ids, customers in doubt) joins the correlation id; the follow-up's account stays beside it.
+    expect(definition.States.StartPolling.Parameters).toEqual({
+      "summary.$": "States.JsonMerge($.summary, $.submitted.answer.summary, false)",
+      "follow.$": "$.submitted.answer.follow",
+      seen: [],
+      polls: 0,
+    });
+    // The status check reads the command from the execution input too, with each request's bulk id.
+    expect(definition.States.CheckStatus.Parameters).toMatchObject({
+      Payload: { action: "outcome", "command.$": "$$.Execution.Input", "requests.$": "$.follow.requests", "submittedAt.$": "$.follow.submittedAt", "seen.$": "$.seen" },
+      ClientContext: clientContext,
+    });
+    // A resubmission names itself in its client context, and carries what earlier attempts settled.
+    const resubmitContext = Buffer.from(JSON.stringify({ custom: { caller: "kustomer-bulk-update-workflow", task: "resubmit" } })).toString("base64");
+    expect(definition.States.Resubmit.Parameters).toMatchObject({
+      Payload: { "command.$": "$$.Execution.Input", "attempt.$": "$.attempts", "settled.$": "$.settled" },
+      ClientContext: resubmitContext,
+    });
+    expect(definition.States.CountAttempt.Parameters).toMatchObject({ "settled.$": "$.submitted.answer.settled" });
     expect(definition.States.WaitForKustomer).toMatchObject({ Type: "Wait", Seconds: 30, Next: "CheckStatus" });
     // 360 minutes at 30 s: 720 checks, counted from 0.
     expect(definition.States["Applied?"].Choices[2]).toEqual({ Variable: "$.polls", NumericGreaterThanEquals: 719, Next: "DescribeIncomplete" });
