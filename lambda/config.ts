@@ -23,6 +23,8 @@ const optionalPort = variable(z.optional(number(1, 65_535, { noun: "port number"
 
 /** Bulk requests in flight for one command (CONTRACT §5); the stack's kustomerConcurrency takes the same. */
 export const DEFAULT_CONCURRENCY = 4;
+/** The most customers one command may carry (MAX_ITEMS' ceiling and default). */
+export const MAX_COMMAND_ITEMS = 10_000;
 export const MAX_CONCURRENCY = 16;
 
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
@@ -72,7 +74,9 @@ const variables = z.object({
   // At most 0.9: the service must keep some of the budget for itself.
   KUSTOMER_RATE_LIMIT_HEADROOM: share(0.9, 0.2),
   SECRET_TTL_SECONDS: integer(0, 86_400, 300),
-  MAX_ITEMS: integer(1, 1_000_000, 10_000),
+  // At most 10,000: one status read covers a command's 100 operations, and its idempotency record
+  // stays within DynamoDB's 400 KB item (idempotent-result.ts). Larger sets are jobs.
+  MAX_ITEMS: integer(1, MAX_COMMAND_ITEMS, MAX_COMMAND_ITEMS),
   DEAD_LETTER_QUEUE_URL: variable(z.optional(z.url({ protocol: /^https?$/ }))),
   /** The workflow the burst queue's commands are handed to (CONTRACT §3.2). */
   WORKFLOW_STATE_MACHINE_ARN: variable(z.optional(z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/, "must be a state machine ARN")))),

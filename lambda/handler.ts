@@ -9,6 +9,7 @@ import { httpAdapter } from "./events/http.ts";
 import { mapBatchAdapter } from "./events/map-batch.ts";
 import { deliveryOf, isSqsEvent, processSqsBatch } from "./events/sqs.ts";
 import { workflowAdapter, workflowResubmitAdapter } from "./events/workflow.ts";
+import { fromRecord, toRecord } from "./idempotent-result.ts";
 import { CountedCalls } from "./kustomer/counted-calls.ts";
 import { countFailure, inInvocation, logger, publishMetrics } from "./observability.ts";
 import { processRequest, type RequestResult } from "./process-request.ts";
@@ -43,7 +44,7 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
     const run = () => processRequest(request, { ...ready, client: calls }, callerDeadlineAt, adapter.settledOf?.(event));
     // Only a command changes anything: reads are not keyed, nor read for a key.
     const key = ready.idempotency && isCommand(request) ? adapter.idempotencyKey?.(event) : undefined;
-    const result = key && ready.idempotency ? await ready.idempotency.once(key, request, run, context) : await run();
+    const result = key && ready.idempotency ? await ready.idempotency.once(key, request, run, { deadlineAt: callerDeadlineAt, context, toRecord, fromRecord }) : await run();
     logger.info("request done", { retries: calls.retries, ...describe(result), durationMs: Date.now() - started });
     return await adapter.toResponse(result, { event, listStore: ready.listStore });
   } catch (error) {

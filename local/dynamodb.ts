@@ -10,6 +10,8 @@ export interface LocalDynamoDb {
   url: string;
   /** DynamoDB error types to answer with, one per request, before passing requests through again. */
   faults: string[];
+  /** Added before every answer, to stand in for a slow or throttled table. */
+  latencyMs: number;
   stop(): Promise<void>;
 }
 
@@ -18,8 +20,11 @@ export async function startLocalDynamoDb(tableName: string): Promise<LocalDynamo
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const backend = (server.address() as AddressInfo).port;
   const faults: string[] = [];
-  const front: Served = await serve((incoming, body, response) => {
+  const local = { latencyMs: 0 };
+  const front: Served = await serve(async (incoming, body, response) => {
+    // Faults go to requests in the order they arrive, however long each then waits.
     const fault = faults.shift();
+    if (local.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, local.latencyMs));
     if (fault) {
       response.writeHead(fault === "InternalServerError" ? 500 : 400, { "content-type": "application/x-amz-json-1.0" });
       response.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${fault}`, message: `injected ${fault}` }));
@@ -47,6 +52,12 @@ export async function startLocalDynamoDb(tableName: string): Promise<LocalDynamo
   return {
     url: front.url,
     faults,
+    get latencyMs() {
+      return local.latencyMs;
+    },
+    set latencyMs(ms: number) {
+      local.latencyMs = ms;
+    },
     async stop() {
       await front.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));

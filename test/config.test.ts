@@ -79,7 +79,7 @@ describe("configuration", () => {
   it("names the variable that is wrong, and never quotes its value", () => {
     const error = configError({ KUSTOMER_API_KEY: "kst_value_that_must_not_leak", KUSTOMER_TIMEOUT_MS: "10s", MAX_ITEMS: "0" });
     expect(error.message).toContain("KUSTOMER_TIMEOUT_MS must be a whole number from 100 to 900000");
-    expect(error.message).toContain("MAX_ITEMS must be a whole number from 1 to 1000000");
+    expect(error.message).toContain("MAX_ITEMS must be a whole number from 1 to 10000");
     expect(error.message).not.toContain("kst_value_that_must_not_leak");
     expect(error.message).not.toContain("10s");
   });

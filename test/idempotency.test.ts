@@ -3,6 +3,7 @@
 // (A duplicate queue message is deduplicated by the workflow's execution name: test/event-flow.test.ts.)
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { MAX_COMMAND_ITEMS } from "../lambda/config.ts";
 import { startLocalDynamoDb, type LocalDynamoDb } from "../local/dynamodb.ts";
 import { customerId, customerUpdates, eventBridgeEvent, restApiEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
@@ -21,6 +22,7 @@ beforeEach(() => {
   world.kustomer.reset();
   world.kustomer.latencyMs = 0;
   dynamodb.faults.length = 0;
+  dynamodb.latencyMs = 0;
 });
 afterAll(async () => {
   await world.stop();
@@ -30,8 +32,8 @@ afterAll(async () => {
 
 let keys = 0;
 const newKey = () => `key-${(keys += 1)}-${Date.now()}`;
-const put = (key: string | undefined, body: unknown) =>
-  world.http(restApiEvent({ method: "PUT", path: "/customers/bulk", body, headers: { "content-type": "application/json", ...(key ? { "Idempotency-Key": key } : {}) } }), lambdaContext());
+const put = (key: string | undefined, body: unknown, remainingMs?: number) =>
+  world.http(restApiEvent({ method: "PUT", path: "/customers/bulk", body, headers: { "content-type": "application/json", ...(key ? { "Idempotency-Key": key } : {}) } }), lambdaContext(remainingMs));
 const answer = (response: { statusCode: number; headers: Record<string, string>; body: string }) => ({ status: response.statusCode, retryAfter: response.headers["retry-after"], body: JSON.parse(response.body) });
 
 describe("Idempotency-Key on HTTP", () => {
@@ -105,6 +107,35 @@ describe("other deliveries", () => {
   });
 });
 
+describe("the record", () => {
+  it("of the largest command, every request in doubt, stays within DynamoDB's 400 KB item, and answers a repeat the same", async () => {
+    // Every request accepted with a 201 that cannot be read: 100 operations in doubt, with their reasons.
+    world.kustomer.inject({ method: "PUT", times: 1_000, fault: { status: 201, body: "{\"data\":" } });
+    const key = newKey();
+    const updates = Array.from({ length: MAX_COMMAND_ITEMS }, (_, index) => ({ id: customerId(index + 1) }));
+    const first = answer(await put(key, updates));
+    expect(first.status).toBe(202);
+    expect(first.body.inDoubtCustomerIds).toHaveLength(MAX_COMMAND_ITEMS);
+    expect(answer(await put(key, updates))).toEqual(first);
+    expect(world.kustomer.bulkPuts).toHaveLength(MAX_COMMAND_ITEMS / 100);
+
+    const { DynamoDBClient, ScanCommand } = await import("@aws-sdk/client-dynamodb");
+    const client = new DynamoDBClient({ endpoint: dynamodb.url, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    const { Items = [] } = await client.send(new ScanCommand({ TableName: TABLE }));
+    client.destroy();
+    // DynamoDB counts an item as its attribute names and values, in UTF-8.
+    const sizes = Items.map((item) =>
+      Object.entries(item).reduce((sum, [name, value]) => {
+        const [inner] = Object.values(value);
+        return sum + Buffer.byteLength(name) + Buffer.byteLength(typeof inner === "string" ? inner : JSON.stringify(inner));
+      }, 0),
+    );
+    const largest = Math.max(...sizes);
+    expect(largest).toBeGreaterThan(250_000);
+    expect(largest).toBeLessThan(400 * 1024);
+  }, 60_000);
+});
+
 describe("when DynamoDB fails", () => {
   /** DynamoDB fails every call from the moment Kustomer receives the request: the result is never recorded. */
   const tableFailsOnceKustomerHasIt = () =>
@@ -129,6 +160,33 @@ describe("when DynamoDB fails", () => {
     world.kustomer.inject({ method: "PUT", fault: { status: 400, body: { errors: [{ code: "bad_request", title: "rejected" }] } } });
     const refused = answer(await put(newKey(), customerUpdates(2)));
     expect(refused).toMatchObject({ status: 422, body: { error: { name: "KustomerRequestError" } } });
+  });
+
+  it("answers by the invocation's deadline when the table is slow before sending: a retryable 503, and nothing is sent, even once the table answers", async () => {
+    dynamodb.latencyMs = 3_000;
+    const started = Date.now();
+    // 2 s left: the deadline falls 1.5 s in, with the claim still in the table.
+    const refused = answer(await put(newKey(), customerUpdates(2), 2_000));
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(refused).toMatchObject({ status: 503, body: { error: { name: "IdempotencyUnavailableError", message: expect.stringContaining("nothing was sent") } } });
+    await sleep(3_500);
+    expect(world.kustomer.bulkPuts).toHaveLength(0);
+  });
+
+  it("answers Kustomer's answer by the invocation's deadline when the table is slow to record it", async () => {
+    world.kustomer.inject({
+      method: "PUT",
+      match: () => {
+        dynamodb.latencyMs = 5_000;
+        return false;
+      },
+      fault: { status: 500 },
+    });
+    const started = Date.now();
+    const accepted = answer(await put(newKey(), customerUpdates(2), 3_000));
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(accepted).toMatchObject({ status: 202, body: { status: "submitted", operations: [{ bulkId: expect.stringMatching(/^[0-9a-f]{24}$/) }] } });
+    dynamodb.latencyMs = 0;
   });
 
   it("rides out one throttled call (the SDK retries it)", async () => {
