@@ -212,7 +212,8 @@ export class BulkUpdateStack extends Stack {
 
   /**
    * Each delivery applied once: Powertools Idempotency's table (partition key `id`, TTL attribute
-   * `expiration`), read and written by the functions that submit, and by nothing else.
+   * `expiration`), read and written by the functions that submit, and by nothing else. It also keeps
+   * which HTTP caller received which bulk ids (`bulk#` keys, 30 days), read in batches.
    */
   private applyDeliveriesOnce(): Table {
     const table = new Table(this, "IdempotencyTable", {
@@ -223,13 +224,15 @@ export class BulkUpdateStack extends Stack {
       // Records hold commands' results (bulk ids, customer ids): encrypted like every other such store.
       encryption: TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.dataKey.key,
-      // Records live a day: nothing in them outlives the stack.
+      // Records live a day, bulk ids 30 days: nothing in them outlives the stack.
       removalPolicy: RemovalPolicy.DESTROY,
     });
     for (const fn of [this.fn, this.workflowFn]) {
       table.grant(fn, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
       fn.addEnvironment("IDEMPOTENCY_TABLE_NAME", table.tableName);
     }
+    // HTTP calls reach only the service function: it alone records and reads bulk ids.
+    table.grant(this.fn, "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem");
     return table;
   }
 

@@ -41,7 +41,7 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
     const callerDeadlineAt = adapter.callerWaitsMs === undefined ? deadlineAt : Math.min(deadlineAt, started + adapter.callerWaitsMs - RESPONSE_RESERVE_MS);
     const request = adapter.toRequest(event);
     const calls = new CountedCalls(ready.client);
-    const run = () => processRequest(request, { ...ready, client: calls }, callerDeadlineAt, adapter.settledOf?.(event));
+    const run = () => processRequest(request, { ...ready, client: calls }, callerDeadlineAt, { earlier: adapter.settledOf?.(event), caller: adapter.callerOf?.(event) });
     // Only a command changes anything: reads are not keyed, nor read for a key.
     const key = ready.idempotency && isCommand(request) ? adapter.idempotencyKey?.(event) : undefined;
     const result = key && ready.idempotency ? await ready.idempotency.once(key, request, run, { deadlineAt: callerDeadlineAt, context, toRecord, fromRecord }) : await run();

@@ -9,7 +9,7 @@ const SERVICE = "kustomer-bulk-update";
 
 /** CloudWatch namespace and metric names, shared with the stack's dashboard and alarms. */
 export const METRICS_NAMESPACE = "KustomerBulkUpdate";
-export const METRIC_NAMES = ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures", "RateLimitRemaining", "HeadroomWaitMs"] as const;
+export const METRIC_NAMES = ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures", "RateLimitRemaining", "HeadroomWaitMs", "BulkRecordsNotKept"] as const;
 export type MetricName = Exclude<(typeof METRIC_NAMES)[number], "Failures" | Observation>;
 /** Readings rather than counts: the org's budget left at each answer, and time held back for headroom. */
 type Observation = "RateLimitRemaining" | "HeadroomWaitMs";

@@ -1,18 +1,28 @@
 // The use case, free of any trigger: validate the request, then submit, plan (dry run), read status
 // or the outcome, or submit what is valid of a Distributed Map batch.
-import { InternalError } from "./errors.ts";
-import { dryRun } from "./kustomer/plan.ts";
-import { getBulkStatuses } from "./kustomer/status.ts";
+import type { BulkRecords } from "./bulk-records.ts";
+import { BulkUpdateError, InternalError } from "./errors.ts";
+import { dryRun, planRequests } from "./kustomer/plan.ts";
 import { submitBulkUpdate } from "./kustomer/submit.ts";
 import { readOutcome, type OutcomeDependencies } from "./outcome.ts";
+import { readStatus } from "./read-status.ts";
 import type { OutcomeResult, StatusResult, SubmitResult } from "./results.ts";
-import type { Settled } from "./schema.ts";
+import type { BulkUpdateCommand, Settled } from "./schema.ts";
 import { parseRequest, splitBatch } from "./validation.ts";
 
 /** What the use case uses, and nothing else. */
 export interface Services extends OutcomeDependencies {
   /** Updates per command (MAX_ITEMS). */
   maxItems: number;
+  /** Which caller received which bulk ids, where the stack keeps them. */
+  bulkRecords?: BulkRecords;
+}
+
+export interface RequestOptions {
+  /** What earlier attempts of the same command settled (the workflow's resubmission). */
+  earlier?: Settled;
+  /** Who asks, where the trigger can tell (HTTP): its bulk ids are recorded, and it reads only those. */
+  caller?: string;
 }
 
 /** What the use case answers, told apart by `kind` so no caller tests a result's shape. */
@@ -21,10 +31,9 @@ export type RequestResult =
   | { kind: "status"; result: StatusResult }
   | { kind: "outcome"; result: OutcomeResult };
 
-/** `earlier`: what earlier attempts of the same command settled (the workflow's resubmission). */
-export async function processRequest(input: unknown, services: Services, deadlineAt: number, earlier?: Settled): Promise<RequestResult> {
+export async function processRequest(input: unknown, services: Services, deadlineAt: number, { earlier, caller }: RequestOptions = {}): Promise<RequestResult> {
   const request = parseRequest(input, services.maxItems);
-  if (request.action === "status") return { kind: "status", result: await getBulkStatuses(request.bulkIds, services.client, deadlineAt, services.concurrency) };
+  if (request.action === "status") return { kind: "status", result: await readStatus(request, services, deadlineAt, caller) };
   if (request.action === "outcome") {
     const command = parseRequest(request.command, services.maxItems);
     if (command.action !== undefined && command.action !== "submit") throw new InternalError(`the workflow asked for the outcome of a ${command.action} request`);
@@ -36,5 +45,31 @@ export async function processRequest(input: unknown, services: Services, deadlin
     return { kind: "submitted", result: rejected.length > 0 ? { ...submitted, rejected } : submitted };
   }
   if (request.dryRun) return { kind: "dryRun", result: dryRun(request) };
-  return { kind: "submitted", result: await submitBulkUpdate(request, services, deadlineAt, earlier) };
+  if (!caller || !services.bulkRecords) return { kind: "submitted", result: await submitBulkUpdate(request, services, deadlineAt, earlier) };
+  let result: SubmitResult;
+  try {
+    result = await submitBulkUpdate(request, services, deadlineAt, earlier);
+  } catch (error) {
+    // What was accepted before the failure is the caller's to read too.
+    if (error instanceof BulkUpdateError && error.progress?.settled) await record(services, caller, acceptedOf(request, error.progress.settled), deadlineAt);
+    throw error;
+  }
+  await record(services, caller, result.operations.flatMap(({ bulkId, customerIds }) => (bulkId === null ? [] : [{ bulkId, customerIds }])), deadlineAt);
+  return { kind: "submitted", result };
+}
+
+function acceptedOf(command: BulkUpdateCommand, settled: Settled): Array<{ bulkId: string; customerIds: string[] }> {
+  const planned = planRequests(command);
+  return settled.accepted.flatMap(({ request, bulkId }) => (bulkId === null ? [] : [{ bulkId, customerIds: planned[request]?.customerIds ?? [] }]));
+}
+
+/** Kustomer's answer stands whatever the table does: a record that could not be kept is logged. */
+async function record(services: Services, caller: string, accepted: Array<{ bulkId: string; customerIds: string[] }>, deadlineAt: number): Promise<void> {
+  if (accepted.length === 0) return;
+  try {
+    await services.bulkRecords?.record(caller, accepted, deadlineAt);
+  } catch (error) {
+    services.counters.count("BulkRecordsNotKept");
+    services.log.warn("could not record the accepted bulk ids: the caller's status reads of them will answer 404", { bulkIds: accepted.map(({ bulkId }) => bulkId), error: (error as Error).name });
+  }
 }

@@ -30,7 +30,9 @@ export const customerFailureSchema = z.object({ id: z.string().nullable(), error
 
 export const operationStatusSchema = z.object({
   bulkId: z.string(),
-  status: z.string().meta({ description: "queued, running or complete; notFound for an id Kustomer does not know" }),
+  status: z.string().meta({
+    description: "queued, running or complete; notFound for an id Kustomer does not know; pending for one this service recorded that Kustomer does not know yet; inDoubt for one Kustomer stopped reporting (its customers listed in inDoubtCustomerIds)",
+  }),
   successCount: z.number().int().nullable().meta({ description: "null until the operation is complete" }),
   failureCount: z.number().int().nullable(),
   failures: z.array(customerFailureSchema),
@@ -39,7 +41,17 @@ export const operationStatusSchema = z.object({
     .meta({ description: "a complete operation's customers its answer does not account for (CONTRACT §2.6): neither named nor left no choice by its counts" }),
 });
 
-export const statusResultSchema = z.object({ allComplete: z.boolean(), operations: z.array(operationStatusSchema) });
+export const statusResultSchema = z.object({
+  allComplete: z.boolean().meta({ description: "every operation complete, or in doubt: nothing more will be learned" }),
+  operations: z.array(operationStatusSchema),
+  // The count set (CONTRACT §2.6), once allComplete: every customer of these operations counted once.
+  items: z.number().int().optional(),
+  applied: z.number().int().optional(),
+  failed: z.number().int().optional(),
+  inDoubt: z.number().int().optional(),
+  unsent: z.number().int().optional(),
+  unchanged: z.number().int().optional(),
+});
 
 /** What the workflow reads between its status checks (CONTRACT §3.2): the sums over every operation. */
 export const outcomeResultSchema = z.object({

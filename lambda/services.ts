@@ -1,6 +1,7 @@
 // What the entry points share, built once per execution environment (warm invocations reuse it): the
 // configuration, the Kustomer client with its key provider, and the optional outlets the stack wires.
 import type { Context } from "aws-lambda";
+import { DynamoDbBulkRecords } from "./bulk-records.ts";
 import { loadConfig, type Config } from "./config.ts";
 import { SqsDeadLetterQueue, type DeadLetterQueue } from "./dead-letter.ts";
 import { DynamoDbIdempotency, type Idempotency } from "./idempotency.ts";
@@ -68,6 +69,8 @@ export function servicesFor(environment: Record<string, string | undefined>): Ha
     listStore: config.resultsBucketName ? new S3ListStore(config.resultsBucketName) : undefined,
     workflow: config.workflowStateMachineArn ? new StepFunctionsStarter(config.workflowStateMachineArn) : undefined,
     idempotency: config.idempotency ? new DynamoDbIdempotency(config.idempotency.tableName, config.idempotency.ttlSeconds) : undefined,
+    // The same table keeps which caller received which bulk ids.
+    bulkRecords: config.idempotency ? new DynamoDbBulkRecords(config.idempotency.tableName) : undefined,
   };
   return cachedServices;
 }

@@ -80,6 +80,13 @@ describe("Step Functions task / direct invocation", () => {
         { bulkId: bulkIds[0], status: "complete", successCount: 100, failureCount: 0, failures: [], inDoubtCustomerIds: [] },
         { bulkId: bulkIds[1], status: "complete", successCount: 50, failureCount: 0, failures: [], inDoubtCustomerIds: [] },
       ],
+      // Final: the count set over every customer of these operations.
+      items: 150,
+      applied: 150,
+      failed: 0,
+      inDoubt: 0,
+      unsent: 0,
+      unchanged: 0,
     });
   });
 

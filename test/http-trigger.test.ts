@@ -60,6 +60,12 @@ describe.each(Object.entries(submitEvents))("%s", (_, eventOf) => {
       {
         allComplete: true,
         operations: [{ bulkId, status: "complete", successCount: 2, failureCount: 1, failures: [{ id: customerId(2), error: "customer not found" }], inDoubtCustomerIds: [] }],
+        items: 3,
+        applied: 2,
+        failed: 1,
+        inDoubt: 0,
+        unsent: 0,
+        unchanged: 0,
       },
     ]);
   });

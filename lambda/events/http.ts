@@ -5,6 +5,7 @@ import { contractErrorOf, IdempotencyConflictError, KustomerRateLimitError, Kust
 import { NOT_FOUND } from "../kustomer/status.ts";
 import type { RequestResult } from "../process-request.ts";
 import { BULK_ID, BULK_ID_MESSAGE } from "../schema.ts";
+import { callerOf } from "./http-caller.ts";
 import { isObject, type TriggerAdapter } from "./adapter.ts";
 import { API_GATEWAY_TIMEOUT_MS, decodePathSegment, HTTP_ROUTES } from "./http-routes.ts";
 
@@ -150,6 +151,7 @@ export const httpAdapter: TriggerAdapter<APIGatewayProxyResult> = {
       (isObject(event.requestContext) && isObject(event.requestContext.http) && typeof event.requestContext.http.method === "string")),
   toRequest,
   idempotencyKey,
+  callerOf,
   toResponse: toHttpResponse,
   onError: toHttpErrorResponse,
 };
