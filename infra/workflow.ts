@@ -22,7 +22,7 @@ import {
 } from "aws-cdk-lib/aws-stepfunctions";
 import { EventBridgePutEvents, LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { RESUBMIT_TASK, WORKFLOW_CALLER } from "../lambda/events/workflow.ts";
+import { OUTCOME_TASK, RESUBMIT_TASK, WORKFLOW_CALLER } from "../lambda/events/workflow.ts";
 import type { DataKey } from "./data-key.ts";
 import { createStateMachine, withTaskRetries } from "./state-machine.ts";
 
@@ -130,6 +130,7 @@ export class BulkUpdateWorkflow extends Construct {
           seen: JsonPath.listAt("$.seen"),
         }),
         "$.checked",
+        { task: OUTCOME_TASK },
       ),
     );
     checkStatus.addCatch(unanswered("CheckStatusUnanswered", { "acceptedBulkIds.$": "$.summary.bulkIds", "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds", unsentCustomerIds: [] }).next(failed), {

@@ -8,7 +8,7 @@ import { eventBridgeAdapter } from "./events/eventbridge.ts";
 import { httpAdapter } from "./events/http.ts";
 import { mapBatchAdapter } from "./events/map-batch.ts";
 import { deliveryOf, isSqsEvent, processSqsBatch } from "./events/sqs.ts";
-import { workflowAdapter, workflowResubmitAdapter } from "./events/workflow.ts";
+import { workflowAdapter, workflowOutcomeAdapter, workflowResubmitAdapter } from "./events/workflow.ts";
 import { fromRecord, toRecord } from "./idempotent-result.ts";
 import { CountedCalls } from "./kustomer/counted-calls.ts";
 import { countFailure, inInvocation, logger, publishMetrics } from "./observability.ts";
@@ -16,7 +16,7 @@ import { processRequest, type RequestResult } from "./process-request.ts";
 import { deadlineOf, RESPONSE_RESERVE_MS, servicesFor, type HandlerServices } from "./services.ts";
 
 // The workflow's tasks first: it is told apart by its client context, whatever the payload looks like.
-const adapters: TriggerAdapter[] = [workflowAdapter, workflowResubmitAdapter, httpAdapter, eventBridgeAdapter, mapBatchAdapter, directAdapter];
+const adapters: TriggerAdapter[] = [workflowAdapter, workflowOutcomeAdapter, workflowResubmitAdapter, httpAdapter, eventBridgeAdapter, mapBatchAdapter, directAdapter];
 
 export function handler(event: unknown, context?: Context): Promise<unknown> {
   return inInvocation(() => handle(event, context));
@@ -41,7 +41,7 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
     const callerDeadlineAt = adapter.callerWaitsMs === undefined ? deadlineAt : Math.min(deadlineAt, started + adapter.callerWaitsMs - RESPONSE_RESERVE_MS);
     const request = adapter.toRequest(event);
     const calls = new CountedCalls(ready.client);
-    const run = () => processRequest(request, { ...ready, client: calls }, callerDeadlineAt, { earlier: adapter.settledOf?.(event), caller: adapter.callerOf?.(event) });
+    const run = () => processRequest(request, { ...ready, client: calls }, callerDeadlineAt, { accepts: adapter.accepts, earlier: adapter.settledOf?.(event), caller: adapter.callerOf?.(event) });
     // Only a command changes anything: reads are not keyed, nor read for a key.
     const key = ready.idempotency && isCommand(request) ? adapter.idempotencyKey?.(event) : undefined;
     const result = key && ready.idempotency ? await ready.idempotency.once(key, request, run, { deadlineAt: callerDeadlineAt, context, toRecord, fromRecord }) : await run();

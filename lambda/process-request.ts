@@ -1,7 +1,8 @@
 // The use case, free of any trigger: validate the request, then submit, plan (dry run), read status
-// or the outcome, or submit what is valid of a Distributed Map batch.
+// or the outcome, or submit what is valid of a Distributed Map batch; each entry point names the
+// requests it takes (CONTRACT §0.1).
 import type { BulkRecords } from "./bulk-records.ts";
-import { BulkUpdateError, InternalError } from "./errors.ts";
+import { BulkUpdateError, InternalError, validationErrorOf } from "./errors.ts";
 import { dryRun, planRequests } from "./kustomer/plan.ts";
 import { submitBulkUpdate } from "./kustomer/submit.ts";
 import { readOutcome, type OutcomeDependencies } from "./outcome.ts";
@@ -18,7 +19,12 @@ export interface Services extends OutcomeDependencies {
   bulkRecords?: BulkRecords;
 }
 
+/** The kinds of request, as entry points name what they take. */
+export type RequestKind = "command" | "status" | "outcome" | "batch";
+
 export interface RequestOptions {
+  /** What the entry point takes; anything else is refused before it is parsed. */
+  accepts?: readonly RequestKind[];
   /** What earlier attempts of the same command settled (the workflow's resubmission). */
   earlier?: Settled;
   /** Who asks, where the trigger can tell (HTTP): its bulk ids are recorded, and it reads only those. */
@@ -31,7 +37,11 @@ export type RequestResult =
   | { kind: "status"; result: StatusResult }
   | { kind: "outcome"; result: OutcomeResult };
 
-export async function processRequest(input: unknown, services: Services, deadlineAt: number, { earlier, caller }: RequestOptions = {}): Promise<RequestResult> {
+export async function processRequest(input: unknown, services: Services, deadlineAt: number, { accepts, earlier, caller }: RequestOptions = {}): Promise<RequestResult> {
+  const kind = kindOf(input);
+  if (accepts && (kind === "other" || !accepts.includes(kind))) {
+    throw validationErrorOf([{ path: "action", message: `this entry point takes ${accepts.map((accepted) => (accepted === "command" ? "commands" : `{ "action": "${accepted}" }`)).join(" and ")}` }]);
+  }
   const request = parseRequest(input, services.maxItems);
   if (request.action === "status") return { kind: "status", result: await readStatus(request, services, deadlineAt, caller) };
   if (request.action === "outcome") {
@@ -56,6 +66,12 @@ export async function processRequest(input: unknown, services: Services, deadlin
   }
   await record(services, caller, result.operations.flatMap(({ bulkId, customerIds }) => (bulkId === null ? [] : [{ bulkId, customerIds }])), deadlineAt);
   return { kind: "submitted", result };
+}
+
+function kindOf(input: unknown): RequestKind | "other" {
+  const action = typeof input === "object" && input !== null ? (input as { action?: unknown }).action : undefined;
+  if (action === undefined || action === "submit") return "command";
+  return action === "status" || action === "outcome" || action === "batch" ? action : "other";
 }
 
 function acceptedOf(command: BulkUpdateCommand, settled: Settled): Array<{ bulkId: string; customerIds: string[] }> {

@@ -2,7 +2,7 @@
 import type { Context } from "aws-lambda";
 import { contractErrorOf } from "../errors.ts";
 import type { ListStore } from "../list-store.ts";
-import type { RequestResult } from "../process-request.ts";
+import type { RequestKind, RequestResult } from "../process-request.ts";
 import type { Settled } from "../schema.ts";
 
 /** The invocation an answer is for. */
@@ -17,6 +17,8 @@ export interface TriggerAdapter<Response = unknown> {
   /** How long the caller waits for the answer, where that is less than the invocation's own time. */
   readonly callerWaitsMs?: number;
   matches(event: unknown, context?: Context): boolean;
+  /** The requests this entry point takes (CONTRACT §0.1); anything else is a ValidationError. */
+  readonly accepts: readonly RequestKind[];
   toRequest(event: unknown): unknown;
   /** What earlier attempts of the same command settled, where the trigger resubmits (the workflow). */
   settledOf?(event: unknown): Settled | undefined;

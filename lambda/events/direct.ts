@@ -6,6 +6,7 @@ import { correlationKey, isObject, resultOrThrow, type TriggerAdapter } from "./
 export const directAdapter: TriggerAdapter = {
   trigger: "direct",
   matches: isObject,
+  accepts: ["command", "status"],
   toRequest(event) {
     if (isObject(event) && Array.isArray(event.Records)) {
       throw validationErrorOf([{ path: "Records", message: "this event source is not supported; send the command itself" }]);

@@ -9,6 +9,7 @@ export const BULK_UPDATE_DETAIL_TYPE = "Customer Bulk Update Requested";
 export const eventBridgeAdapter: TriggerAdapter = {
   trigger: "eventbridge",
   matches: (event) => isObject(event) && typeof event["detail-type"] === "string" && typeof event.source === "string" && "detail" in event,
+  accepts: ["command"],
   toRequest(event) {
     const { "detail-type": detailType, detail } = event as EventBridgeEvent<string, unknown>;
     if (detailType !== BULK_UPDATE_DETAIL_TYPE) {

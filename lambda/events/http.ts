@@ -149,6 +149,8 @@ export const httpAdapter: TriggerAdapter<APIGatewayProxyResult> = {
     isObject(event) &&
     (typeof event.httpMethod === "string" ||
       (isObject(event.requestContext) && isObject(event.requestContext.http) && typeof event.requestContext.http.method === "string")),
+  // The routes make the request: PUT a command, GET a status read.
+  accepts: ["command", "status"],
   toRequest,
   idempotencyKey,
   callerOf,

@@ -6,6 +6,7 @@ import { isObject, resultOrThrow, type TriggerAdapter } from "./adapter.ts";
 export const mapBatchAdapter: TriggerAdapter = {
   trigger: "distributed-map",
   matches: (event) => isObject(event) && Array.isArray(event.Items) && !("body" in event),
+  accepts: ["batch"],
   toRequest: (event) => ({ action: "batch", items: (event as { Items: unknown[] }).Items }),
   ...resultOrThrow,
 };

@@ -16,7 +16,8 @@ import { correlationKey, isObject, type AdapterCall, type TriggerAdapter } from 
 
 /** The workflow's LambdaInvoke tasks send `{ "custom": { "caller": WORKFLOW_CALLER } }` as client context. */
 export const WORKFLOW_CALLER = "kustomer-bulk-update-workflow";
-/** The resubmission's client context also names its task: its payload wraps the command. */
+/** CheckStatus and Resubmit also name their task in the client context; Submit names none. */
+export const OUTCOME_TASK = "outcome";
 export const RESUBMIT_TASK = "resubmit";
 
 /** What the workflow's Resubmit task sends: the command, the attempt, and what earlier attempts settled. */
@@ -131,12 +132,14 @@ function progressOf(customerIds: string[], settled: Settled): SubmissionProgress
 
 const isWorkflowTask = (context?: Context) => context?.clientContext?.custom?.caller === WORKFLOW_CALLER;
 
-/** Submit and CheckStatus: the payload is the command, or the outcome question. */
+const taskOf = (context?: Context): unknown => context?.clientContext?.custom?.task;
+
+/** Submit: the payload is the command, the execution's input. */
 export const workflowAdapter: TriggerAdapter<WorkflowAnswer> = {
   trigger: "workflow",
-  matches: (_event, context?: Context) => isWorkflowTask(context) && context?.clientContext?.custom?.task !== RESUBMIT_TASK,
+  matches: (_event, context?: Context) => isWorkflowTask(context) && taskOf(context) === undefined,
+  accepts: ["command"],
   toRequest(event) {
-    if (isObject(event) && event.action === "outcome") return event;
     // Refused here, not in Resubmit: a resubmission adds to the command, within Step Functions' 256 KiB.
     const bytes = Buffer.byteLength(JSON.stringify(event) ?? "");
     if (bytes > MAX_WORKFLOW_COMMAND_BYTES) throw tooLargeForWorkflow(bytes);
@@ -147,10 +150,21 @@ export const workflowAdapter: TriggerAdapter<WorkflowAnswer> = {
   onError: (failure, call) => toFailure(failure, call),
 };
 
+/** CheckStatus: the outcome question. */
+export const workflowOutcomeAdapter: TriggerAdapter<WorkflowAnswer> = {
+  trigger: "workflow",
+  matches: (_event, context?: Context) => isWorkflowTask(context) && taskOf(context) === OUTCOME_TASK,
+  accepts: ["outcome"],
+  toRequest: (event) => event,
+  toResponse: toAnswer,
+  onError: (failure, call) => toFailure(failure, call),
+};
+
 /** Resubmit: the command again, sending only what earlier attempts left unsent or unanswered (CONTRACT §2.6). */
 export const workflowResubmitAdapter: TriggerAdapter<WorkflowAnswer> = {
   trigger: "workflow",
-  matches: (_event, context?: Context) => isWorkflowTask(context) && context?.clientContext?.custom?.task === RESUBMIT_TASK,
+  matches: (_event, context?: Context) => isWorkflowTask(context) && taskOf(context) === RESUBMIT_TASK,
+  accepts: ["command"],
   toRequest: (event) => resubmissionOf(event).command,
   settledOf: (event) => resubmissionOf(event).settled,
   // Each attempt is a delivery of its own: a task retry of one attempt answers that attempt's result.

@@ -322,9 +322,10 @@ describe("the workflow", () => {
       polls: 0,
     });
     // The status check reads the command from the execution input too, with each request's bulk id.
+    const outcomeContext = Buffer.from(JSON.stringify({ custom: { caller: "kustomer-bulk-update-workflow", task: "outcome" } })).toString("base64");
     expect(definition.States.CheckStatus.Parameters).toMatchObject({
       Payload: { action: "outcome", "command.$": "$$.Execution.Input", "requests.$": "$.follow.requests", "submittedAt.$": "$.follow.submittedAt", "seen.$": "$.seen" },
-      ClientContext: clientContext,
+      ClientContext: outcomeContext,
     });
     // A resubmission names itself in its client context, and carries what earlier attempts settled.
     const resubmitContext = Buffer.from(JSON.stringify({ custom: { caller: "kustomer-bulk-update-workflow", task: "resubmit" } })).toString("base64");
