@@ -49,6 +49,12 @@ it("runs the README's quick start: 202 with a bulk id, then complete, then the c
   expect(status).toEqual({
     allComplete: true,
     operations: [{ bulkId, status: "complete", successCount: 1, failureCount: 0, failures: [], inDoubtCustomerIds: [] }],
+    items: 1,
+    applied: 1,
+    failed: 0,
+    inDoubt: 0,
+    unsent: 0,
+    unchanged: 0,
   });
 
   const customer = JSON.parse((await run("curl", readmeCurl("curl -s -H 'authorization"))).stdout);
