@@ -12,7 +12,8 @@ import { workflowAdapter, workflowOutcomeAdapter, workflowResubmitAdapter } from
 import { fromRecord, toRecord } from "./idempotent-result.ts";
 import { CountedCalls } from "./kustomer/counted-calls.ts";
 import { countFailure, inInvocation, logger, publishMetrics } from "./observability.ts";
-import { processRequest, type RequestResult } from "./process-request.ts";
+import { processRequest, validateRequest, type RequestResult } from "./process-request.ts";
+import type { BulkRequest } from "./schema.ts";
 import { deadlineOf, RESPONSE_RESERVE_MS, servicesFor, type HandlerServices } from "./services.ts";
 
 // The workflow's tasks first: it is told apart by its client context, whatever the payload looks like.
@@ -40,10 +41,15 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
     ready.client.prefetchKey();
     const callerDeadlineAt = adapter.callerWaitsMs === undefined ? deadlineAt : Math.min(deadlineAt, started + adapter.callerWaitsMs - RESPONSE_RESERVE_MS);
     const request = adapter.toRequest(event);
+    // Checked before a key is claimed: an invalid request is a 400 with or without one.
+    const valid = validateRequest(request, ready.maxItems, adapter.accepts);
+    const caller = adapter.callerOf?.(event);
     const calls = new CountedCalls(ready.client);
-    const run = () => processRequest(request, { ...ready, client: calls }, callerDeadlineAt, { accepts: adapter.accepts, earlier: adapter.settledOf?.(event), caller: adapter.callerOf?.(event) });
-    // Only a command changes anything: reads are not keyed, nor read for a key.
-    const key = ready.idempotency && isCommand(request) ? adapter.idempotencyKey?.(event) : undefined;
+    const run = () => processRequest(valid, { ...ready, client: calls }, callerDeadlineAt, { earlier: adapter.settledOf?.(event), caller });
+    // Only a command changes anything: reads are not keyed, nor read for a key. A key is the caller's
+    // own: another caller's same key is another key (CONTRACT §2.4).
+    const delivery = ready.idempotency && isCommand(valid) ? adapter.idempotencyKey?.(event) : undefined;
+    const key = delivery && caller ? `${caller}|${delivery}` : delivery;
     const result = key && ready.idempotency ? await ready.idempotency.once(key, request, run, { deadlineAt: callerDeadlineAt, context, toRecord, fromRecord }) : await run();
     logger.info("request done", { retries: calls.retries, ...describe(result), durationMs: Date.now() - started });
     return await adapter.toResponse(result, { event, listStore: ready.listStore });
@@ -62,9 +68,8 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
   }
 }
 
-function isCommand(request: unknown): boolean {
-  const action = (request as { action?: unknown } | null)?.action;
-  return action === undefined || action === "submit";
+function isCommand(request: BulkRequest): boolean {
+  return request.action === undefined || request.action === "submit";
 }
 
 /** Name, statuses and progress only: messages may quote Kustomer, and stacks help nobody in a log search. */

@@ -8,7 +8,7 @@ import { submitBulkUpdate } from "./kustomer/submit.ts";
 import { readOutcome, type OutcomeDependencies } from "./outcome.ts";
 import { readStatus } from "./read-status.ts";
 import type { OutcomeResult, StatusResult, SubmitResult } from "./results.ts";
-import type { BulkUpdateCommand, Settled } from "./schema.ts";
+import type { BulkRequest, BulkUpdateCommand, Settled } from "./schema.ts";
 import { parseRequest, splitBatch } from "./validation.ts";
 
 /** What the use case uses, and nothing else. */
@@ -23,8 +23,6 @@ export interface Services extends OutcomeDependencies {
 export type RequestKind = "command" | "status" | "outcome" | "batch";
 
 export interface RequestOptions {
-  /** What the entry point takes; anything else is refused before it is parsed. */
-  accepts?: readonly RequestKind[];
   /** What earlier attempts of the same command settled (the workflow's resubmission). */
   earlier?: Settled;
   /** Who asks, where the trigger can tell (HTTP): its bulk ids are recorded, and it reads only those. */
@@ -37,12 +35,19 @@ export type RequestResult =
   | { kind: "status"; result: StatusResult }
   | { kind: "outcome"; result: OutcomeResult };
 
-export async function processRequest(input: unknown, services: Services, deadlineAt: number, { accepts, earlier, caller }: RequestOptions = {}): Promise<RequestResult> {
+/**
+ * Checks a request completely before anything else happens, a key claimed included: a request the
+ * entry point does not take, or an invalid one, is a ValidationError (CONTRACT §0.1, §2.4).
+ */
+export function validateRequest(input: unknown, maxItems: number, accepts: readonly RequestKind[]): BulkRequest {
   const kind = kindOf(input);
-  if (accepts && (kind === "other" || !accepts.includes(kind))) {
+  if (kind === "other" || !accepts.includes(kind)) {
     throw validationErrorOf([{ path: "action", message: `this entry point takes ${accepts.map((accepted) => (accepted === "command" ? "commands" : `{ "action": "${accepted}" }`)).join(" and ")}` }]);
   }
-  const request = parseRequest(input, services.maxItems);
+  return parseRequest(input, maxItems);
+}
+
+export async function processRequest(request: BulkRequest, services: Services, deadlineAt: number, { earlier, caller }: RequestOptions = {}): Promise<RequestResult> {
   if (request.action === "status") return { kind: "status", result: await readStatus(request, services, deadlineAt, caller) };
   if (request.action === "outcome") {
     const command = parseRequest(request.command, services.maxItems);

@@ -91,6 +91,31 @@ describe("Idempotency-Key on HTTP", () => {
 });
 
 describe("other deliveries", () => {
+  it("keeps each caller's keys its own: a second caller's same key is another key, with its own answer", async () => {
+    const key = newKey();
+    const as = (userArn: string, body: unknown) => {
+      const event = restApiEvent({ method: "PUT", path: "/customers/bulk", body, headers: { "content-type": "application/json", "Idempotency-Key": key } });
+      return world.http({ ...event, requestContext: { ...event.requestContext, identity: { ...event.requestContext.identity, userArn } } }, lambdaContext());
+    };
+    const first = answer(await as("arn:aws:iam::123456789012:user/alice", customerUpdates(2)));
+    const second = answer(await as("arn:aws:iam::123456789012:user/bob", customerUpdates(3)));
+    expect([first.status, second.status]).toEqual([202, 202]);
+    expect(second.body.items).toBe(3);
+    // Each caller's repeat answers its own first result.
+    expect(answer(await as("arn:aws:iam::123456789012:user/alice", customerUpdates(2)))).toEqual(first);
+    expect(world.kustomer.bulkPuts).toHaveLength(2);
+  });
+
+  it("checks a command before claiming its key: a body nested 200,000 deep is a 400, and the key stays free", async () => {
+    const key = newKey();
+    const deep = `${"[".repeat(200_000)}${"]".repeat(200_000)}`;
+    const event = restApiEvent({ method: "PUT", path: "/customers/bulk", headers: { "content-type": "application/json", "Idempotency-Key": key } });
+    const refused = answer(await world.http({ ...event, body: `[{"id":"${customerId(1)}","tags":${deep}}]` }, lambdaContext()));
+    expect(refused).toMatchObject({ status: 400, body: { error: { name: "ValidationError", issues: [{ path: "body[0].tags[0]" }] } } });
+    expect(answer(await put(key, customerUpdates(1))).status).toBe(202);
+    expect(world.kustomer.bulkPuts).toHaveLength(1);
+  });
+
   it("applies a duplicate EventBridge event once, by its event id", async () => {
     const event = eventBridgeEvent({ body: customerUpdates(2) });
     const first = await world.handler(event, lambdaContext());

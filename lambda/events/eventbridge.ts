@@ -17,7 +17,11 @@ export const eventBridgeAdapter: TriggerAdapter = {
     }
     return detail;
   },
-  // EventBridge delivers at least once, each time with the event's own id.
-  idempotencyKey: (event) => `event:${(event as EventBridgeEvent<string, unknown>).id}`,
+  // EventBridge delivers at least once, each time with the event's own id; a key is its source's own
+  // (the bus policy lets only the producers put request sources).
+  idempotencyKey: (event) => {
+    const { source, id } = event as EventBridgeEvent<string, unknown>;
+    return `event:${source}:${id}`;
+  },
   ...resultOrThrow,
 };
