@@ -80,14 +80,21 @@ export function splitBatch(items: unknown[]): { command?: BulkUpdateCommand; rej
   return { command: body.length > 0 ? { body } : undefined, rejected };
 }
 
-/** `body[3].emails[0].email`: the path as a caller would write it. */
+/** A key a path may quote: a field's name, not data (an email, a phone number, a person's name). */
+const NAME_LIKE = /^[\w$-]{1,64}$/;
+const DIGIT_RUN = /\d{7}/;
+
+/**
+ * `body[3].emails[0].email`: the path as a caller would write it. A key that does not look like a name
+ * is not quoted (`custom[…]`): an email used as a key would otherwise reach answers and log lines.
+ */
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   return path
     .map((key, index) => {
       if (typeof key === "number") return `[${key}]`;
       const name = String(key);
-      if (/^[A-Za-z_$][\w$]*$/.test(name)) return index === 0 ? name : `.${name}`;
-      return `[${JSON.stringify(name)}]`;
+      if (/^[A-Za-z_$][\w$]*$/.test(name) && NAME_LIKE.test(name) && !DIGIT_RUN.test(name)) return index === 0 ? name : `.${name}`;
+      return NAME_LIKE.test(name) && !DIGIT_RUN.test(name) ? `[${JSON.stringify(name)}]` : "[…]";
     })
     .join("");
 }
@@ -142,8 +149,51 @@ function crossFieldIssues(input: Record<string, unknown>): ValidationIssue[] {
   return issues;
 }
 
-export function issuesOf(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }, prefix: PropertyKey[] = []): ValidationIssue[] {
-  return error.issues.map((issue) => ({ path: formatPath([...prefix, ...issue.path]), message: issue.message }));
+/** A message stays a line, whatever it quotes. */
+const MAX_MESSAGE_LENGTH = 300;
+/** Fields a misspelt key is matched against, to suggest one of ours rather than quote the caller's. */
+const KNOWN_FIELDS = [...Object.keys(customerUpdateSchema.shape), ...Object.keys(bulkUpdateCommandSchema.shape)];
+
+export function issuesOf(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string; keys?: string[] }> }, prefix: PropertyKey[] = []): ValidationIssue[] {
+  return error.issues.map((issue) => ({
+    path: formatPath([...prefix, ...issue.path]),
+    message: (issue.code === "unrecognized_keys" && issue.keys ? unknownFields(issue.keys) : issue.message).slice(0, MAX_MESSAGE_LENGTH),
+  }));
+}
+
+/**
+ * Unknown keys are counted, not quoted (they may be anything, an email included, and any number):
+ * the answer names at most a few of our own fields they look like.
+ */
+function unknownFields(keys: string[]): string {
+  const reserved = RESERVED_KEYS.filter((key) => keys.includes(key)).map((key) => `${key} is refused`);
+  const suggestions = [...new Set(keys.flatMap((key) => (RESERVED_KEYS.includes(key) ? [] : (nearestField(key) ?? []))))].slice(0, 5);
+  const notes = [...reserved, ...(suggestions.length ? [`did you mean ${suggestions.join(", ")}?`] : [])];
+  const count = keys.length === 1 ? "an unknown field" : `${keys.length} unknown fields`;
+  return `has ${count}${notes.length ? ` (${notes.join("; ")})` : ""}`;
+}
+
+/** Keys of ours, named when refused: `_clientRef` is this service's to set; `__proto__` is never a field. */
+const RESERVED_KEYS = ["_clientRef", "__proto__"];
+
+function nearestField(key: string): string | undefined {
+  if (key.length > 40) return undefined;
+  const lower = key.toLowerCase();
+  return KNOWN_FIELDS.find((field) => editDistance(lower, field.toLowerCase()) <= 2);
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) from one short string to another. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const at = (i: number, j: number) => (rows[i] as number[])[j] as number;
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
+      (rows[i] as number[])[j] = best;
+    }
+  }
+  return at(a.length, b.length);
 }
 
 /** The command without its items, which are checked one by one so that checking can stop early. */

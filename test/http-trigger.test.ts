@@ -129,6 +129,24 @@ describe("HTTP requests", () => {
     expect(world.kustomer.requests).toEqual([]);
   });
 
+  it("answers a 4.8 MB body of long unknown keys with a small 400 that counts them, quoting none", async () => {
+    const keys = Object.fromEntries(Array.from({ length: 4_800 }, (_, index) => [`${"k".repeat(1_000)}${index}`, 1]));
+    const text = JSON.stringify([{ id: customerId(1), ...keys }]);
+    expect(text.length).toBeGreaterThan(4_800_000);
+    const response = await put({ body: text });
+    expect(response.statusCode).toBe(400);
+    expect(Buffer.byteLength(response.body)).toBeLessThan(2_000);
+    expect(JSON.parse(response.body).error.issues).toEqual([{ path: "body[0]", message: "has 4800 unknown fields" }]);
+  });
+
+  it("keeps an email used as a key out of the answer and the logs", async () => {
+    const email = "grace.hopper@example.org";
+    const response = await put({ body: [{ id: customerId(1), [email]: true, custom: { [email]: "x" } }] });
+    expect(response.statusCode).toBe(400);
+    expect(response.body).not.toContain(email);
+    expect(world.logs.join("")).not.toContain(email);
+  });
+
   it("answers 413 over the item limit", async () => {
     const response = await put({ body: customerUpdates(10_001) });
     expect(response.statusCode).toBe(413);

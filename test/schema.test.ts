@@ -84,14 +84,23 @@ describe("the bulk-update command", () => {
     expect(error.message).toContain("body[1].emails[0].email");
   });
 
-  it("rejects unknown keys, so a typo is never dropped silently", () => {
+  it("rejects unknown keys, so a typo is never dropped silently, and names the field it looks like rather than quoting the key", () => {
     const error = issuesOf({ body: [{ id: customerId(1), emial: "x" }], dryrun: true });
     expect(error.issues).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ path: "body[0]", message: expect.stringContaining("emial") }),
-        expect.objectContaining({ path: "", message: expect.stringContaining("dryrun") }),
+        { path: "body[0]", message: "has an unknown field (did you mean emails?)" },
+        { path: "", message: "has an unknown field (did you mean dryRun?)" },
       ]),
     );
+  });
+
+  it("counts unknown keys rather than quoting them: an email used as a key stays out of the answer", () => {
+    const error = issuesOf({ body: [{ id: customerId(1), "ada@example.com": "x", custom: { "ada@example.com": "x" } }] });
+    expect(error.issues).toEqual([
+      { path: "body[0].custom[…]", message: "custom attribute names end in Num, At, Str, Txt, Bool or Url" },
+      { path: "body[0]", message: "has an unknown field" },
+    ]);
+    expect(JSON.stringify(error)).not.toContain("ada@");
   });
 
   it("rejects a caller's own _clientRef and prototype-polluting keys", () => {
@@ -217,7 +226,10 @@ describe("the status request", () => {
 describe("formatPath", () => {
   it("writes paths as a caller would", () => {
     expect(formatPath(["body", 3, "emails", 0, "email"])).toBe("body[3].emails[0].email");
-    expect(formatPath(["body", 0, "custom", "odd key"])).toBe('body[0].custom["odd key"]');
+    expect(formatPath(["body", 0, "custom", "odd-key"])).toBe('body[0].custom["odd-key"]');
+    // Not a name: possibly data, so not quoted.
+    expect(formatPath(["body", 0, "custom", "Ada Lovelace"])).toBe("body[0].custom[…]");
+    expect(formatPath(["body", 0, "custom", "15551234567Str"])).toBe("body[0].custom[…]");
     expect(formatPath([])).toBe("");
   });
 });
