@@ -7,7 +7,7 @@ import {
   KustomerUnavailableError,
 } from "../lambda/errors.ts";
 import { KustomerClient } from "../lambda/kustomer/client.ts";
-import { parseKustomerErrors } from "../lambda/kustomer/wire.ts";
+import { MAX_ERROR_DETAILS, parseKustomerErrors } from "../lambda/kustomer/wire.ts";
 import type { ApiKeyProvider } from "../lambda/secrets.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
 import { API_KEY, ROTATED_API_KEY, customerUpdates } from "./support/fixtures.ts";
@@ -376,5 +376,14 @@ describe("Kustomer's error shapes", () => {
       parseKustomerErrors({ errors: [{ status: "422", code: "invalid", title: "Invalid", detail: "rev mismatch", source: { parameter: "ids" } }] }),
     ).toEqual([{ status: 422, code: "invalid", title: "Invalid", detail: "rev mismatch", pointer: "ids" }]);
     expect(parseKustomerErrors("not json")).toEqual([]);
+  });
+
+  it(`keeps at most ${MAX_ERROR_DETAILS} details of a hostile answer: 20,000 nested subErrors, codes that quote data`, () => {
+    const nested = `${'{"code":"level","meta":{"subErrors":['.repeat(20_000)}{"code":"leaf"}${"]}}".repeat(20_000)}`;
+    const details = parseKustomerErrors(JSON.parse(`{"errors":[${nested}]}`));
+    expect(details).toHaveLength(MAX_ERROR_DETAILS);
+    const quoting = parseKustomerErrors({ errors: [{ code: `invalid ada@example.com ${"x".repeat(500)}`, source: { pointer: `/0/emails/ada@example.com` } }] });
+    expect(quoting[0]!.code).toHaveLength(64);
+    expect(JSON.stringify(quoting)).not.toContain("ada@");
   });
 });

@@ -91,27 +91,35 @@ export function redact(text: unknown): string | undefined {
     .slice(0, 500);
 }
 
-/** Both of Kustomer's error shapes: `errors[].code/message/meta` and JSON:API `status/code/title/detail/source`. */
+/** Details kept of one answer: enough to fix a request, few enough to keep every answer small. */
+export const MAX_ERROR_DETAILS = 20;
+
+/**
+ * Both of Kustomer's error shapes: `errors[].code/message/meta` and JSON:API `status/code/title/detail/source`.
+ * Read breadth first, without recursion, and bounded: a hostile answer nests `subErrors` as deep as it likes.
+ */
 export function parseKustomerErrors(body: unknown): KustomerErrorDetail[] {
   const errors = (body as { errors?: unknown } | undefined)?.errors;
   if (!Array.isArray(errors)) return [];
   const details: KustomerErrorDetail[] = [];
-  const add = (entry: unknown) => {
-    if (!entry || typeof entry !== "object") return;
+  const queue: unknown[] = errors.slice(0, MAX_ERROR_DETAILS);
+  while (queue.length > 0 && details.length < MAX_ERROR_DETAILS) {
+    const entry = queue.shift();
+    if (!entry || typeof entry !== "object") continue;
     const e = entry as Record<string, unknown>;
     const source = (e.source ?? {}) as Record<string, unknown>;
-    const pointer = source.pointer ?? source.parameter;
+    const pointer = redact(source.pointer ?? source.parameter)?.slice(0, 200);
     const status = Number(e.status);
+    const code = redact(e.code)?.slice(0, 64);
     details.push({
       ...(Number.isInteger(status) && status > 0 ? { status } : {}),
-      ...(typeof e.code === "string" ? { code: e.code } : {}),
+      ...(code ? { code } : {}),
       ...(redact(e.title ?? e.message) ? { title: redact(e.title ?? e.message) } : {}),
       ...(redact(e.detail) ? { detail: redact(e.detail) } : {}),
-      ...(typeof pointer === "string" ? { pointer } : {}),
+      ...(pointer ? { pointer } : {}),
     });
     const subErrors = (e.meta as { subErrors?: unknown } | undefined)?.subErrors;
-    if (Array.isArray(subErrors)) subErrors.forEach(add);
-  };
-  errors.forEach(add);
+    if (Array.isArray(subErrors)) queue.push(...subErrors.slice(0, MAX_ERROR_DETAILS));
+  }
   return details;
 }
