@@ -3,7 +3,7 @@
 // job, the dead-letter queue and the alarms. Settings come from CDK context (infra/settings.ts).
 import { CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from "aws-cdk-lib";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
-import { EventBus, Rule, type IEventBus } from "aws-cdk-lib/aws-events";
+import { CfnEventBusPolicy, EventBus, Rule, type IEventBus } from "aws-cdk-lib/aws-events";
 import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { ArnPrincipal, Effect, PolicyStatement, StarPrincipal, type IRole } from "aws-cdk-lib/aws-iam";
@@ -20,7 +20,7 @@ import { KustomerApiKey } from "./kustomer-api-key.ts";
 import { MAX_ITEMS } from "./limits.ts";
 import { Monitoring } from "./monitoring.ts";
 import { concurrencyPlan, type StackSettings } from "./settings.ts";
-import { BulkUpdateWorkflow } from "./workflow.ts";
+import { BulkUpdateWorkflow, OUTCOME_SOURCE } from "./workflow.ts";
 
 export interface BulkUpdateStackProps extends StackProps {
   settings: StackSettings;
@@ -175,6 +175,7 @@ export class BulkUpdateStack extends Stack {
       dataKey: this.dataKey,
     });
     this.startWorkflowFromQueue();
+    this.guardTheBus(settings);
     this.idempotencyTable = this.applyDeliveriesOnce();
     this.keepLongListsInTheJobBucket();
     settings.producerRoleArns.forEach((arn, index) => this.dataKey.allow(`Producer${index}`, new ArnPrincipal(arn)));
@@ -273,6 +274,34 @@ export class BulkUpdateStack extends Stack {
     });
     this.acceptCommandsOnlyFrom(rule, settings.producerRoleArns);
     return bus;
+  }
+
+  /**
+   * The bus carries orders to write to the CRM and the service's own outcomes: a request source may be
+   * put only by the listed producers (none listed: nobody, as for job files), and the outcome source
+   * only by the workflow and the job state machines. `events:source` holds every entry's source, so
+   * `ForAnyValue` denies a batch that mixes in one. On the default bus the same two statements are
+   * added to its policy: they name only this service's sources.
+   */
+  private guardTheBus(settings: StackSettings): void {
+    const sources = [
+      { sid: "RequestsOnlyFromProducers", values: settings.eventSources, allowed: settings.producerRoleArns },
+      { sid: "OutcomesOnlyFromTheService", values: [OUTCOME_SOURCE], allowed: [this.workflow.stateMachine.role.roleArn, this.job.stateMachine.role.roleArn] },
+    ];
+    for (const { sid, values, allowed } of sources) {
+      new CfnEventBusPolicy(this, `Bus${sid}`, {
+        eventBusName: this.bus.eventBusName,
+        statementId: `${this.stackName}-${sid}`.slice(0, 64),
+        statement: {
+          Sid: sid,
+          Effect: "Deny",
+          Principal: "*",
+          Action: "events:PutEvents",
+          Resource: this.bus.eventBusArn,
+          Condition: { "ForAnyValue:StringEquals": { "events:source": values }, ...(allowed.length ? { ArnNotEquals: { "aws:PrincipalArn": allowed } } : {}) },
+        },
+      });
+    }
   }
 
   /** Commands in the burst queue become CRM writes: only the request rule and the listed roles may send them. */

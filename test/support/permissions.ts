@@ -135,6 +135,13 @@ export class Permissions {
       );
       return policy ? resolve(this.resources, policy.Properties.PolicyDocument) : undefined;
     }
+    if (call.resource.startsWith("arn:aws:events:") && call.resource.includes(":event-bus/")) {
+      // A bus's policy is the statements of every AWS::Events::EventBusPolicy on it.
+      const statements = Object.values(this.resources)
+        .filter((resource) => resource.Type === "AWS::Events::EventBusPolicy" && call.resource.endsWith(`:event-bus/${resolve(this.resources, resource.Properties.EventBusName)}`))
+        .map((resource) => resolve(this.resources, resource.Properties.Statement));
+      return statements.length ? { Version: "2012-10-17", Statement: statements } : undefined;
+    }
     if (call.action === "sts:AssumeRole") {
       const role = Object.entries(this.resources).find(([id, resource]) => resource.Type === "AWS::IAM::Role" && call.resource === attribute(id, resource.Type, "Arn"));
       return role ? resolve(this.resources, role[1].Properties.AssumeRolePolicyDocument) : undefined;

@@ -1,0 +1,59 @@
+// Who may put what on the stack's bus (CONTRACT §0.1), simulated against the synthesized policies: a
+// request source only from the listed producers, the outcome source only from the service's own state
+// machines, whatever else a batch carries; other sources stay open to the account.
+import { Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_EVENT_SOURCE } from "../../infra/settings.ts";
+import { OUTCOME_SOURCE } from "../../infra/workflow.ts";
+import { synthApp } from "../../local/synth.ts";
+import { ACCOUNT, Permissions } from "../support/permissions.ts";
+
+const PRODUCER = `arn:aws:iam::${ACCOUNT}:role/order-sync`;
+const OUTSIDER = `arn:aws:iam::${ACCOUNT}:role/anyone-with-put-events`;
+/** What an account's broad role may do: put any event on any bus. */
+const mayPutAnything = [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "events:PutEvents", Resource: "*" }] }];
+
+function permissionsOf(context: Record<string, unknown>) {
+  const template = Template.fromStack(synthApp(context).stack).toJSON();
+  const permissions = new Permissions(template);
+  const bus = permissions.arnOf("AWS::Events::EventBus", "Bus");
+  const roleOf = (prefix: string) => template.Resources[permissions.idOf("AWS::StepFunctions::StateMachine", prefix)].Properties.RoleArn["Fn::GetAtt"][0] as string;
+  const put = (principal: string, sources: string[]) =>
+    permissions.decide({ principal, action: "events:PutEvents", resource: bus, context: { "events:source": sources }, ...(principal.startsWith("arn:") ? { identity: mayPutAnything } : {}) });
+  return { put, workflowRole: roleOf("WorkflowStateMachine"), jobRole: roleOf("JobStateMachine") };
+}
+
+describe("the bus, with a producer listed", () => {
+  let bus: ReturnType<typeof permissionsOf>;
+  beforeAll(() => {
+    bus = permissionsOf({ producerRoleArns: PRODUCER });
+  });
+
+  it("lets the producer put a request", async () => {
+    expect(await bus.put(PRODUCER, [DEFAULT_EVENT_SOURCE])).toBe("Allowed");
+  });
+
+  it("denies anyone else a request, alone or in a batch that mixes sources", async () => {
+    expect(await bus.put(OUTSIDER, [DEFAULT_EVENT_SOURCE])).toBe("ExplicitlyDenied");
+    expect(await bus.put(OUTSIDER, ["com.example.inventory", DEFAULT_EVENT_SOURCE])).toBe("ExplicitlyDenied");
+  });
+
+  it("lets only the workflow and the job put the outcome source", async () => {
+    expect(await bus.put(bus.workflowRole, [OUTCOME_SOURCE])).toBe("Allowed");
+    expect(await bus.put(bus.jobRole, [OUTCOME_SOURCE])).toBe("Allowed");
+    expect(await bus.put(OUTSIDER, [OUTCOME_SOURCE])).toBe("ExplicitlyDenied");
+    expect(await bus.put(PRODUCER, [DEFAULT_EVENT_SOURCE, OUTCOME_SOURCE])).toBe("ExplicitlyDenied");
+  });
+
+  it("leaves other sources to the account's own policies", async () => {
+    expect(await bus.put(OUTSIDER, ["com.example.inventory"])).toBe("Allowed");
+  });
+});
+
+describe("the bus, with no producer listed", () => {
+  it("closes the request path to everyone, as for job files", async () => {
+    const bus = permissionsOf({});
+    expect(await bus.put(OUTSIDER, [DEFAULT_EVENT_SOURCE])).toBe("ExplicitlyDenied");
+    expect(await bus.put(bus.workflowRole, [OUTCOME_SOURCE])).toBe("Allowed");
+  });
+});
