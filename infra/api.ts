@@ -10,10 +10,12 @@ import {
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
+  Period,
   ResponseType,
   RestApi,
   type IApiKey,
 } from "aws-cdk-lib/aws-apigateway";
+import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
@@ -33,6 +35,19 @@ export interface BulkUpdateApiProps {
    */
   apiKeyAuth?: boolean;
   /**
+   * With apiKeyAuth: one API key and usage plan per named caller, each with its own daily quota, so a
+   * leaked key is one caller's to revoke.
+   * @default - one caller, "default"
+   */
+  apiKeyCallers?: string[];
+  /**
+   * Without apiKeyAuth: the only roles that may call. API Gateway lets a same-account call through
+   * when either the identity or the resource policy allows it, so the resource policy denies every
+   * other principal.
+   * @default - any principal whose IAM allows execute-api:Invoke
+   */
+  callerRoleArns?: string[];
+  /**
    * Browser origins allowed to call, with their CORS preflight.
    * @default - none: no preflight is answered
    */
@@ -48,8 +63,8 @@ export interface BulkUpdateApiProps {
  */
 export class BulkUpdateApi extends RestApi {
   readonly accessLogs: LogGroup;
-  /** With apiKeyAuth: the key to hand callers. */
-  readonly apiKey?: IApiKey;
+  /** With apiKeyAuth: each caller's key, by caller. */
+  readonly apiKeys: ReadonlyMap<string, IApiKey> = new Map();
   /** With apiKeyAuth: the rate-based rule in front of the stage. */
   readonly webAcl?: CfnWebACL;
 
@@ -78,6 +93,7 @@ export class BulkUpdateApi extends RestApi {
         accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
       },
       defaultMethodOptions: props.apiKeyAuth ? { authorizationType: AuthorizationType.NONE, apiKeyRequired: true } : { authorizationType: AuthorizationType.IAM },
+      ...(props.callerRoleArns?.length ? { policy: onlyCallers(props.callerRoleArns) } : {}),
       ...(props.corsAllowOrigins?.length
         ? { defaultCorsPreflightOptions: { allowOrigins: props.corsAllowOrigins, allowMethods: ["GET", "PUT"], allowHeaders: [...Cors.DEFAULT_HEADERS, "Idempotency-Key"] } }
         : {}),
@@ -89,7 +105,7 @@ export class BulkUpdateApi extends RestApi {
 
     // 3. Who may call.
     if (props.apiKeyAuth) {
-      this.apiKey = this.offerApiKeys(requestsPerSecond);
+      this.apiKeys = this.offerApiKeys(requestsPerSecond, props.apiKeyCallers ?? [DEFAULT_CALLER]);
       this.webAcl = this.limitEachAddress(scope, id, requestsPerSecond);
     } else {
       Validations.of(this).acknowledge({
@@ -123,18 +139,25 @@ export class BulkUpdateApi extends RestApi {
     }
   }
 
-  private offerApiKeys(requestsPerSecond: number): IApiKey {
+  private offerApiKeys(requestsPerSecond: number, callers: string[]): Map<string, IApiKey> {
     Validations.of(this).acknowledge({
       id: "AwsSolutions::AwsSolutions-APIG4",
       reason: "apiKeyAuth was chosen for callers outside AWS: every method requires an API key bound to a throttled usage plan, behind a WAF rate-based rule. IAM (SigV4) is the default.",
     });
-    const plan = this.addUsagePlan("UsagePlan", {
-      throttle: { rateLimit: requestsPerSecond, burstLimit: requestsPerSecond * 2 },
-      apiStages: [{ api: this, stage: this.deploymentStage }],
-    });
-    const key = this.addApiKey("CallerKey");
-    plan.addApiKey(key);
-    return key;
+    const keys = new Map<string, IApiKey>();
+    for (const caller of callers) {
+      const suffix = callerSuffix(caller);
+      const plan = this.addUsagePlan(`UsagePlan${suffix}`, {
+        throttle: { rateLimit: requestsPerSecond, burstLimit: requestsPerSecond * 2 },
+        // A day of the stage's rate: one caller cannot spend more than the org's budget allows.
+        quota: { limit: requestsPerSecond * 86_400, period: Period.DAY },
+        apiStages: [{ api: this, stage: this.deploymentStage }],
+      });
+      const key = this.addApiKey(`CallerKey${suffix}`, { description: `kustomer-bulk-update caller: ${caller}` });
+      plan.addApiKey(key);
+      keys.set(caller, key);
+    }
+    return keys;
   }
 
   /**
@@ -151,10 +174,17 @@ export class BulkUpdateApi extends RestApi {
           name: "RatePerAddress",
           priority: 0,
           action: { block: {} },
-          // Per five minutes, per client address: the stage's own rate, from a single caller.
-          statement: { rateBasedStatement: { aggregateKeyType: "IP", limit: Math.max(100, requestsPerSecond * 300) } },
+          // Per five minutes, per client address: a fifth of the stage's rate, so no one address takes it all.
+          statement: { rateBasedStatement: { aggregateKeyType: "IP", limit: Math.max(100, Math.floor((requestsPerSecond * 300) / 5)) } },
           visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: "kustomer-bulk-update-rate-per-address", sampledRequestsEnabled: false },
         },
+        ...["AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"].map((name, index) => ({
+          name,
+          priority: index + 1,
+          overrideAction: { none: {} },
+          statement: { managedRuleGroupStatement: { vendorName: "AWS", name } },
+          visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: `kustomer-bulk-update-${name}`, sampledRequestsEnabled: false },
+        })),
       ],
     });
     new CfnWebACLAssociation(scope, `${id}WebAclAssociation`, { resourceArn: this.deploymentStage.stageArn, webAclArn: acl.attrArn });
@@ -187,5 +217,39 @@ function checkProps(props: BulkUpdateApiProps): void {
     if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
       throw new Error(`BulkUpdateApi: corsAllowOrigins entries are origins such as https://ops.example.com (scheme and host, no path), not ${JSON.stringify(origin)}`);
     }
+    // A browser page that sends an API key publishes it: only named https origins may.
+    if (props.apiKeyAuth && (origin === "*" || origin.startsWith("http://"))) {
+      throw new Error(`BulkUpdateApi: with apiKeyAuth, corsAllowOrigins must name https origins, not ${JSON.stringify(origin)}: a page that sends the key publishes it`);
+    }
   }
+  if (props.apiKeyAuth && props.callerRoleArns?.length) {
+    throw new Error("BulkUpdateApi: callerRoleArns names IAM callers; with apiKeyAuth callers are API keys (apiKeyCallers)");
+  }
+  for (const caller of props.apiKeyCallers ?? []) {
+    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(caller)) throw new Error(`BulkUpdateApi: apiKeyCallers are names of lowercase letters, digits and -, not ${JSON.stringify(caller)}`);
+  }
+}
+
+/** The caller of the one key a stack without apiKeyCallers offers. */
+const DEFAULT_CALLER = "default";
+
+/** What a caller's resources' ids end in; the default caller keeps the ids one shared key had, so an upgrade keeps it. */
+export function callerSuffix(caller: string): string {
+  return caller === DEFAULT_CALLER ? "" : caller.replace(/(^|-)([a-z0-9])/g, (_, _dash: string, letter: string) => letter.toUpperCase());
+}
+
+/** Denies every principal but the listed roles (`execute-api:/*` is the API itself, whatever its id). */
+function onlyCallers(callerRoleArns: string[]): PolicyDocument {
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: "OnlyTheListedCallers",
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ["execute-api:Invoke"],
+        resources: ["execute-api:/*"],
+        conditions: { ArnNotEquals: { "aws:PrincipalArn": callerRoleArns } },
+      }),
+    ],
+  });
 }

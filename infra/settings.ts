@@ -27,6 +27,10 @@ const settingsSchema = z
     kustomerRateLimitHeadroom: z.coerce.number().min(0).max(0.9).default(0.2),
     eventBusName: z.string().min(1).optional(),
     apiKeyAuth: flag.default(false),
+    /** With apiKeyAuth: one key and usage plan per caller named here. */
+    apiKeyCallers: commaList.optional(),
+    /** Without apiKeyAuth: the only roles the API lets call (a resource policy denies the others). */
+    callerRoleArns: commaList.pipe(z.array(roleArn)).default([]),
     corsAllowOrigins: commaList.optional(),
     /** Request events are accepted from these sources only. */
     eventSources: commaList

@@ -12,7 +12,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { BULK_UPDATE_DETAIL_TYPE } from "../lambda/events/eventbridge.ts";
 import { OUTCOMES_PREFIX } from "../lambda/list-store.ts";
-import { BulkUpdateApi } from "./api.ts";
+import { BulkUpdateApi, callerSuffix } from "./api.ts";
 import { FUNCTION_TIMEOUT, ServiceFunction } from "./service-function.ts";
 import { DataKey } from "./data-key.ts";
 import { BulkUpdateJob } from "./job.ts";
@@ -152,6 +152,8 @@ export class BulkUpdateStack extends Stack {
       fn: this.fn,
       kustomerRateLimitPerMinute: settings.kustomerRateLimitPerMinute,
       apiKeyAuth: settings.apiKeyAuth,
+      apiKeyCallers: settings.apiKeyCallers,
+      callerRoleArns: settings.callerRoleArns,
       corsAllowOrigins: settings.corsAllowOrigins,
       logsKey: this.dataKey.key,
     });
@@ -195,8 +197,8 @@ export class BulkUpdateStack extends Stack {
     new CfnOutput(this, "ApiUrl", { value: this.api.url, description: "Base URL: PUT customers/bulk, GET bulk/{bulkId} (SigV4-signed)" });
     new CfnOutput(this, "EventBusName", { value: this.bus.eventBusName });
     new CfnOutput(this, "StateMachineArn", { value: this.workflow.stateMachine.stateMachineArn });
-    if (this.api.apiKey) {
-      new CfnOutput(this, "ApiKeyId", { value: this.api.apiKey.keyId, description: "aws apigateway get-api-key --include-value --api-key <this>: send its value as x-api-key" });
+    for (const [caller, key] of this.api.apiKeys) {
+      new CfnOutput(this, `ApiKeyId${callerSuffix(caller)}`, { value: key.keyId, description: `${caller}'s key: aws apigateway get-api-key --include-value --api-key <this>: send its value as x-api-key` });
     }
     new CfnOutput(this, "SecretName", {
       value: this.kustomerKey.secretName,

@@ -34,6 +34,7 @@ describe("cdk-nag AwsSolutionsChecks and ServerlessChecks", () => {
         kustomerSecretName: "prod/kustomer",
         kustomerKmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         apiKeyAuth: true,
+        apiKeyCallers: "partner-a,partner-b",
         corsAllowOrigins: "https://ops.example.com",
         alarmEmail: "ops@example.com",
         eventBusName: "default",

@@ -226,7 +226,39 @@ describe("the HTTP API", () => {
     }
     template.resourceCountIs("AWS::ApiGateway::ApiKey", 1);
     expect(Object.keys(template.findOutputs("ApiKeyId"))).toEqual(["ApiKeyId"]);
-    template.hasResourceProperties("AWS::ApiGateway::UsagePlan", { Throttle: { RateLimit: 16, BurstLimit: 32 } });
+    // A day of the stage's rate at most: 16 a second.
+    template.hasResourceProperties("AWS::ApiGateway::UsagePlan", { Throttle: { RateLimit: 16, BurstLimit: 32 }, Quota: { Limit: 16 * 86_400, Period: "DAY" } });
+  });
+
+  it("gives each named caller its own key and usage plan, so a leaked key is one caller's to revoke", () => {
+    const template = templateOf({ apiKeyAuth: "true", apiKeyCallers: "partner-a,partner-b" });
+    template.resourceCountIs("AWS::ApiGateway::ApiKey", 2);
+    template.resourceCountIs("AWS::ApiGateway::UsagePlan", 2);
+    template.resourceCountIs("AWS::ApiGateway::UsagePlanKey", 2);
+    expect(Object.keys(template.findOutputs("*")).filter((id) => id.startsWith("ApiKeyId")).sort()).toEqual(["ApiKeyIdPartnerA", "ApiKeyIdPartnerB"]);
+  });
+
+  it.each(["*", "http://ops.example.com"])("refuses the CORS origin %s with API keys: a page that sends the key publishes it", (origin) => {
+    expect(() => templateOf({ apiKeyAuth: "true", corsAllowOrigins: origin })).toThrow(/with apiKeyAuth, corsAllowOrigins must name https origins/);
+  });
+
+  it("refuses callerRoleArns with API keys: those callers have no IAM principal", () => {
+    expect(() => templateOf({ apiKeyAuth: "true", callerRoleArns: "arn:aws:iam::123456789012:role/crm-sync" })).toThrow(/callerRoleArns names IAM callers/);
+  });
+
+  it("denies every principal but callerRoleArns in the API's resource policy, when they are given", () => {
+    expect(onlyResource(byDefault, "AWS::ApiGateway::RestApi").properties.Policy).toBeUndefined();
+    const template = templateOf({ callerRoleArns: "arn:aws:iam::123456789012:role/crm-sync" });
+    expect(onlyResource(template, "AWS::ApiGateway::RestApi").properties.Policy.Statement).toEqual([
+      {
+        Sid: "OnlyTheListedCallers",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: "execute-api:Invoke",
+        Resource: "execute-api:/*",
+        Condition: { ArnNotEquals: { "aws:PrincipalArn": ["arn:aws:iam::123456789012:role/crm-sync"] } },
+      },
+    ]);
   });
 
   it("answers CORS preflight only when origins are given, letting browsers send Idempotency-Key", () => {
@@ -630,10 +662,14 @@ describe("security", () => {
     byDefault.resourceCountIs("AWS::WAFv2::WebACL", 0);
     const template = templateOf({ apiKeyAuth: "true" });
     const acl = onlyResource(template, "AWS::WAFv2::WebACL");
-    // Per five minutes and address: the stage's own rate (16 a second for 1,000 a minute).
+    // Per five minutes and address: a fifth of the stage's rate (16 a second for 1,000 a minute), and AWS's lists of bad inputs and addresses.
     expect(acl.properties).toMatchObject({
       Scope: "REGIONAL",
-      Rules: [expect.objectContaining({ Action: { Block: {} }, Statement: { RateBasedStatement: { AggregateKeyType: "IP", Limit: 4800 } } })],
+      Rules: [
+        expect.objectContaining({ Action: { Block: {} }, Statement: { RateBasedStatement: { AggregateKeyType: "IP", Limit: 960 } } }),
+        expect.objectContaining({ OverrideAction: { None: {} }, Statement: { ManagedRuleGroupStatement: { VendorName: "AWS", Name: "AWSManagedRulesKnownBadInputsRuleSet" } } }),
+        expect.objectContaining({ OverrideAction: { None: {} }, Statement: { ManagedRuleGroupStatement: { VendorName: "AWS", Name: "AWSManagedRulesAmazonIpReputationList" } } }),
+      ],
     });
     template.hasResourceProperties("AWS::WAFv2::WebACLAssociation", { WebACLArn: { "Fn::GetAtt": [acl.logicalId, "Arn"] }, ResourceArn: Match.anyValue() });
   });

@@ -142,6 +142,13 @@ export class Permissions {
         .map((resource) => resolve(this.resources, resource.Properties.Statement));
       return statements.length ? { Version: "2012-10-17", Statement: statements } : undefined;
     }
+    if (call.resource.startsWith("arn:aws:execute-api:")) {
+      // A REST API's policy names itself `execute-api:/*`, which API Gateway reads as the API's own ARN.
+      const [, apiId] = /:execute-api:[^:]+:\d+:([^/]+)\//.exec(call.resource) ?? [];
+      const api = Object.entries(this.resources).find(([id, resource]) => resource.Type === "AWS::ApiGateway::RestApi" && id === apiId);
+      const policy = api?.[1].Properties.Policy;
+      return policy ? JSON.parse(JSON.stringify(resolve(this.resources, policy)).replaceAll('"execute-api:/*"', `"arn:aws:execute-api:${REGION}:${ACCOUNT}:${apiId}/*"`)) : undefined;
+    }
     if (call.action === "sts:AssumeRole") {
       const role = Object.entries(this.resources).find(([id, resource]) => resource.Type === "AWS::IAM::Role" && call.resource === attribute(id, resource.Type, "Arn"));
       return role ? resolve(this.resources, role[1].Properties.AssumeRolePolicyDocument) : undefined;

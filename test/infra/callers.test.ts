@@ -1,6 +1,7 @@
-// Who may put what on the stack's bus (CONTRACT §0.1), simulated against the synthesized policies: a
+// Who may order CRM writes (CONTRACT §0.1), simulated against the synthesized policies. On the bus: a
 // request source only from the listed producers, the outcome source only from the service's own state
-// machines, whatever else a batch carries; other sources stay open to the account.
+// machines, whatever else a batch carries; other sources stay open to the account. On the API: only
+// callerRoleArns, when given.
 import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_EVENT_SOURCE } from "../../infra/settings.ts";
@@ -55,5 +56,18 @@ describe("the bus, with no producer listed", () => {
     const bus = permissionsOf({});
     expect(await bus.put(OUTSIDER, [DEFAULT_EVENT_SOURCE])).toBe("ExplicitlyDenied");
     expect(await bus.put(bus.workflowRole, [OUTCOME_SOURCE])).toBe("Allowed");
+  });
+});
+
+describe("the API, with callerRoleArns", () => {
+  it("lets a listed role call and denies any other, whatever its IAM allows", async () => {
+    const template = Template.fromStack(synthApp({ callerRoleArns: PRODUCER }).stack).toJSON();
+    const permissions = new Permissions(template);
+    const apiId = permissions.idOf("AWS::ApiGateway::RestApi", "Api");
+    const route = `arn:aws:execute-api:us-east-1:${ACCOUNT}:${apiId}/v1/PUT/customers/bulk`;
+    const mayInvokeAnything = [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "execute-api:Invoke", Resource: "*" }] }];
+    const invoke = (principal: string) => permissions.decide({ principal, action: "execute-api:Invoke", resource: route, identity: mayInvokeAnything });
+    expect(await invoke(PRODUCER)).toBe("Allowed");
+    expect(await invoke(OUTSIDER)).toBe("ExplicitlyDenied");
   });
 });
