@@ -53,6 +53,8 @@ export interface BulkUpdateJobProps {
   deadLetterQueue: IQueue;
   /** The only roles that may put job files under jobs/. */
   producerRoleArns: string[];
+  /** Beside the job's own function and state machine, the roles that may write or delete under results/. */
+  resultWriterArns: string[];
   /** Where the job announces its end. */
   bus: IEventBus;
 }
@@ -120,6 +122,7 @@ export class BulkUpdateJob extends Construct {
     this.denyJobFilesExceptFrom(props.producerRoleArns);
     this.grantSteps(props.fn);
     this.stateMachine = createStateMachine(this, this.definition(props), props.dataKey);
+    this.keepResultsFor([props.fn.role?.roleArn ?? "", this.stateMachine.role.roleArn, ...props.resultWriterArns].filter(Boolean), props.dataKey);
     this.acknowledgeGrants(props.fn);
     this.startOnJobFiles(props);
   }
@@ -277,6 +280,22 @@ export class BulkUpdateJob extends Construct {
         ...(producerRoleArns.length ? { conditions: { ArnNotEquals: { "aws:PrincipalArn": producerRoleArns } } } : {}),
       }),
     );
+  }
+
+  /**
+   * Reports and retry files are what operators act on (a retry file is uploaded again as a job): only
+   * the service's writers and the operator may write or delete under results/. Any object written
+   * with an encryption header must name the data key; one that sends none gets the bucket's default.
+   */
+  private keepResultsFor(writerArns: string[], dataKey: DataKey): void {
+    const deny = (sid: string, actions: string[], prefix: string, conditions: Record<string, unknown>) =>
+      this.bucket.addToResourcePolicy(new PolicyStatement({ sid, effect: Effect.DENY, principals: [new StarPrincipal()], actions, resources: [this.bucket.arnForObjects(`${prefix}*`)], conditions }));
+    deny("ResultsFromTheServiceOnly", ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"], `${RESULTS_PREFIX}/`, { ArnNotEquals: { "aws:PrincipalArn": writerArns } });
+    deny("OnlyKmsEncryption", ["s3:PutObject"], "", { StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, Null: { "s3:x-amz-server-side-encryption": "false" } });
+    deny("OnlyTheDataKey", ["s3:PutObject"], "", {
+      StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": dataKey.key.keyArn },
+      Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" },
+    });
   }
 
   /**

@@ -168,6 +168,8 @@ export class BulkUpdateStack extends Stack {
       dataKey: this.dataKey,
       deadLetterQueue: this.deadLetterQueue,
       producerRoleArns: settings.producerRoleArns,
+      // The workflow's function keeps long outcome lists under results/outcomes/.
+      resultWriterArns: [this.workflowFn.role?.roleArn ?? "", ...(settings.operatorRoleArn ? [settings.operatorRoleArn] : [])].filter(Boolean),
     });
     this.workflow = new BulkUpdateWorkflow(this, "Workflow", {
       fn: this.workflowFn,

@@ -71,3 +71,41 @@ describe("the API, with callerRoleArns", () => {
     expect(await invoke(OUTSIDER)).toBe("ExplicitlyDenied");
   });
 });
+
+describe("the job bucket's results/", () => {
+  const OPERATOR = `arn:aws:iam::${ACCOUNT}:role/kustomer-bulk-update-operator`;
+  const mayUseS3 = [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] }];
+  let permissions: Permissions;
+  let bucket: string;
+  let dataKey: string;
+  let jobRole: string;
+  beforeAll(() => {
+    const template = Template.fromStack(synthApp({ operatorRoleArn: OPERATOR, producerRoleArns: PRODUCER }).stack).toJSON();
+    permissions = new Permissions(template);
+    bucket = permissions.arnOf("AWS::S3::Bucket", "JobBucket");
+    dataKey = permissions.arnOf("AWS::KMS::Key", "DataKey");
+    jobRole = template.Resources[permissions.idOf("AWS::Lambda::Function", "JobFunction")].Properties.Role["Fn::GetAtt"][0];
+  });
+  const call = (principal: string, action: string, key: string, context: Record<string, string> = {}) =>
+    permissions.decide({ principal, action, resource: `${bucket}/${key}`, context: { "aws:SecureTransport": "true", ...context }, ...(principal.startsWith("arn:") ? { identity: mayUseS3 } : {}) });
+
+  it("denies anyone but the service's writers and the operator writing or deleting a report or retry file", async () => {
+    expect(await call(OUTSIDER, "s3:PutObject", "results/run-1/retry.jsonl")).toBe("ExplicitlyDenied");
+    expect(await call(OUTSIDER, "s3:DeleteObject", "results/run-1/report.json")).toBe("ExplicitlyDenied");
+    // A producer puts job files, not results.
+    expect(await call(PRODUCER, "s3:PutObject", "results/run-1/report.json")).toBe("ExplicitlyDenied");
+    expect(await call(PRODUCER, "s3:PutObject", "jobs/nightly.jsonl")).toBe("Allowed");
+    expect(await call(OPERATOR, "s3:DeleteObject", "results/run-1/report.json")).toBe("Allowed");
+    expect(await call(OPERATOR, "s3:GetObject", "results/run-1/report.json")).toBe("Allowed");
+    expect(await call(jobRole, "s3:PutObject", "results/run-1/report.json")).toBe("Allowed");
+  });
+
+  it("denies a write whose encryption header names anything but the data key, and takes one that sends none", async () => {
+    expect(await call(PRODUCER, "s3:PutObject", "jobs/a.jsonl")).toBe("Allowed");
+    expect(await call(PRODUCER, "s3:PutObject", "jobs/a.jsonl", { "s3:x-amz-server-side-encryption": "AES256" })).toBe("ExplicitlyDenied");
+    expect(await call(PRODUCER, "s3:PutObject", "jobs/a.jsonl", { "s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": dataKey })).toBe("Allowed");
+    expect(
+      await call(PRODUCER, "s3:PutObject", "jobs/a.jsonl", { "s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": `arn:aws:kms:us-east-1:${ACCOUNT}:key/another` }),
+    ).toBe("ExplicitlyDenied");
+  });
+});
