@@ -99,6 +99,30 @@ export class DataKey extends Construct {
     );
   }
 
+  /**
+   * Lets principals use the key only through SQS and S3, for this account's queues and buckets: the
+   * encryption context each service gives the key names them (with a bucket key, S3's names the
+   * bucket). The resources themselves cannot be named here: each is encrypted under this key, so its
+   * ARN in the key's policy would be a circular reference.
+   */
+  allowThroughQueuesAndBuckets(sid: string, principals: IPrincipal[]): void {
+    const stack = Stack.of(this);
+    for (const [service, arns] of [
+      ["sqs", stack.formatArn({ service: "sqs", resource: "*", arnFormat: ArnFormat.NO_RESOURCE_NAME })],
+      ["s3", `arn:${stack.partition}:s3:::*`],
+    ] as const) {
+      this.key.addToResourcePolicy(
+        new PolicyStatement({
+          sid: `${sid}Through${service.toUpperCase()}`,
+          principals,
+          actions: KEY_USE,
+          resources: ["*"],
+          conditions: { StringEquals: { "kms:ViaService": `${service}.${stack.region}.amazonaws.com` }, ArnLike: { [`kms:EncryptionContext:aws:${service}:arn`]: arns } },
+        }),
+      );
+    }
+  }
+
   /** Lets one principal encrypt and decrypt with the key, by the key policy itself. */
   allow(sid: string, principal: IPrincipal, conditions?: Record<string, unknown>): void {
     this.key.addToResourcePolicy(new PolicyStatement({ sid, principals: [principal], actions: KEY_USE, resources: ["*"], conditions }));

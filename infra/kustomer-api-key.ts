@@ -1,8 +1,8 @@
 // Where the functions read the Kustomer API key: a secret the stack makes for an operator to fill, or
 // one the organisation already has, named by ARN or by name; and the grant that lets a function read
 // that one secret and nothing else.
-import { ArnFormat, Stack, Validations } from "aws-cdk-lib";
-import { PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { ArnFormat, Fn, Lazy, Stack, Validations } from "aws-cdk-lib";
+import { AnyPrincipal, Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { CfnSecret, Secret, type ISecret } from "aws-cdk-lib/aws-secretsmanager";
@@ -27,6 +27,11 @@ export interface KustomerApiKeyProps {
   secretKmsKeyArn?: string;
   /** Encrypts the secret the stack makes. */
   encryptionKey: IKey;
+  /**
+   * The one role that may put the key in, or change the secret or its policy (beside CloudFormation).
+   * @default - none: any principal whose IAM allows secretsmanager:PutSecretValue may replace the key
+   */
+  adminRoleArn?: string;
 }
 
 /**
@@ -42,6 +47,7 @@ export class KustomerApiKey extends Construct {
   /** The secret's name, for the operator who puts the key in. */
   readonly secretName: string;
   private readonly readableArn: string;
+  private readonly readers: string[] = [];
 
   constructor(scope: Construct, id: string, private readonly props: KustomerApiKeyProps) {
     super(scope, id);
@@ -60,6 +66,7 @@ export class KustomerApiKey extends Construct {
 
   /** GetSecretValue on this one secret, and nothing else; kms:Decrypt only through Secrets Manager. */
   grantRead(fn: IFunction): void {
+    if (fn.role) this.readers.push(fn.role.roleArn);
     fn.addToRolePolicy(new PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [this.readableArn] }));
     if (this.props.secretKmsKeyArn) {
       fn.addToRolePolicy(
@@ -75,16 +82,49 @@ export class KustomerApiKey extends Construct {
   private source(): ISecret {
     if (this.props.secretArn) return Secret.fromSecretCompleteArn(this, "Imported", this.props.secretArn);
     if (this.props.secretName) return Secret.fromSecretNameV2(this, "Imported", this.props.secretName);
-    const secret = new Secret(this, "Secret", {
+    const made = new Secret(this, "Secret", {
       description: "Kustomer API key for kustomer-bulk-update: put the key in, as JSON {\"apiKey\": \"...\"} or as plain text",
       encryptionKey: this.props.encryptionKey,
     });
-    (secret.node.defaultChild as CfnSecret).overrideLogicalId(MADE_SECRET_LOGICAL_ID);
-    Validations.of(secret).acknowledge({
+    (made.node.defaultChild as CfnSecret).overrideLogicalId(MADE_SECRET_LOGICAL_ID);
+    this.guard(made);
+    Validations.of(made).acknowledge({
       id: "AwsSolutions::AwsSolutions-SMG4",
       reason:
         "Kustomer API keys are issued only in Kustomer's admin UI, so no rotation Lambda can make one. Operators rotate by putting a new key in this secret; the function refetches it on a 401, so rotation needs no redeploy.",
     });
-    return secret;
+    return made;
+  }
+
+  /**
+   * The key reads the whole CRM, and whoever replaces it redirects every update: the secret's own
+   * policy denies reading it to all but the functions granted above, and, with an admin role, any
+   * change of its value or policy to all but that role and CloudFormation. (An imported secret keeps
+   * its own policy: the organisation sets it.)
+   */
+  private guard(secret: Secret): void {
+    const stack = Stack.of(this);
+    secret.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "ReadByTheServiceOnly",
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ["secretsmanager:GetSecretValue"],
+        resources: ["*"],
+        conditions: { ArnNotEquals: { "aws:PrincipalArn": Lazy.list({ produce: () => this.readers }) } },
+      }),
+    );
+    const deployer = (stack.synthesizer as { cloudFormationExecutionRoleArn?: string }).cloudFormationExecutionRoleArn;
+    if (!this.props.adminRoleArn) return;
+    secret.addToResourcePolicy(
+      new PolicyStatement({
+        sid: "ChangedByTheAdminOnly",
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:RotateSecret", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"],
+        resources: ["*"],
+        conditions: { ArnNotEquals: { "aws:PrincipalArn": [this.props.adminRoleArn, ...(deployer ? [Fn.sub(deployer)] : [])] } },
+      }),
+    );
   }
 }

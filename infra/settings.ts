@@ -21,6 +21,8 @@ const settingsSchema = z
     kustomerSecretName: z.string().min(1).optional(),
     kustomerSecretArn: z.string().startsWith("arn:").optional(),
     kustomerKmsKeyArn: z.string().startsWith("arn:").optional(),
+    /** The one role that may put the Kustomer key in the secret the stack makes, or change it. */
+    kustomerKeyAdminRoleArn: roleArn.optional(),
     kustomerBaseUrl: z.url({ protocol: /^https$/ }).default("https://api.kustomerapp.com"),
     kustomerRateLimitPerMinute: z.coerce.number().int().min(60).max(100_000).default(1000),
     kustomerConcurrency: z.coerce.number().int().min(1).max(MAX_CONCURRENCY).default(DEFAULT_CONCURRENCY),

@@ -55,6 +55,7 @@ export class BulkUpdateStack extends Stack {
       secretName: settings.kustomerSecretName,
       secretKmsKeyArn: settings.kustomerKmsKeyArn,
       encryptionKey: this.dataKey.key,
+      adminRoleArn: settings.kustomerKeyAdminRoleArn,
     });
 
     const concurrency = concurrencyPlan(settings.kustomerRateLimitPerMinute, settings.kustomerConcurrency, settings.kustomerRateLimitHeadroom);
@@ -182,7 +183,9 @@ export class BulkUpdateStack extends Stack {
     this.guardTheBus(settings);
     this.idempotencyTable = this.applyDeliveriesOnce();
     this.keepLongListsInTheJobBucket();
-    settings.producerRoleArns.forEach((arn, index) => this.dataKey.allow(`Producer${index}`, new ArnPrincipal(arn)));
+    // Producers send commands (SQS) and job files (S3): never the secret's key or the execution
+    // history, which the operator reads.
+    if (settings.producerRoleArns.length) this.dataKey.allowThroughQueuesAndBuckets("Producers", settings.producerRoleArns.map((arn) => new ArnPrincipal(arn)));
     this.monitoring = new Monitoring(this, "Monitoring", {
       api: this.api,
       fn: this.fn,

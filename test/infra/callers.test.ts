@@ -109,3 +109,47 @@ describe("the job bucket's results/", () => {
     ).toBe("ExplicitlyDenied");
   });
 });
+
+describe("the data key, for a producer", () => {
+  const mayUseAnyKey = [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "kms:*", Resource: "*" }] }];
+  it("encrypts through SQS and S3 only: never the execution history", async () => {
+    const template = Template.fromStack(synthApp({ producerRoleArns: PRODUCER }).stack).toJSON();
+    const permissions = new Permissions(template);
+    const key = permissions.arnOf("AWS::KMS::Key", "DataKey");
+    const queue = permissions.arnOf("AWS::SQS::Queue", "BurstQueue");
+    const bucket = permissions.arnOf("AWS::S3::Bucket", "JobBucket");
+    const use = (action: string, service: string, context: Record<string, string>) =>
+      permissions.decide({ principal: PRODUCER, action, resource: key, identity: mayUseAnyKey, context: { "kms:ViaService": `${service}.us-east-1.amazonaws.com`, "kms:CallerAccount": ACCOUNT, ...context } });
+    expect(await use("kms:GenerateDataKey", "sqs", { "kms:EncryptionContext:aws:sqs:arn": queue })).toBe("Allowed");
+    expect(await use("kms:GenerateDataKey", "s3", { "kms:EncryptionContext:aws:s3:arn": bucket })).toBe("Allowed");
+    expect(await use("kms:Decrypt", "states", {})).not.toBe("Allowed");
+  });
+});
+
+describe("the Kustomer key's secret", () => {
+  const ADMIN = `arn:aws:iam::${ACCOUNT}:role/kustomer-key-admin`;
+  const mayUseSecrets = [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "secretsmanager:*", Resource: "*" }] }];
+  let permissions: Permissions;
+  let secret: string;
+  let functionRole: string;
+  beforeAll(() => {
+    const template = Template.fromStack(synthApp({ producerRoleArns: PRODUCER, kustomerKeyAdminRoleArn: ADMIN }).stack).toJSON();
+    permissions = new Permissions(template);
+    secret = permissions.arnOf("AWS::SecretsManager::Secret", "KustomerApiKey", "Ref");
+    functionRole = template.Resources[permissions.idOf("AWS::Lambda::Function", "BulkUpdateFunction")].Properties.Role["Fn::GetAtt"][0];
+  });
+  const call = (principal: string, action: string) => permissions.decide({ principal, action, resource: secret, ...(principal.startsWith("arn:") ? { identity: mayUseSecrets } : {}) });
+
+  it("is read by the service's functions only: a producer whose IAM allows every secret is denied", async () => {
+    expect(await call(functionRole, "secretsmanager:GetSecretValue")).toBe("Allowed");
+    expect(await call(PRODUCER, "secretsmanager:GetSecretValue")).toBe("ExplicitlyDenied");
+    expect(await call(ADMIN, "secretsmanager:GetSecretValue")).toBe("ExplicitlyDenied");
+  });
+
+  it("is changed by the admin role only: nobody else may replace the key or the secret's policy", async () => {
+    expect(await call(ADMIN, "secretsmanager:PutSecretValue")).toBe("Allowed");
+    for (const action of ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"]) {
+      expect({ action, decision: await call(PRODUCER, action) }).toEqual({ action, decision: "ExplicitlyDenied" });
+    }
+  });
+});

@@ -645,9 +645,14 @@ describe("security", () => {
         roleArn(onlyResource(configured, "AWS::StepFunctions::StateMachine", "Workflow").properties.RoleArn["Fn::GetAtt"][0]),
         roleArn(onlyResource(configured, "AWS::StepFunctions::StateMachine", "JobStateMachine").properties.RoleArn["Fn::GetAtt"][0]),
         { AWS: operator },
-        ...producers.split(",").map((arn) => ({ AWS: arn })),
+        // Producers only through SQS and S3 (below).
+        { AWS: producers.split(",").sort() },
       ]),
     );
+    for (const statement of users.filter((user) => JSON.stringify(user.Principal).includes(producers.split(",")[0]!))) {
+      expect(Object.keys(statement.Condition).sort()).toEqual(["ArnLike", "StringEquals"]);
+      expect(JSON.stringify(statement.Condition.StringEquals["kms:ViaService"])).toMatch(/"(sqs|s3)\."/);
+    }
     for (const statement of users) {
       const principal = JSON.stringify(statement.Principal);
       // The account itself only through Secrets Manager (CDK's statement for a secret under this key),

@@ -142,6 +142,10 @@ export class Permissions {
         .map((resource) => resolve(this.resources, resource.Properties.Statement));
       return statements.length ? { Version: "2012-10-17", Statement: statements } : undefined;
     }
+    if (call.resource.startsWith("arn:aws:secretsmanager:")) {
+      const policy = Object.values(this.resources).find((resource) => resource.Type === "AWS::SecretsManager::ResourcePolicy" && resolve(this.resources, resource.Properties.SecretId) === call.resource);
+      return policy ? resolve(this.resources, policy.Properties.ResourcePolicy) : undefined;
+    }
     if (call.resource.startsWith("arn:aws:execute-api:")) {
       // A REST API's policy names itself `execute-api:/*`, which API Gateway reads as the API's own ARN.
       const [, apiId] = /:execute-api:[^:]+:\d+:([^/]+)\//.exec(call.resource) ?? [];
