@@ -30,6 +30,9 @@ export interface MonitoringProps {
   /** The workflow's function: its throttles are the burst buffer at work, so only its errors alarm. */
   workflowFn: IFunction;
   jobFn: IFunction;
+  /** The burst queue's consumer, and the queue: commands waiting long mean it cannot start runs. */
+  queueFn: IFunction;
+  burstQueue: IQueue;
   deadLetterQueue: IQueue;
   stateMachine: IStateMachine;
   jobStateMachine: IStateMachine;
@@ -76,10 +79,10 @@ export class Monitoring extends Construct {
         statistic: "Sum",
         period: fiveMinutes,
       });
-    const alarm = (name: string, metric: IMetric, description: string) => {
+    const alarm = (name: string, metric: IMetric, description: string, threshold = 1) => {
       const created = new Alarm(this, name, {
         metric,
-        threshold: 1,
+        threshold,
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: TreatMissingData.NOT_BREACHING,
@@ -94,6 +97,13 @@ export class Monitoring extends Construct {
       alarm("WorkflowFunctionErrors", props.workflowFn.metricErrors({ period: fiveMinutes }), "The workflow's function failed without answering: see its log"),
       alarm("JobFunctionErrors", props.jobFn.metricErrors({ period: fiveMinutes }), "A job step threw: see the job function's log and the run's results/ folder"),
       alarm("JobFunctionThrottles", props.jobFn.metricThrottles({ period: fiveMinutes }), "Job steps were throttled: more jobs at once than the job function's reserved concurrency"),
+      alarm("QueueConsumerErrors", props.queueFn.metricErrors({ period: fiveMinutes }), "The burst queue's consumer failed: see its log"),
+      alarm(
+        "QueuedCommandsWaiting",
+        props.burstQueue.metricApproximateAgeOfOldestMessage({ period: fiveMinutes, statistic: "Maximum" }),
+        "A command has waited in the burst queue for over 15 minutes: the consumer cannot start workflow runs (throttled, or Step Functions refuses)",
+        15 * 60,
+      ),
       alarm(
         "DeadLetters",
         props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: "Maximum" }),

@@ -83,7 +83,7 @@ export interface ConcurrencyPlan {
   job: number;
   /** Left for the callers who wait for an answer: HTTP and direct invokes. */
   synchronous: number;
-  /** The bulk-update function's reserved concurrency: the queue's and the synchronous callers'. */
+  /** The bulk-update function's reserved concurrency: the synchronous callers'. */
   reserved: number;
   /** The workflow's own function: each invocation runs `concurrency` streams. */
   workflow: number;
@@ -108,5 +108,5 @@ export function concurrencyPlan(rateLimitPerMinute: number, concurrency: number,
   const job = Math.max(1, Math.ceil(share / REQUESTS_PER_MINUTE_PER_STREAM));
   const commandStreams = Math.max(2, Math.ceil(share / (concurrency * REQUESTS_PER_MINUTE_PER_STREAM)));
   const queue = MIN_QUEUE_CONCURRENCY;
-  return { queue, job, synchronous: commandStreams, reserved: queue + commandStreams, workflow: commandStreams, jobFunction: job + JOB_STEP_SLOTS };
+  return { queue, job, synchronous: commandStreams, reserved: commandStreams, workflow: commandStreams, jobFunction: job + JOB_STEP_SLOTS };
 }

@@ -28,6 +28,8 @@ export interface BulkUpdateStackProps extends StackProps {
 
 export class BulkUpdateStack extends Stack {
   readonly fn: ServiceFunction;
+  /** The burst queue's consumer: it starts a workflow run per command. */
+  readonly queueFn: ServiceFunction;
   /** The workflow's tasks run here, apart from the callers who wait for an answer. */
   readonly workflowFn: ServiceFunction;
   /** Every step of a large job runs here. */
@@ -77,6 +79,13 @@ export class BulkUpdateStack extends Stack {
       environment: kustomerEnvironment,
       logsKey: this.dataKey.key,
     });
+    // The burst queue's consumer only starts workflow runs: slots of its own, so no caller can take
+    // them and leave queued commands to drift to the dead-letter queue.
+    this.queueFn = new ServiceFunction(this, "QueueConsumerFunction", {
+      reservedConcurrentExecutions: concurrency.queue,
+      environment: kustomerEnvironment,
+      logsKey: this.dataKey.key,
+    });
     this.jobFn = new ServiceFunction(this, "JobFunction", {
       entry: "job-handler",
       reservedConcurrentExecutions: concurrency.jobFunction,
@@ -92,7 +101,7 @@ export class BulkUpdateStack extends Stack {
         reason: `Only ${caller} invokes it, synchronously: each failure is the state machine's to retry, catch and report. A dead-letter queue receives asynchronous invocations only.`,
       });
     }
-    for (const [id, fn] of [["BulkUpdateFunction", this.fn], ["WorkflowFunction", this.workflowFn], ["JobFunction", this.jobFn]] as const) {
+    for (const [id, fn] of [["BulkUpdateFunction", this.fn], ["WorkflowFunction", this.workflowFn], ["JobFunction", this.jobFn], ["QueueConsumerFunction", this.queueFn]] as const) {
       this.dataKey.allow(id, fn.role as IRole);
       for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"]) {
         Validations.of(fn.role as IRole).acknowledge({
@@ -100,7 +109,8 @@ export class BulkUpdateStack extends Stack {
           reason: "CDK's grants for the KMS-encrypted queues and job bucket, on the stack's data key only; the key's own policy is what allows its use.",
         });
       }
-      this.kustomerKey.grantRead(fn);
+      // The queue's consumer never calls Kustomer: it starts workflow runs.
+      if (fn !== this.queueFn) this.kustomerKey.grantRead(fn);
     }
 
     this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
@@ -143,8 +153,14 @@ export class BulkUpdateStack extends Stack {
       reportBatchItemFailures: true,
       maxConcurrency: concurrency.queue,
     });
-    this.fn.addEventSource(eventSource);
-    Validations.of(this.fn).acknowledge({
+    this.queueFn.addEventSource(eventSource);
+    this.queueFn.addEnvironment("DEAD_LETTER_QUEUE_URL", this.deadLetterQueue.queueUrl);
+    this.deadLetterQueue.grantSendMessages(this.queueFn);
+    Validations.of(this.queueFn).acknowledge({
+      id: "Serverless::Serverless-LambdaDLQ",
+      reason: "Only its event source mapping invokes it, synchronously: a failed record returns to the burst queue, whose redrive policy moves it to the dead-letter queue after 5 receives.",
+    });
+    Validations.of(this.queueFn).acknowledge({
       id: "Serverless::Serverless-LambdaEventSourceMappingDestination",
       reason: "SQS event source mappings take no on-failure destination: the burst queue's redrive policy moves a record to the dead-letter queue after 5 receives, and the function sends never-valid records there at once.",
     });
@@ -191,6 +207,8 @@ export class BulkUpdateStack extends Stack {
       fn: this.fn,
       workflowFn: this.workflowFn,
       jobFn: this.jobFn,
+      queueFn: this.queueFn,
+      burstQueue: this.burstQueue,
       deadLetterQueue: this.deadLetterQueue,
       stateMachine: this.workflow.stateMachine,
       jobStateMachine: this.job.stateMachine,
@@ -246,8 +264,8 @@ export class BulkUpdateStack extends Stack {
 
   /** The queue's consumer hands each command to the workflow, named for its delivery. */
   private startWorkflowFromQueue(): void {
-    this.fn.addEnvironment("WORKFLOW_STATE_MACHINE_ARN", this.workflow.stateMachine.stateMachineArn);
-    this.workflow.stateMachine.grantStartExecution(this.fn);
+    this.queueFn.addEnvironment("WORKFLOW_STATE_MACHINE_ARN", this.workflow.stateMachine.stateMachineArn);
+    this.workflow.stateMachine.grantStartExecution(this.queueFn);
   }
 
   /** Failure lists too long for an outcome event go under results/outcomes/ of the job bucket. */

@@ -52,7 +52,7 @@ describe("the function", () => {
       MemorySize: 512,
       Timeout: 300,
       TracingConfig: { Mode: "Active" },
-      ReservedConcurrentExecutions: 4,
+      ReservedConcurrentExecutions: 2,
       LoggingConfig: { LogGroup: Match.anyValue() },
       Environment: {
         Variables: {
@@ -63,10 +63,15 @@ describe("the function", () => {
           KUSTOMER_RATE_LIMIT_HEADROOM: "0.2",
           NODE_OPTIONS: Match.absent(),
           DEAD_LETTER_QUEUE_URL: { Ref: queueId("DeadLetterQueue") },
-          WORKFLOW_STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp("^WorkflowStateMachine") },
+          WORKFLOW_STATE_MACHINE_ARN: Match.absent(),
           POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
         },
       },
+    });
+    // The burst queue's consumer: 2 slots of its own, which no caller can take.
+    byDefault.hasResourceProperties("AWS::Lambda::Function", {
+      ReservedConcurrentExecutions: 2,
+      Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp("^WorkflowStateMachine") }, DEAD_LETTER_QUEUE_URL: { Ref: queueId("DeadLetterQueue") } }) },
     });
     // The workflow's own function: 2 invocations of 4 streams spend the 800 a minute that are ours.
     byDefault.hasResourceProperties("AWS::Lambda::Function", {
@@ -76,21 +81,22 @@ describe("the function", () => {
     });
     // The job's own function: 3 children of 300 a minute spend the same share, and 2 slots for its other steps.
     byDefault.hasResourceProperties("AWS::Lambda::Function", { Handler: "job-handler.handler", ReservedConcurrentExecutions: 5, MemorySize: 1024, Timeout: 900 });
-    // Our share of 6,000 a minute is 4,800: 2 queue invocations that start workflow runs and 4
-    // synchronous invocations of 4 streams; the workflow gets 4 of its own, the job 16 children and 2.
+    // Our share of 6,000 a minute is 4,800: 4 synchronous invocations of 4 streams (the queue's
+    // consumer keeps its 2); the workflow gets 4 of its own, the job 16 children and 2.
     const larger = templateOf({ kustomerRateLimitPerMinute: "6000" });
-    larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 6, Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: Match.anyValue() }) } });
+    larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 4, Environment: { Variables: Match.objectLike({ DEAD_LETTER_QUEUE_URL: Match.anyValue(), WORKFLOW_STATE_MACHINE_ARN: Match.absent() }) } });
+    larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 2, Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: Match.anyValue() }) } });
     larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 4, Environment: { Variables: Match.objectLike({ RESULTS_BUCKET_NAME: Match.anyValue() }) } });
     larger.hasResourceProperties("AWS::Lambda::Function", { Handler: "job-handler.handler", ReservedConcurrentExecutions: 18 });
     templateOf({ kustomerRateLimitPerMinute: "6000", kustomerConcurrency: "1", kustomerRateLimitHeadroom: "0.5" }).hasResourceProperties("AWS::Lambda::Function", {
-      ReservedConcurrentExecutions: 12,
+      ReservedConcurrentExecutions: 10,
       Environment: { Variables: Match.objectLike({ KUSTOMER_CONCURRENCY: "1", KUSTOMER_RATE_LIMIT_HEADROOM: "0.5" }) },
     });
   });
 
   it("reads the key through the Parameters and Secrets extension, every function, cached no longer than the function does", () => {
     const functions = Object.values(byDefault.findResources("AWS::Lambda::Function", { Properties: { Handler: Match.stringLikeRegexp("^(handler|job-handler)\\.handler$") } }));
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       expect(fn.Properties.Layers).toEqual([{ "Fn::FindInMap": [expect.stringMatching(/^Paramsandsecrets/), { Ref: "AWS::Region" }, "1x0x103xarm64"] }]);
       expect(fn.Properties.Environment.Variables).toMatchObject({ PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: "2773", SECRETS_MANAGER_TTL: "300" });
@@ -497,7 +503,9 @@ describe("monitoring and outputs", () => {
     const alarms = Object.values(byDefault.findResources("AWS::CloudWatch::Alarm")).map((alarm: any) => alarm.Properties);
     expect(alarms.map((alarm) => alarm.MetricName).sort()).toEqual([
       "5XXError",
+      "ApproximateAgeOfOldestMessage",
       "ApproximateNumberOfMessagesVisible",
+      "Errors",
       "Errors",
       "Errors",
       "Errors",
@@ -512,7 +520,9 @@ describe("monitoring and outputs", () => {
     // whose throttles are the burst buffer at work (Step Functions waits them out).
     const alarmedFunctions = (metricName: string) =>
       alarms.filter((alarm) => alarm.MetricName === metricName).map((alarm) => alarm.Dimensions[0].Value.Ref.replace(/[0-9A-F]{8}$/, ""));
-    expect(alarmedFunctions("Errors").sort()).toEqual(["BulkUpdateFunction", "JobFunction", "WorkflowFunction"]);
+    expect(alarmedFunctions("Errors").sort()).toEqual(["BulkUpdateFunction", "JobFunction", "QueueConsumerFunction", "WorkflowFunction"]);
+    // A command waiting over 15 minutes in the burst queue: its consumer cannot start runs.
+    expect(alarms.find((alarm) => alarm.MetricName === "ApproximateAgeOfOldestMessage")).toMatchObject({ Threshold: 900, Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [queueId("BurstQueue"), "QueueName"] } }] });
     expect(alarmedFunctions("Throttles").sort()).toEqual(["BulkUpdateFunction", "JobFunction"]);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic.logicalId }]);
     byDefault.resourceCountIs("AWS::SNS::Subscription", 0);
