@@ -34,6 +34,7 @@ export interface MonitoringProps {
   queueFn: IFunction;
   burstQueue: IQueue;
   deadLetterQueue: IQueue;
+  failedDeliveriesQueue: IQueue;
   stateMachine: IStateMachine;
   jobStateMachine: IStateMachine;
   alarmEmail?: string;
@@ -108,6 +109,11 @@ export class Monitoring extends Construct {
         "DeadLetters",
         props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: "Maximum" }),
         "Updates are waiting in the dead-letter queue: inspect and redrive them",
+      ),
+      alarm(
+        "FailedDeliveries",
+        props.failedDeliveriesQueue.metricApproximateNumberOfMessagesVisible({ period: fiveMinutes, statistic: "Maximum" }),
+        "Records are waiting in the failed-deliveries queue (refused commands, failed async invocations or rule deliveries): read each one",
       ),
       alarm("WorkflowFailures", props.stateMachine.metricFailed({ period: fiveMinutes }), "A bulk-update workflow execution failed"),
       alarm(

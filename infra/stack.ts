@@ -40,7 +40,10 @@ export class BulkUpdateStack extends Stack {
   readonly kustomerKey: KustomerApiKey;
   readonly api: BulkUpdateApi;
   readonly bus: IEventBus;
+  /** Queued commands that failed 5 receives: redriven to the burst queue as they are. */
   readonly deadLetterQueue: Queue;
+  /** What an operator inspects, each record saying what it is: refused commands, failed async invocations and rule deliveries. */
+  readonly failedDeliveriesQueue: Queue;
   readonly burstQueue: Queue;
   readonly workflow: BulkUpdateWorkflow;
   readonly job: BulkUpdateJob;
@@ -113,22 +116,24 @@ export class BulkUpdateStack extends Stack {
       if (fn !== this.queueFn) this.kustomerKey.grantRead(fn);
     }
 
-    this.deadLetterQueue = new Queue(this, "DeadLetterQueue", {
-      encryption: QueueEncryption.KMS,
-      encryptionMasterKey: this.dataKey.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: "Serverless::Serverless-SQSRedrivePolicy",
-      reason: "This queue is itself the dead-letter queue: what lands here is alarmed and inspected by an operator, then redriven to its source; there is nowhere further to send it.",
-    });
-    // Records that can never succeed are sent here by the function itself, with their reason.
-    this.fn.addEnvironment("DEAD_LETTER_QUEUE_URL", this.deadLetterQueue.queueUrl);
-    this.deadLetterQueue.grantSendMessages(this.fn);
+    // Two dead-letter queues, so that one redrive fits what each holds: commands that only need to be
+    // queued again, and records of other kinds that an operator must read first.
+    const deadLetters = (id: string) => {
+      const queue = new Queue(this, id, { encryption: QueueEncryption.KMS, encryptionMasterKey: this.dataKey.key, enforceSSL: true, retentionPeriod: Duration.days(14) });
+      for (const rule of ["Serverless::Serverless-SQSRedrivePolicy", "AwsSolutions::AwsSolutions-SQS3"]) {
+        Validations.of(queue).acknowledge({
+          id: rule,
+          reason: "This queue is itself a dead-letter queue (of the burst queue, the rules' targets and the function's asynchronous invocations): what lands here is alarmed and inspected by an operator; there is nowhere further to send it.",
+        });
+      }
+      return queue;
+    };
+    this.deadLetterQueue = deadLetters("DeadLetterQueue");
+    this.failedDeliveriesQueue = deadLetters("FailedDeliveriesQueue");
     // Asynchronous invocations that still fail after Lambda's retries land here whole.
+    this.failedDeliveriesQueue.grantSendMessages(this.fn);
     this.fn.configureAsyncInvoke({
-      onFailure: new SqsDestination(this.deadLetterQueue),
+      onFailure: new SqsDestination(this.failedDeliveriesQueue),
       retryAttempts: 2,
       maxEventAge: Duration.hours(6),
     });
@@ -154,8 +159,9 @@ export class BulkUpdateStack extends Stack {
       maxConcurrency: concurrency.queue,
     });
     this.queueFn.addEventSource(eventSource);
-    this.queueFn.addEnvironment("DEAD_LETTER_QUEUE_URL", this.deadLetterQueue.queueUrl);
-    this.deadLetterQueue.grantSendMessages(this.queueFn);
+    // Records that can never start are sent by the consumer itself, with their reason.
+    this.queueFn.addEnvironment("DEAD_LETTER_QUEUE_URL", this.failedDeliveriesQueue.queueUrl);
+    this.failedDeliveriesQueue.grantSendMessages(this.queueFn);
     Validations.of(this.queueFn).acknowledge({
       id: "Serverless::Serverless-LambdaDLQ",
       reason: "Only its event source mapping invokes it, synchronously: a failed record returns to the burst queue, whose redrive policy moves it to the dead-letter queue after 5 receives.",
@@ -183,7 +189,7 @@ export class BulkUpdateStack extends Stack {
       pollInterval: Duration.seconds(settings.statusPollSeconds),
       statusTimeout: Duration.minutes(settings.statusTimeoutMinutes),
       dataKey: this.dataKey,
-      deadLetterQueue: this.deadLetterQueue,
+      deadLetterQueue: this.failedDeliveriesQueue,
       producerRoleArns: settings.producerRoleArns,
       // The workflow's function keeps long outcome lists under results/outcomes/.
       resultWriterArns: [this.workflowFn.role?.roleArn ?? "", ...(settings.operatorRoleArn ? [settings.operatorRoleArn] : [])].filter(Boolean),
@@ -210,6 +216,7 @@ export class BulkUpdateStack extends Stack {
       queueFn: this.queueFn,
       burstQueue: this.burstQueue,
       deadLetterQueue: this.deadLetterQueue,
+      failedDeliveriesQueue: this.failedDeliveriesQueue,
       stateMachine: this.workflow.stateMachine,
       jobStateMachine: this.job.stateMachine,
       alarmEmail: settings.alarmEmail,
@@ -227,7 +234,8 @@ export class BulkUpdateStack extends Stack {
       value: this.kustomerKey.secretName,
       description: "Put the key in: aws secretsmanager put-secret-value --secret-id <this> --secret-string '{\"apiKey\":\"<key>\"}'",
     });
-    new CfnOutput(this, "DeadLetterQueueUrl", { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, "DeadLetterQueueUrl", { value: this.deadLetterQueue.queueUrl, description: "Queued commands that failed 5 receives: redrive them to the burst queue" });
+    new CfnOutput(this, "FailedDeliveriesQueueUrl", { value: this.failedDeliveriesQueue.queueUrl, description: "Refused commands, failed async invocations and rule deliveries: read each before acting" });
     new CfnOutput(this, "JobBucketName", { value: this.job.bucket.bucketName, description: "Put a JSON Lines file of customer updates under jobs/ to run it" });
     new CfnOutput(this, "JobStateMachineArn", { value: this.job.stateMachine.stateMachineArn });
     new CfnOutput(this, "BurstQueueUrl", { value: this.burstQueue.queueUrl, description: "Commands sent here are applied as the rate limit allows" });
@@ -291,13 +299,14 @@ export class BulkUpdateStack extends Stack {
       eventPattern: { source: settings.eventSources, detailType: [BULK_UPDATE_DETAIL_TYPE] },
       targets: [
         new SqsQueue(this.burstQueue, {
-          deadLetterQueue: this.deadLetterQueue,
+          deadLetterQueue: this.failedDeliveriesQueue,
           maxEventAge: Duration.hours(24),
           retryAttempts: 185,
         }),
       ],
     });
-    this.acceptCommandsOnlyFrom(rule, settings.producerRoleArns);
+    // The operator redrives the dead-letter queue into the burst queue: its move task sends as the operator.
+    this.acceptCommandsOnlyFrom(rule, [...settings.producerRoleArns, ...(settings.operatorRoleArn ? [settings.operatorRoleArn] : [])]);
     return bus;
   }
 
@@ -330,7 +339,7 @@ export class BulkUpdateStack extends Stack {
   }
 
   /** Commands in the burst queue become CRM writes: only the request rule and the listed roles may send them. */
-  private acceptCommandsOnlyFrom(rule: Rule, producerRoleArns: string[]): void {
+  private acceptCommandsOnlyFrom(rule: Rule, senderRoleArns: string[]): void {
     this.burstQueue.addToResourcePolicy(
       new PolicyStatement({
         sid: "CommandsFromTheRuleAndProducersOnly",
@@ -339,7 +348,7 @@ export class BulkUpdateStack extends Stack {
         actions: ["sqs:SendMessage"],
         resources: [this.burstQueue.queueArn],
         conditions: {
-          ArnNotEquals: { "aws:SourceArn": rule.ruleArn, ...(producerRoleArns.length ? { "aws:PrincipalArn": producerRoleArns } : {}) },
+          ArnNotEquals: { "aws:SourceArn": rule.ruleArn, ...(senderRoleArns.length ? { "aws:PrincipalArn": senderRoleArns } : {}) },
         },
       }),
     );

@@ -100,6 +100,14 @@ describe("the job bucket's results/", () => {
     expect(await call(jobRole, "s3:PutObject", "results/run-1/report.json")).toBe("Allowed");
   });
 
+  it("lets the operator redrive the dead-letter queue into the burst queue, and nobody else send there", async () => {
+    const queue = permissions.arnOf("AWS::SQS::Queue", "BurstQueue");
+    const mayUseSqs = [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sqs:*", Resource: "*" }] }];
+    const send = (principal: string) => permissions.decide({ principal, action: "sqs:SendMessage", resource: queue, identity: mayUseSqs, context: { "aws:SecureTransport": "true" } });
+    expect(await send(OPERATOR)).toBe("Allowed");
+    expect(await send(OUTSIDER)).toBe("ExplicitlyDenied");
+  });
+
   it("denies a write whose encryption header names anything but the data key, and takes one that sends none", async () => {
     expect(await call(PRODUCER, "s3:PutObject", "jobs/a.jsonl")).toBe("Allowed");
     expect(await call(PRODUCER, "s3:PutObject", "jobs/a.jsonl", { "s3:x-amz-server-side-encryption": "AES256" })).toBe("ExplicitlyDenied");

@@ -62,7 +62,7 @@ describe("the function", () => {
           KUSTOMER_CONCURRENCY: "4",
           KUSTOMER_RATE_LIMIT_HEADROOM: "0.2",
           NODE_OPTIONS: Match.absent(),
-          DEAD_LETTER_QUEUE_URL: { Ref: queueId("DeadLetterQueue") },
+          DEAD_LETTER_QUEUE_URL: Match.absent(),
           WORKFLOW_STATE_MACHINE_ARN: Match.absent(),
           POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
         },
@@ -71,7 +71,7 @@ describe("the function", () => {
     // The burst queue's consumer: 2 slots of its own, which no caller can take.
     byDefault.hasResourceProperties("AWS::Lambda::Function", {
       ReservedConcurrentExecutions: 2,
-      Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp("^WorkflowStateMachine") }, DEAD_LETTER_QUEUE_URL: { Ref: queueId("DeadLetterQueue") } }) },
+      Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp("^WorkflowStateMachine") }, DEAD_LETTER_QUEUE_URL: { Ref: queueId("FailedDeliveriesQueue") } }) },
     });
     // The workflow's own function: 2 invocations of 4 streams spend the 800 a minute that are ours.
     byDefault.hasResourceProperties("AWS::Lambda::Function", {
@@ -84,7 +84,7 @@ describe("the function", () => {
     // Our share of 6,000 a minute is 4,800: 4 synchronous invocations of 4 streams (the queue's
     // consumer keeps its 2); the workflow gets 4 of its own, the job 16 children and 2.
     const larger = templateOf({ kustomerRateLimitPerMinute: "6000" });
-    larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 4, Environment: { Variables: Match.objectLike({ DEAD_LETTER_QUEUE_URL: Match.anyValue(), WORKFLOW_STATE_MACHINE_ARN: Match.absent() }) } });
+    expect(Object.keys(larger.findResources("AWS::Lambda::Function", { Properties: { Handler: "handler.handler", ReservedConcurrentExecutions: 4 } }))).toHaveLength(2);
     larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 2, Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: Match.anyValue() }) } });
     larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 4, Environment: { Variables: Match.objectLike({ RESULTS_BUCKET_NAME: Match.anyValue() }) } });
     larger.hasResourceProperties("AWS::Lambda::Function", { Handler: "job-handler.handler", ReservedConcurrentExecutions: 18 });
@@ -289,7 +289,7 @@ describe("events", () => {
           // The whole event: its id names the workflow run.
           InputPath: Match.absent(),
           InputTransformer: Match.absent(),
-          DeadLetterConfig: { Arn: { "Fn::GetAtt": [queueId("DeadLetterQueue"), "Arn"] } },
+          DeadLetterConfig: { Arn: { "Fn::GetAtt": [queueId("FailedDeliveriesQueue"), "Arn"] } },
           RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
         }),
       ],
@@ -311,7 +311,7 @@ describe("events", () => {
     // Starting workflow runs is quick: two invocations keep up whatever the budget.
     templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::EventSourceMapping", { ScalingConfig: { MaximumConcurrency: 2 } });
     const sends = functionStatements(byDefault).filter((statement) => JSON.stringify(statement.Action).includes("sqs:SendMessage"));
-    expect(sends.map((statement) => statement.Resource)).toContainEqual({ "Fn::GetAtt": [queueId("DeadLetterQueue"), "Arn"] });
+    expect(sends.map((statement) => statement.Resource)).toContainEqual({ "Fn::GetAtt": [queueId("FailedDeliveriesQueue"), "Arn"] });
   });
 
   it("can use the default bus instead", () => {
@@ -320,9 +320,11 @@ describe("events", () => {
     template.hasResourceProperties("AWS::Events::Rule", { EventBusName: "default" });
   });
 
-  it("keep failed asynchronous invocations in the encrypted, TLS-only dead-letter queue", () => {
-    const dlq = queueId("DeadLetterQueue");
-    expect(byDefault.toJSON().Resources[dlq].Properties).toMatchObject({ KmsMasterKeyId: { "Fn::GetAtt": [dataKeyId(), "Arn"] }, MessageRetentionPeriod: 1209600 });
+  it("keep failed asynchronous invocations in the encrypted, TLS-only failed-deliveries queue, apart from the commands to redrive", () => {
+    const dlq = queueId("FailedDeliveriesQueue");
+    for (const queue of [dlq, queueId("DeadLetterQueue")]) {
+      expect(byDefault.toJSON().Resources[queue].Properties).toMatchObject({ KmsMasterKeyId: { "Fn::GetAtt": [dataKeyId(), "Arn"] }, MessageRetentionPeriod: 1209600 });
+    }
     byDefault.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
       MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: { "Fn::GetAtt": [dlq, "Arn"] } } },
@@ -505,6 +507,7 @@ describe("monitoring and outputs", () => {
       "5XXError",
       "ApproximateAgeOfOldestMessage",
       "ApproximateNumberOfMessagesVisible",
+      "ApproximateNumberOfMessagesVisible",
       "Errors",
       "Errors",
       "Errors",
@@ -543,6 +546,7 @@ describe("monitoring and outputs", () => {
       "DashboardName",
       "DeadLetterQueueUrl",
       "EventBusName",
+      "FailedDeliveriesQueueUrl",
       "FunctionLogGroupName",
       "JobBucketName",
       "JobStateMachineArn",
@@ -613,7 +617,8 @@ describe("security", () => {
         .find((statement: any) => statement.Effect === "Deny" && statement.Action === "sqs:SendMessage");
     const ruleArn = (template: Template) => ({ "Fn::GetAtt": [onlyResource(template, "AWS::Events::Rule", "BulkUpdateRequested").logicalId, "Arn"] });
     expect(denyOf(byDefault)).toMatchObject({ Principal: "*", Condition: { ArnNotEquals: { "aws:SourceArn": ruleArn(byDefault) } } });
-    expect(denyOf(configured).Condition).toEqual({ ArnNotEquals: { "aws:SourceArn": ruleArn(configured), "aws:PrincipalArn": producers.split(",") } });
+    // The operator too: its redrive of the dead-letter queue sends as the operator.
+    expect(denyOf(configured).Condition).toEqual({ ArnNotEquals: { "aws:SourceArn": ruleArn(configured), "aws:PrincipalArn": [...producers.split(","), operator] } });
   });
 
   it("lets only the listed producer roles put job files under jobs/ (nobody, until some are listed)", () => {
@@ -707,7 +712,7 @@ describe("security", () => {
     const rule = onlyResource(byDefault, "AWS::Events::Rule", "JobJobFileArrived");
     const [target] = rule.properties.Targets;
     expect(target).toMatchObject({
-      DeadLetterConfig: { Arn: { "Fn::GetAtt": [queueId("DeadLetterQueue"), "Arn"] } },
+      DeadLetterConfig: { Arn: { "Fn::GetAtt": [queueId("FailedDeliveriesQueue"), "Arn"] } },
       RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
     });
     const role = byDefault.toJSON().Resources[target.RoleArn["Fn::GetAtt"][0]];
