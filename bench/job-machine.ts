@@ -4,12 +4,13 @@
 // Distributed Map), against the S3 stand-in and the sandbox, in this process alone. Prints JSON: each
 // step's time and the heap it added at its peak, the largest state input or output, and the history
 // events of the parent and of the largest child. bench/run.ts runs it at two sizes and projects.
-import { customerUpdates, API_KEY } from "../test/support/fixtures.ts";
-import { FakeS3 } from "../test/support/fake-s3.ts";
-import { jobStack, objectCreated, runJobMachine } from "../test/support/job-machine.ts";
+
 import { lambdaContext } from "../local/gateway.ts";
-import { LOCAL_NAMES } from "../local/state-machines.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
+import { LOCAL_NAMES } from "../local/state-machines.ts";
+import { FakeS3 } from "../test/support/fake-s3.ts";
+import { API_KEY, customerUpdates } from "../test/support/fixtures.ts";
+import { jobStack, objectCreated, runJobMachine } from "../test/support/job-machine.ts";
 
 const lines = Number(process.argv[2] ?? 10_000);
 /** `fail`: Kustomer knows none of the customers, so every line fails: the report's largest case. */
@@ -17,7 +18,13 @@ const everyLineFails = process.argv[3] === "fail";
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("run with --expose-gc");
 
-const sandbox = new KustomerSandbox({ apiKey: API_KEY, applyAfterMs: 0, knowsEveryCustomer: !everyLineFails, record: false, rateLimitPerMinute: 1_000_000 });
+const sandbox = new KustomerSandbox({
+  apiKey: API_KEY,
+  applyAfterMs: 0,
+  knowsEveryCustomer: !everyLineFails,
+  record: false,
+  rateLimitPerMinute: 1_000_000,
+});
 const s3 = new FakeS3();
 const [kustomerUrl, s3Url] = await Promise.all([sandbox.start(), s3.start()]);
 Object.assign(process.env, {
@@ -74,10 +81,20 @@ const measured = async (event: unknown, context: Parameters<typeof handler>[1]) 
 };
 
 const started = performance.now();
-const run = await runJobMachine({ stack: jobStack(), event: objectCreated(key, Buffer.byteLength(body)), handler: measured, lambdaContext: () => lambdaContext("bench", 900_000) });
+const run = await runJobMachine({
+  stack: jobStack(),
+  event: objectCreated(key, Buffer.byteLength(body)),
+  handler: measured,
+  lambdaContext: () => lambdaContext("bench", 900_000),
+});
 const seconds = (performance.now() - started) / 1000;
 clearInterval(sampler);
-const report = JSON.parse(s3.text(LOCAL_NAMES.bucket, [...s3.objects.keys()].find((path) => path.endsWith("/report.json"))?.slice(LOCAL_NAMES.bucket.length + 1) ?? "") ?? "{}");
+const report = JSON.parse(
+  s3.text(
+    LOCAL_NAMES.bucket,
+    [...s3.objects.keys()].find((path) => path.endsWith("/report.json"))?.slice(LOCAL_NAMES.bucket.length + 1) ?? "",
+  ) ?? "{}",
+);
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 const [map] = run.mapRuns;
 console.log(
@@ -88,12 +105,20 @@ console.log(
     endState: run.visited.at(-1),
     applied: report.applied,
     failed: report.failed,
-    largestStateBytes: Math.max(...run.sizes.flatMap(({ inputBytes, outputBytes }) => [inputBytes, outputBytes]), map?.largestChildState ?? 0),
+    largestStateBytes: Math.max(
+      ...run.sizes.flatMap(({ inputBytes, outputBytes }) => [inputBytes, outputBytes]),
+      map?.largestChildState ?? 0,
+    ),
     largestTaskResultBytes: Math.max(...run.taskResults.map(({ bytes }) => bytes)),
     parentHistory: run.history,
     childHistory: map?.maxChildHistory,
     children: map?.items,
-    steps: Object.fromEntries([...steps].map(([name, entry]) => [name, { calls: entry.calls, totalMs: round(entry.ms, 0), maxMs: round(entry.maxMs, 0), peakHeapMb: round(entry.peakHeapMb) }])),
+    steps: Object.fromEntries(
+      [...steps].map(([name, entry]) => [
+        name,
+        { calls: entry.calls, totalMs: round(entry.ms, 0), maxMs: round(entry.maxMs, 0), peakHeapMb: round(entry.peakHeapMb) },
+      ]),
+    ),
   }),
 );
 await Promise.all([sandbox.stop(), s3.stop()]);

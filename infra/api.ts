@@ -1,4 +1,4 @@
-// The HTTP API: a regional REST API whose routes (lambda/events/http-routes.ts) all invoke the
+// The HTTP API: a regional REST API whose routes (lambda/contract/routes.ts) all invoke the
 // function, throttled to the org's Kustomer budget, with callers signed by IAM or, for callers
 // outside AWS, API keys behind a WAF rate-based rule. The function validates every body itself.
 import { Validations } from "aws-cdk-lib";
@@ -7,13 +7,13 @@ import {
   AuthorizationType,
   Cors,
   EndpointType,
+  type IApiKey,
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
   Period,
   ResponseType,
   RestApi,
-  type IApiKey,
 } from "aws-cdk-lib/aws-apigateway";
 import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
@@ -21,7 +21,7 @@ import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
-import { API_STAGE, HTTP_ROUTES } from "../lambda/events/http-routes.ts";
+import { API_STAGE, HTTP_ROUTES } from "../lambda/contract/routes.ts";
 
 export interface BulkUpdateApiProps {
   /** The function every route invokes. */
@@ -92,10 +92,18 @@ export class BulkUpdateApi extends RestApi {
         accessLogDestination: new LogGroupLogDestination(accessLogs),
         accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
       },
-      defaultMethodOptions: props.apiKeyAuth ? { authorizationType: AuthorizationType.NONE, apiKeyRequired: true } : { authorizationType: AuthorizationType.IAM },
+      defaultMethodOptions: props.apiKeyAuth
+        ? { authorizationType: AuthorizationType.NONE, apiKeyRequired: true }
+        : { authorizationType: AuthorizationType.IAM },
       ...(props.callerRoleArns?.length ? { policy: onlyCallers(props.callerRoleArns) } : {}),
       ...(props.corsAllowOrigins?.length
-        ? { defaultCorsPreflightOptions: { allowOrigins: props.corsAllowOrigins, allowMethods: ["GET", "PUT"], allowHeaders: [...Cors.DEFAULT_HEADERS, "Idempotency-Key"] } }
+        ? {
+            defaultCorsPreflightOptions: {
+              allowOrigins: props.corsAllowOrigins,
+              allowMethods: ["GET", "PUT"],
+              allowHeaders: [...Cors.DEFAULT_HEADERS, "Idempotency-Key"],
+            },
+          }
         : {}),
     });
     this.accessLogs = accessLogs;
@@ -110,7 +118,8 @@ export class BulkUpdateApi extends RestApi {
     } else {
       Validations.of(this).acknowledge({
         id: "AwsSolutions::AwsSolutions-APIG3",
-        reason: "Every method requires a SigV4 signature from an AWS principal with execute-api:Invoke, and the stage throttles to the org's Kustomer budget; anonymous traffic never reaches the function. The organisation may still attach a WAF web ACL.",
+        reason:
+          "Every method requires a SigV4 signature from an AWS principal with execute-api:Invoke, and the stage throttles to the org's Kustomer budget; anonymous traffic never reaches the function. The organisation may still attach a WAF web ACL.",
       });
     }
     this.acknowledgeDesign(props.apiKeyAuth ?? false);
@@ -119,7 +128,10 @@ export class BulkUpdateApi extends RestApi {
   private routeTo(fn: IFunction): void {
     // No body model at the edge: the function's own validation answers every caller with its paths
     // and limits (413, 415), and the gateway's own refusals take the same JSON shape.
-    for (const [id, type] of [["Default4xx", ResponseType.DEFAULT_4XX], ["Default5xx", ResponseType.DEFAULT_5XX]] as const) {
+    for (const [id, type] of [
+      ["Default4xx", ResponseType.DEFAULT_4XX],
+      ["Default5xx", ResponseType.DEFAULT_5XX],
+    ] as const) {
       this.addGatewayResponse(id, {
         type,
         templates: { "application/json": '{"error":{"name":"$context.error.responseType","message":$context.error.messageString}}\n' },
@@ -142,7 +154,8 @@ export class BulkUpdateApi extends RestApi {
   private offerApiKeys(requestsPerSecond: number, callers: string[]): Map<string, IApiKey> {
     Validations.of(this).acknowledge({
       id: "AwsSolutions::AwsSolutions-APIG4",
-      reason: "apiKeyAuth was chosen for callers outside AWS: every method requires an API key bound to a throttled usage plan, behind a WAF rate-based rule. IAM (SigV4) is the default.",
+      reason:
+        "apiKeyAuth was chosen for callers outside AWS: every method requires an API key bound to a throttled usage plan, behind a WAF rate-based rule. IAM (SigV4) is the default.",
     });
     const keys = new Map<string, IApiKey>();
     for (const caller of callers) {
@@ -176,7 +189,11 @@ export class BulkUpdateApi extends RestApi {
           action: { block: {} },
           // Per five minutes, per client address: a fifth of the stage's rate, so no one address takes it all.
           statement: { rateBasedStatement: { aggregateKeyType: "IP", limit: Math.max(100, Math.floor((requestsPerSecond * 300) / 5)) } },
-          visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: "kustomer-bulk-update-rate-per-address", sampledRequestsEnabled: false },
+          visibilityConfig: {
+            cloudWatchMetricsEnabled: true,
+            metricName: "kustomer-bulk-update-rate-per-address",
+            sampledRequestsEnabled: false,
+          },
         },
         ...["AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"].map((name, index) => ({
           name,
@@ -194,7 +211,8 @@ export class BulkUpdateApi extends RestApi {
   private acknowledgeDesign(apiKeyAuth: boolean): void {
     Validations.of(this).acknowledge({
       id: "AwsSolutions::AwsSolutions-APIG2",
-      reason: "The function validates every body completely before anything is sent, and answers with each issue's path, 413 and 415; a gateway body model would refuse some bodies with a different, pathless answer.",
+      reason:
+        "The function validates every body completely before anything is sent, and answers with each issue's path, 413 and 415; a gateway body model would refuse some bodies with a different, pathless answer.",
     });
     Validations.of(this).acknowledge({
       id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
@@ -211,22 +229,29 @@ export class BulkUpdateApi extends RestApi {
 
 function checkProps(props: BulkUpdateApiProps): void {
   if (!Number.isInteger(props.kustomerRateLimitPerMinute) || props.kustomerRateLimitPerMinute < 1) {
-    throw new Error(`BulkUpdateApi: kustomerRateLimitPerMinute must be a whole number of requests of at least 1, not ${props.kustomerRateLimitPerMinute}`);
+    throw new Error(
+      `BulkUpdateApi: kustomerRateLimitPerMinute must be a whole number of requests of at least 1, not ${props.kustomerRateLimitPerMinute}`,
+    );
   }
   for (const origin of props.corsAllowOrigins ?? []) {
     if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
-      throw new Error(`BulkUpdateApi: corsAllowOrigins entries are origins such as https://ops.example.com (scheme and host, no path), not ${JSON.stringify(origin)}`);
+      throw new Error(
+        `BulkUpdateApi: corsAllowOrigins entries are origins such as https://ops.example.com (scheme and host, no path), not ${JSON.stringify(origin)}`,
+      );
     }
     // A browser page that sends an API key publishes it: only named https origins may.
     if (props.apiKeyAuth && (origin === "*" || origin.startsWith("http://"))) {
-      throw new Error(`BulkUpdateApi: with apiKeyAuth, corsAllowOrigins must name https origins, not ${JSON.stringify(origin)}: a page that sends the key publishes it`);
+      throw new Error(
+        `BulkUpdateApi: with apiKeyAuth, corsAllowOrigins must name https origins, not ${JSON.stringify(origin)}: a page that sends the key publishes it`,
+      );
     }
   }
   if (props.apiKeyAuth && props.callerRoleArns?.length) {
     throw new Error("BulkUpdateApi: callerRoleArns names IAM callers; with apiKeyAuth callers are API keys (apiKeyCallers)");
   }
   for (const caller of props.apiKeyCallers ?? []) {
-    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(caller)) throw new Error(`BulkUpdateApi: apiKeyCallers are names of lowercase letters, digits and -, not ${JSON.stringify(caller)}`);
+    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(caller))
+      throw new Error(`BulkUpdateApi: apiKeyCallers are names of lowercase letters, digits and -, not ${JSON.stringify(caller)}`);
   }
 }
 

@@ -2,7 +2,7 @@
 // so what is measured and tested is what ships. One esbuild run for both entries, split into ESM
 // chunks: what a submit does not touch (the S3 and Step Functions clients) sits in chunks of its own,
 // loaded on first use only.
-import { buildSync, type BuildOptions, type Metafile } from "esbuild";
+import { type BuildOptions, buildSync, type Metafile } from "esbuild";
 
 /** Each deployed entry: its source, and the file (without .mjs) Lambda's handler setting names. */
 export const FUNCTION_ENTRIES = { handler: "lambda/handler.ts", "job-handler": "lambda/job-handler.ts" } as const;
@@ -47,7 +47,8 @@ export function loadedAtStart(metafile: Metafile, entry: FunctionEntry): string[
   const visit = (file: string) => {
     if (loaded.has(file)) return;
     loaded.add(file);
-    for (const imported of metafile.outputs[file]?.imports ?? []) if (imported.kind === "import-statement" && !imported.external) visit(imported.path);
+    for (const imported of metafile.outputs[file]?.imports ?? [])
+      if (imported.kind === "import-statement" && !imported.external) visit(imported.path);
   };
   const [file] = Object.entries(metafile.outputs).find(([, output]) => output.entryPoint === FUNCTION_ENTRIES[entry]) ?? [];
   if (file) visit(file);

@@ -3,7 +3,14 @@
 // execution data, the log groups and the secret. Its key policy names every principal that may use
 // it: the account may administer the key, but an IAM policy alone never lets anyone decrypt with it.
 import { ArnFormat, Fn, Stack } from "aws-cdk-lib";
-import { AccountRootPrincipal, ArnPrincipal, PolicyDocument, PolicyStatement, ServicePrincipal, type IPrincipal } from "aws-cdk-lib/aws-iam";
+import {
+  AccountRootPrincipal,
+  ArnPrincipal,
+  type IPrincipal,
+  PolicyDocument,
+  PolicyStatement,
+  ServicePrincipal,
+} from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
 
@@ -50,7 +57,14 @@ export class DataKey extends Construct {
       enableKeyRotation: true,
       description: "kustomer-bulk-update: customers' personal data at rest (queues, job bucket, workflows, logs, secret)",
       policy: new PolicyDocument({
-        statements: [new PolicyStatement({ sid: "AdministerOnly", principals: [new AccountRootPrincipal()], actions: ADMINISTRATION, resources: ["*"] })],
+        statements: [
+          new PolicyStatement({
+            sid: "AdministerOnly",
+            principals: [new AccountRootPrincipal()],
+            actions: ADMINISTRATION,
+            resources: ["*"],
+          }),
+        ],
       }),
     });
     // CloudWatch Logs encrypts this stack's log groups, and no others of the account, with it.
@@ -61,7 +75,14 @@ export class DataKey extends Construct {
         actions: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
         resources: ["*"],
         conditions: {
-          ArnLike: { "kms:EncryptionContext:aws:logs:arn": stack.formatArn({ service: "logs", resource: "log-group", resourceName: "*", arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+          ArnLike: {
+            "kms:EncryptionContext:aws:logs:arn": stack.formatArn({
+              service: "logs",
+              resource: "log-group",
+              resourceName: "*",
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
         },
       }),
     );
@@ -92,10 +113,22 @@ export class DataKey extends Construct {
       }),
     );
     this.key.addToResourcePolicy(
-      new PolicyStatement({ sid: "DeployTables", principals: [deployer], actions: [...KEY_USE, "kms:Encrypt", "kms:ReEncrypt*", "kms:DescribeKey"], resources: ["*"], conditions: { StringEquals: via("dynamodb") } }),
+      new PolicyStatement({
+        sid: "DeployTables",
+        principals: [deployer],
+        actions: [...KEY_USE, "kms:Encrypt", "kms:ReEncrypt*", "kms:DescribeKey"],
+        resources: ["*"],
+        conditions: { StringEquals: via("dynamodb") },
+      }),
     );
     this.key.addToResourcePolicy(
-      new PolicyStatement({ sid: "DeployStateMachines", principals: [deployer], actions: ["kms:GenerateDataKey", "kms:DescribeKey"], resources: ["*"], conditions: { StringEquals: via("states") } }),
+      new PolicyStatement({
+        sid: "DeployStateMachines",
+        principals: [deployer],
+        actions: ["kms:GenerateDataKey", "kms:DescribeKey"],
+        resources: ["*"],
+        conditions: { StringEquals: via("states") },
+      }),
     );
   }
 
@@ -117,7 +150,10 @@ export class DataKey extends Construct {
           principals,
           actions: KEY_USE,
           resources: ["*"],
-          conditions: { StringEquals: { "kms:ViaService": `${service}.${stack.region}.amazonaws.com` }, ArnLike: { [`kms:EncryptionContext:aws:${service}:arn`]: arns } },
+          conditions: {
+            StringEquals: { "kms:ViaService": `${service}.${stack.region}.amazonaws.com` },
+            ArnLike: { [`kms:EncryptionContext:aws:${service}:arn`]: arns },
+          },
         }),
       );
     }

@@ -2,10 +2,10 @@
 // the job state machine. It cuts the file into batches of 100 lines, sends them with a Distributed Map
 // no faster than the rate limit allows, follows every bulk operation until Kustomer has applied it,
 // and writes the report and the retry file under results/<run>/ (CONTRACT §7).
-import { CfnElement, Duration, Lazy, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
-import { Effect, PolicyDocument, PolicyStatement, Role, ServicePrincipal, StarPrincipal, type IRole } from "aws-cdk-lib/aws-iam";
-import { EventField, Rule, RuleTargetInput, type IEventBus } from "aws-cdk-lib/aws-events";
+import { type CfnElement, Duration, Lazy, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { EventField, type IEventBus, Rule, RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { SfnStateMachine } from "aws-cdk-lib/aws-events-targets";
+import { Effect, type IRole, PolicyDocument, PolicyStatement, Role, ServicePrincipal, StarPrincipal } from "aws-cdk-lib/aws-iam";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
@@ -14,30 +14,24 @@ import {
   Condition,
   DistributedMap,
   Fail,
+  type IChainable,
   JitterType,
   JsonPath,
   Pass,
   ResultWriterV2,
   S3JsonItemReader,
-  StateMachine,
+  type StateMachine,
   Succeed,
   TaskInput,
   Wait,
   WaitTime,
-  type IChainable,
 } from "aws-cdk-lib/aws-stepfunctions";
 import { EventBridgePutEvents, LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { RESULTS_PREFIX } from "../lambda/job/store.ts";
-import type { ServiceFunction } from "./service-function.ts";
+import { JOB_COMPLETED_DETAIL_TYPE, JOB_FAILED_DETAIL_TYPE, JOB_PREFIX, OUTCOME_SOURCE, RESULTS_PREFIX } from "../lambda/contract/names.ts";
 import type { DataKey } from "./data-key.ts";
+import type { ServiceFunction } from "./service-function.ts";
 import { createStateMachine, withTaskRetries } from "./state-machine.ts";
-import { OUTCOME_SOURCE } from "./workflow.ts";
-
-export const JOB_PREFIX = "jobs/";
-/** The job's end, announced on the bus with the outcome events' source (CONTRACT §3.2). */
-export const JOB_COMPLETED_DETAIL_TYPE = "Customer Bulk Update Job Completed";
-export const JOB_FAILED_DETAIL_TYPE = "Customer Bulk Update Job Failed";
 
 export interface BulkUpdateJobProps {
   /** Runs every step of the job, the Distributed Map's children included (lambda/job-handler.ts). */
@@ -122,7 +116,10 @@ export class BulkUpdateJob extends Construct {
     this.denyJobFilesExceptFrom(props.producerRoleArns);
     this.grantSteps(props.fn);
     this.stateMachine = createStateMachine(this, this.definition(props), props.dataKey);
-    this.keepResultsFor([props.fn.role?.roleArn ?? "", this.stateMachine.role.roleArn, ...props.resultWriterArns].filter(Boolean), props.dataKey);
+    this.keepResultsFor(
+      [props.fn.role?.roleArn ?? "", this.stateMachine.role.roleArn, ...props.resultWriterArns].filter(Boolean),
+      props.dataKey,
+    );
     this.acknowledgeGrants(props.fn);
     this.startOnJobFiles(props);
   }
@@ -148,11 +145,27 @@ export class BulkUpdateJob extends Construct {
       );
     const announce = (name: string, detailType: string, detail: Record<string, unknown>) =>
       new EventBridgePutEvents(this, name, {
-        entries: [{ eventBus: props.bus, source: OUTCOME_SOURCE, detailType, detail: TaskInput.fromObject({ run, key: JsonPath.stringAt("$.key"), ...detail }) }],
+        entries: [
+          {
+            eventBus: props.bus,
+            source: OUTCOME_SOURCE,
+            detailType,
+            detail: TaskInput.fromObject({ run, key: JsonPath.stringAt("$.key"), ...detail }),
+          },
+        ],
         resultPath: JsonPath.DISCARD,
-      }).addRetry({ errors: ["States.ALL"], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, jitterStrategy: JitterType.FULL });
+      }).addRetry({
+        errors: ["States.ALL"],
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 6,
+        jitterStrategy: JitterType.FULL,
+      });
     const counts = Object.fromEntries(
-      ["lines", "sent", "applied", "failed", "inDoubt", "unsent", "unchanged", "report", "retry"].map((field) => [field, JsonPath.stringAt(`$.report.${field}`)]),
+      ["lines", "sent", "applied", "failed", "inDoubt", "unsent", "unchanged", "report", "retry"].map((field) => [
+        field,
+        JsonPath.stringAt(`$.report.${field}`),
+      ]),
     );
     const error = { name: JsonPath.stringAt("$.failure.Error"), message: JsonPath.stringAt("$.failure.Cause") };
     const failRun = (name: string) => new Fail(this, name, { errorPath: "$.failure.Error", causePath: "$.failure.Cause" });
@@ -170,10 +183,20 @@ export class BulkUpdateJob extends Construct {
       resultPath: JsonPath.DISCARD,
     });
     // Each item of the plan is a child's whole request.
-    map.itemProcessor(withTaskRetries(new LambdaInvoke(this, "SubmitLines", { lambdaFunction: props.fn, payloadResponseOnly: true, retryOnServiceExceptions: false })));
+    map.itemProcessor(
+      withTaskRetries(
+        new LambdaInvoke(this, "SubmitLines", { lambdaFunction: props.fn, payloadResponseOnly: true, retryOnServiceExceptions: false }),
+      ),
+    );
     const collect = step(
       "Collect",
-      { step: "collect", bucket, run, mapResultsPrefix: JsonPath.stringAt("$.plan.mapResultsPrefix"), mapFailed: JsonPath.objectAt("$.mapFailed") },
+      {
+        step: "collect",
+        bucket,
+        run,
+        mapResultsPrefix: JsonPath.stringAt("$.plan.mapResultsPrefix"),
+        mapFailed: JsonPath.objectAt("$.mapFailed"),
+      },
       "$.progress",
     );
     map.addCatch(collect, { errors: ["States.ALL"], resultPath: "$.mapFailed" });
@@ -206,12 +229,18 @@ export class BulkUpdateJob extends Construct {
     wait.next(follow);
     follow.next(settled);
     collect.next(settled);
-    const mapFailed = new Pass(this, "MapFailed", { parameters: { "Error.$": "$.mapFailed.Error", "Cause.$": "$.mapFailed.Cause" }, resultPath: "$.failure" }).next(
-      announce("AnnounceJobFailed", JOB_FAILED_DETAIL_TYPE, { ...counts, error }).next(failRun("JobFailed")),
-    );
+    const mapFailed = new Pass(this, "MapFailed", {
+      parameters: { "Error.$": "$.mapFailed.Error", "Cause.$": "$.mapFailed.Cause" },
+      resultPath: "$.failure",
+    }).next(announce("AnnounceJobFailed", JOB_FAILED_DETAIL_TYPE, { ...counts, error }).next(failRun("JobFailed")));
     report.next(
       new Choice(this, "MapFailed?")
-        .when(Condition.isBoolean("$.mapFailed"), announce("AnnounceJobCompleted", JOB_COMPLETED_DETAIL_TYPE, counts).next(new Succeed(this, "JobDone", { outputPath: "$.report" })))
+        .when(
+          Condition.isBoolean("$.mapFailed"),
+          announce("AnnounceJobCompleted", JOB_COMPLETED_DETAIL_TYPE, counts).next(
+            new Succeed(this, "JobDone", { outputPath: "$.report" }),
+          ),
+        )
         .otherwise(mapFailed),
     );
     return start.next(plan).next(map).next(collect);
@@ -220,9 +249,15 @@ export class BulkUpdateJob extends Construct {
   /** The job's steps read job files and write results, each under its own prefix only. */
   private grantSteps(fn: ServiceFunction): void {
     fn.addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [this.bucket.arnForObjects(`${JOB_PREFIX}*`)] }));
-    fn.addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: [this.bucket.arnForObjects(`${RESULTS_PREFIX}/*`)] }));
     fn.addToRolePolicy(
-      new PolicyStatement({ actions: ["s3:ListBucket"], resources: [this.bucket.bucketArn], conditions: { StringLike: { "s3:prefix": [`${RESULTS_PREFIX}/*`] } } }),
+      new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: [this.bucket.arnForObjects(`${RESULTS_PREFIX}/*`)] }),
+    );
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ["s3:ListBucket"],
+        resources: [this.bucket.bucketArn],
+        conditions: { StringLike: { "s3:prefix": [`${RESULTS_PREFIX}/*`] } },
+      }),
     );
     const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement);
     for (const [prefix, reason] of [
@@ -289,9 +324,23 @@ export class BulkUpdateJob extends Construct {
    */
   private keepResultsFor(writerArns: string[], dataKey: DataKey): void {
     const deny = (sid: string, actions: string[], prefix: string, conditions: Record<string, unknown>) =>
-      this.bucket.addToResourcePolicy(new PolicyStatement({ sid, effect: Effect.DENY, principals: [new StarPrincipal()], actions, resources: [this.bucket.arnForObjects(`${prefix}*`)], conditions }));
-    deny("ResultsFromTheServiceOnly", ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"], `${RESULTS_PREFIX}/`, { ArnNotEquals: { "aws:PrincipalArn": writerArns } });
-    deny("OnlyKmsEncryption", ["s3:PutObject"], "", { StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" }, Null: { "s3:x-amz-server-side-encryption": "false" } });
+      this.bucket.addToResourcePolicy(
+        new PolicyStatement({
+          sid,
+          effect: Effect.DENY,
+          principals: [new StarPrincipal()],
+          actions,
+          resources: [this.bucket.arnForObjects(`${prefix}*`)],
+          conditions,
+        }),
+      );
+    deny("ResultsFromTheServiceOnly", ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"], `${RESULTS_PREFIX}/`, {
+      ArnNotEquals: { "aws:PrincipalArn": writerArns },
+    });
+    deny("OnlyKmsEncryption", ["s3:PutObject"], "", {
+      StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
+      Null: { "s3:x-amz-server-side-encryption": "false" },
+    });
     deny("OnlyTheDataKey", ["s3:PutObject"], "", {
       StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": dataKey.key.keyArn },
       Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" },
@@ -310,7 +359,12 @@ export class BulkUpdateJob extends Construct {
       inlinePolicies: {
         BucketNotifications: new PolicyDocument({
           // Lazy: the bucket is made with this role, so its ARN exists only once the bucket does.
-          statements: [new PolicyStatement({ actions: ["s3:PutBucketNotification"], resources: [Lazy.string({ produce: () => this.bucket.bucketArn })] })],
+          statements: [
+            new PolicyStatement({
+              actions: ["s3:PutBucketNotification"],
+              resources: [Lazy.string({ produce: () => this.bucket.bucketArn })],
+            }),
+          ],
         }),
       },
     });
@@ -324,7 +378,10 @@ export class BulkUpdateJob extends Construct {
     const execution = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(this.stateMachine)}"}]}]}`;
     const findings: Array<[string, string]> = [
       [`Resource::<${logicalId(fn)}.Arn>:*`, "Invoking the job function of this stack, its versions included; no other function."],
-      [`Resource::<${logicalId(this.bucket)}.Arn>/${RESULTS_PREFIX}/*`, "Reading the run's list of batches and writing the map's result files, under results/ only: their names are made per run."],
+      [
+        `Resource::<${logicalId(this.bucket)}.Arn>/${RESULTS_PREFIX}/*`,
+        "Reading the run's list of batches and writing the map's result files, under results/ only: their names are made per run.",
+      ],
       [`Resource::${execution}:*`, "Describing and stopping this state machine's own Distributed Map runs, whose names are made per run."],
       [`Resource::${execution}/*:*`, "The child executions of this state machine's own Distributed Map runs."],
     ];

@@ -5,7 +5,7 @@ import { ArnFormat, Fn, Lazy, Stack, Validations } from "aws-cdk-lib";
 import { AnyPrincipal, Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
-import { CfnSecret, Secret, type ISecret } from "aws-cdk-lib/aws-secretsmanager";
+import { type CfnSecret, type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 
 export interface KustomerApiKeyProps {
@@ -49,7 +49,11 @@ export class KustomerApiKey extends Construct {
   private readonly readableArn: string;
   private readonly readers: string[] = [];
 
-  constructor(scope: Construct, id: string, private readonly props: KustomerApiKeyProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: KustomerApiKeyProps,
+  ) {
     super(scope, id);
     if (props.secretArn && props.secretName) throw new Error("KustomerApiKey: name the secret by secretArn or by secretName, not both");
 
@@ -60,7 +64,12 @@ export class KustomerApiKey extends Construct {
     this.readableArn =
       props.secretArn ??
       (props.secretName
-        ? Stack.of(this).formatArn({ service: "secretsmanager", resource: "secret", resourceName: `${props.secretName}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })
+        ? Stack.of(this).formatArn({
+            service: "secretsmanager",
+            resource: "secret",
+            resourceName: `${props.secretName}-??????`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          })
         : this.secret.secretArn);
   }
 
@@ -83,7 +92,7 @@ export class KustomerApiKey extends Construct {
     if (this.props.secretArn) return Secret.fromSecretCompleteArn(this, "Imported", this.props.secretArn);
     if (this.props.secretName) return Secret.fromSecretNameV2(this, "Imported", this.props.secretName);
     const made = new Secret(this, "Secret", {
-      description: "Kustomer API key for kustomer-bulk-update: put the key in, as JSON {\"apiKey\": \"...\"} or as plain text",
+      description: 'Kustomer API key for kustomer-bulk-update: put the key in, as JSON {"apiKey": "..."} or as plain text',
       encryptionKey: this.props.encryptionKey,
     });
     (made.node.defaultChild as CfnSecret).overrideLogicalId(MADE_SECRET_LOGICAL_ID);
@@ -121,7 +130,14 @@ export class KustomerApiKey extends Construct {
         sid: "ChangedByTheAdminOnly",
         effect: Effect.DENY,
         principals: [new AnyPrincipal()],
-        actions: ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret", "secretsmanager:UpdateSecretVersionStage", "secretsmanager:RotateSecret", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"],
+        actions: [
+          "secretsmanager:PutSecretValue",
+          "secretsmanager:UpdateSecret",
+          "secretsmanager:UpdateSecretVersionStage",
+          "secretsmanager:RotateSecret",
+          "secretsmanager:PutResourcePolicy",
+          "secretsmanager:DeleteResourcePolicy",
+        ],
         resources: ["*"],
         conditions: { ArnNotEquals: { "aws:PrincipalArn": [this.props.adminRoleArn, ...(deployer ? [Fn.sub(deployer)] : [])] } },
       }),

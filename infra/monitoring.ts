@@ -8,10 +8,10 @@ import {
   ComparisonOperator,
   Dashboard,
   GraphWidget,
+  type IMetric,
   MathExpression,
   Metric,
   TreatMissingData,
-  type IMetric,
 } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import { PolicyStatement, ServicePrincipal } from "aws-cdk-lib/aws-iam";
@@ -22,7 +22,7 @@ import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import type { IStateMachine } from "aws-cdk-lib/aws-stepfunctions";
 import { Construct } from "constructs";
-import { METRICS_NAMESPACE } from "../lambda/observability.ts";
+import { METRICS_NAMESPACE } from "../lambda/contract/names.ts";
 
 export interface MonitoringProps {
   api: RestApi;
@@ -51,23 +51,42 @@ export class Monitoring extends Construct {
     // CloudWatch may publish (and use the topic's key) for this account's alarms, and nothing else may.
     const fromOurAlarms = {
       StringEquals: { "aws:SourceAccount": stack.account },
-      ArnLike: { "aws:SourceArn": stack.formatArn({ service: "cloudwatch", resource: "alarm", resourceName: "*", arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      ArnLike: {
+        "aws:SourceArn": stack.formatArn({
+          service: "cloudwatch",
+          resource: "alarm",
+          resourceName: "*",
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
     };
     const cloudWatch = new ServicePrincipal("cloudwatch.amazonaws.com");
     const key = new Key(this, "TopicKey", { enableKeyRotation: true, description: "Encrypts kustomer-bulk-update alarm notifications" });
     key.addToResourcePolicy(
-      new PolicyStatement({ principals: [cloudWatch], actions: ["kms:Decrypt", "kms:GenerateDataKey*"], resources: ["*"], conditions: fromOurAlarms }),
+      new PolicyStatement({
+        principals: [cloudWatch],
+        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources: ["*"],
+        conditions: fromOurAlarms,
+      }),
     );
     this.topic = new Topic(this, "Topic", { masterKey: key, enforceSSL: true });
     // The TLS-only statement replaces SNS's default policy, which would otherwise let CloudWatch publish.
     this.topic.addToResourcePolicy(
-      new PolicyStatement({ sid: "AlarmsOfThisAccount", principals: [cloudWatch], actions: ["sns:Publish"], resources: [this.topic.topicArn], conditions: fromOurAlarms }),
+      new PolicyStatement({
+        sid: "AlarmsOfThisAccount",
+        principals: [cloudWatch],
+        actions: ["sns:Publish"],
+        resources: [this.topic.topicArn],
+        conditions: fromOurAlarms,
+      }),
     );
     if (props.alarmEmail) {
       const subscription = this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
       Validations.of(subscription).acknowledge({
         id: "Serverless::Serverless-SNSRedrivePolicy",
-        reason: "An alarm email that cannot be delivered loses no data: the alarm's state stays in CloudWatch and on the dashboard, and SNS retries email delivery itself.",
+        reason:
+          "An alarm email that cannot be delivered loses no data: the alarm's state stays in CloudWatch and on the dashboard, and SNS retries email delivery itself.",
       });
     }
 
@@ -94,10 +113,26 @@ export class Monitoring extends Construct {
     };
     this.alarms = [
       alarm("FunctionErrors", props.fn.metricErrors({ period: fiveMinutes }), "The function threw: see the Failures metric by ErrorName"),
-      alarm("FunctionThrottles", props.fn.metricThrottles({ period: fiveMinutes }), "Invocations were throttled by the reserved concurrency"),
-      alarm("WorkflowFunctionErrors", props.workflowFn.metricErrors({ period: fiveMinutes }), "The workflow's function failed without answering: see its log"),
-      alarm("JobFunctionErrors", props.jobFn.metricErrors({ period: fiveMinutes }), "A job step threw: see the job function's log and the run's results/ folder"),
-      alarm("JobFunctionThrottles", props.jobFn.metricThrottles({ period: fiveMinutes }), "Job steps were throttled: more jobs at once than the job function's reserved concurrency"),
+      alarm(
+        "FunctionThrottles",
+        props.fn.metricThrottles({ period: fiveMinutes }),
+        "Invocations were throttled by the reserved concurrency",
+      ),
+      alarm(
+        "WorkflowFunctionErrors",
+        props.workflowFn.metricErrors({ period: fiveMinutes }),
+        "The workflow's function failed without answering: see its log",
+      ),
+      alarm(
+        "JobFunctionErrors",
+        props.jobFn.metricErrors({ period: fiveMinutes }),
+        "A job step threw: see the job function's log and the run's results/ folder",
+      ),
+      alarm(
+        "JobFunctionThrottles",
+        props.jobFn.metricThrottles({ period: fiveMinutes }),
+        "Job steps were throttled: more jobs at once than the job function's reserved concurrency",
+      ),
       alarm("QueueConsumerErrors", props.queueFn.metricErrors({ period: fiveMinutes }), "The burst queue's consumer failed: see its log"),
       alarm(
         "QueuedCommandsWaiting",
@@ -136,7 +171,13 @@ export class Monitoring extends Construct {
     ];
 
     const count = (metricName: string, statistic = "Sum") =>
-      new Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: "kustomer-bulk-update" }, statistic, period: fiveMinutes });
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: "kustomer-bulk-update" },
+        statistic,
+        period: fiveMinutes,
+      });
     this.dashboard = new Dashboard(this, "Dashboard", {
       widgets: [
         [
@@ -159,7 +200,11 @@ export class Monitoring extends Construct {
         ],
         [
           // The org's budget is shared: the lowest count left shows how close the org came to 429s.
-          new GraphWidget({ title: "Org's Kustomer budget left at each answer (lowest)", left: [count("RateLimitRemaining", "Minimum")], width: 12 }),
+          new GraphWidget({
+            title: "Org's Kustomer budget left at each answer (lowest)",
+            left: [count("RateLimitRemaining", "Minimum")],
+            width: 12,
+          }),
           new GraphWidget({ title: "Time held back to keep the org's headroom (ms)", left: [count("HeadroomWaitMs")], width: 12 }),
         ],
       ],

@@ -2,9 +2,9 @@
 // schemas (zod 4 emits JSON Schema 2020-12, which OpenAPI 3.1 uses as it is).
 import { writeFile } from "node:fs/promises";
 import * as z from "zod";
-import { errorResponseSchema, statusResultSchema, submitResultSchema } from "../lambda/results.ts";
-import { BULK_ID, customerUpdateSchema } from "../lambda/schema.ts";
-import { MAX_ITEMS } from "./limits.ts";
+import { MAX_COMMAND_ITEMS } from "../lambda/contract/limits.ts";
+import { BULK_ID, customerUpdateSchema } from "../lambda/contract/requests.ts";
+import { errorResponseSchema, statusResultSchema, submitResultSchema } from "../lambda/contract/results.ts";
 
 export const OPENAPI_FILE = "openapi.json";
 
@@ -19,7 +19,10 @@ const errors = Object.fromEntries(
     ["400", "ValidationError: the request is invalid (every issue with its path)"],
     ["404", "ValidationError: no such route"],
     ["413", "ValidationError: more than MAX_ITEMS updates"],
-    ["409", "IdempotencyConflictError: the Idempotency-Key was used with another body, or its first request is in flight (see Retry-After)"],
+    [
+      "409",
+      "IdempotencyConflictError: the Idempotency-Key was used with another body, or its first request is in flight (see Retry-After)",
+    ],
     ["415", "ValidationError: the body is not JSON"],
     ["422", "KustomerRequestError: Kustomer rejected the request"],
     ["429", "KustomerRateLimitError: still rate-limited after retries (see Retry-After)"],
@@ -65,7 +68,7 @@ export function buildOpenApiDocument() {
             required: true,
             content: {
               "application/json": {
-                schema: { type: "array", minItems: 1, maxItems: MAX_ITEMS, items: { $ref: "#/components/schemas/CustomerUpdate" } },
+                schema: { type: "array", minItems: 1, maxItems: MAX_COMMAND_ITEMS, items: { $ref: "#/components/schemas/CustomerUpdate" } },
               },
             },
           },

@@ -125,7 +125,8 @@ export class ServiceFunction extends LambdaFunction {
     for (const id of ["AwsSolutions::AwsSolutions-L1", "Serverless::Serverless-LambdaLatestVersion"]) {
       Validations.of(this).acknowledge({
         id,
-        reason: "The service contract pins nodejs22.x: the code, its bundle target and its tests are made and checked for Node.js 22, which Lambda supports until 2027.",
+        reason:
+          "The service contract pins nodejs22.x: the code, its bundle target and its tests are made and checked for Node.js 22, which Lambda supports until 2027.",
       });
     }
   }

@@ -1,20 +1,24 @@
 // The stack's settings, from CDK context (`-c name=value` or cdk.json), checked like the function's
 // own configuration so a typo fails the synth instead of the deployment.
 import * as z from "zod";
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from "../lambda/contract/limits.ts";
+import { DEFAULT_EVENT_SOURCE, OUTCOME_SOURCE } from "../lambda/contract/names.ts";
 // The outcome events' source is never a request source, or an outcome could request an update.
-import { OUTCOME_SOURCE } from "./workflow.ts";
-import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from "../lambda/config.ts";
 
 /** Status checks one workflow run may make: about 11 history events each, against Step Functions' 25,000. */
 export const MAX_STATUS_CHECKS = 2_000;
 
 const flag = z.union([z.boolean(), z.enum(["true", "false"]).transform((value) => value === "true")]);
 
-const commaList = z.string().transform((value) => value.split(",").map((entry) => entry.trim()).filter(Boolean));
-const roleArn = z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
-
-/** The source producers put on request events unless the operator names others. */
-export const DEFAULT_EVENT_SOURCE = "kustomer-bulk-update.client";
+const commaList = z.string().transform((value) =>
+  value
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean),
+);
+const roleArn = z
+  .string()
+  .regex(/^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)");
 
 const settingsSchema = z
   .object({
@@ -50,7 +54,12 @@ const settingsSchema = z
     alarmEmail: z.email().optional(),
     statusPollSeconds: z.coerce.number().int().min(5).max(3600).default(30),
     /** How long the workflow reads status before it gives up with KustomerBulkIncompleteError. */
-    statusTimeoutMinutes: z.coerce.number().int().min(1).max(7 * 24 * 60).default(360),
+    statusTimeoutMinutes: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(360),
     jobToleratedFailurePercent: z.coerce.number().min(0).max(100).default(10),
   })
   .refine((settings) => !(settings.kustomerSecretName && settings.kustomerSecretArn), {

@@ -1,26 +1,25 @@
 // The whole service in one stack: the function, the Kustomer key's secret (kustomer-api-key.ts), the
 // HTTP API (api.ts), the event bus rule and its burst queue, the workflow with its own function, the
 // job, the dead-letter queue and the alarms. Settings come from CDK context (infra/settings.ts).
-import { CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from "aws-cdk-lib";
+import { type CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/aws-dynamodb";
-import { CfnEventBusPolicy, EventBus, Rule, type IEventBus } from "aws-cdk-lib/aws-events";
+import { CfnEventBusPolicy, EventBus, type IEventBus, Rule } from "aws-cdk-lib/aws-events";
 import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
-import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
-import { ArnPrincipal, Effect, PolicyStatement, StarPrincipal, type IRole } from "aws-cdk-lib/aws-iam";
+import { ArnPrincipal, Effect, type IRole, PolicyStatement, StarPrincipal } from "aws-cdk-lib/aws-iam";
 import { SqsDestination } from "aws-cdk-lib/aws-lambda-destinations";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
-import { BULK_UPDATE_DETAIL_TYPE } from "../lambda/events/eventbridge.ts";
-import { OUTCOMES_PREFIX } from "../lambda/list-store.ts";
+import { MAX_COMMAND_ITEMS } from "../lambda/contract/limits.ts";
+import { BULK_UPDATE_DETAIL_TYPE, OUTCOME_SOURCE, OUTCOMES_PREFIX } from "../lambda/contract/names.ts";
 import { BulkUpdateApi, callerSuffix } from "./api.ts";
-import { FUNCTION_TIMEOUT, ServiceFunction } from "./service-function.ts";
 import { DataKey } from "./data-key.ts";
 import { BulkUpdateJob } from "./job.ts";
 import { KustomerApiKey } from "./kustomer-api-key.ts";
-import { MAX_ITEMS } from "./limits.ts";
 import { Monitoring } from "./monitoring.ts";
+import { FUNCTION_TIMEOUT, ServiceFunction } from "./service-function.ts";
 import { concurrencyPlan, type StackSettings } from "./settings.ts";
-import { BulkUpdateWorkflow, OUTCOME_SOURCE } from "./workflow.ts";
+import { BulkUpdateWorkflow } from "./workflow.ts";
 
 export interface BulkUpdateStackProps extends StackProps {
   settings: StackSettings;
@@ -63,11 +62,15 @@ export class BulkUpdateStack extends Stack {
       adminRoleArn: settings.kustomerKeyAdminRoleArn,
     });
 
-    const concurrency = concurrencyPlan(settings.kustomerRateLimitPerMinute, settings.kustomerConcurrency, settings.kustomerRateLimitHeadroom);
+    const concurrency = concurrencyPlan(
+      settings.kustomerRateLimitPerMinute,
+      settings.kustomerConcurrency,
+      settings.kustomerRateLimitHeadroom,
+    );
     const kustomerEnvironment = {
       KUSTOMER_SECRET_ID: this.kustomerKey.secretId,
       KUSTOMER_BASE_URL: settings.kustomerBaseUrl,
-      MAX_ITEMS: String(MAX_ITEMS),
+      MAX_ITEMS: String(MAX_COMMAND_ITEMS),
       KUSTOMER_CONCURRENCY: String(settings.kustomerConcurrency),
       KUSTOMER_RATE_LIMIT_HEADROOM: String(settings.kustomerRateLimitHeadroom),
       POWERTOOLS_SERVICE_NAME: "kustomer-bulk-update",
@@ -98,18 +101,27 @@ export class BulkUpdateStack extends Stack {
       timeout: Duration.minutes(15),
       logsKey: this.dataKey.key,
     });
-    for (const [fn, caller] of [[this.workflowFn, "the workflow"], [this.jobFn, "the job state machine"]] as const) {
+    for (const [fn, caller] of [
+      [this.workflowFn, "the workflow"],
+      [this.jobFn, "the job state machine"],
+    ] as const) {
       Validations.of(fn).acknowledge({
         id: "Serverless::Serverless-LambdaDLQ",
         reason: `Only ${caller} invokes it, synchronously: each failure is the state machine's to retry, catch and report. A dead-letter queue receives asynchronous invocations only.`,
       });
     }
-    for (const [id, fn] of [["BulkUpdateFunction", this.fn], ["WorkflowFunction", this.workflowFn], ["JobFunction", this.jobFn], ["QueueConsumerFunction", this.queueFn]] as const) {
+    for (const [id, fn] of [
+      ["BulkUpdateFunction", this.fn],
+      ["WorkflowFunction", this.workflowFn],
+      ["JobFunction", this.jobFn],
+      ["QueueConsumerFunction", this.queueFn],
+    ] as const) {
       this.dataKey.allow(id, fn.role as IRole);
       for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"]) {
         Validations.of(fn.role as IRole).acknowledge({
           id: `AwsSolutions::AwsSolutions-IAM5[Action::${action}]`,
-          reason: "CDK's grants for the KMS-encrypted queues and job bucket, on the stack's data key only; the key's own policy is what allows its use.",
+          reason:
+            "CDK's grants for the KMS-encrypted queues and job bucket, on the stack's data key only; the key's own policy is what allows its use.",
         });
       }
       // The queue's consumer never calls Kustomer: it starts workflow runs.
@@ -119,11 +131,17 @@ export class BulkUpdateStack extends Stack {
     // Two dead-letter queues, so that one redrive fits what each holds: commands that only need to be
     // queued again, and records of other kinds that an operator must read first.
     const deadLetters = (id: string) => {
-      const queue = new Queue(this, id, { encryption: QueueEncryption.KMS, encryptionMasterKey: this.dataKey.key, enforceSSL: true, retentionPeriod: Duration.days(14) });
+      const queue = new Queue(this, id, {
+        encryption: QueueEncryption.KMS,
+        encryptionMasterKey: this.dataKey.key,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
       for (const rule of ["Serverless::Serverless-SQSRedrivePolicy", "AwsSolutions::AwsSolutions-SQS3"]) {
         Validations.of(queue).acknowledge({
           id: rule,
-          reason: "This queue is itself a dead-letter queue (of the burst queue, the rules' targets and the function's asynchronous invocations): what lands here is alarmed and inspected by an operator; there is nowhere further to send it.",
+          reason:
+            "This queue is itself a dead-letter queue (of the burst queue, the rules' targets and the function's asynchronous invocations): what lands here is alarmed and inspected by an operator; there is nowhere further to send it.",
         });
       }
       return queue;
@@ -139,7 +157,8 @@ export class BulkUpdateStack extends Stack {
     });
     Validations.of(this.fn).acknowledge({
       id: "Serverless::Serverless-LambdaDLQ",
-      reason: "Failed asynchronous invocations go to the dead-letter queue through the on-failure destination above, which also carries the failure's context; a DeadLetterConfig as well would deliver each failure twice.",
+      reason:
+        "Failed asynchronous invocations go to the dead-letter queue through the on-failure destination above, which also carries the failure's context; a DeadLetterConfig as well would deliver each failure twice.",
     });
 
     // Bursts of events wait here and reach the function no faster than Kustomer's budget allows.
@@ -164,11 +183,13 @@ export class BulkUpdateStack extends Stack {
     this.failedDeliveriesQueue.grantSendMessages(this.queueFn);
     Validations.of(this.queueFn).acknowledge({
       id: "Serverless::Serverless-LambdaDLQ",
-      reason: "Only its event source mapping invokes it, synchronously: a failed record returns to the burst queue, whose redrive policy moves it to the dead-letter queue after 5 receives.",
+      reason:
+        "Only its event source mapping invokes it, synchronously: a failed record returns to the burst queue, whose redrive policy moves it to the dead-letter queue after 5 receives.",
     });
     Validations.of(this.queueFn).acknowledge({
       id: "Serverless::Serverless-LambdaEventSourceMappingDestination",
-      reason: "SQS event source mappings take no on-failure destination: the burst queue's redrive policy moves a record to the dead-letter queue after 5 receives, and the function sends never-valid records there at once.",
+      reason:
+        "SQS event source mappings take no on-failure destination: the burst queue's redrive policy moves a record to the dead-letter queue after 5 receives, and the function sends never-valid records there at once.",
     });
 
     this.api = new BulkUpdateApi(this, "Api", {
@@ -192,7 +213,9 @@ export class BulkUpdateStack extends Stack {
       deadLetterQueue: this.failedDeliveriesQueue,
       producerRoleArns: settings.producerRoleArns,
       // The workflow's function keeps long outcome lists under results/outcomes/.
-      resultWriterArns: [this.workflowFn.role?.roleArn ?? "", ...(settings.operatorRoleArn ? [settings.operatorRoleArn] : [])].filter(Boolean),
+      resultWriterArns: [this.workflowFn.role?.roleArn ?? "", ...(settings.operatorRoleArn ? [settings.operatorRoleArn] : [])].filter(
+        Boolean,
+      ),
     });
     this.workflow = new BulkUpdateWorkflow(this, "Workflow", {
       fn: this.workflowFn,
@@ -207,7 +230,11 @@ export class BulkUpdateStack extends Stack {
     this.keepLongListsInTheJobBucket();
     // Producers send commands (SQS) and job files (S3): never the secret's key or the execution
     // history, which the operator reads.
-    if (settings.producerRoleArns.length) this.dataKey.allowThroughQueuesAndBuckets("Producers", settings.producerRoleArns.map((arn) => new ArnPrincipal(arn)));
+    if (settings.producerRoleArns.length)
+      this.dataKey.allowThroughQueuesAndBuckets(
+        "Producers",
+        settings.producerRoleArns.map((arn) => new ArnPrincipal(arn)),
+      );
     this.monitoring = new Monitoring(this, "Monitoring", {
       api: this.api,
       fn: this.fn,
@@ -228,20 +255,38 @@ export class BulkUpdateStack extends Stack {
     new CfnOutput(this, "EventBusName", { value: this.bus.eventBusName });
     new CfnOutput(this, "StateMachineArn", { value: this.workflow.stateMachine.stateMachineArn });
     for (const [caller, key] of this.api.apiKeys) {
-      new CfnOutput(this, `ApiKeyId${callerSuffix(caller)}`, { value: key.keyId, description: `${caller}'s key: aws apigateway get-api-key --include-value --api-key <this>: send its value as x-api-key` });
+      new CfnOutput(this, `ApiKeyId${callerSuffix(caller)}`, {
+        value: key.keyId,
+        description: `${caller}'s key: aws apigateway get-api-key --include-value --api-key <this>: send its value as x-api-key`,
+      });
     }
     new CfnOutput(this, "SecretName", {
       value: this.kustomerKey.secretName,
-      description: "Put the key in: aws secretsmanager put-secret-value --secret-id <this> --secret-string '{\"apiKey\":\"<key>\"}'",
+      description: 'Put the key in: aws secretsmanager put-secret-value --secret-id <this> --secret-string \'{"apiKey":"<key>"}\'',
     });
-    new CfnOutput(this, "DeadLetterQueueUrl", { value: this.deadLetterQueue.queueUrl, description: "Queued commands that failed 5 receives: redrive them to the burst queue" });
-    new CfnOutput(this, "FailedDeliveriesQueueUrl", { value: this.failedDeliveriesQueue.queueUrl, description: "Refused commands, failed async invocations and rule deliveries: read each before acting" });
-    new CfnOutput(this, "JobBucketName", { value: this.job.bucket.bucketName, description: "Put a JSON Lines file of customer updates under jobs/ to run it" });
+    new CfnOutput(this, "DeadLetterQueueUrl", {
+      value: this.deadLetterQueue.queueUrl,
+      description: "Queued commands that failed 5 receives: redrive them to the burst queue",
+    });
+    new CfnOutput(this, "FailedDeliveriesQueueUrl", {
+      value: this.failedDeliveriesQueue.queueUrl,
+      description: "Refused commands, failed async invocations and rule deliveries: read each before acting",
+    });
+    new CfnOutput(this, "JobBucketName", {
+      value: this.job.bucket.bucketName,
+      description: "Put a JSON Lines file of customer updates under jobs/ to run it",
+    });
     new CfnOutput(this, "JobStateMachineArn", { value: this.job.stateMachine.stateMachineArn });
-    new CfnOutput(this, "BurstQueueUrl", { value: this.burstQueue.queueUrl, description: "Commands sent here are applied as the rate limit allows" });
+    new CfnOutput(this, "BurstQueueUrl", {
+      value: this.burstQueue.queueUrl,
+      description: "Commands sent here are applied as the rate limit allows",
+    });
     new CfnOutput(this, "DashboardName", { value: this.monitoring.dashboard.dashboardName });
     new CfnOutput(this, "FunctionLogGroupName", { value: this.fn.logGroup.logGroupName });
-    new CfnOutput(this, "AlarmTopicArn", { value: this.monitoring.topic.topicArn, description: "Subscribe to be told when an alarm fires" });
+    new CfnOutput(this, "AlarmTopicArn", {
+      value: this.monitoring.topic.topicArn,
+      description: "Subscribe to be told when an alarm fires",
+    });
   }
 
   /**
@@ -279,7 +324,9 @@ export class BulkUpdateStack extends Stack {
   /** Failure lists too long for an outcome event go under results/outcomes/ of the job bucket. */
   private keepLongListsInTheJobBucket(): void {
     this.workflowFn.addEnvironment("RESULTS_BUCKET_NAME", this.job.bucket.bucketName);
-    this.workflowFn.addToRolePolicy(new PolicyStatement({ actions: ["s3:PutObject"], resources: [this.job.bucket.arnForObjects(`${OUTCOMES_PREFIX}*`)] }));
+    this.workflowFn.addToRolePolicy(
+      new PolicyStatement({ actions: ["s3:PutObject"], resources: [this.job.bucket.arnForObjects(`${OUTCOMES_PREFIX}*`)] }),
+    );
     Validations.of(this.workflowFn.role as IRole).acknowledge({
       id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.job.bucket.node.defaultChild as CfnElement)}.Arn>/${OUTCOMES_PREFIX}*]`,
       reason: "Writes the failure lists too long for an outcome event, under results/outcomes/ only: each gets a new name.",
@@ -320,7 +367,11 @@ export class BulkUpdateStack extends Stack {
   private guardTheBus(settings: StackSettings): void {
     const sources = [
       { sid: "RequestsOnlyFromProducers", values: settings.eventSources, allowed: settings.producerRoleArns },
-      { sid: "OutcomesOnlyFromTheService", values: [OUTCOME_SOURCE], allowed: [this.workflow.stateMachine.role.roleArn, this.job.stateMachine.role.roleArn] },
+      {
+        sid: "OutcomesOnlyFromTheService",
+        values: [OUTCOME_SOURCE],
+        allowed: [this.workflow.stateMachine.role.roleArn, this.job.stateMachine.role.roleArn],
+      },
     ];
     for (const { sid, values, allowed } of sources) {
       new CfnEventBusPolicy(this, `Bus${sid}`, {
@@ -332,7 +383,10 @@ export class BulkUpdateStack extends Stack {
           Principal: "*",
           Action: "events:PutEvents",
           Resource: this.bus.eventBusArn,
-          Condition: { "ForAnyValue:StringEquals": { "events:source": values }, ...(allowed.length ? { ArnNotEquals: { "aws:PrincipalArn": allowed } } : {}) },
+          Condition: {
+            "ForAnyValue:StringEquals": { "events:source": values },
+            ...(allowed.length ? { ArnNotEquals: { "aws:PrincipalArn": allowed } } : {}),
+          },
         },
       });
     }

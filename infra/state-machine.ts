@@ -5,11 +5,11 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import {
   CustomerManagedEncryptionConfiguration,
   DefinitionBody,
+  type IChainable,
   JitterType,
   LogLevel,
-  StateMachine,
-  type IChainable,
   type RetryProps,
+  StateMachine,
 } from "aws-cdk-lib/aws-stepfunctions";
 import type { LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 
@@ -24,7 +24,13 @@ export const RETRYABLE_ERRORS = [
   "Lambda.ClientExecutionTimeoutException",
 ];
 
-export const TASK_RETRY: RetryProps = { errors: RETRYABLE_ERRORS, interval: Duration.seconds(5), backoffRate: 2, maxAttempts: 6, jitterStrategy: JitterType.FULL };
+export const TASK_RETRY: RetryProps = {
+  errors: RETRYABLE_ERRORS,
+  interval: Duration.seconds(5),
+  backoffRate: 2,
+  maxAttempts: 6,
+  jitterStrategy: JitterType.FULL,
+};
 
 /**
  * The function's reserved slots are full: waiting here is the buffer that keeps a burst from failing.
@@ -44,6 +50,7 @@ export function withTaskRetries<T extends LambdaInvoke>(task: T): T {
   task.addRetry(THROTTLE_RETRY).addRetry(TASK_RETRY);
   return task;
 }
+
 import type { Construct } from "constructs";
 import type { DataKey } from "./data-key.ts";
 
@@ -62,7 +69,8 @@ export function createStateMachine(scope: Construct, definition: IChainable, dat
   });
   Validations.of(stateMachine).acknowledge({
     id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-    reason: "X-Ray tracing and CloudWatch Logs delivery actions, added by CDK for tracing and logging: these APIs have no resource-level permissions.",
+    reason:
+      "X-Ray tracing and CloudWatch Logs delivery actions, added by CDK for tracing and logging: these APIs have no resource-level permissions.",
   });
   // The key policy must name the role: an IAM grant alone does not reach this key.
   dataKey.allow(`${scope.node.id}StateMachine`, stateMachine.role);

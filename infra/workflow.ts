@@ -4,7 +4,7 @@
 // The command stays in the execution input: no state carries it, so every state stays far under
 // 256 KiB. The function answers the workflow's tasks (told apart by their client context) with what
 // the events need, errors included, since a thrown error would reach here without its fields.
-import { CfnElement, Duration, Stack, Validations } from "aws-cdk-lib";
+import { type CfnElement, Duration, Stack, Validations } from "aws-cdk-lib";
 import type { IEventBus } from "aws-cdk-lib/aws-events";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import {
@@ -14,7 +14,7 @@ import {
   JitterType,
   JsonPath,
   Pass,
-  StateMachine,
+  type StateMachine,
   Succeed,
   TaskInput,
   Wait,
@@ -22,17 +22,19 @@ import {
 } from "aws-cdk-lib/aws-stepfunctions";
 import { EventBridgePutEvents, LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
-import { OUTCOME_TASK, RESUBMIT_TASK, WORKFLOW_CALLER } from "../lambda/events/workflow.ts";
+import {
+  COMPLETED_DETAIL_TYPE,
+  FAILED_DETAIL_TYPE,
+  OUTCOME_SOURCE,
+  OUTCOME_TASK,
+  RESUBMIT_TASK,
+  WORKFLOW_CALLER,
+} from "../lambda/contract/names.ts";
 import type { DataKey } from "./data-key.ts";
 import { createStateMachine, withTaskRetries } from "./state-machine.ts";
 
 /** The name the workflow fails with when Kustomer has not completed every operation in time. */
 export const INCOMPLETE_ERROR = "KustomerBulkIncompleteError";
-
-/** The outcome events (CONTRACT §3.2); settings.ts keeps their source out of the request sources. */
-export const OUTCOME_SOURCE = "kustomer-bulk-update";
-export const COMPLETED_DETAIL_TYPE = "Customer Bulk Update Completed";
-export const FAILED_DETAIL_TYPE = "Customer Bulk Update Failed";
 
 /** Times a command's unaccepted requests are submitted again after a retryable failure, each after the wait the function names. */
 export const SUBMIT_RETRIES = 5;
@@ -67,9 +69,17 @@ export class BulkUpdateWorkflow extends Construct {
       new EventBridgePutEvents(this, name, {
         entries: [{ eventBus: props.bus, source: OUTCOME_SOURCE, detailType, detail: TaskInput.fromJsonPathAt("$.detail") }],
         resultPath: JsonPath.DISCARD,
-      }).addRetry({ errors: ["States.ALL"], interval: Duration.seconds(2), backoffRate: 2, maxAttempts: 6, jitterStrategy: JitterType.FULL });
+      }).addRetry({
+        errors: ["States.ALL"],
+        interval: Duration.seconds(2),
+        backoffRate: 2,
+        maxAttempts: 6,
+        jitterStrategy: JitterType.FULL,
+      });
 
-    const completed = announce("AnnounceCompleted", COMPLETED_DETAIL_TYPE).next(new Succeed(this, "BulkUpdateCompleted", { outputPath: "$.detail" }));
+    const completed = announce("AnnounceCompleted", COMPLETED_DETAIL_TYPE).next(
+      new Succeed(this, "BulkUpdateCompleted", { outputPath: "$.detail" }),
+    );
     const failed = announce("AnnounceFailed", FAILED_DETAIL_TYPE).next(
       new Fail(this, "BulkUpdateFailed", { errorPath: "$.detail.error.name", causePath: "$.detail.error.message" }),
     );
@@ -77,7 +87,11 @@ export class BulkUpdateWorkflow extends Construct {
       new Pass(this, name, { parameters: typeof detail === "string" ? { "detail.$": detail } : { detail } });
     /** The function did not answer (throttled, timed out, crashed): what it had done is not known. */
     const unanswered = (name: string, accepted: Record<string, unknown>) =>
-      describe(name, { "correlationId.$": "$.summary.correlationId", error: { "name.$": "$.caught.Error", "message.$": "$.caught.Cause" }, ...accepted });
+      describe(name, {
+        "correlationId.$": "$.summary.correlationId",
+        error: { "name.$": "$.caught.Error", "message.$": "$.caught.Cause" },
+        ...accepted,
+      });
 
     // 1. The correlation id: the command's own, or the execution's name (the request event's id).
     const start = (name: string, correlationIdPath: string) =>
@@ -91,7 +105,11 @@ export class BulkUpdateWorkflow extends Construct {
     const resubmitTask = withTaskRetries(
       invoke(
         "Resubmit",
-        TaskInput.fromObject({ command: JsonPath.objectAt("$$.Execution.Input"), attempt: JsonPath.numberAt("$.attempts"), settled: JsonPath.objectAt("$.settled") }),
+        TaskInput.fromObject({
+          command: JsonPath.objectAt("$$.Execution.Input"),
+          attempt: JsonPath.numberAt("$.attempts"),
+          settled: JsonPath.objectAt("$.settled"),
+        }),
         "$.submitted",
         { task: RESUBMIT_TASK },
       ),
@@ -133,21 +151,39 @@ export class BulkUpdateWorkflow extends Construct {
         { task: OUTCOME_TASK },
       ),
     );
-    checkStatus.addCatch(unanswered("CheckStatusUnanswered", { "acceptedBulkIds.$": "$.summary.bulkIds", "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds", unsentCustomerIds: [] }).next(failed), {
-      errors: ["States.ALL"],
-      resultPath: "$.caught",
-    });
+    checkStatus.addCatch(
+      unanswered("CheckStatusUnanswered", {
+        "acceptedBulkIds.$": "$.summary.bulkIds",
+        "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds",
+        unsentCustomerIds: [],
+      }).next(failed),
+      {
+        errors: ["States.ALL"],
+        resultPath: "$.caught",
+      },
+    );
     const countPoll = new Pass(this, "CountPoll", {
-      parameters: { "summary.$": "$.summary", "follow.$": "$.follow", "seen.$": "$.checked.answer.seen", "polls.$": "States.MathAdd($.polls, 1)" },
+      parameters: {
+        "summary.$": "$.summary",
+        "follow.$": "$.follow",
+        "seen.$": "$.checked.answer.seen",
+        "polls.$": "States.MathAdd($.polls, 1)",
+      },
     });
     const minutes = Math.round(props.statusTimeout.toMinutes({ integral: false }));
     const lastCheck = Condition.numberGreaterThanEquals("$.polls", maxChecks - 1);
     wait.next(checkStatus);
     checkStatus.next(
       new Choice(this, "Applied?")
-        .when(Condition.stringEquals("$.checked.answer.status", "complete"), describe("DescribeCompleted", "States.JsonMerge($.summary, $.checked.answer.outcome, false)").next(completed))
         .when(
-          Condition.and(Condition.stringEquals("$.checked.answer.status", "failed"), Condition.or(Condition.booleanEquals("$.checked.answer.retryable", false), lastCheck)),
+          Condition.stringEquals("$.checked.answer.status", "complete"),
+          describe("DescribeCompleted", "States.JsonMerge($.summary, $.checked.answer.outcome, false)").next(completed),
+        )
+        .when(
+          Condition.and(
+            Condition.stringEquals("$.checked.answer.status", "failed"),
+            Condition.or(Condition.booleanEquals("$.checked.answer.retryable", false), lastCheck),
+          ),
           describe("DescribeOutcomeFailure", {
             "correlationId.$": "$.summary.correlationId",
             "error.$": "$.checked.answer.outcome.error",
@@ -176,21 +212,27 @@ export class BulkUpdateWorkflow extends Construct {
     submit.next(submitted);
     resubmitTask.next(submitted);
     submitted
-        .when(Condition.stringEquals("$.submitted.answer.status", "submitted"), startPolling)
-        .when(Condition.stringEquals("$.submitted.answer.status", "dryRun"), describe("DescribeDryRun", "States.JsonMerge($.summary, $.submitted.answer.outcome, false)").next(completed))
-        .when(
-          Condition.and(
-            Condition.stringEquals("$.submitted.answer.status", "failed"),
-            Condition.booleanEquals("$.submitted.answer.retryable", true),
-            Condition.numberLessThan("$.attempts", SUBMIT_RETRIES),
-          ),
-          resubmit,
-        )
-        .otherwise(describe("DescribeSubmitFailure", "States.JsonMerge($.summary, $.submitted.answer.outcome, false)").next(failed));
+      .when(Condition.stringEquals("$.submitted.answer.status", "submitted"), startPolling)
+      .when(
+        Condition.stringEquals("$.submitted.answer.status", "dryRun"),
+        describe("DescribeDryRun", "States.JsonMerge($.summary, $.submitted.answer.outcome, false)").next(completed),
+      )
+      .when(
+        Condition.and(
+          Condition.stringEquals("$.submitted.answer.status", "failed"),
+          Condition.booleanEquals("$.submitted.answer.retryable", true),
+          Condition.numberLessThan("$.attempts", SUBMIT_RETRIES),
+        ),
+        resubmit,
+      )
+      .otherwise(describe("DescribeSubmitFailure", "States.JsonMerge($.summary, $.submitted.answer.outcome, false)").next(failed));
 
     const definition = new Choice(this, "HasCorrelationId?")
       // A path that is absent fails a comparison: presence is checked first.
-      .when(Condition.and(Condition.isPresent("$.correlationId"), Condition.isString("$.correlationId")), start("UseCorrelationId", "$.correlationId").next(submit))
+      .when(
+        Condition.and(Condition.isPresent("$.correlationId"), Condition.isString("$.correlationId")),
+        start("UseCorrelationId", "$.correlationId").next(submit),
+      )
       .otherwise(start("UseExecutionName", "$$.Execution.Name").next(submit));
 
     this.stateMachine = createStateMachine(this, definition, props.dataKey);

@@ -3,7 +3,7 @@
 // id Kustomer does not know yet is pending rather than a 404, and so that a caller reads only the
 // operations it submitted. The DynamoDB client is loaded on first use.
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { IdempotencyUnavailableError } from "./errors.ts";
+import { IdempotencyUnavailableError } from "./contract/errors.ts";
 
 export interface BulkRecord {
   caller: string;
@@ -32,10 +32,12 @@ export class DynamoDbBulkRecords implements BulkRecords {
   constructor(private readonly tableName: string) {}
 
   private load() {
-    this.client ??= Promise.all([import("@aws-sdk/client-dynamodb"), import("@aws-sdk/lib-dynamodb")]).then(([{ DynamoDBClient }, commands]) => ({
-      documents: commands.DynamoDBDocumentClient.from(new DynamoDBClient({})),
-      commands,
-    }));
+    this.client ??= Promise.all([import("@aws-sdk/client-dynamodb"), import("@aws-sdk/lib-dynamodb")]).then(
+      ([{ DynamoDBClient }, commands]) => ({
+        documents: commands.DynamoDBDocumentClient.from(new DynamoDBClient({})),
+        commands,
+      }),
+    );
     return this.client;
   }
 
@@ -49,7 +51,9 @@ export class DynamoDbBulkRecords implements BulkRecords {
       }));
       // DynamoDB may leave some of a batch unprocessed: those are written again, within the deadline.
       while (writes.length > 0) {
-        const { UnprocessedItems } = await documents.send(new commands.BatchWriteCommand({ RequestItems: { [this.tableName]: writes } }), { abortSignal: signalFor(deadlineAt) });
+        const { UnprocessedItems } = await documents.send(new commands.BatchWriteCommand({ RequestItems: { [this.tableName]: writes } }), {
+          abortSignal: signalFor(deadlineAt),
+        });
         writes = (UnprocessedItems?.[this.tableName] ?? []) as typeof writes;
       }
     }
@@ -60,19 +64,30 @@ export class DynamoDbBulkRecords implements BulkRecords {
     const found = new Map<string, BulkRecord>();
     try {
       for (let start = 0; start < bulkIds.length; start += READ_BATCH) {
-        let keys: Array<Record<string, unknown>> = [...new Set(bulkIds.slice(start, start + READ_BATCH))].map((bulkId) => ({ id: `${KEY_PREFIX}${bulkId}` }));
+        let keys: Array<Record<string, unknown>> = [...new Set(bulkIds.slice(start, start + READ_BATCH))].map((bulkId) => ({
+          id: `${KEY_PREFIX}${bulkId}`,
+        }));
         while (keys.length > 0) {
-          const { Responses, UnprocessedKeys } = await documents.send(new commands.BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }), { abortSignal: signalFor(deadlineAt) });
+          const { Responses, UnprocessedKeys } = await documents.send(
+            new commands.BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
+            { abortSignal: signalFor(deadlineAt) },
+          );
           for (const item of Responses?.[this.tableName] ?? []) {
             // DynamoDB deletes expired items within days, not at once.
             if (typeof item.expiration === "number" && item.expiration * 1000 < Date.now()) continue;
-            found.set(String(item.id).slice(KEY_PREFIX.length), { caller: String(item.caller), recordedAt: Number(item.recordedAt), customerIds: item.customerIds as string[] });
+            found.set(String(item.id).slice(KEY_PREFIX.length), {
+              caller: String(item.caller),
+              recordedAt: Number(item.recordedAt),
+              customerIds: item.customerIds as string[],
+            });
           }
           keys = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
         }
       }
     } catch (error) {
-      throw new IdempotencyUnavailableError(`the service's table could not be read (${(error as Error).name}); reading again is safe`, { cause: error });
+      throw new IdempotencyUnavailableError(`the service's table could not be read (${(error as Error).name}); reading again is safe`, {
+        cause: error,
+      });
     }
     return found;
   }

@@ -1,7 +1,8 @@
 // The function's configuration (CONTRACT §5): read from the environment once, checked with zod/mini.
 import * as z from "zod/mini";
-import { ConfigurationError } from "./errors.ts";
-import "./zod-messages.ts";
+import { ConfigurationError } from "./contract/errors.ts";
+import "./contract/zod-messages.ts";
+import { DEFAULT_CONCURRENCY, MAX_COMMAND_ITEMS, MAX_CONCURRENCY } from "./contract/limits.ts";
 
 // An empty variable counts as unset: a blank line in a .env file must not become a value.
 const unsetIfEmpty = (value: unknown) => (value === "" ? undefined : value);
@@ -12,7 +13,9 @@ const variable = <T extends z.ZodMiniType>(schema: T) => z.pipe(z.transform(unse
 /** A number in [min, max], whole unless told otherwise, with one message for every way to miss it. */
 const number = (min: number, max: number, { whole = true, noun }: { whole?: boolean; noun?: string } = {}) => {
   const message = `must be a ${noun ?? (whole ? "whole number" : "number")} from ${min} to ${max}`;
-  return z.coerce.number<string>({ error: message }).check(...(whole ? [z.int({ error: message })] : []), z.gte(min, message), z.lte(max, message));
+  return z.coerce
+    .number<string>({ error: message })
+    .check(...(whole ? [z.int({ error: message })] : []), z.gte(min, message), z.lte(max, message));
 };
 const integer = (min: number, max: number, fallback: number) => variable(z._default(number(min, max), fallback));
 const share = (max: number, fallback: number) => variable(z._default(number(0, max, { whole: false }), fallback));
@@ -20,12 +23,6 @@ const share = (max: number, fallback: number) => variable(z._default(number(0, m
 const optionalText = variable(z.optional(z.string()));
 
 const optionalPort = variable(z.optional(number(1, 65_535, { noun: "port number" })));
-
-/** Bulk requests in flight for one command (CONTRACT §5); the stack's kustomerConcurrency takes the same. */
-export const DEFAULT_CONCURRENCY = 4;
-/** The most customers one command may carry (MAX_ITEMS' ceiling and default). */
-export const MAX_COMMAND_ITEMS = 10_000;
-export const MAX_CONCURRENCY = 16;
 
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 /** Kustomer's hosts: api., api.prod2., api.prod4., and per-org {org}.api. */
@@ -58,7 +55,12 @@ const baseUrl = variable(
 const hostList = variable(
   z.pipe(
     z._default(z.string(), ""),
-    z.transform((value: string) => value.split(",").map((host) => host.trim().toLowerCase()).filter(Boolean)),
+    z.transform((value: string) =>
+      value
+        .split(",")
+        .map((host) => host.trim().toLowerCase())
+        .filter(Boolean),
+    ),
   ),
 );
 
@@ -79,7 +81,9 @@ const variables = z.object({
   MAX_ITEMS: integer(1, MAX_COMMAND_ITEMS, MAX_COMMAND_ITEMS),
   DEAD_LETTER_QUEUE_URL: variable(z.optional(z.url({ protocol: /^https?$/ }))),
   /** The workflow the burst queue's commands are handed to (CONTRACT §3.2). */
-  WORKFLOW_STATE_MACHINE_ARN: variable(z.optional(z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/, "must be a state machine ARN")))),
+  WORKFLOW_STATE_MACHINE_ARN: variable(
+    z.optional(z.string().check(z.regex(/^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:[\w-]{1,80}$/, "must be a state machine ARN"))),
+  ),
   /** Set when the Parameters and Secrets Lambda Extension's layer is present (the stack adds it). */
   PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: optionalPort,
   /** Deliveries are applied once per key when set (CONTRACT §2.4); the stack sets it. */
@@ -98,28 +102,33 @@ export const CONFIG_VARIABLES = Object.keys(variables.shape) as Array<keyof type
 const environmentSchema = z.pipe(
   variables.check(
     z.superRefine((env, ctx) => {
-    // A mistyped or tampered base URL must not carry the key anywhere but Kustomer (or this machine).
-    const host = env.KUSTOMER_BASE_URL.hostname.toLowerCase();
-    if (!KUSTOMER_HOSTS.test(host) && !LOOPBACK_HOSTS.test(host) && !env.KUSTOMER_ALLOWED_HOSTS.includes(host)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["KUSTOMER_BASE_URL"],
-        message: "must be a Kustomer host (*.kustomerapp.com) or loopback; list any other host in KUSTOMER_ALLOWED_HOSTS",
-      });
-    }
-    if (!env.KUSTOMER_SECRET_ID && !env.KUSTOMER_API_KEY) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["KUSTOMER_SECRET_ID"],
-        message: "is required: the name or ARN of the secret that holds the Kustomer API key",
-      });
-    }
+      // A mistyped or tampered base URL must not carry the key anywhere but Kustomer (or this machine).
+      const host = env.KUSTOMER_BASE_URL.hostname.toLowerCase();
+      if (!KUSTOMER_HOSTS.test(host) && !LOOPBACK_HOSTS.test(host) && !env.KUSTOMER_ALLOWED_HOSTS.includes(host)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["KUSTOMER_BASE_URL"],
+          message: "must be a Kustomer host (*.kustomerapp.com) or loopback; list any other host in KUSTOMER_ALLOWED_HOSTS",
+        });
+      }
+      if (!env.KUSTOMER_SECRET_ID && !env.KUSTOMER_API_KEY) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["KUSTOMER_SECRET_ID"],
+          message: "is required: the name or ARN of the secret that holds the Kustomer API key",
+        });
+      }
     }),
   ),
   z.transform((env: z.output<typeof variables>) => ({
     // A secret wins over a local key, so a deployed function never runs on a developer's key.
     apiKeySource: env.KUSTOMER_SECRET_ID
-      ? ({ kind: "secret", secretId: env.KUSTOMER_SECRET_ID, field: env.KUSTOMER_SECRET_FIELD, extensionPort: env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT } as const)
+      ? ({
+          kind: "secret",
+          secretId: env.KUSTOMER_SECRET_ID,
+          field: env.KUSTOMER_SECRET_FIELD,
+          extensionPort: env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT,
+        } as const)
       : ({ kind: "environment", apiKey: env.KUSTOMER_API_KEY as string } as const),
     baseUrl: env.KUSTOMER_BASE_URL.origin,
     timeoutMs: env.KUSTOMER_TIMEOUT_MS,
@@ -132,7 +141,9 @@ const environmentSchema = z.pipe(
     workflowStateMachineArn: env.WORKFLOW_STATE_MACHINE_ARN,
     resultsBucketName: env.RESULTS_BUCKET_NAME,
     notFoundGraceMs: env.KUSTOMER_NOT_FOUND_GRACE_SECONDS * 1000,
-    idempotency: env.IDEMPOTENCY_TABLE_NAME ? { tableName: env.IDEMPOTENCY_TABLE_NAME, ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS } : undefined,
+    idempotency: env.IDEMPOTENCY_TABLE_NAME
+      ? { tableName: env.IDEMPOTENCY_TABLE_NAME, ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS }
+      : undefined,
   })),
 );
 

@@ -1,7 +1,8 @@
 // The Lambda entry point, wiring only: pick the trigger's adapter, run the use case, answer in the
 // caller's shape. Everything built here lives for the execution environment (warm invocations).
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { BulkUpdateError, ConfigurationError, contractErrorOf, errorNameOf, KustomerError, ValidationError } from "./errors.ts";
+import { BulkUpdateError, ConfigurationError, contractErrorOf, errorNameOf, KustomerError, ValidationError } from "./contract/errors.ts";
+import type { BulkRequest } from "./contract/requests.ts";
 import type { TriggerAdapter } from "./events/adapter.ts";
 import { directAdapter } from "./events/direct.ts";
 import { eventBridgeAdapter } from "./events/eventbridge.ts";
@@ -12,12 +13,19 @@ import { workflowAdapter, workflowOutcomeAdapter, workflowResubmitAdapter } from
 import { fromRecord, toRecord } from "./idempotent-result.ts";
 import { CountedCalls } from "./kustomer/counted-calls.ts";
 import { countFailure, inInvocation, logger, publishMetrics } from "./observability.ts";
-import { processRequest, validateRequest, type RequestResult } from "./process-request.ts";
-import type { BulkRequest } from "./schema.ts";
-import { deadlineOf, RESPONSE_RESERVE_MS, servicesFor, type HandlerServices } from "./services.ts";
+import { processRequest, type RequestResult, validateRequest } from "./process-request.ts";
+import { deadlineOf, type HandlerServices, RESPONSE_RESERVE_MS, servicesFor } from "./services.ts";
 
 // The workflow's tasks first: it is told apart by its client context, whatever the payload looks like.
-const adapters: TriggerAdapter[] = [workflowAdapter, workflowOutcomeAdapter, workflowResubmitAdapter, httpAdapter, eventBridgeAdapter, mapBatchAdapter, directAdapter];
+const adapters: TriggerAdapter[] = [
+  workflowAdapter,
+  workflowOutcomeAdapter,
+  workflowResubmitAdapter,
+  httpAdapter,
+  eventBridgeAdapter,
+  mapBatchAdapter,
+  directAdapter,
+];
 
 export function handler(event: unknown, context?: Context): Promise<unknown> {
   return inInvocation(() => handle(event, context));
@@ -39,7 +47,8 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
     services = ready;
     // On a cold start the secret's round trip then overlaps the validation.
     ready.client.prefetchKey();
-    const callerDeadlineAt = adapter.callerWaitsMs === undefined ? deadlineAt : Math.min(deadlineAt, started + adapter.callerWaitsMs - RESPONSE_RESERVE_MS);
+    const callerDeadlineAt =
+      adapter.callerWaitsMs === undefined ? deadlineAt : Math.min(deadlineAt, started + adapter.callerWaitsMs - RESPONSE_RESERVE_MS);
     const request = adapter.toRequest(event);
     // Checked before a key is claimed: an invalid request is a 400 with or without one.
     const valid = validateRequest(request, ready.maxItems, adapter.accepts);
@@ -50,12 +59,18 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
     // own: another caller's same key is another key (CONTRACT §2.4).
     const delivery = ready.idempotency && isCommand(valid) ? adapter.idempotencyKey?.(event) : undefined;
     const key = delivery && caller ? `${caller}|${delivery}` : delivery;
-    const result = key && ready.idempotency ? await ready.idempotency.once(key, request, run, { deadlineAt: callerDeadlineAt, context, toRecord, fromRecord }) : await run();
+    const result =
+      key && ready.idempotency
+        ? await ready.idempotency.once(key, request, run, { deadlineAt: callerDeadlineAt, context, toRecord, fromRecord })
+        : await run();
     logger.info("request done", { retries: calls.retries, ...describe(result), durationMs: Date.now() - started });
     return await adapter.toResponse(result, { event, listStore: ready.listStore });
   } catch (error) {
     // A caller's bad request is worth a warning, not an operator's attention.
-    logger[error instanceof ValidationError ? "warn" : "error"]("request failed", { ...failureOf(error), durationMs: Date.now() - started });
+    logger[error instanceof ValidationError ? "warn" : "error"]("request failed", {
+      ...failureOf(error),
+      durationMs: Date.now() - started,
+    });
     if (!(error instanceof BulkUpdateError)) {
       // Loaded only now: it reads the build's source maps, which a cold start never needs.
       const { sourceFrames } = await import("./stack-frames.ts");
@@ -92,11 +107,21 @@ function describe(answer: RequestResult): Record<string, unknown> {
   switch (answer.kind) {
     case "submitted":
     case "dryRun":
-      return { outcome: answer.kind, items: answer.result.items, chunks: answer.result.operations.length, bulkIds: bulkIdsOf(answer.result.operations) };
+      return {
+        outcome: answer.kind,
+        items: answer.result.items,
+        chunks: answer.result.operations.length,
+        bulkIds: bulkIdsOf(answer.result.operations),
+      };
     case "status":
       return { outcome: "statusRead", chunks: answer.result.operations.length, bulkIds: bulkIdsOf(answer.result.operations) };
     case "outcome":
-      return { outcome: "outcomeRead", allComplete: answer.result.allComplete, applied: answer.result.applied, failed: answer.result.failed };
+      return {
+        outcome: "outcomeRead",
+        allComplete: answer.result.allComplete,
+        applied: answer.result.applied,
+        failed: answer.result.failed,
+      };
   }
 }
 
@@ -107,7 +132,8 @@ async function handleSqsBatch(event: SQSEvent, deadlineAt: number, started: numb
     // A bad configuration fails the whole batch: every record comes back, and none is lost.
     const services = servicesFor(process.env);
     const workflow = services.workflow;
-    if (!workflow) throw new ConfigurationError("invalid configuration: WORKFLOW_STATE_MACHINE_ARN is required to take commands from a queue");
+    if (!workflow)
+      throw new ConfigurationError("invalid configuration: WORKFLOW_STATE_MACHINE_ARN is required to take commands from a queue");
     const response = await processSqsBatch(
       event,
       async (record) => {
@@ -124,7 +150,11 @@ async function handleSqsBatch(event: SQSEvent, deadlineAt: number, started: numb
       deadlineAt,
       logger,
     );
-    logger.info("batch done", { records: event.Records.length, retried: response.batchItemFailures.length, durationMs: Date.now() - started });
+    logger.info("batch done", {
+      records: event.Records.length,
+      retried: response.batchItemFailures.length,
+      durationMs: Date.now() - started,
+    });
     return response;
   } finally {
     publishMetrics();

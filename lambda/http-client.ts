@@ -33,7 +33,10 @@ export interface HttpAnswer {
  * followed: one could carry the key to another host. A network failure rejects with Node's error,
  * whose `code` names it (ECONNRESET, ECONNREFUSED, ...).
  */
-export async function sendHttp(url: URL, { method, headers, body, timeoutMs, maxBodyBytes = Number.POSITIVE_INFINITY }: HttpRequest): Promise<HttpAnswer> {
+export async function sendHttp(
+  url: URL,
+  { method, headers, body, timeoutMs, maxBodyBytes = Number.POSITIVE_INFINITY }: HttpRequest,
+): Promise<HttpAnswer> {
   // Kustomer is reached over https; the secrets extension and the local sandbox over plain http.
   const { request } = url.protocol === "https:" ? await import("node:https") : http;
   return new Promise((resolve, reject) => {
@@ -50,25 +53,29 @@ export async function sendHttp(url: URL, { method, headers, body, timeoutMs, max
       if (head) resolve({ ...head, body: "", cutOff: true });
       else reject(error);
     };
-    const sent = request(url, { method, headers: body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) } }, (answer) => {
-      head = { status: answer.statusCode ?? 0, headers: headersOf(answer.headers) };
-      const known = head;
-      const chunks: Buffer[] = [];
-      let received = 0;
-      const tooLarge = () => {
-        settle({ ...known, body: "", tooLarge: true });
-        sent.destroy();
-      };
-      if (Number(answer.headers["content-length"] ?? 0) > maxBodyBytes) return tooLarge();
-      answer.on("data", (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > maxBodyBytes) return tooLarge();
-        chunks.push(chunk);
-      });
-      // A connection closed mid-answer errors here, not with an early "end".
-      answer.on("error", fail);
-      answer.on("end", () => settle({ ...known, body: Buffer.concat(chunks).toString("utf8") }));
-    });
+    const sent = request(
+      url,
+      { method, headers: body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) } },
+      (answer) => {
+        head = { status: answer.statusCode ?? 0, headers: headersOf(answer.headers) };
+        const known = head;
+        const chunks: Buffer[] = [];
+        let received = 0;
+        const tooLarge = () => {
+          settle({ ...known, body: "", tooLarge: true });
+          sent.destroy();
+        };
+        if (Number(answer.headers["content-length"] ?? 0) > maxBodyBytes) return tooLarge();
+        answer.on("data", (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > maxBodyBytes) return tooLarge();
+          chunks.push(chunk);
+        });
+        // A connection closed mid-answer errors here, not with an early "end".
+        answer.on("error", fail);
+        answer.on("end", () => settle({ ...known, body: Buffer.concat(chunks).toString("utf8") }));
+      },
+    );
     timer = setTimeout(() => sent.destroy(new DOMException(`no complete answer within ${timeoutMs} ms`, "TimeoutError")), timeoutMs);
     sent.on("error", fail);
     sent.end(body);

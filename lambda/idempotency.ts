@@ -4,7 +4,7 @@
 // is refused; a failure is not remembered. Powertools and the DynamoDB client are loaded only when a
 // table is configured, on the first keyed command.
 import type { Context } from "aws-lambda";
-import { IdempotencyConflictError, IdempotencyUnavailableError } from "./errors.ts";
+import { IdempotencyConflictError, IdempotencyUnavailableError } from "./contract/errors.ts";
 
 export interface Idempotency {
   /** Runs `run` unless `request` already ran under `key`; then answers that first result. */
@@ -30,10 +30,21 @@ export class DynamoDbIdempotency implements Idempotency {
     private readonly ttlSeconds: number,
   ) {}
 
-  async once<T>(key: string, request: unknown, run: () => Promise<T>, { deadlineAt, context, toRecord, fromRecord }: OnceOptions<T>): Promise<T> {
+  async once<T>(
+    key: string,
+    request: unknown,
+    run: () => Promise<T>,
+    { deadlineAt, context, toRecord, fromRecord }: OnceOptions<T>,
+  ): Promise<T> {
     const powertools = await import("@aws-lambda-powertools/idempotency");
-    this.store ??= import("@aws-lambda-powertools/idempotency/dynamodb").then(({ DynamoDBPersistenceLayer }) => new DynamoDBPersistenceLayer({ tableName: this.tableName }));
-    const config = new powertools.IdempotencyConfig({ eventKeyJmesPath: "key", payloadValidationJmesPath: "request", expiresAfterSeconds: this.ttlSeconds });
+    this.store ??= import("@aws-lambda-powertools/idempotency/dynamodb").then(
+      ({ DynamoDBPersistenceLayer }) => new DynamoDBPersistenceLayer({ tableName: this.tableName }),
+    );
+    const config = new powertools.IdempotencyConfig({
+      eventKeyJmesPath: "key",
+      payloadValidationJmesPath: "request",
+      expiresAfterSeconds: this.ttlSeconds,
+    });
     // A first request cut off by the Lambda timeout must not block its key until the record expires.
     if (context) config.registerLambdaContext(context);
     // What Kustomer answered, once it has: the truth, whatever the table does afterwards (CONTRACT §2.4).
@@ -79,7 +90,9 @@ export class DynamoDbIdempotency implements Idempotency {
       if (outcome === TIMED_OUT) {
         if (!started) {
           tooLate = true;
-          throw new IdempotencyUnavailableError("the idempotency table did not answer in time; nothing was sent: sending the same request again is safe");
+          throw new IdempotencyUnavailableError(
+            "the idempotency table did not answer in time; nothing was sent: sending the same request again is safe",
+          );
         }
         // Sending began: Kustomer's answer comes within the same deadline, whatever the table does.
         await kustomerAnswered;
@@ -92,22 +105,35 @@ export class DynamoDbIdempotency implements Idempotency {
     }
   }
 
-  private failureOf<T>(powertools: typeof import("@aws-lambda-powertools/idempotency"), error: unknown, answered: { value: T } | { error: unknown } | undefined): T {
+  private failureOf<T>(
+    powertools: typeof import("@aws-lambda-powertools/idempotency"),
+    error: unknown,
+    answered: { value: T } | { error: unknown } | undefined,
+  ): T {
     // The table failed to record the result, or to forget a failure: the caller still gets the answer.
     if (answered && !("error" in answered && answered.error === error)) {
       if ("value" in answered) return answered.value;
       throw answered.error;
     }
     if (error instanceof powertools.IdempotencyValidationError) {
-      throw new IdempotencyConflictError("this idempotency key was used with a different command: use a new key for a new command", { inFlight: false, cause: error });
+      throw new IdempotencyConflictError("this idempotency key was used with a different command: use a new key for a new command", {
+        inFlight: false,
+        cause: error,
+      });
     }
     if (error instanceof powertools.IdempotencyAlreadyInProgressError) {
-      throw new IdempotencyConflictError("a request with this idempotency key is still in flight: send it again later", { inFlight: true, cause: error });
+      throw new IdempotencyConflictError("a request with this idempotency key is still in flight: send it again later", {
+        inFlight: true,
+        cause: error,
+      });
     }
     // The table failed: before the command was sent (nothing sent), or while remembering its result.
     // Either way the caller sends it again, which is safe: a bulk update is idempotent.
     if (error instanceof powertools.IdempotencyUnknownError) {
-      throw new IdempotencyUnavailableError(`the idempotency table could not be used (${error.name}); sending the same request again is safe`, { cause: error });
+      throw new IdempotencyUnavailableError(
+        `the idempotency table could not be used (${error.name}); sending the same request again is safe`,
+        { cause: error },
+      );
     }
     throw error;
   }

@@ -3,14 +3,14 @@
 // ResultWriter files), follow (repeated until every operation is settled), report.
 import type { Context } from "aws-lambda";
 import * as z from "zod/mini";
-import { validationErrorOf } from "./errors.ts";
+import { validationErrorOf } from "./contract/errors.ts";
+import { issuesOf } from "./contract/validation.ts";
 import { JobBucket } from "./job/bucket.ts";
 import { resultWriterResults } from "./job/result-writer.ts";
 import { collect, follow, lines, plan, report } from "./job/steps.ts";
 import { inInvocation, logger, publishMetrics } from "./observability.ts";
 import { deadlineOf, servicesFor } from "./services.ts";
-import { issuesOf } from "./validation.ts";
-import "./zod-messages.ts";
+import "./contract/zod-messages.ts";
 
 const name = z.string().check(z.minLength(1), z.maxLength(1024));
 const atLeast = (minimum: number) => z.int().check(z.gte(minimum));
@@ -37,7 +37,14 @@ const stepSchema = z.discriminatedUnion("step", [
     mapFailed: failure,
   }),
   z.strictObject({ step: z.literal("follow"), bucket: name, run: name }),
-  z.strictObject({ step: z.literal("report"), bucket: name, key: name, run: name, statusTimeoutMinutes: atLeast(1), followFailed: z.optional(failure) }),
+  z.strictObject({
+    step: z.literal("report"),
+    bucket: name,
+    key: name,
+    run: name,
+    statusTimeoutMinutes: atLeast(1),
+    followFailed: z.optional(failure),
+  }),
 ]);
 
 /** Time the follow step spends reading status before it hands back to the state machine's wait. */
@@ -66,7 +73,12 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
         return await collect(store, step.run, resultWriterResults(store, `${step.mapResultsPrefix}/`), step.mapFailed || undefined);
       case "follow": {
         const services = servicesFor(process.env);
-        return await follow(store, step.run, { ...services, deadlineAt: deadlineOf(context, started), notFoundGraceMs: services.notFoundGraceMs }, FOLLOW_BUDGET_MS);
+        return await follow(
+          store,
+          step.run,
+          { ...services, deadlineAt: deadlineOf(context, started), notFoundGraceMs: services.notFoundGraceMs },
+          FOLLOW_BUDGET_MS,
+        );
       }
       case "report": {
         const summary = await report(store, step.key, step.run, step.statusTimeoutMinutes, step.followFailed || undefined);

@@ -1,14 +1,13 @@
 // Lists too long for an event (EventBridge caps one at 256 KB) are kept whole in S3, and the event
 // lists their start with the object's location. The S3 client is loaded only when a list is that long.
-import type { S3Client } from "@aws-sdk/client-s3";
+
 import { randomUUID } from "node:crypto";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { OUTCOMES_PREFIX } from "./contract/names.ts";
 
 /** Entries an event lists at most, and the bytes they may take (a reason can be long). */
 export const MAX_LISTED = 1_000;
 export const MAX_LISTED_BYTES = 100_000;
-
-/** Under the job bucket's results/ prefix, which its lifecycle rule expires. */
-export const OUTCOMES_PREFIX = "results/outcomes/";
 
 export interface ListStore {
   /** Stores the list under a new name ending in `-<what>.json`, and answers its s3:// location. */
@@ -25,7 +24,9 @@ export class S3ListStore implements ListStore {
     this.client ??= new S3Client({});
     // Dated, so an operator can find a day's lists; random, so no two runs ever share one.
     const key = `${OUTCOMES_PREFIX}${new Date().toISOString().slice(0, 10)}/${randomUUID()}-${what}.json`;
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(list), ContentType: "application/json" }));
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(list), ContentType: "application/json" }),
+    );
     return `s3://${this.bucket}/${key}`;
   }
 }

@@ -4,16 +4,17 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { ConstructorOptions } from "@aws-lambda-powertools/logger/types";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { type METRIC_NAMES, METRICS_NAMESPACE } from "./contract/names.ts";
 
 const SERVICE = "kustomer-bulk-update";
 
-/** CloudWatch namespace and metric names, shared with the stack's dashboard and alarms. */
-export const METRICS_NAMESPACE = "KustomerBulkUpdate";
-export const METRIC_NAMES = ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures", "RateLimitRemaining", "HeadroomWaitMs", "BulkRecordsNotKept"] as const;
 export type MetricName = Exclude<(typeof METRIC_NAMES)[number], "Failures" | Observation>;
 /** Readings rather than counts: the org's budget left at each answer, and time held back for headroom. */
 type Observation = "RateLimitRemaining" | "HeadroomWaitMs";
-const OBSERVATION_UNITS: Record<Observation, (typeof MetricUnit)[keyof typeof MetricUnit]> = { RateLimitRemaining: MetricUnit.Count, HeadroomWaitMs: MetricUnit.Milliseconds };
+const OBSERVATION_UNITS: Record<Observation, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
+  RateLimitRemaining: MetricUnit.Count,
+  HeadroomWaitMs: MetricUnit.Milliseconds,
+};
 
 /** A cold start is the execution environment's: one flag, whichever invocation's logger asks first. */
 let coldStart = true;

@@ -2,14 +2,14 @@
 // Kustomer accounts for as applied and failed over every operation, each failed customer with
 // Kustomer's reason, and the customers in doubt: those the submit left so, those no answer names, and
 // those of an operation Kustomer stopped reporting (CONTRACT §2.6).
-import { InternalError } from "./errors.ts";
+import { InternalError } from "./contract/errors.ts";
+import type { BulkUpdateCommand, OutcomeRequest } from "./contract/requests.ts";
+import type { CustomerFailure, OutcomeResult } from "./contract/results.ts";
 import { planRequests } from "./kustomer/plan.ts";
 import { readOperations } from "./kustomer/status.ts";
 import type { BulkDependencies } from "./kustomer/submit.ts";
 import { verdictOf } from "./kustomer/verdict.ts";
-import { listForEvent, type ListStore } from "./list-store.ts";
-import type { CustomerFailure, OutcomeResult } from "./results.ts";
-import type { BulkUpdateCommand, OutcomeRequest } from "./schema.ts";
+import { type ListStore, listForEvent } from "./list-store.ts";
 
 export interface OutcomeDependencies extends BulkDependencies {
   /** Where a failure list too long for the event is kept. */
@@ -19,7 +19,12 @@ export interface OutcomeDependencies extends BulkDependencies {
   now?: () => number;
 }
 
-export async function readOutcome(request: OutcomeRequest, command: BulkUpdateCommand, services: OutcomeDependencies, deadlineAt: number): Promise<OutcomeResult> {
+export async function readOutcome(
+  request: OutcomeRequest,
+  command: BulkUpdateCommand,
+  services: OutcomeDependencies,
+  deadlineAt: number,
+): Promise<OutcomeResult> {
   const planned = planRequests(command);
   if (planned.length !== request.requests.length) {
     throw new InternalError(`the workflow named ${request.requests.length} requests for a command of ${planned.length}`);
@@ -42,10 +47,19 @@ export async function readOutcome(request: OutcomeRequest, command: BulkUpdateCo
   read.forEach(({ status, applied: appliedCount, failed: failedCount }, position) => {
     const { bulkId, index } = followed[position] as (typeof followed)[number];
     seen[index] = status.status;
-    const verdict = verdictOf(status.status, { bulkId, recordedAt: request.submittedAt, previous: request.seen[index] }, now, services.notFoundGraceMs);
+    const verdict = verdictOf(
+      status.status,
+      { bulkId, recordedAt: request.submittedAt, previous: request.seen[index] },
+      now,
+      services.notFoundGraceMs,
+    );
     if (verdict.kind === "waiting") incomplete.push({ bulkId, status: status.status });
     else if (verdict.kind === "lost") {
-      services.log.warn("bulk operation lost: its customers are in doubt", { bulkId, status: status.status, items: planned[index]?.customerIds.length });
+      services.log.warn("bulk operation lost: its customers are in doubt", {
+        bulkId,
+        status: status.status,
+        items: planned[index]?.customerIds.length,
+      });
       doubted.push(...(planned[index]?.customerIds ?? []));
     } else {
       applied += appliedCount;

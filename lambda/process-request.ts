@@ -2,14 +2,14 @@
 // or the outcome, or submit what is valid of a Distributed Map batch; each entry point names the
 // requests it takes (CONTRACT §0.1).
 import type { BulkRecords } from "./bulk-records.ts";
-import { BulkUpdateError, InternalError, validationErrorOf } from "./errors.ts";
+import { BulkUpdateError, InternalError, validationErrorOf } from "./contract/errors.ts";
+import type { BulkRequest, BulkUpdateCommand, Settled } from "./contract/requests.ts";
+import type { OutcomeResult, StatusResult, SubmitResult } from "./contract/results.ts";
+import { parseRequest, splitBatch } from "./contract/validation.ts";
 import { dryRun, planRequests } from "./kustomer/plan.ts";
 import { submitBulkUpdate } from "./kustomer/submit.ts";
-import { readOutcome, type OutcomeDependencies } from "./outcome.ts";
+import { type OutcomeDependencies, readOutcome } from "./outcome.ts";
 import { readStatus } from "./read-status.ts";
-import type { OutcomeResult, StatusResult, SubmitResult } from "./results.ts";
-import type { BulkRequest, BulkUpdateCommand, Settled } from "./schema.ts";
-import { parseRequest, splitBatch } from "./validation.ts";
 
 /** What the use case uses, and nothing else. */
 export interface Services extends OutcomeDependencies {
@@ -42,34 +42,54 @@ export type RequestResult =
 export function validateRequest(input: unknown, maxItems: number, accepts: readonly RequestKind[]): BulkRequest {
   const kind = kindOf(input);
   if (kind === "other" || !accepts.includes(kind)) {
-    throw validationErrorOf([{ path: "action", message: `this entry point takes ${accepts.map((accepted) => (accepted === "command" ? "commands" : `{ "action": "${accepted}" }`)).join(" and ")}` }]);
+    throw validationErrorOf([
+      {
+        path: "action",
+        message: `this entry point takes ${accepts.map((accepted) => (accepted === "command" ? "commands" : `{ "action": "${accepted}" }`)).join(" and ")}`,
+      },
+    ]);
   }
   return parseRequest(input, maxItems);
 }
 
-export async function processRequest(request: BulkRequest, services: Services, deadlineAt: number, { earlier, caller }: RequestOptions = {}): Promise<RequestResult> {
+export async function processRequest(
+  request: BulkRequest,
+  services: Services,
+  deadlineAt: number,
+  { earlier, caller }: RequestOptions = {},
+): Promise<RequestResult> {
   if (request.action === "status") return { kind: "status", result: await readStatus(request, services, deadlineAt, caller) };
   if (request.action === "outcome") {
     const command = parseRequest(request.command, services.maxItems);
-    if (command.action !== undefined && command.action !== "submit") throw new InternalError(`the workflow asked for the outcome of a ${command.action} request`);
+    if (command.action !== undefined && command.action !== "submit")
+      throw new InternalError(`the workflow asked for the outcome of a ${command.action} request`);
     return { kind: "outcome", result: await readOutcome(request, command, services, deadlineAt) };
   }
   if (request.action === "batch") {
     const { command, rejected } = splitBatch(request.items);
-    const submitted = command ? await submitBulkUpdate(command, services, deadlineAt) : { status: "submitted" as const, items: 0, operations: [] };
+    const submitted = command
+      ? await submitBulkUpdate(command, services, deadlineAt)
+      : { status: "submitted" as const, items: 0, operations: [] };
     return { kind: "submitted", result: rejected.length > 0 ? { ...submitted, rejected } : submitted };
   }
   if (request.dryRun) return { kind: "dryRun", result: dryRun(request) };
-  if (!caller || !services.bulkRecords) return { kind: "submitted", result: await submitBulkUpdate(request, services, deadlineAt, earlier) };
+  if (!caller || !services.bulkRecords)
+    return { kind: "submitted", result: await submitBulkUpdate(request, services, deadlineAt, earlier) };
   let result: SubmitResult;
   try {
     result = await submitBulkUpdate(request, services, deadlineAt, earlier);
   } catch (error) {
     // What was accepted before the failure is the caller's to read too.
-    if (error instanceof BulkUpdateError && error.progress?.settled) await record(services, caller, acceptedOf(request, error.progress.settled), deadlineAt);
+    if (error instanceof BulkUpdateError && error.progress?.settled)
+      await record(services, caller, acceptedOf(request, error.progress.settled), deadlineAt);
     throw error;
   }
-  await record(services, caller, result.operations.flatMap(({ bulkId, customerIds }) => (bulkId === null ? [] : [{ bulkId, customerIds }])), deadlineAt);
+  await record(
+    services,
+    caller,
+    result.operations.flatMap(({ bulkId, customerIds }) => (bulkId === null ? [] : [{ bulkId, customerIds }])),
+    deadlineAt,
+  );
   return { kind: "submitted", result };
 }
 
@@ -81,16 +101,26 @@ function kindOf(input: unknown): RequestKind | "other" {
 
 function acceptedOf(command: BulkUpdateCommand, settled: Settled): Array<{ bulkId: string; customerIds: string[] }> {
   const planned = planRequests(command);
-  return settled.accepted.flatMap(({ request, bulkId }) => (bulkId === null ? [] : [{ bulkId, customerIds: planned[request]?.customerIds ?? [] }]));
+  return settled.accepted.flatMap(({ request, bulkId }) =>
+    bulkId === null ? [] : [{ bulkId, customerIds: planned[request]?.customerIds ?? [] }],
+  );
 }
 
 /** Kustomer's answer stands whatever the table does: a record that could not be kept is logged. */
-async function record(services: Services, caller: string, accepted: Array<{ bulkId: string; customerIds: string[] }>, deadlineAt: number): Promise<void> {
+async function record(
+  services: Services,
+  caller: string,
+  accepted: Array<{ bulkId: string; customerIds: string[] }>,
+  deadlineAt: number,
+): Promise<void> {
   if (accepted.length === 0) return;
   try {
     await services.bulkRecords?.record(caller, accepted, deadlineAt);
   } catch (error) {
     services.counters.count("BulkRecordsNotKept");
-    services.log.warn("could not record the accepted bulk ids: the caller's status reads of them will answer 404", { bulkIds: accepted.map(({ bulkId }) => bulkId), error: (error as Error).name });
+    services.log.warn("could not record the accepted bulk ids: the caller's status reads of them will answer 404", {
+      bulkIds: accepted.map(({ bulkId }) => bulkId),
+      error: (error as Error).name,
+    });
   }
 }

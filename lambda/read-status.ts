@@ -2,11 +2,11 @@
 // with the stack's table, only the operations it submitted are read, and a recorded id Kustomer does
 // not know yet is `pending` for the grace, then its customers are `inDoubt` (CONTRACT §2.6).
 import type { BulkRecords } from "./bulk-records.ts";
+import type { StatusRequest } from "./contract/requests.ts";
+import type { OperationStatus, StatusResult } from "./contract/results.ts";
 import type { KustomerApi } from "./kustomer/client.ts";
 import { NOT_FOUND, readOperations } from "./kustomer/status.ts";
 import { verdictOf } from "./kustomer/verdict.ts";
-import type { OperationStatus, StatusResult } from "./results.ts";
-import type { StatusRequest } from "./schema.ts";
 
 /** A recorded operation Kustomer does not know yet (CONTRACT §2.6). */
 export const PENDING = "pending";
@@ -21,10 +21,17 @@ export interface StatusDependencies {
   now?: () => number;
 }
 
-export async function readStatus(request: StatusRequest, services: StatusDependencies, deadlineAt: number, caller?: string): Promise<StatusResult> {
+export async function readStatus(
+  request: StatusRequest,
+  services: StatusDependencies,
+  deadlineAt: number,
+  caller?: string,
+): Promise<StatusResult> {
   const records = caller && services.bulkRecords ? await services.bulkRecords.find(request.bulkIds, deadlineAt) : undefined;
   // A caller reads only its own operations: another's id is as unknown to it as one Kustomer never gave.
-  const readable = records ? [...new Set(request.bulkIds.filter((bulkId) => records.get(bulkId)?.caller === caller))] : [...new Set(request.bulkIds)];
+  const readable = records
+    ? [...new Set(request.bulkIds.filter((bulkId) => records.get(bulkId)?.caller === caller))]
+    : [...new Set(request.bulkIds)];
   const read = await readOperations(readable, services.client, deadlineAt, services.concurrency);
   const byId = new Map(readable.map((bulkId, index) => [bulkId, read[index]]));
   const now = (services.now ?? Date.now)();
@@ -36,7 +43,9 @@ export async function readStatus(request: StatusRequest, services: StatusDepende
     const record = records?.get(bulkId);
     if (operation.status.status === NOT_FOUND && record) {
       const verdict = verdictOf(NOT_FOUND, { bulkId, recordedAt: record.recordedAt }, now, services.notFoundGraceMs);
-      return verdict.kind === "lost" ? { ...operation.status, status: LOST, inDoubtCustomerIds: record.customerIds } : { ...operation.status, status: PENDING };
+      return verdict.kind === "lost"
+        ? { ...operation.status, status: LOST, inDoubtCustomerIds: record.customerIds }
+        : { ...operation.status, status: PENDING };
     }
     applied += operation.applied;
     failed += operation.failed;

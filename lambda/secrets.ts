@@ -4,7 +4,7 @@
 // stays the fallback, and the way past the extension's own cache after a 401. No secret value ever
 // reaches a message.
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { ConfigurationError, SecretUnavailableError } from "./errors.ts";
+import { ConfigurationError, SecretUnavailableError } from "./contract/errors.ts";
 import { sendHttp } from "./http-client.ts";
 
 export interface ApiKeyProvider {
@@ -92,7 +92,9 @@ export class SecretsManagerKeyProvider implements ApiKeyProvider {
     // A refresh goes past the extension: its cache may still hold the key that was just refused.
     const secret = (!forceRefresh && (await this.fromExtension())) || (await this.fromSdk());
     const binary = secret.SecretBinary;
-    const value = secret.SecretString ?? (typeof binary === "string" ? Buffer.from(binary, "base64").toString("utf8") : binary ? new TextDecoder().decode(binary) : "");
+    const value =
+      secret.SecretString ??
+      (typeof binary === "string" ? Buffer.from(binary, "base64").toString("utf8") : binary ? new TextDecoder().decode(binary) : "");
     const apiKey = extractApiKey(value, this.options.field);
     this.cached = { apiKey, fetchedAt: this.now() };
     return apiKey;
@@ -103,11 +105,14 @@ export class SecretsManagerKeyProvider implements ApiKeyProvider {
     const { extension, secretId } = this.options;
     if (!extension) return undefined;
     try {
-      const answer = await sendHttp(new URL(`http://127.0.0.1:${extension.port}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`), {
-        method: "GET",
-        headers: { "X-Aws-Parameters-Secrets-Token": extension.token() ?? "" },
-        timeoutMs: EXTENSION_TIMEOUT_MS,
-      });
+      const answer = await sendHttp(
+        new URL(`http://127.0.0.1:${extension.port}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`),
+        {
+          method: "GET",
+          headers: { "X-Aws-Parameters-Secrets-Token": extension.token() ?? "" },
+          timeoutMs: EXTENSION_TIMEOUT_MS,
+        },
+      );
       return answer.status === 200 ? (JSON.parse(answer.body) as SecretValue) : undefined;
     } catch {
       return undefined;
@@ -149,7 +154,9 @@ export function extractApiKey(value: string, field: string): string {
     apiKey = apiKey.trim();
   }
   if (typeof apiKey !== "string" || !HEADER_SAFE.test(apiKey)) {
-    throw new ConfigurationError("the secret named by KUSTOMER_SECRET_ID does not hold a usable API key (empty, or characters a header cannot carry)");
+    throw new ConfigurationError(
+      "the secret named by KUSTOMER_SECRET_ID does not hold a usable API key (empty, or characters a header cannot carry)",
+    );
   }
   return apiKey;
 }

@@ -2,14 +2,14 @@
 // configuration, the Kustomer client with its key provider, and the optional outlets the stack wires.
 import type { Context } from "aws-lambda";
 import { DynamoDbBulkRecords } from "./bulk-records.ts";
-import { loadConfig, type Config } from "./config.ts";
-import { SqsDeadLetterQueue, type DeadLetterQueue } from "./dead-letter.ts";
+import { type Config, loadConfig } from "./config.ts";
+import { type DeadLetterQueue, SqsDeadLetterQueue } from "./dead-letter.ts";
 import { DynamoDbIdempotency, type Idempotency } from "./idempotency.ts";
 import { KustomerClient } from "./kustomer/client.ts";
 import { S3ListStore } from "./list-store.ts";
 import { counters, logger } from "./observability.ts";
 import type { Services } from "./process-request.ts";
-import { SecretsManagerKeyProvider, StaticApiKeyProvider, type ApiKeyProvider } from "./secrets.ts";
+import { type ApiKeyProvider, SecretsManagerKeyProvider, StaticApiKeyProvider } from "./secrets.ts";
 import { StepFunctionsStarter, type WorkflowStarter } from "./workflow-starter.ts";
 
 /** Time kept back from the invocation's deadline to log and answer after the last Kustomer call. */

@@ -28,7 +28,8 @@ function frameOf(name: string | undefined, location: string, line: number, colum
   const path = location.startsWith("file://") ? fileURLToPath(location) : location;
   // An empty object where the map has no entry for the position.
   const entry: Partial<SourceMapping> = (path.startsWith("node:") ? undefined : mapOf(path)?.findEntry(line - 1, column - 1)) ?? {};
-  if (entry.originalSource === undefined || entry.originalLine === undefined || entry.originalColumn === undefined) return `${name ?? "<anonymous>"} (${location}:${line}:${column})`;
+  if (entry.originalSource === undefined || entry.originalLine === undefined || entry.originalColumn === undefined)
+    return `${name ?? "<anonymous>"} (${location}:${line}:${column})`;
   // Sources are relative to the map (`../lambda/handler.ts`): the project's path reads better. The
   // minified function name would mislead, and the map names the callee, not the caller: left out.
   const source = entry.originalSource.replace(/^(?:file:\/\/)?(?:\.\.\/)+/, "");

@@ -2,7 +2,7 @@
 // delivery: Step Functions refuses a second execution of a name for 90 days, so a redelivered command
 // starts nothing new. The client is loaded on the first command, not on every cold start.
 import type { SFNClient } from "@aws-sdk/client-sfn";
-import { ValidationError } from "./errors.ts";
+import { ValidationError } from "./contract/errors.ts";
 
 /** Step Functions' limit for an execution's input, and for a task's. */
 export const MAX_TASK_INPUT_BYTES = 256 * 1024;
@@ -42,7 +42,8 @@ export class StepFunctionsStarter implements WorkflowStarter {
     } catch (error) {
       if (error instanceof ExecutionAlreadyExists) return "duplicate";
       // Step Functions' own message may quote the input, which holds personal data: its name only.
-      if (error instanceof InvalidExecutionInput) throw new ValidationError("Step Functions refused the command as execution input (InvalidExecutionInput)", { cause: error });
+      if (error instanceof InvalidExecutionInput)
+        throw new ValidationError("Step Functions refused the command as execution input (InvalidExecutionInput)", { cause: error });
       throw error;
     }
   }

@@ -4,7 +4,7 @@
 import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import dynalite from "dynalite";
-import { serve, type Served } from "./serve.ts";
+import { type Served, serve } from "./serve.ts";
 
 export interface LocalDynamoDb {
   url: string;
@@ -30,15 +30,22 @@ export async function startLocalDynamoDb(tableName: string): Promise<LocalDynamo
       response.end(JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${fault}`, message: `injected ${fault}` }));
       return;
     }
-    const forward = httpRequest({ host: "127.0.0.1", port: backend, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
-      response.writeHead(answer.statusCode ?? 500, answer.headers);
-      answer.pipe(response);
-    });
+    const forward = httpRequest(
+      { host: "127.0.0.1", port: backend, method: incoming.method, path: incoming.url, headers: incoming.headers },
+      (answer) => {
+        response.writeHead(answer.statusCode ?? 500, answer.headers);
+        answer.pipe(response);
+      },
+    );
     forward.on("error", () => response.writeHead(502).end());
     forward.end(body);
   });
   const { CreateTableCommand, DynamoDBClient } = await import("@aws-sdk/client-dynamodb");
-  const client = new DynamoDBClient({ endpoint: front.url, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+  const client = new DynamoDBClient({
+    endpoint: front.url,
+    region: "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
   // The stack's table: partition key `id` (Powertools' default); dynalite keeps no TTL, Powertools checks expiry itself.
   await client.send(
     new CreateTableCommand({

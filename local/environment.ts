@@ -40,7 +40,10 @@ export function fail(line: string, exitCode = 1): never {
   process.exit(exitCode);
 }
 
-export async function prepareLocalEnvironment(options: { sandboxPort: number; onSandboxRequest?: SandboxOptions["onRequest"] }): Promise<LocalEnvironment> {
+export async function prepareLocalEnvironment(options: {
+  sandboxPort: number;
+  onSandboxRequest?: SandboxOptions["onRequest"];
+}): Promise<LocalEnvironment> {
   let sandbox: KustomerSandbox | undefined;
   let sandboxUrl: string | undefined;
   if (!process.env.KUSTOMER_BASE_URL) {

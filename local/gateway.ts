@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
-import { API_GATEWAY_TIMEOUT_MS, API_STAGE, matchRoute } from "../lambda/events/http-routes.ts";
+import { API_GATEWAY_TIMEOUT_MS, API_STAGE, matchRoute } from "../lambda/contract/routes.ts";
 import { listen } from "./kustomer-sandbox.ts";
 
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -125,19 +125,38 @@ export async function startGateway(options: GatewayOptions, port = 0, host = "12
       const route = matchRoute(request.method ?? "GET", new URL(request.url ?? "/", "http://localhost").pathname);
       if (!route) {
         // API Gateway's answer to a method or path the API does not define, whatever the caller's rights.
-        result = { statusCode: 403, headers: { "content-type": "application/json" }, body: gatewayErrorBody("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token") };
+        result = {
+          statusCode: 403,
+          headers: { "content-type": "application/json" },
+          body: gatewayErrorBody("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token"),
+        };
       } else {
         try {
-          const event = toRestApiEvent(request, Buffer.concat(chunks), requestId, { resource: route.route.resource, pathParameters: route.pathParameters });
-          result = (await options.handler(event, lambdaContext(requestId, options.timeoutMs ?? API_GATEWAY_TIMEOUT_MS))) as APIGatewayProxyResult;
+          const event = toRestApiEvent(request, Buffer.concat(chunks), requestId, {
+            resource: route.route.resource,
+            pathParameters: route.pathParameters,
+          });
+          result = (await options.handler(
+            event,
+            lambdaContext(requestId, options.timeoutMs ?? API_GATEWAY_TIMEOUT_MS),
+          )) as APIGatewayProxyResult;
         } catch {
           // API Gateway answers a crashed integration without details.
-          result = { statusCode: 502, headers: { "content-type": "application/json" }, body: gatewayErrorBody("INTEGRATION_FAILURE", "Internal server error") };
+          result = {
+            statusCode: 502,
+            headers: { "content-type": "application/json" },
+            body: gatewayErrorBody("INTEGRATION_FAILURE", "Internal server error"),
+          };
         }
       }
       const body = result.isBase64Encoded ? Buffer.from(result.body, "base64") : result.body;
       response.writeHead(result.statusCode, { ...(result.headers as Record<string, string>), "x-amzn-requestid": requestId }).end(body);
-      options.onRequest?.({ method: request.method ?? "GET", path: request.url ?? "/", status: result.statusCode, ms: Date.now() - started });
+      options.onRequest?.({
+        method: request.method ?? "GET",
+        path: request.url ?? "/",
+        status: result.statusCode,
+        ms: Date.now() - started,
+      });
     });
   });
   await listen(server, port, host);

@@ -4,7 +4,7 @@
 // run's outcome event is printed to stderr. `npm run invoke -- status <bulkId>...` reads statuses.
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { fail, FUNCTION_TIMEOUT_MS, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
+import { FUNCTION_TIMEOUT_MS, fail, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
 import { lambdaContext } from "./gateway.ts";
 import type { LocalWorkflow } from "./workflow.ts";
 
@@ -31,7 +31,8 @@ async function eventFrom(args: string[]): Promise<unknown> {
 }
 
 const isSqsBatch = (value: unknown) =>
-  Array.isArray((value as { Records?: unknown })?.Records) && (value as { Records: Array<{ eventSource?: unknown }> }).Records.every((record) => record?.eventSource === "aws:sqs");
+  Array.isArray((value as { Records?: unknown })?.Records) &&
+  (value as { Records: Array<{ eventSource?: unknown }> }).Records.every((record) => record?.eventSource === "aws:sqs");
 
 const event = await eventFrom(process.argv.slice(2));
 const handler = await loadQuietHandler();

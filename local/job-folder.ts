@@ -1,10 +1,11 @@
 // The job bucket's stand-in on this machine: a folder, through the same port the steps use on AWS
 // (lambda/job/store.ts). Keys are paths under it; large objects are written as streams.
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+
 import { once } from "node:events";
+import { createReadStream, createWriteStream, type Dirent } from "node:fs";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
-import { readLines, type LineRange, type ReadLine } from "../lambda/job/lines.ts";
+import { type LineRange, type ReadLine, readLines } from "../lambda/job/lines.ts";
 import { JobFileChangedError, type JobStore, type ObjectWriter } from "../lambda/job/store.ts";
 
 export class JobFolder implements JobStore {
@@ -69,7 +70,7 @@ export class JobFolder implements JobStore {
 
   async *list(prefix: string): AsyncGenerator<string> {
     const folder = this.path(prefix.slice(0, prefix.lastIndexOf("/") + 1));
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(folder, { recursive: true, withFileTypes: true });
     } catch (error) {

@@ -6,15 +6,16 @@
 // First: Powertools reads its settings as the job's modules load.
 import "./job-quiet.ts";
 import { randomUUID } from "node:crypto";
+import type { Stats } from "node:fs";
 import { mkdir, rename, rm, stat, symlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
-import { BulkUpdateError } from "../lambda/errors.ts";
+import { BulkUpdateError } from "../lambda/contract/errors.ts";
 import type { ChildResult } from "../lambda/job/children.ts";
-import { totalsOf, type BatchSummary, type Ledger } from "../lambda/job/ledger.ts";
+import { type BatchSummary, type Ledger, totalsOf } from "../lambda/job/ledger.ts";
 import type { ReportSummary } from "../lambda/job/report.ts";
-import { collect, follow, lines, plan, report, type BatchItem, type FollowOptions } from "../lambda/job/steps.ts";
+import { type BatchItem, collect, type FollowOptions, follow, lines, plan, report } from "../lambda/job/steps.ts";
 import type { BulkDependencies } from "../lambda/kustomer/submit.ts";
 import { onRateLimitWait } from "../lambda/observability.ts";
 import { fail, prepareLocalEnvironment } from "./environment.ts";
@@ -64,7 +65,7 @@ export class JobFileError extends Error {
 }
 
 async function checkedFile(file: string): Promise<void> {
-  let info;
+  let info: Stats;
   try {
     info = await stat(file);
   } catch (error) {
@@ -167,7 +168,10 @@ export function progressLine({ lines: total, sent, done, elapsedMs, waitingUntil
   // The bar draws the percentage it shows, so the two never disagree.
   const percent = Math.floor(share * 100);
   const bar = "#".repeat(Math.round((percent * 30) / 100)).padEnd(30, ".");
-  const waiting = waitingUntil && waitingUntil > Date.now() ? `, waiting ${Math.ceil((waitingUntil - Date.now()) / 1000)} s for Kustomer's rate limit` : "";
+  const waiting =
+    waitingUntil && waitingUntil > Date.now()
+      ? `, waiting ${Math.ceil((waitingUntil - Date.now()) / 1000)} s for Kustomer's rate limit`
+      : "";
   return `[${bar}] ${String(percent).padStart(3)}% ${done} of ${total} lines done, ${sent} sent, ${Math.round(rate)}/s${waiting}`;
 }
 
@@ -233,9 +237,14 @@ async function main() {
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const peakMb = (process.resourceUsage().maxRSS / 1024).toFixed(0);
     const { lines: total, sent, applied, failed, inDoubt, unsent } = summary;
-    console.log(`${total} lines: ${sent} sent, ${applied} applied, ${failed} failed, ${inDoubt} in doubt, ${unsent} not sent, in ${seconds} s (peak memory ${peakMb} MB). Report: ${summary.reportFile}`);
+    console.log(
+      `${total} lines: ${sent} sent, ${applied} applied, ${failed} failed, ${inDoubt} in doubt, ${unsent} not sent, in ${seconds} s (peak memory ${peakMb} MB). Report: ${summary.reportFile}`,
+    );
     const toRetry = failed + inDoubt + unsent;
-    if (toRetry > 0) console.log(`The ${toRetry} lines not applied are in ${summary.retryFile}: fix the failed ones and run npm run job -- ${summary.retryFile}`);
+    if (toRetry > 0)
+      console.log(
+        `The ${toRetry} lines not applied are in ${summary.retryFile}: fix the failed ones and run npm run job -- ${summary.retryFile}`,
+      );
     process.exitCode = toRetry > 0 ? 1 : 0;
   } catch (error) {
     if (error instanceof JobFileError) fail(error.message, 2);

@@ -144,7 +144,12 @@ export class KustomerSandbox {
       request.on("data", (chunk: Buffer) => chunks.push(chunk));
       request.on("end", () => {
         response.on("finish", () =>
-          this.options.onRequest?.({ method: request.method ?? "GET", path: request.url ?? "/", status: response.statusCode, ms: Date.now() - started }),
+          this.options.onRequest?.({
+            method: request.method ?? "GET",
+            path: request.url ?? "/",
+            status: response.statusCode,
+            ms: Date.now() - started,
+          }),
         );
         this.inFlight += 1;
         this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
@@ -222,7 +227,10 @@ export class KustomerSandbox {
         }
         return;
       }
-      const text = typeof fault.body === "string" ? fault.body : JSON.stringify(fault.body ?? { errors: [{ code: "fault", title: "injected fault" }] });
+      const text =
+        typeof fault.body === "string"
+          ? fault.body
+          : JSON.stringify(fault.body ?? { errors: [{ code: "fault", title: "injected fault" }] });
       response.writeHead(fault.status, { "content-type": "application/json", ...fault.headers }).end(text);
       return;
     }
@@ -301,7 +309,9 @@ export class KustomerSandbox {
       customerIds,
       updates,
       idsMode: Boolean(ids),
-      ...(!ids && refs.some((ref) => ref !== undefined) ? { refs: refs.map((ref, index) => (ref === customerIds[index] ? customerIds[index] : (ref as string))) } : {}),
+      ...(!ids && refs.some((ref) => ref !== undefined)
+        ? { refs: refs.map((ref, index) => (ref === customerIds[index] ? customerIds[index] : (ref as string))) }
+        : {}),
     };
     this.operations.set(operation.id, operation);
     // Kustomer keeps bulk operations for a while; the sandbox keeps the latest ones, so long jobs stay small.
@@ -343,7 +353,11 @@ export class KustomerSandbox {
     return operation.customerIds.map((objectId, index) => {
       const ref = operation.refs?.[index];
       const error = operation.failed?.get(index);
-      return { ...(ref ? { _clientRef: ref } : {}), objectId, ...(error ? { status: "error" as const, error } : { status: "updated" as const }) };
+      return {
+        ...(ref ? { _clientRef: ref } : {}),
+        objectId,
+        ...(error ? { status: "error" as const, error } : { status: "updated" as const }),
+      };
     });
   }
 
@@ -352,7 +366,13 @@ export class KustomerSandbox {
     return {
       type: "bulk",
       id: operation.id,
-      attributes: { status, ids: operation.customerIds, v2: true, completed: status === "complete", batches: { complete: status === "complete" ? 1 : 0, total: 1 } },
+      attributes: {
+        status,
+        ids: operation.customerIds,
+        v2: true,
+        completed: status === "complete",
+        batches: { complete: status === "complete" ? 1 : 0, total: 1 },
+      },
     };
   }
 
@@ -380,7 +400,9 @@ export class KustomerSandbox {
               successCount: results.length - failed.length,
               failureCount: failed.length,
               // Without _clientRef Kustomer gives no per-item results, only errors.
-              ...(hasRefs ? { errors: [], results } : { errors: failed.map((result) => ({ objectId: result.objectId, message: result.error })) }),
+              ...(hasRefs
+                ? { errors: [], results }
+                : { errors: failed.map((result) => ({ objectId: result.objectId, message: result.error })) }),
             },
           },
         ],

@@ -17,7 +17,9 @@ async function orExplain<T>(what: string, portInUse: number, variable: string, s
     return await start();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
-      fail(`npm start: port ${portInUse} (${what}) is in use; choose another with ${variable}=<port>, e.g. ${variable}=${portInUse + 10} npm start`);
+      fail(
+        `npm start: port ${portInUse} (${what}) is in use; choose another with ${variable}=<port>, e.g. ${variable}=${portInUse + 10} npm start`,
+      );
     }
     throw error;
   }
@@ -26,11 +28,15 @@ async function orExplain<T>(what: string, portInUse: number, variable: string, s
 const environment = await orExplain("the Kustomer sandbox", sandboxPort, "SANDBOX_PORT", () =>
   prepareLocalEnvironment({
     sandboxPort,
-    onSandboxRequest: ({ method, path, status, ms }) => console.log(`${time()}   kustomer ${method} ${path.split("?")[0]} -> ${status} (${ms} ms)`),
+    onSandboxRequest: ({ method, path, status, ms }) =>
+      console.log(`${time()}   kustomer ${method} ${path.split("?")[0]} -> ${status} (${ms} ms)`),
   }),
 );
 const { url, server } = await orExplain("the API", port, "PORT", () =>
-  startGateway({ handler, onRequest: ({ method, path, status, ms }) => console.log(`${time()} ${method} ${path} -> ${status} (${ms} ms)`) }, port),
+  startGateway(
+    { handler, onRequest: ({ method, path, status, ms }) => console.log(`${time()} ${method} ${path} -> ${status} (${ms} ms)`) },
+    port,
+  ),
 );
 
 const customer = SEED_CUSTOMERS[0]?.id;
@@ -41,7 +47,9 @@ console.log(
     : `Kustomer at ${process.env.KUSTOMER_BASE_URL}`,
 );
 if (environment.dynamodbUrl) {
-  console.log(`Idempotency on: table ${process.env.IDEMPOTENCY_TABLE_NAME} in an embedded DynamoDB on ${environment.dynamodbUrl}; send a PUT twice with -H 'Idempotency-Key: try-1'`);
+  console.log(
+    `Idempotency on: table ${process.env.IDEMPOTENCY_TABLE_NAME} in an embedded DynamoDB on ${environment.dynamodbUrl}; send a PUT twice with -H 'Idempotency-Key: try-1'`,
+  );
 }
 console.log(`
 Try:

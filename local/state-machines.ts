@@ -1,8 +1,9 @@
 // The synthesized state machines, run by an ASL interpreter (aws-local-stepfunctions) with the real
 // handler bound to their Lambda tasks: what runs is the template's definition, not a copy of it. The
 // tests run them, and so do the local tools (local/workflow.ts).
-import type { Context } from "aws-lambda";
+
 import { Template } from "aws-cdk-lib/assertions";
+import type { Context } from "aws-lambda";
 import { synthApp } from "./synth.ts";
 
 // The interpreter is written for Node.js 22, which has Promise.withResolvers; Node.js 20 does not.
@@ -26,7 +27,11 @@ export const LOCAL_NAMES = {
 };
 const PSEUDO_PARAMETERS: Record<string, string> = { "AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": ACCOUNT };
 /** What a Ref or Fn::GetAtt of each resource type stands for. */
-const BY_TYPE: Record<string, string> = { "AWS::S3::Bucket": LOCAL_NAMES.bucket, "AWS::Lambda::Function": FUNCTION_ARN, "AWS::Events::EventBus": LOCAL_NAMES.busArn };
+const BY_TYPE: Record<string, string> = {
+  "AWS::S3::Bucket": LOCAL_NAMES.bucket,
+  "AWS::Lambda::Function": FUNCTION_ARN,
+  "AWS::Events::EventBus": LOCAL_NAMES.busArn,
+};
 
 /** A reference made concrete: a pseudo parameter, or the local stand-in of the resource it names. */
 export function resolveReference(template: Record<string, any>, part: { Ref?: string; "Fn::GetAtt"?: [string, string] }): string {
@@ -37,8 +42,12 @@ export function resolveReference(template: Record<string, any>, part: { Ref?: st
 }
 
 /** A state machine's definition from the synthesized template, with its references made concrete. */
-export function definitionFromTemplate(context: Record<string, unknown> | { template: Record<string, any> }, logicalIdPrefix: string): Record<string, any> {
-  const template: Record<string, any> = "template" in context ? (context.template as Record<string, any>) : Template.fromStack(synthApp(context).stack).toJSON();
+export function definitionFromTemplate(
+  context: Record<string, unknown> | { template: Record<string, any> },
+  logicalIdPrefix: string,
+): Record<string, any> {
+  const template: Record<string, any> =
+    "template" in context ? (context.template as Record<string, any>) : Template.fromStack(synthApp(context).stack).toJSON();
   const entry = Object.entries(template.Resources as Record<string, any>).find(
     ([id, resource]) => id.startsWith(logicalIdPrefix) && resource.Type === "AWS::StepFunctions::StateMachine",
   );
@@ -104,7 +113,7 @@ export async function runStateMachine(
   // Per the developer guide's history events: a Lambda task enters, is scheduled, starts, ends and
   // exits; each retry fails, is scheduled and starts again; a Distributed Map records six.
   const eventsOf = (state: string) =>
-    options.distributedMaps?.includes(state) ? 6 : ({ Task: 5, Fail: 1 } as Record<string, number>)[definition.States[state]?.Type] ?? 2;
+    options.distributedMaps?.includes(state) ? 6 : (({ Task: 5, Fail: 1 } as Record<string, number>)[definition.States[state]?.Type] ?? 2);
   const invoke = async (state: string, payload: unknown, context: Context) => {
     options.beforeTask?.(state);
     run.taskInputs.push({ state, bytes: bytes(payload) });
@@ -129,7 +138,11 @@ export async function runStateMachine(
     if (resource === LAMBDA_INVOKE) {
       return async ({ Payload, ClientContext }: { Payload: unknown; ClientContext?: string }) => {
         const clientContext = ClientContext ? JSON.parse(Buffer.from(ClientContext, "base64").toString("utf8")) : undefined;
-        return { StatusCode: 200, ExecutedVersion: "$LATEST", Payload: await invoke(state, Payload, { ...lambdaContext(), clientContext }) };
+        return {
+          StatusCode: 200,
+          ExecutedVersion: "$LATEST",
+          Payload: await invoke(state, Payload, { ...lambdaContext(), clientContext }),
+        };
       };
     }
     // A function's ARN as the resource: the payload is the parameters, and the answer the result.
@@ -141,7 +154,9 @@ export async function runStateMachine(
   const states = Object.fromEntries(
     Object.entries(definition.States as Record<string, any>).map(([name, state]) => [
       name,
-      state.Type === "Task" && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined ? { ...state, TimeoutSeconds: NO_TIMEOUT_SECONDS } : state,
+      state.Type === "Task" && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined
+        ? { ...state, TimeoutSeconds: NO_TIMEOUT_SECONDS }
+        : state,
     ]),
   );
   const machine = new StateMachine({ ...definition, States: states } as never);

@@ -1,7 +1,7 @@
 // A local Step Functions endpoint speaking its JSON protocol (StartExecution), reached by the real SFN
 // client through AWS_ENDPOINT_URL_SFN. Names are unique per state machine, as on AWS: a second start of
 // a name is ExecutionAlreadyExists. Each started execution may be run here (`onStart`).
-import { serve, type Served } from "./serve.ts";
+import { type Served, serve } from "./serve.ts";
 
 export interface StartedExecution {
   stateMachineArn: string;
@@ -20,7 +20,8 @@ export class LocalStepFunctions {
     this.served = await serve((request, body, response) => {
       const reply = (status: number, answer: unknown) =>
         response.writeHead(status, { "content-type": "application/x-amz-json-1.0" }).end(JSON.stringify(answer));
-      if (request.headers["x-amz-target"] !== "AWSStepFunctions.StartExecution") return reply(400, { __type: "UnsupportedOperation", message: "only StartExecution" });
+      if (request.headers["x-amz-target"] !== "AWSStepFunctions.StartExecution")
+        return reply(400, { __type: "UnsupportedOperation", message: "only StartExecution" });
       if (this.throttles > 0) {
         this.throttles -= 1;
         return reply(400, { __type: "ThrottlingException", message: "Rate exceeded" });

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import { lambdaContext } from "./gateway.ts";
-import { definitionFromTemplate, runStateMachine, type Run } from "./state-machines.ts";
+import { definitionFromTemplate, type Run, runStateMachine } from "./state-machines.ts";
 import { LocalStepFunctions } from "./step-functions.ts";
 
 export const LOCAL_WORKFLOW_ARN = "arn:aws:states:us-east-1:000000000000:stateMachine:kustomer-bulk-update-local";
@@ -24,7 +24,13 @@ export async function startLocalWorkflow(
   const endpoint = new LocalStepFunctions();
   const runs: Array<Promise<Run>> = [];
   endpoint.onStart = ({ name, input }) => {
-    runs.push(runStateMachine(definition, JSON.parse(input), handler, () => lambdaContext(randomUUID(), timeoutMs), { executionName: name, waitMs, onEvent }));
+    runs.push(
+      runStateMachine(definition, JSON.parse(input), handler, () => lambdaContext(randomUUID(), timeoutMs), {
+        executionName: name,
+        waitMs,
+        onEvent,
+      }),
+    );
   };
   process.env.AWS_ENDPOINT_URL_SFN = await endpoint.start();
   process.env.WORKFLOW_STATE_MACHINE_ARN = LOCAL_WORKFLOW_ARN;

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { KustomerRequestError } from "../lambda/errors.ts";
+import { KustomerRequestError } from "../lambda/contract/errors.ts";
+import type { BulkUpdateCommand } from "../lambda/contract/requests.ts";
+import { parseRequest } from "../lambda/contract/validation.ts";
+import { KustomerClient } from "../lambda/kustomer/client.ts";
 import { dryRun, planRequests, requestBody } from "../lambda/kustomer/plan.ts";
 import { getBulkStatuses } from "../lambda/kustomer/status.ts";
 import { submitBulkUpdate } from "../lambda/kustomer/submit.ts";
-import { KustomerClient } from "../lambda/kustomer/client.ts";
 import { noCounters } from "../lambda/observability.ts";
-import type { BulkUpdateCommand } from "../lambda/schema.ts";
-import { parseRequest } from "../lambda/validation.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
-import { API_KEY, customerId, customerUpdate, customerUpdates } from "./support/fixtures.ts";
 import { failure } from "./support/failures.ts";
+import { API_KEY, customerId, customerUpdate, customerUpdates } from "./support/fixtures.ts";
 
 const sandbox = new KustomerSandbox({ apiKey: API_KEY, latencyMs: 30 });
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -17,7 +17,14 @@ let client: KustomerClient;
 
 beforeAll(async () => {
   const baseUrl = await sandbox.start();
-  client = new KustomerClient({ baseUrl, timeoutMs: 5_000, maxAttempts: 1, rateLimitHeadroom: 0, keys: { getApiKey: async () => API_KEY }, log: silent });
+  client = new KustomerClient({
+    baseUrl,
+    timeoutMs: 5_000,
+    maxAttempts: 1,
+    rateLimitHeadroom: 0,
+    keys: { getApiKey: async () => API_KEY },
+    log: silent,
+  });
 });
 beforeEach(() => sandbox.reset());
 afterAll(() => sandbox.stop());
@@ -39,7 +46,11 @@ describe("planning", () => {
 
 describe("reading status", () => {
   it("reads many operations a bounded number at a time, answering in the order asked", async () => {
-    const { operations } = await submitBulkUpdate(command(1_000), { client, log: silent, counters: noCounters, concurrency: 4 }, Date.now() + 60_000);
+    const { operations } = await submitBulkUpdate(
+      command(1_000),
+      { client, log: silent, counters: noCounters, concurrency: 4 },
+      Date.now() + 60_000,
+    );
     sandbox.reset();
     const bulkIds = operations.map((operation) => operation.bulkId as string);
     const status = await getBulkStatuses(bulkIds, client, Date.now() + 60_000, 3);
@@ -50,7 +61,11 @@ describe("reading status", () => {
 
 describe("per-customer failures", () => {
   it("mask the emails and phone numbers Kustomer quotes in a customer's error", async () => {
-    sandbox.inject({ method: "GET", path: /^\/v1\/bulk\/b-1$/, fault: { status: 200, body: { data: { id: "b-1", attributes: { status: "complete" } } } } });
+    sandbox.inject({
+      method: "GET",
+      path: /^\/v1\/bulk\/b-1$/,
+      fault: { status: 200, body: { data: { id: "b-1", attributes: { status: "complete" } } } },
+    });
     sandbox.inject({
       method: "GET",
       path: /^\/v1\/bulk\/b-1\/batches$/,
@@ -82,7 +97,9 @@ describe("per-customer failures", () => {
   it("leave customer ids out of a failed submit's message, and in its progress", async () => {
     const updates = customerUpdates(300);
     sandbox.inject({ match: (request) => JSON.stringify(request.body).includes(updates[200]!.id), fault: { status: 400 } });
-    const error = (await failure(submitBulkUpdate(command(300), { client, log: silent, counters: noCounters, concurrency: 1 }, Date.now() + 60_000))) as KustomerRequestError;
+    const error = (await failure(
+      submitBulkUpdate(command(300), { client, log: silent, counters: noCounters, concurrency: 1 }, Date.now() + 60_000),
+    )) as KustomerRequestError;
     expect(error.progress?.unsentCustomerIds).toHaveLength(100);
     expect(error.message).toContain("Not sent: 100 customers (listed in unsentCustomerIds)");
     for (const { id } of updates) expect(error.message).not.toContain(id);
@@ -91,20 +108,35 @@ describe("per-customer failures", () => {
 
 describe("reading several statuses", () => {
   it("reports an id Kustomer does not know as notFound, and the others as usual", async () => {
-    const { operations } = await submitBulkUpdate(command(2), { client, log: silent, counters: noCounters, concurrency: 1 }, Date.now() + 60_000);
+    const { operations } = await submitBulkUpdate(
+      command(2),
+      { client, log: silent, counters: noCounters, concurrency: 1 },
+      Date.now() + 60_000,
+    );
     const known = operations[0]!.bulkId as string;
     const status = await getBulkStatuses([known, "5e4c41c8c9f1ffffffffffff"], client, Date.now() + 10_000, 2);
     expect(status.allComplete).toBe(false);
     expect(status.operations).toEqual([
       expect.objectContaining({ bulkId: known, status: expect.stringMatching(/^(queued|running|complete)$/) }),
-      { bulkId: "5e4c41c8c9f1ffffffffffff", status: "notFound", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] },
+      {
+        bulkId: "5e4c41c8c9f1ffffffffffff",
+        status: "notFound",
+        successCount: null,
+        failureCount: null,
+        failures: [],
+        inDoubtCustomerIds: [],
+      },
     ]);
   });
 });
 
 describe("submitting", () => {
   it("keeps at most `concurrency` requests in flight, sends every item exactly once, and reports in order", async () => {
-    const result = await submitBulkUpdate(command(1_000), { client, log: silent, counters: noCounters, concurrency: 3 }, Date.now() + 60_000);
+    const result = await submitBulkUpdate(
+      command(1_000),
+      { client, log: silent, counters: noCounters, concurrency: 3 },
+      Date.now() + 60_000,
+    );
     expect(sandbox.peakInFlight).toBe(3);
     expect(sentIds()).toHaveLength(1_000);
     expect(new Set(sentIds()).size).toBe(1_000);

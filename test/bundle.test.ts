@@ -62,7 +62,7 @@ it(`loads at most ${BUNDLE_BUDGET_KB} KB at start, with no dead weight from zod'
   expect(outputs.reduce((sum, output) => sum + output.bytes, 0) / 1024).toBeLessThanOrEqual(BUNDLE_BUDGET_KB);
   const inputs = outputs.flatMap((output) => Object.keys(output.inputs));
   expect(inputs.filter((input) => input.includes("zod/v4/locales/"))).toEqual(["node_modules/zod/v4/locales/en.js"]);
-  expect(inputs).not.toContain("lambda/results.ts");
+  expect(inputs).not.toContain("lambda/contract/results.ts");
   // The SDK clients and Powertools Idempotency load on first use: a submit without a key needs none of them.
   expect(inputs.filter((input) => /@aws-sdk\/client-|@aws-lambda-powertools\/idempotency\//.test(input))).toEqual([]);
   const all = Object.values(metafile.outputs).flatMap((output) => Object.keys(output.inputs));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CONFIG_VARIABLES, loadConfig } from "../lambda/config.ts";
-import { ConfigurationError } from "../lambda/errors.ts";
+import { ConfigurationError } from "../lambda/contract/errors.ts";
 
 function configError(environment: Record<string, string>): ConfigurationError {
   try {
@@ -45,10 +45,12 @@ describe("configuration", () => {
       workflowStateMachineArn: arn,
       resultsBucketName: "kbu-jobs-1",
     });
-    expect(configError({ KUSTOMER_SECRET_ID: "k", WORKFLOW_STATE_MACHINE_ARN: "arn:aws:lambda:eu-west-1:123456789012:function:f" }).message).toContain(
-      "WORKFLOW_STATE_MACHINE_ARN must be a state machine ARN",
+    expect(
+      configError({ KUSTOMER_SECRET_ID: "k", WORKFLOW_STATE_MACHINE_ARN: "arn:aws:lambda:eu-west-1:123456789012:function:f" }).message,
+    ).toContain("WORKFLOW_STATE_MACHINE_ARN must be a state machine ARN");
+    expect(configError({ KUSTOMER_SECRET_ID: "k", RESULTS_BUCKET_NAME: "Not_A_Bucket" }).message).toContain(
+      "RESULTS_BUCKET_NAME must be an S3 bucket name",
     );
-    expect(configError({ KUSTOMER_SECRET_ID: "k", RESULTS_BUCKET_NAME: "Not_A_Bucket" }).message).toContain("RESULTS_BUCKET_NAME must be an S3 bucket name");
   });
 
   it("reads every variable, and treats empty ones as unset", () => {
@@ -91,7 +93,9 @@ describe("configuration", () => {
   });
 
   it.each(["1", "-0.1", "20%"])("refuses a rate budget headroom of %s: 0.9 at most", (value) => {
-    expect(configError({ KUSTOMER_SECRET_ID: "s", KUSTOMER_RATE_LIMIT_HEADROOM: value }).message).toContain("KUSTOMER_RATE_LIMIT_HEADROOM must be a number from 0 to 0.9");
+    expect(configError({ KUSTOMER_SECRET_ID: "s", KUSTOMER_RATE_LIMIT_HEADROOM: value }).message).toContain(
+      "KUSTOMER_RATE_LIMIT_HEADROOM must be a number from 0 to 0.9",
+    );
   });
 
   it("requires a secret id (or, locally, a key)", () => {
@@ -110,47 +114,58 @@ describe("configuration", () => {
     expect(configError({ KUSTOMER_SECRET_ID: "s", KUSTOMER_BASE_URL: "https://user:pw@api.kustomerapp.com" }).message).not.toContain("pw");
   });
 
-  it.each(["http://127.0.0.1:4010", "http://localhost:4010", "http://[::1]:4010", "https://api.kustomerapp.com", "https://api.prod2.kustomerapp.com", "https://acme.api.kustomerapp.com"])(
-    "sends the key to %s (a Kustomer host over https, or loopback)",
+  it.each([
+    "http://127.0.0.1:4010",
+    "http://localhost:4010",
+    "http://[::1]:4010",
+    "https://api.kustomerapp.com",
+    "https://api.prod2.kustomerapp.com",
+    "https://acme.api.kustomerapp.com",
+  ])("sends the key to %s (a Kustomer host over https, or loopback)", (url) => {
+    expect(loadConfig({ KUSTOMER_SECRET_ID: "s", KUSTOMER_BASE_URL: url }).baseUrl).toBe(url);
+  });
+
+  it.each(["https://kustomerapp.com.evil.example", "https://evilkustomerapp.com", "https://proxy.internal.example"])(
+    "never sends the key to %s unless it is listed",
     (url) => {
-      expect(loadConfig({ KUSTOMER_SECRET_ID: "s", KUSTOMER_BASE_URL: url }).baseUrl).toBe(url);
+      expect(configError({ KUSTOMER_SECRET_ID: "s", KUSTOMER_BASE_URL: url }).message).toContain(
+        "KUSTOMER_BASE_URL must be a Kustomer host",
+      );
     },
   );
 
-  it.each(["https://kustomerapp.com.evil.example", "https://evilkustomerapp.com", "https://proxy.internal.example"])("never sends the key to %s unless it is listed", (url) => {
-    expect(configError({ KUSTOMER_SECRET_ID: "s", KUSTOMER_BASE_URL: url }).message).toContain("KUSTOMER_BASE_URL must be a Kustomer host");
-  });
-
   it("sends the key to a host listed explicitly", () => {
-    expect(loadConfig({ KUSTOMER_SECRET_ID: "s", KUSTOMER_BASE_URL: "https://proxy.internal.example", KUSTOMER_ALLOWED_HOSTS: "proxy.internal.example" }).baseUrl).toBe(
-      "https://proxy.internal.example",
-    );
+    expect(
+      loadConfig({
+        KUSTOMER_SECRET_ID: "s",
+        KUSTOMER_BASE_URL: "https://proxy.internal.example",
+        KUSTOMER_ALLOWED_HOSTS: "proxy.internal.example",
+      }).baseUrl,
+    ).toBe("https://proxy.internal.example");
   });
 });
 
 describe("the list of variables", () => {
   it("names every variable of CONTRACT §5 the function reads, and the two the stack sets for the workflow, so tests can reset them all", () => {
-    expect([...CONFIG_VARIABLES].sort()).toEqual(
-      [
-        "DEAD_LETTER_QUEUE_URL",
-        "IDEMPOTENCY_TABLE_NAME",
-        "IDEMPOTENCY_TTL_SECONDS",
-        "KUSTOMER_ALLOWED_HOSTS",
-        "KUSTOMER_API_KEY",
-        "KUSTOMER_BASE_URL",
-        "KUSTOMER_CONCURRENCY",
-        "KUSTOMER_MAX_ATTEMPTS",
-        "KUSTOMER_NOT_FOUND_GRACE_SECONDS",
-        "KUSTOMER_RATE_LIMIT_HEADROOM",
-        "KUSTOMER_SECRET_FIELD",
-        "KUSTOMER_SECRET_ID",
-        "KUSTOMER_TIMEOUT_MS",
-        "MAX_ITEMS",
-        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
-        "RESULTS_BUCKET_NAME",
-        "SECRET_TTL_SECONDS",
-        "WORKFLOW_STATE_MACHINE_ARN",
-      ],
-    );
+    expect([...CONFIG_VARIABLES].sort()).toEqual([
+      "DEAD_LETTER_QUEUE_URL",
+      "IDEMPOTENCY_TABLE_NAME",
+      "IDEMPOTENCY_TTL_SECONDS",
+      "KUSTOMER_ALLOWED_HOSTS",
+      "KUSTOMER_API_KEY",
+      "KUSTOMER_BASE_URL",
+      "KUSTOMER_CONCURRENCY",
+      "KUSTOMER_MAX_ATTEMPTS",
+      "KUSTOMER_NOT_FOUND_GRACE_SECONDS",
+      "KUSTOMER_RATE_LIMIT_HEADROOM",
+      "KUSTOMER_SECRET_FIELD",
+      "KUSTOMER_SECRET_ID",
+      "KUSTOMER_TIMEOUT_MS",
+      "MAX_ITEMS",
+      "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
+      "RESULTS_BUCKET_NAME",
+      "SECRET_TTL_SECONDS",
+      "WORKFLOW_STATE_MACHINE_ARN",
+    ]);
   });
 });

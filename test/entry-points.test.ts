@@ -2,7 +2,7 @@
 // naming `action`, and nothing is sent to Kustomer, nor read from it.
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { OUTCOME_TASK, RESUBMIT_TASK, WORKFLOW_CALLER } from "../lambda/events/workflow.ts";
+import { OUTCOME_TASK, RESUBMIT_TASK, WORKFLOW_CALLER } from "../lambda/contract/names.ts";
 import { customerId, customerUpdates, eventBridgeEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 
@@ -17,7 +17,8 @@ const BULK_ID = "5e4c41c8c9f1e7001a5a3b2c";
 const status = { action: "status", bulkIds: [BULK_ID] };
 const outcome = { action: "outcome", command: { body: customerUpdates(1) }, requests: [BULK_ID], submittedAt: 0, seen: [null] };
 const batch = { action: "batch", items: customerUpdates(2) };
-const workflowTask = (task?: string) => Object.assign(lambdaContext(), { clientContext: { custom: { caller: WORKFLOW_CALLER, ...(task ? { task } : {}) } } }) as Context;
+const workflowTask = (task?: string) =>
+  Object.assign(lambdaContext(), { clientContext: { custom: { caller: WORKFLOW_CALLER, ...(task ? { task } : {}) } } }) as Context;
 
 async function refusal(answer: Promise<unknown>): Promise<unknown> {
   try {
@@ -55,7 +56,9 @@ describe("what each entry point refuses", () => {
   });
 
   it("the workflow's Resubmit refuses a wrapped read", async () => {
-    const refused = await refusal(world.handler({ command: status, attempt: 1, settled: { accepted: [], unanswered: [] } }, workflowTask(RESUBMIT_TASK)));
+    const refused = await refusal(
+      world.handler({ command: status, attempt: 1, settled: { accepted: [], unanswered: [] } }, workflowTask(RESUBMIT_TASK)),
+    );
     expect(refused).toMatchObject({ name: "ValidationError" });
     expect(world.kustomer.requests).toEqual([]);
   });
@@ -63,7 +66,9 @@ describe("what each entry point refuses", () => {
   it("a direct invoke still takes commands and status reads", async () => {
     world.kustomer.addCustomers([{ id: customerId(1) }]);
     const submitted = (await world.handler({ body: customerUpdates(1) }, lambdaContext())) as { operations: Array<{ bulkId: string }> };
-    const read = (await world.handler({ action: "status", bulkIds: [submitted.operations[0]!.bulkId] }, lambdaContext())) as { operations: unknown[] };
+    const read = (await world.handler({ action: "status", bulkIds: [submitted.operations[0]!.bulkId] }, lambdaContext())) as {
+      operations: unknown[];
+    };
     expect(read.operations).toHaveLength(1);
   });
 });

@@ -4,11 +4,11 @@
 // A redelivered event starts nothing new.
 import { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { definitionFromTemplate, type Run, runStateMachine } from "../local/state-machines.ts";
 import { LocalStepFunctions } from "../local/step-functions.ts";
+import { synthApp } from "../local/synth.ts";
 import { customerId, customerUpdates, eventBridgeEvent, sqsEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
-import { definitionFromTemplate, runStateMachine, type Run } from "../local/state-machines.ts";
-import { synthApp } from "../local/synth.ts";
 
 const stepFunctions = new LocalStepFunctions();
 let world: World;
@@ -16,7 +16,9 @@ const runs: Array<Promise<Run>> = [];
 
 beforeAll(async () => {
   process.env.AWS_ENDPOINT_URL_SFN = await stepFunctions.start();
-  world = await startWorld({ WORKFLOW_STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:KustomerBulkUpdate-workflow" });
+  world = await startWorld({
+    WORKFLOW_STATE_MACHINE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:KustomerBulkUpdate-workflow",
+  });
   const workflow = definitionFromTemplate({}, "Workflow");
   stepFunctions.onStart = ({ name, input }) => {
     runs.push(
@@ -37,7 +39,9 @@ afterAll(async () => {
 
 it("the bus rule forwards the whole event to the burst queue, so its id reaches the consumer", () => {
   const template = Template.fromStack(synthApp({}).stack);
-  const [rule] = Object.values(template.findResources("AWS::Events::Rule", { Properties: { EventPattern: { "detail-type": ["Customer Bulk Update Requested"] } } }));
+  const [rule] = Object.values(
+    template.findResources("AWS::Events::Rule", { Properties: { EventPattern: { "detail-type": ["Customer Bulk Update Requested"] } } }),
+  );
   const [target] = rule!.Properties.Targets as Array<Record<string, unknown>>;
   expect(target).not.toHaveProperty("Input");
   expect(target).not.toHaveProperty("InputPath");

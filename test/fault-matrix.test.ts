@@ -2,7 +2,7 @@
 // promises (success after retry, customers in doubt when a write went unanswered, or the named error
 // with its HTTP status), within the deadline, with nothing leaked to the caller and no unhandled rejection.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { StatusResult, SubmitResult } from "../lambda/results.ts";
+import type { StatusResult, SubmitResult } from "../lambda/contract/results.ts";
 import type { FaultRule } from "../local/kustomer-sandbox.ts";
 import { API_KEY, customerUpdates, eventBridgeEvent, httpApiEvent, ROTATED_API_KEY, SECRET_ID } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
@@ -63,7 +63,13 @@ const soon = () => String(Math.ceil(Date.now() / 1000) + 1);
 const kustomerFaults: Array<[string, () => FaultRule[], Outcome]> = [
   ["429 with Retry-After", () => [{ fault: { status: 429, headers: { "retry-after": "1" } } }], { success: true }],
   ["429 without Retry-After", () => [{ fault: { status: 429 } }], { success: true }],
-  ["x-ratelimit-remaining: 0 with a reset time", () => [{ fault: { status: 201, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": soon() }, body: { data: { id: "b-1" } } } }], { success: true }],
+  [
+    "x-ratelimit-remaining: 0 with a reset time",
+    () => [
+      { fault: { status: 201, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": soon() }, body: { data: { id: "b-1" } } } },
+    ],
+    { success: true },
+  ],
   ["500 once", () => [{ fault: { status: 500 } }], { success: true }],
   ["502 once", () => [{ fault: { status: 502 } }], { success: true }],
   ["503 once", () => [{ fault: { status: 503 } }], { success: true }],
@@ -89,7 +95,16 @@ const kustomerFaults: Array<[string, () => FaultRule[], Outcome]> = [
       {
         fault: {
           status: 422,
-          body: { errors: [{ status: 422, code: "invalid", title: "Invalid", meta: { subErrors: [{ title: "bad email", source: { pointer: "/0/emails/0/email" } }] } }] },
+          body: {
+            errors: [
+              {
+                status: 422,
+                code: "invalid",
+                title: "Invalid",
+                meta: { subErrors: [{ title: "bad email", source: { pointer: "/0/emails/0/email" } }] },
+              },
+            ],
+          },
         },
       },
     ],
@@ -131,7 +146,11 @@ describe.each(triggers)("$name", (trigger) => {
     // Whatever happened, every item is accounted for, once: accepted by Kustomer, in doubt, or reported unsent.
     if (progress) {
       const accepted = progress.acceptedBulkIds.flatMap((bulkId) => world.kustomer.operations.get(bulkId)?.customerIds ?? []);
-      expect([...accepted, ...(progress.inDoubtCustomerIds ?? []), ...progress.unsentCustomerIds].sort()).toEqual(customerUpdates(ITEMS).map((update) => update.id).sort());
+      expect([...accepted, ...(progress.inDoubtCustomerIds ?? []), ...progress.unsentCustomerIds].sort()).toEqual(
+        customerUpdates(ITEMS)
+          .map((update) => update.id)
+          .sort(),
+      );
     }
     // A write Kustomer answered 2xx is never sent again: one PUT per request of 100.
     if ("inDoubt" in expected && /that is not/.test(_)) expect(world.kustomer.bulkPuts).toHaveLength(Math.ceil(ITEMS / 100));
@@ -150,9 +169,17 @@ describe.each(triggers)("$name", (trigger) => {
 });
 
 const secretFaults: Array<[string, (world: World) => void, Outcome]> = [
-  ["Secrets Manager throttling", (world) => world.secrets.faults.push(...Array(10).fill("ThrottlingException")), { error: "SecretUnavailableError", httpStatus: 503 }],
+  [
+    "Secrets Manager throttling",
+    (world) => world.secrets.faults.push(...Array(10).fill("ThrottlingException")),
+    { error: "SecretUnavailableError", httpStatus: 503 },
+  ],
   ["ResourceNotFoundException", (world) => world.secrets.secrets.delete(SECRET_ID), { error: "ConfigurationError", httpStatus: 500 }],
-  ["a secret without the expected field", (world) => world.secrets.secrets.set(SECRET_ID, JSON.stringify({ token: API_KEY })), { error: "ConfigurationError", httpStatus: 500 }],
+  [
+    "a secret without the expected field",
+    (world) => world.secrets.secrets.set(SECRET_ID, JSON.stringify({ token: API_KEY })),
+    { error: "ConfigurationError", httpStatus: 500 },
+  ],
 ];
 
 describe.each(triggers)("$name, cold start", (trigger) => {
@@ -176,7 +203,11 @@ describe("a partial failure", () => {
     try {
       world.kustomer.addCustomers(customerUpdates(250));
       const updates = customerUpdates(250);
-      world.kustomer.inject({ match: (request) => JSON.stringify(request.body).includes(updates[200]!.id), times: 100, fault: { status: 500 } });
+      world.kustomer.inject({
+        match: (request) => JSON.stringify(request.body).includes(updates[200]!.id),
+        times: 100,
+        fault: { status: 500 },
+      });
       const error = await world.handler({ body: updates }, lambdaContext(DEADLINE_MS)).catch((caught: unknown) => caught);
       expect(error).toMatchObject({ name: "KustomerUnavailableError" });
       const { acceptedBulkIds, unsentCustomerIds } = (error as { progress: Progress }).progress;
@@ -187,7 +218,10 @@ describe("a partial failure", () => {
       const again = await world.invoke<SubmitResult>({ body: updates }, lambdaContext(DEADLINE_MS));
       expect(again).toMatchObject({ status: "submitted", items: 250 });
       world.advance(1_000);
-      const status = await world.invoke<StatusResult>({ action: "status", bulkIds: [...acceptedBulkIds, ...again.operations.map((operation) => operation.bulkId as string)] }, lambdaContext());
+      const status = await world.invoke<StatusResult>(
+        { action: "status", bulkIds: [...acceptedBulkIds, ...again.operations.map((operation) => operation.bulkId as string)] },
+        lambdaContext(),
+      );
       expect(status.allComplete).toBe(true);
       // Applying the first 200 twice changed nothing and failed nothing.
       expect(status.operations.every((operation) => operation.failureCount === 0)).toBe(true);

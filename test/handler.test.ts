@@ -1,7 +1,8 @@
 import type { Context } from "aws-lambda";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { WORKFLOW_CALLER } from "../lambda/events/workflow.ts";
-import type { StatusResult, SubmitResult } from "../lambda/results.ts";
+import { WORKFLOW_CALLER } from "../lambda/contract/names.ts";
+import type { StatusResult, SubmitResult } from "../lambda/contract/results.ts";
+import { failure as thrown } from "./support/failures.ts";
 import {
   API_KEY,
   customerId,
@@ -12,7 +13,6 @@ import {
   SECRET_ID,
   SENSITIVE,
 } from "./support/fixtures.ts";
-import { failure as thrown } from "./support/failures.ts";
 import { findLeaks, lambdaContext, startWorld, type World } from "./support/harness.ts";
 
 let world: World | undefined;
@@ -97,7 +97,11 @@ describe("Step Functions task / direct invocation", () => {
     const bulkIds = [operations[0]!.bulkId as string];
     advance(1_000);
     const status = await invoke<StatusResult>({ action: "status", bulkIds }, lambdaContext());
-    expect(status.operations[0]).toMatchObject({ successCount: 1, failureCount: 1, failures: [{ id: customerId(2), error: "customer not found" }] });
+    expect(status.operations[0]).toMatchObject({
+      successCount: 1,
+      failureCount: 1,
+      failures: [{ id: customerId(2), error: "customer not found" }],
+    });
   });
 
   it("throws a ValidationError naming every bad field, and Kustomer is never called", async () => {
@@ -112,7 +116,11 @@ describe("Step Functions task / direct invocation", () => {
   it.each([
     ["an array", [customerUpdate(1)], "the request must be a JSON object"],
     ["a string", "hello", "the request must be a JSON object"],
-    ["an SNS notification", { Records: [{ EventSource: "aws:sns", Sns: { Message: "{}" } }] }, "this event source is not supported; send the command itself"],
+    [
+      "an SNS notification",
+      { Records: [{ EventSource: "aws:sns", Sns: { Message: "{}" } }] },
+      "this event source is not supported; send the command itself",
+    ],
   ])("refuses an event of no known shape (%s) with a ValidationError", async (_, event, message) => {
     const { handler, kustomer } = await begin();
     const error = await thrown(handler(event, lambdaContext()));
@@ -131,7 +139,10 @@ describe("Step Functions task / direct invocation", () => {
     };
     const error = await thrown(handler(event, lambdaContext()));
     expect(error.name).toBe("InternalError");
-    const logged = logs.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line)).find((line) => line.message === "unexpected error");
+    const logged = logs
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line))
+      .find((line) => line.message === "unexpected error");
     expect(logged).toMatchObject({ level: "ERROR", errorType: "TypeError" });
     expect(logged.frames[0]).toMatch(/handler\.test\.ts:\d+:\d+/);
     expect(logged.frames.some((frame: string) => /lambda\/validation\.ts:\d+:\d+/.test(frame))).toBe(true);
@@ -145,14 +156,29 @@ describe("Step Functions task / direct invocation", () => {
       },
     };
     const context = Object.assign(lambdaContext(), { clientContext: { custom: { caller: WORKFLOW_CALLER } } }) as Context;
-    expect(await invoke(event, context)).toEqual({ status: "failed", retryable: false, retryAfterSeconds: 0, outcome: { error: { name: "InternalError", message: "internal error" } } });
+    expect(await invoke(event, context)).toEqual({
+      status: "failed",
+      retryable: false,
+      retryAfterSeconds: 0,
+      outcome: { error: { name: "InternalError", message: "internal error" } },
+    });
   });
 
   it.each<[string, (kustomer: World["kustomer"]) => void, string, Record<string, unknown>]>([
     ["403", (kustomer) => kustomer.inject({ fault: { status: 403 } }), "KustomerAuthError", { retryable: false }],
     ["409", (kustomer) => kustomer.inject({ fault: { status: 409 } }), "KustomerRequestError", { kustomerStatus: 409, retryable: false }],
-    ["429 twice", (kustomer) => kustomer.inject({ times: 2, fault: { status: 429, headers: { "retry-after": "0" } } }), "KustomerRateLimitError", { retryable: true, kustomerStatus: 429 }],
-    ["503 twice", (kustomer) => kustomer.inject({ times: 2, fault: { status: 503 } }), "KustomerUnavailableError", { timedOut: false, retryable: true }],
+    [
+      "429 twice",
+      (kustomer) => kustomer.inject({ times: 2, fault: { status: 429, headers: { "retry-after": "0" } } }),
+      "KustomerRateLimitError",
+      { retryable: true, kustomerStatus: 429 },
+    ],
+    [
+      "503 twice",
+      (kustomer) => kustomer.inject({ times: 2, fault: { status: 503 } }),
+      "KustomerUnavailableError",
+      { timedOut: false, retryable: true },
+    ],
   ])("throws the contract's named error when Kustomer answers %s", async (_case, arrange, name, properties) => {
     const { handler, kustomer } = await begin({ KUSTOMER_MAX_ATTEMPTS: "2", KUSTOMER_TIMEOUT_MS: "300" });
     arrange(kustomer);
@@ -186,15 +212,22 @@ describe("Step Functions task / direct invocation", () => {
     ["a reset after the request went out, twice", { reset: true } as const],
     ["a 201 that cannot be read", { status: 201, body: '{"data":{"type":"bulk","id":' }],
     ["a gateway's 502 twice", { status: 502 }],
-  ])("answers %s as in doubt, never as not sent: an operation with no bulk id, its customers listed, sent no more than the client's attempts", async (_case, fault) => {
-    const { invoke, kustomer } = await begin({ KUSTOMER_MAX_ATTEMPTS: "2", KUSTOMER_TIMEOUT_MS: "300" });
-    kustomer.inject({ times: 2, fault });
-    const updates = customerUpdates(1);
-    const result = await invoke<SubmitResult>({ body: updates }, lambdaContext());
-    expect(result).toMatchObject({ status: "submitted", operations: [{ bulkId: null, status: "inDoubt", items: 1, customerIds: [updates[0]!.id] }], inDoubtCustomerIds: [updates[0]!.id] });
-    // An answered 2xx is never sent again.
-    expect(kustomer.bulkPuts).toHaveLength("status" in fault && fault.status === 201 ? 1 : 2);
-  });
+  ])(
+    "answers %s as in doubt, never as not sent: an operation with no bulk id, its customers listed, sent no more than the client's attempts",
+    async (_case, fault) => {
+      const { invoke, kustomer } = await begin({ KUSTOMER_MAX_ATTEMPTS: "2", KUSTOMER_TIMEOUT_MS: "300" });
+      kustomer.inject({ times: 2, fault });
+      const updates = customerUpdates(1);
+      const result = await invoke<SubmitResult>({ body: updates }, lambdaContext());
+      expect(result).toMatchObject({
+        status: "submitted",
+        operations: [{ bulkId: null, status: "inDoubt", items: 1, customerIds: [updates[0]!.id] }],
+        inDoubtCustomerIds: [updates[0]!.id],
+      });
+      // An answered 2xx is never sent again.
+      expect(kustomer.bulkPuts).toHaveLength("status" in fault && fault.status === 201 ? 1 : 2);
+    },
+  );
 
   it("stops waiting for a hanging Kustomer within the invocation's remaining time, its customers in doubt", async () => {
     const { invoke, kustomer } = await begin({ KUSTOMER_TIMEOUT_MS: "60000" });
@@ -225,12 +258,17 @@ describe("a Distributed Map batch", () => {
       { index: 3, reason: expect.stringMatching(/^id: /) },
       { index: 4, id: customerId(1), reason: "id: is the same customer as an earlier line of its batch" },
     ]);
-    expect((kustomer.bulkPuts.at(-1)?.body as Array<{ id: string }>).map((item) => item.id)).toEqual([customerId(1), customerId(3)]);
+    expect((kustomer.bulkPuts.at(-1)!.body as Array<{ id: string }>).map((item) => item.id)).toEqual([customerId(1), customerId(3)]);
 
     // Nothing valid: nothing sent, every line reported.
     const sent = kustomer.bulkPuts.length;
     const none = await handler({ Items: [{ id: "nope" }] }, lambdaContext());
-    expect(none).toEqual({ status: "submitted", items: 0, operations: [], rejected: [{ index: 0, id: "nope", reason: expect.stringMatching(/^id: must be a Kustomer id/) }] });
+    expect(none).toEqual({
+      status: "submitted",
+      items: 0,
+      operations: [],
+      rejected: [{ index: 0, id: "nope", reason: expect.stringMatching(/^id: must be a Kustomer id/) }],
+    });
     expect(kustomer.bulkPuts).toHaveLength(sent);
 
     // A failure of Kustomer is the whole batch's: the map counts it and retries it.
@@ -250,7 +288,10 @@ describe("EventBridge", () => {
   it("throws for another detail-type and for a bad detail, so the event goes to the DLQ", async () => {
     const { handler, kustomer } = await begin();
     const wrongType = await thrown(handler(eventBridgeEvent({ body: customerUpdates(1) }, "ECR Image Action"), lambdaContext()));
-    expect(wrongType).toMatchObject({ name: "ValidationError", issues: [{ path: "detail-type", message: 'must be "Customer Bulk Update Requested"' }] });
+    expect(wrongType).toMatchObject({
+      name: "ValidationError",
+      issues: [{ path: "detail-type", message: 'must be "Customer Bulk Update Requested"' }],
+    });
     const badDetail = await thrown(handler(eventBridgeEvent({ body: [{ id: "x" }] }), lambdaContext()));
     expect(badDetail).toMatchObject({ name: "ValidationError", issues: [{ path: "body[0].id" }] });
     expect(kustomer.requests).toEqual([]);
@@ -343,8 +384,7 @@ describe("configuration", () => {
 });
 
 describe("metrics", () => {
-  const emf = (logs: string[]) =>
-    logs.filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line) as Record<string, any>);
+  const emf = (logs: string[]) => logs.filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line) as Record<string, any>);
 
   it("are published as CloudWatch EMF: items, bulk requests, retries, 429s and failures by error name", async () => {
     const { handler, kustomer, logs } = await begin();
@@ -373,10 +413,14 @@ describe("logs", () => {
     const contexts = Array.from({ length: 4 }, () => lambdaContext());
     // Each starts before the others end: the last context set must not label them all.
     await Promise.all(contexts.map((context, index) => invoke({ body: customerUpdates(index + 1) }, context)));
-    const done = logs.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line)).filter((line) => line.message === "request done");
-    expect(done.map((line) => [line.function_request_id, line.items]).sort()).toEqual(contexts.map((context, index) => [context.awsRequestId, index + 1]).sort());
+    const done = logs
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.message === "request done");
+    expect(done.map((line) => [line.function_request_id, line.items]).sort()).toEqual(
+      contexts.map((context, index) => [context.awsRequestId, index + 1]).sort(),
+    );
   });
-
 
   it("are structured JSON with the request id, trigger, counts, retries and bulk ids", async () => {
     const { invoke, logs, kustomer } = await begin();
@@ -414,14 +458,19 @@ describe("logs", () => {
     kustomer.inject({ times: 3, fault: { status: 503 } });
     await thrown(handler({ body: customerUpdates(3) }, lambdaContext()));
     const lines = logs.filter((line) => line.startsWith("{") && !line.includes('"_aws"')).map((line) => JSON.parse(line));
-    expect(lines).toEqual([expect.objectContaining({ level: "ERROR", message: "request failed", error: "KustomerUnavailableError", kustomerStatus: 503 })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: "ERROR", message: "request failed", error: "KustomerUnavailableError", kustomerStatus: 503 }),
+    ]);
     expect(JSON.stringify(lines[0]).length).toBeLessThan(600);
   });
 
   it("never hold the key or personal data, even when Kustomer quotes them back", async () => {
     const { handler, kustomer, logs } = await begin();
     kustomer.inject({
-      fault: { status: 400, body: { errors: [{ code: "bad_request", title: `ada.1@example.com is taken; key ${API_KEY}`, detail: "Ada Lovelace 1" }] } },
+      fault: {
+        status: 400,
+        body: { errors: [{ code: "bad_request", title: `ada.1@example.com is taken; key ${API_KEY}`, detail: "Ada Lovelace 1" }] },
+      },
     });
     const error = await thrown(handler({ body: customerUpdates(3) }, lambdaContext()));
     // The message names Kustomer's code only; its own words travel, redacted, in the typed details.

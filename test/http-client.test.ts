@@ -32,7 +32,11 @@ beforeAll(async () => {
       return more();
     }
     if (request.url === "/headers") {
-      response.writeHead(200, [["X-RateLimit-Remaining", "7"], ["Set-Cookie", "a=1"], ["Set-Cookie", "b=2"]]);
+      response.writeHead(200, [
+        ["X-RateLimit-Remaining", "7"],
+        ["Set-Cookie", "a=1"],
+        ["Set-Cookie", "b=2"],
+      ]);
       response.end("{}");
       return;
     }
@@ -56,7 +60,12 @@ describe("sendHttp", () => {
 
   it("sends the body with its length and reads the whole answer", async () => {
     const body = JSON.stringify({ city: "Zürich" });
-    const answer = await sendHttp(new URL(`${base}/echo`), { method: "PUT", headers: { "content-type": "application/json" }, body, timeoutMs: 2_000 });
+    const answer = await sendHttp(new URL(`${base}/echo`), {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body,
+      timeoutMs: 2_000,
+    });
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toEqual({ length: String(Buffer.byteLength(body)), body });
   });

@@ -11,11 +11,18 @@ beforeAll(async () => {
 });
 afterAll(() => world.stop());
 
-const put = (remainingMs: number) => world.http(httpApiEvent({ method: "PUT", path: "/customers/bulk", body: customerUpdates(2) }), lambdaContext(remainingMs));
+const put = (remainingMs: number) =>
+  world.http(httpApiEvent({ method: "PUT", path: "/customers/bulk", body: customerUpdates(2) }), lambdaContext(remainingMs));
 
 it("answers 429 with Retry-After at once rather than wait past 29 s for the budget, with minutes of invocation left", async () => {
   const resetAt = Math.ceil(Date.now() / 1000) + 40;
-  world.kustomer.inject({ fault: { status: 201, headers: { "x-ratelimit-limit": "100", "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(resetAt) }, body: { data: { id: "b-1" } } } });
+  world.kustomer.inject({
+    fault: {
+      status: 201,
+      headers: { "x-ratelimit-limit": "100", "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(resetAt) },
+      body: { data: { id: "b-1" } },
+    },
+  });
   expect((await put(300_000)).statusCode).toBe(202);
   const started = Date.now();
   const limited = await put(300_000);

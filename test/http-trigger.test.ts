@@ -36,7 +36,9 @@ describe.each(Object.entries(submitEvents))("%s", (_, eventOf) => {
 
   it("decodes a base64 body and passes ids from the query string", async () => {
     const ids = [customerId(1), customerId(2), customerId(3)].join(",");
-    const response = await invoke(eventOf({ method: "PUT", path: "/customers/bulk", query: { ids }, body: [customerUpdate(1)], base64: true }));
+    const response = await invoke(
+      eventOf({ method: "PUT", path: "/customers/bulk", query: { ids }, body: [customerUpdate(1)], base64: true }),
+    );
     expect(response.statusCode).toBe(202);
     expect(world.kustomer.bulkPuts[0]?.query).toEqual({ ids });
     expect(world.kustomer.bulkPuts[0]?.body).toEqual([customerUpdate(1)]);
@@ -55,11 +57,26 @@ describe.each(Object.entries(submitEvents))("%s", (_, eventOf) => {
       world.advance(500);
     }
     expect(statuses).toEqual([
-      { allComplete: false, operations: [{ bulkId, status: "queued", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }] },
-      { allComplete: false, operations: [{ bulkId, status: "running", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }] },
+      {
+        allComplete: false,
+        operations: [{ bulkId, status: "queued", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }],
+      },
+      {
+        allComplete: false,
+        operations: [{ bulkId, status: "running", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }],
+      },
       {
         allComplete: true,
-        operations: [{ bulkId, status: "complete", successCount: 2, failureCount: 1, failures: [{ id: customerId(2), error: "customer not found" }], inDoubtCustomerIds: [] }],
+        operations: [
+          {
+            bulkId,
+            status: "complete",
+            successCount: 2,
+            failureCount: 1,
+            failures: [{ id: customerId(2), error: "customer not found" }],
+            inDoubtCustomerIds: [],
+          },
+        ],
         items: 3,
         applied: 2,
         failed: 1,
@@ -96,11 +113,31 @@ describe("HTTP requests", () => {
   it.each([
     ["invalid JSON", { body: "[{" }, 400, [{ path: "body", message: "is not valid JSON" }]],
     ["no body", { body: undefined }, 400, [{ path: "body", message: "is required: a JSON array of customer updates" }]],
-    ["an object instead of an array", { body: { id: customerId(1) } }, 400, [{ path: "body", message: expect.stringContaining("expected array") }]],
-    ["a wrong content type", { headers: { "content-type": "text/plain" } }, 415, [{ path: "body", message: "Content-Type must be application/json (or application/*+json)" }]],
-    ["a form post", { headers: { "content-type": "application/x-www-form-urlencoded" } }, 415, [{ path: "body", message: expect.stringContaining("application/json") }]],
+    [
+      "an object instead of an array",
+      { body: { id: customerId(1) } },
+      400,
+      [{ path: "body", message: expect.stringContaining("expected array") }],
+    ],
+    [
+      "a wrong content type",
+      { headers: { "content-type": "text/plain" } },
+      415,
+      [{ path: "body", message: "Content-Type must be application/json (or application/*+json)" }],
+    ],
+    [
+      "a form post",
+      { headers: { "content-type": "application/x-www-form-urlencoded" } },
+      415,
+      [{ path: "body", message: expect.stringContaining("application/json") }],
+    ],
     ["no content type", { headers: { "content-type": "" } }, 415, [{ path: "body", message: expect.stringContaining("application/json") }]],
-    ["an unknown query parameter", { query: { dryrun: "true" } }, 400, [{ path: "dryrun", message: "is not a query parameter; use ids or dryRun" }]],
+    [
+      "an unknown query parameter",
+      { query: { dryrun: "true" } },
+      400,
+      [{ path: "dryrun", message: "is not a query parameter; use ids or dryRun" }],
+    ],
     ["a dryRun that is not true or false", { query: { dryRun: "yes" } }, 400, [{ path: "dryRun", message: expect.any(String) }]],
     ["a wrong route", { path: "/customers" }, 404, [{ path: "", message: expect.stringContaining("no route for PUT") }]],
     ["a wrong method", { method: "POST" }, 404, [{ path: "", message: expect.stringContaining("no route for POST") }]],
@@ -167,13 +204,17 @@ describe("HTTP requests", () => {
   it("answers GET /bulk/{bulkId} of an operation Kustomer does not know with 404 NotFoundError", async () => {
     const response = await invoke(httpApiEvent({ method: "GET", path: "/bulk/5e4c41c8c9f1ffffffffffff" }));
     expect(response.statusCode).toBe(404);
-    expect(JSON.parse(response.body)).toEqual({ error: { name: "NotFoundError", message: "Kustomer knows no bulk operation 5e4c41c8c9f1ffffffffffff" } });
+    expect(JSON.parse(response.body)).toEqual({
+      error: { name: "NotFoundError", message: "Kustomer knows no bulk operation 5e4c41c8c9f1ffffffffffff" },
+    });
   });
 
   it("names the path segment of a malformed bulk id, and says what a valid one looks like", async () => {
     const response = await invoke(httpApiEvent({ method: "GET", path: "/bulk/not%20an%20id" }));
     expect(response.statusCode).toBe(400);
-    expect(JSON.parse(response.body).error.issues).toEqual([{ path: "bulkId", message: expect.stringMatching(/^must be a Kustomer bulk operation id.*e\.g\. [0-9a-f]{24}$/) }]);
+    expect(JSON.parse(response.body).error.issues).toEqual([
+      { path: "bulkId", message: expect.stringMatching(/^must be a Kustomer bulk operation id.*e\.g\. [0-9a-f]{24}$/) },
+    ]);
     expect(world.kustomer.requests).toEqual([]);
   });
 
@@ -182,7 +223,7 @@ describe("HTTP requests", () => {
     const response = await put({ body: [upper], query: { ids: `${customerId(1).toUpperCase()},${customerId(2)}` } });
     expect(response.statusCode).toBe(202);
     expect(world.kustomer.bulkPuts[0]?.query).toEqual({ ids: `${customerId(1)},${customerId(2)}` });
-    expect((world.kustomer.bulkPuts[0]?.body as Array<{ id: string }>)[0]?.id).toBe(customerId(1));
+    expect((world.kustomer.bulkPuts[0]!.body as Array<{ id: string }>)[0]?.id).toBe(customerId(1));
   });
 
   it.each([
@@ -197,7 +238,9 @@ describe("HTTP requests", () => {
     world.kustomer.inject({ fault: { status: 403 } });
     expect((await put({})).statusCode).toBe(502);
 
-    world.kustomer.inject({ fault: { status: 400, body: { errors: [{ status: 400, code: "bad_request", title: "Bad custom attribute" }] } } });
+    world.kustomer.inject({
+      fault: { status: 400, body: { errors: [{ status: 400, code: "bad_request", title: "Bad custom attribute" }] } },
+    });
     const rejected = await put({});
     expect(rejected.statusCode).toBe(422);
     expect(JSON.parse(rejected.body).error).toMatchObject({
@@ -221,7 +264,14 @@ describe("HTTP requests", () => {
     const updates = customerUpdates(100);
     const submitted = JSON.parse((await put({ body: updates })).body) as { operations: Array<{ bulkId: string }> };
     const itemised = updates.slice(0, 5).map(({ id }) => ({ _clientRef: id, objectId: id, status: "error", error: "customer not found" }));
-    world.kustomer.inject({ method: "GET", path: /\/batches$/, fault: { status: 200, body: { data: [{ successCount: 60, failureCount: 10, objectIds: updates.map(({ id }) => id), results: itemised }] } } });
+    world.kustomer.inject({
+      method: "GET",
+      path: /\/batches$/,
+      fault: {
+        status: 200,
+        body: { data: [{ successCount: 60, failureCount: 10, objectIds: updates.map(({ id }) => id), results: itemised }] },
+      },
+    });
     world.advance(1_000);
     const status = JSON.parse((await invoke(httpApiEvent({ method: "GET", path: `/bulk/${submitted.operations[0]!.bulkId}` }))).body);
     expect(status.operations[0].failures).toHaveLength(5);
@@ -233,7 +283,10 @@ describe("HTTP requests", () => {
     const updates = customerUpdates(2);
     const response = await put({ body: updates });
     expect(response.statusCode).toBe(202);
-    expect(JSON.parse(response.body)).toMatchObject({ operations: [{ bulkId: null, status: "inDoubt", items: 2 }], inDoubtCustomerIds: updates.map(({ id }) => id) });
+    expect(JSON.parse(response.body)).toMatchObject({
+      operations: [{ bulkId: null, status: "inDoubt", items: 2 }],
+      inDoubtCustomerIds: updates.map(({ id }) => id),
+    });
   });
 
   it("reports accepted bulk ids and unsent customer ids when a later chunk fails", async () => {

@@ -3,8 +3,8 @@
 // (A duplicate queue message is deduplicated by the workflow's execution name: test/event-flow.test.ts.)
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MAX_COMMAND_ITEMS } from "../lambda/config.ts";
-import { startLocalDynamoDb, type LocalDynamoDb } from "../local/dynamodb.ts";
+import { MAX_COMMAND_ITEMS } from "../lambda/contract/limits.ts";
+import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
 import { customerId, customerUpdates, eventBridgeEvent, restApiEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 
@@ -33,8 +33,20 @@ afterAll(async () => {
 let keys = 0;
 const newKey = () => `key-${(keys += 1)}-${Date.now()}`;
 const put = (key: string | undefined, body: unknown, remainingMs?: number) =>
-  world.http(restApiEvent({ method: "PUT", path: "/customers/bulk", body, headers: { "content-type": "application/json", ...(key ? { "Idempotency-Key": key } : {}) } }), lambdaContext(remainingMs));
-const answer = (response: { statusCode: number; headers: Record<string, string>; body: string }) => ({ status: response.statusCode, retryAfter: response.headers["retry-after"], body: JSON.parse(response.body) });
+  world.http(
+    restApiEvent({
+      method: "PUT",
+      path: "/customers/bulk",
+      body,
+      headers: { "content-type": "application/json", ...(key ? { "Idempotency-Key": key } : {}) },
+    }),
+    lambdaContext(remainingMs),
+  );
+const answer = (response: { statusCode: number; headers: Record<string, string>; body: string }) => ({
+  status: response.statusCode,
+  retryAfter: response.headers["retry-after"],
+  body: JSON.parse(response.body),
+});
 
 describe("Idempotency-Key on HTTP", () => {
   it("answers a repeat with the first result (202, the same body) and sends nothing again", async () => {
@@ -86,7 +98,10 @@ describe("Idempotency-Key on HTTP", () => {
     await put(undefined, customerUpdates(1));
     await put(undefined, customerUpdates(1));
     expect(world.kustomer.bulkPuts).toHaveLength(2);
-    expect(answer(await put("has space", customerUpdates(1)))).toMatchObject({ status: 400, body: { error: { issues: [{ path: "Idempotency-Key" }] } } });
+    expect(answer(await put("has space", customerUpdates(1)))).toMatchObject({
+      status: 400,
+      body: { error: { issues: [{ path: "Idempotency-Key" }] } },
+    });
   });
 });
 
@@ -94,8 +109,16 @@ describe("other deliveries", () => {
   it("keeps each caller's keys its own: a second caller's same key is another key, with its own answer", async () => {
     const key = newKey();
     const as = (userArn: string, body: unknown) => {
-      const event = restApiEvent({ method: "PUT", path: "/customers/bulk", body, headers: { "content-type": "application/json", "Idempotency-Key": key } });
-      return world.http({ ...event, requestContext: { ...event.requestContext, identity: { ...event.requestContext.identity, userArn } } }, lambdaContext());
+      const event = restApiEvent({
+        method: "PUT",
+        path: "/customers/bulk",
+        body,
+        headers: { "content-type": "application/json", "Idempotency-Key": key },
+      });
+      return world.http(
+        { ...event, requestContext: { ...event.requestContext, identity: { ...event.requestContext.identity, userArn } } },
+        lambdaContext(),
+      );
     };
     const first = answer(await as("arn:aws:iam::123456789012:user/alice", customerUpdates(2)));
     const second = answer(await as("arn:aws:iam::123456789012:user/bob", customerUpdates(3)));
@@ -109,7 +132,11 @@ describe("other deliveries", () => {
   it("checks a command before claiming its key: a body nested 200,000 deep is a 400, and the key stays free", async () => {
     const key = newKey();
     const deep = `${"[".repeat(200_000)}${"]".repeat(200_000)}`;
-    const event = restApiEvent({ method: "PUT", path: "/customers/bulk", headers: { "content-type": "application/json", "Idempotency-Key": key } });
+    const event = restApiEvent({
+      method: "PUT",
+      path: "/customers/bulk",
+      headers: { "content-type": "application/json", "Idempotency-Key": key },
+    });
     const refused = answer(await world.http({ ...event, body: `[{"id":"${customerId(1)}","tags":${deep}}]` }, lambdaContext()));
     expect(refused).toMatchObject({ status: 400, body: { error: { name: "ValidationError", issues: [{ path: "body[0].tags[0]" }] } } });
     expect(answer(await put(key, customerUpdates(1))).status).toBe(202);
@@ -135,7 +162,7 @@ describe("other deliveries", () => {
 describe("the record", () => {
   it("of the largest command, every request in doubt, stays within DynamoDB's 400 KB item, and answers a repeat the same", async () => {
     // Every request accepted with a 201 that cannot be read: 100 operations in doubt, with their reasons.
-    world.kustomer.inject({ method: "PUT", times: 1_000, fault: { status: 201, body: "{\"data\":" } });
+    world.kustomer.inject({ method: "PUT", times: 1_000, fault: { status: 201, body: '{"data":' } });
     const key = newKey();
     const updates = Array.from({ length: MAX_COMMAND_ITEMS }, (_, index) => ({ id: customerId(index + 1) }));
     const first = answer(await put(key, updates));
@@ -145,7 +172,11 @@ describe("the record", () => {
     expect(world.kustomer.bulkPuts).toHaveLength(MAX_COMMAND_ITEMS / 100);
 
     const { DynamoDBClient, ScanCommand } = await import("@aws-sdk/client-dynamodb");
-    const client = new DynamoDBClient({ endpoint: dynamodb.url, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+    const client = new DynamoDBClient({
+      endpoint: dynamodb.url,
+      region: "us-east-1",
+      credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    });
     const { Items = [] } = await client.send(new ScanCommand({ TableName: TABLE }));
     client.destroy();
     // DynamoDB counts an item as its attribute names and values, in UTF-8.
@@ -176,7 +207,10 @@ describe("when DynamoDB fails", () => {
   it("keeps Kustomer's answer when the table fails after it: an accepted submit answers its bulk ids, not a 503", async () => {
     tableFailsOnceKustomerHasIt();
     const accepted = answer(await put(newKey(), customerUpdates(2)));
-    expect(accepted).toMatchObject({ status: 202, body: { status: "submitted", operations: [{ bulkId: expect.stringMatching(/^[0-9a-f]{24}$/) }] } });
+    expect(accepted).toMatchObject({
+      status: 202,
+      body: { status: "submitted", operations: [{ bulkId: expect.stringMatching(/^[0-9a-f]{24}$/) }] },
+    });
     expect(world.kustomer.bulkPuts).toHaveLength(1);
   });
 
@@ -193,7 +227,10 @@ describe("when DynamoDB fails", () => {
     // 2 s left: the deadline falls 1.5 s in, with the claim still in the table.
     const refused = answer(await put(newKey(), customerUpdates(2), 2_000));
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect(refused).toMatchObject({ status: 503, body: { error: { name: "IdempotencyUnavailableError", message: expect.stringContaining("nothing was sent") } } });
+    expect(refused).toMatchObject({
+      status: 503,
+      body: { error: { name: "IdempotencyUnavailableError", message: expect.stringContaining("nothing was sent") } },
+    });
     await sleep(3_500);
     expect(world.kustomer.bulkPuts).toHaveLength(0);
   });
@@ -210,7 +247,10 @@ describe("when DynamoDB fails", () => {
     const started = Date.now();
     const accepted = answer(await put(newKey(), customerUpdates(2), 3_000));
     expect(Date.now() - started).toBeLessThan(3_000);
-    expect(accepted).toMatchObject({ status: 202, body: { status: "submitted", operations: [{ bulkId: expect.stringMatching(/^[0-9a-f]{24}$/) }] } });
+    expect(accepted).toMatchObject({
+      status: 202,
+      body: { status: "submitted", operations: [{ bulkId: expect.stringMatching(/^[0-9a-f]{24}$/) }] },
+    });
     // The abandoned save finishes in the background (on Lambda the environment would be frozen): let it.
     dynamodb.latencyMs = 0;
     await sleep(1_000);

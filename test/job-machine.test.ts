@@ -5,11 +5,11 @@
 import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { LOCAL_NAMES } from "../local/state-machines.ts";
+import type { S3Call } from "./support/fake-s3.ts";
 import { customerUpdates } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
-import type { S3Call } from "./support/fake-s3.ts";
-import { jobStack, objectCreated, runJobMachine, STATE_MACHINE_ACCESS_KEY, type JobRun, type JobStack } from "./support/job-machine.ts";
-import { ACCOUNT, Permissions, REGION, type Call } from "./support/permissions.ts";
+import { type JobRun, type JobStack, jobStack, objectCreated, runJobMachine, STATE_MACHINE_ACCESS_KEY } from "./support/job-machine.ts";
+import { ACCOUNT, type Call, Permissions, REGION } from "./support/permissions.ts";
 
 const BUCKET = LOCAL_NAMES.bucket;
 /** State input and output, and a task's result, are limited to 256 KiB on AWS. */
@@ -48,7 +48,11 @@ interface Report {
 const lines = (updates: Array<Record<string, unknown>>) => updates.map((update) => JSON.stringify(update));
 
 /** Puts the job file and runs the job its event starts; Kustomer's clock moves 1 s at every task. */
-async function runJob(key: string, body: string | Buffer, options: { moveClock?: boolean; handler?: typeof jobHandler; stack?: JobStack } = {}): Promise<JobRun & { report?: Report; retry?: string[] }> {
+async function runJob(
+  key: string,
+  body: string | Buffer,
+  options: { moveClock?: boolean; handler?: typeof jobHandler; stack?: JobStack } = {},
+): Promise<JobRun & { report?: Report; retry?: string[] }> {
   world.s3.put(BUCKET, key, body);
   const run = await runJobMachine({
     stack: options.stack ?? stack,
@@ -61,7 +65,13 @@ async function runJob(key: string, body: string | Buffer, options: { moveClock?:
   });
   const runFolder = [...world.s3.objects.keys()].find((path) => path.startsWith(`${BUCKET}/results/`) && path.endsWith("/report.json"));
   const report = runFolder ? (JSON.parse(world.s3.objects.get(runFolder)?.toString("utf8") ?? "") as Report) : undefined;
-  const retry = runFolder ? world.s3.objects.get(runFolder.replace(/report\.json$/, "retry.jsonl"))?.toString("utf8").split("\n").filter(Boolean) : undefined;
+  const retry = runFolder
+    ? world.s3.objects
+        .get(runFolder.replace(/report\.json$/, "retry.jsonl"))
+        ?.toString("utf8")
+        .split("\n")
+        .filter(Boolean)
+    : undefined;
   return { ...run, report, retry };
 }
 
@@ -71,11 +81,13 @@ function expectConsistent(report: Report | undefined): asserts report {
   const { lines: total, applied, failed, inDoubt, unsent, unchanged, failures } = report as Report;
   expect(applied + failed + inDoubt + unsent + unchanged).toBe(total);
   expect(failures).toHaveLength(failed + inDoubt + unsent);
-  for (const state of ["failed", "inDoubt", "unsent"] as const) expect(failures.filter((entry) => entry.state === state)).toHaveLength((report as Report)[state]);
+  for (const state of ["failed", "inDoubt", "unsent"] as const)
+    expect(failures.filter((entry) => entry.state === state)).toHaveLength((report as Report)[state]);
 }
 
 function expectWithinLimits(run: JobRun): void {
-  for (const { state, inputBytes, outputBytes } of run.sizes) expect({ state, bytes: Math.max(inputBytes, outputBytes) }).toEqual({ state, bytes: expect.any(Number) });
+  for (const { state, inputBytes, outputBytes } of run.sizes)
+    expect({ state, bytes: Math.max(inputBytes, outputBytes) }).toEqual({ state, bytes: expect.any(Number) });
   expect(Math.max(...run.sizes.flatMap(({ inputBytes, outputBytes }) => [inputBytes, outputBytes]))).toBeLessThan(STATE_LIMIT);
   for (const map of run.mapRuns) expect(map.largestChildState).toBeLessThan(STATE_LIMIT);
   expect(run.history).toBeLessThan(25_000);
@@ -115,7 +127,15 @@ it("runs a 1,000-line job from its S3 event to JobDone: 3 broken lines and 2 cus
     expect.objectContaining({
       source: "kustomer-bulk-update",
       detailType: "Customer Bulk Update Job Completed",
-      detail: expect.objectContaining({ key: "jobs/updates.jsonl", lines: 1_000, applied: 995, failed: 5, inDoubt: 0, unsent: 0, report: expect.stringMatching(/^s3:\/\/.+\/report\.json$/) }),
+      detail: expect.objectContaining({
+        key: "jobs/updates.jsonl",
+        lines: 1_000,
+        applied: 995,
+        failed: 5,
+        inDoubt: 0,
+        unsent: 0,
+        report: expect.stringMatching(/^s3:\/\/.+\/report\.json$/),
+      }),
     }),
   ]);
   expectWithinLimits(run);
@@ -141,7 +161,12 @@ it("rides out a batch Kustomer keeps unavailable: its child fails after every re
   expectConsistent(run.report);
   expect(run.report).toMatchObject({ lines: 1_000, applied: 900, failed: 100, inDoubt: 0, unsent: 0 });
   expect(run.report.failures.map(({ line }) => line)).toEqual(Array.from({ length: 100 }, (_, index) => 301 + index));
-  expect(run.report.failures[0]).toEqual({ line: 301, id: updates[300]!.id, state: "failed", reason: expect.stringMatching(/^KustomerUnavailableError: Kustomer answered PUT \/v1\/customers\/bulk with 503/) });
+  expect(run.report.failures[0]).toEqual({
+    line: 301,
+    id: updates[300]!.id,
+    state: "failed",
+    reason: expect.stringMatching(/^KustomerUnavailableError: Kustomer answered PUT \/v1\/customers\/bulk with 503/),
+  });
   expect(world.kustomer.bulkPuts.filter((put) => carrying(updates[350]!.id)(put))).toHaveLength(14);
   expectWithinLimits(run);
 });
@@ -153,7 +178,10 @@ it("fails the run past the tolerated failures, after writing the report: failed 
 
   const run = await runJob("jobs/beyond.jsonl", `${lines(updates).join("\n")}\n`);
 
-  expect(run.error).toEqual({ name: "States.ExceedToleratedFailureThreshold", message: "The specified tolerated failure threshold was exceeded" });
+  expect(run.error).toEqual({
+    name: "States.ExceedToleratedFailureThreshold",
+    message: "The specified tolerated failure threshold was exceeded",
+  });
   expect(run.visited.slice(-3)).toEqual(["MapFailed", "AnnounceJobFailed", "JobFailed"]);
   const [map] = run.mapRuns;
   // Three at once: once the second failed, nothing more started.
@@ -162,14 +190,20 @@ it("fails the run past the tolerated failures, after writing the report: failed 
   expectConsistent(run.report);
   expect(run.report).toMatchObject({ lines: 1_000, applied: 0, failed: map!.failed * 100, unsent: map!.pending * 100, inDoubt: 0 });
   const unsent = run.report.failures.find((entry) => entry.state === "unsent");
-  expect(unsent?.reason).toBe("not sent: the job stopped before this line's batch ran (States.ExceedToleratedFailureThreshold: The specified tolerated failure threshold was exceeded)");
+  expect(unsent?.reason).toBe(
+    "not sent: the job stopped before this line's batch ran (States.ExceedToleratedFailureThreshold: The specified tolerated failure threshold was exceeded)",
+  );
   // Unsent lines went in no request.
   expect(sentIds()).not.toContain(unsent?.id);
   expect(run.retry).toHaveLength(1_000);
   expect(run.events).toEqual([
     expect.objectContaining({
       detailType: "Customer Bulk Update Job Failed",
-      detail: expect.objectContaining({ failed: map!.failed * 100, unsent: map!.pending * 100, error: { name: "States.ExceedToleratedFailureThreshold", message: expect.any(String) } }),
+      detail: expect.objectContaining({
+        failed: map!.failed * 100,
+        unsent: map!.pending * 100,
+        error: { name: "States.ExceedToleratedFailureThreshold", message: expect.any(String) },
+      }),
     }),
   ]);
 });
@@ -192,7 +226,12 @@ it("puts the lines of a child stopped after its request went out in doubt, and d
   expect(run.visited.at(-1)).toBe("JobDone");
   expectConsistent(run.report);
   expect(run.report).toMatchObject({ lines: 1_000, applied: 900, failed: 0, inDoubt: 100, unsent: 0 });
-  expect(run.report.failures[0]).toEqual({ line: 101, id: updates[100]!.id, state: "inDoubt", reason: "Sandbox.Timedout: Task timed out after 900.00 seconds" });
+  expect(run.report.failures[0]).toEqual({
+    line: 101,
+    id: updates[100]!.id,
+    state: "inDoubt",
+    reason: "Sandbox.Timedout: Task timed out after 900.00 seconds",
+  });
   expect(world.kustomer.bulkPuts.filter((put) => carrying(updates[150]!.id)(put))).toHaveLength(1);
 });
 
@@ -241,18 +280,42 @@ it("sends nothing of a job file replaced during its run, mixes no two files, and
   expect(run.error?.name).toBe("JobFileChangedError");
   expect(run.visited.at(-1)).toBe("JobStepFailed");
   expect(run.report).toBeUndefined();
-  expect(run.events).toEqual([expect.objectContaining({ detailType: "Customer Bulk Update Job Failed", detail: expect.objectContaining({ error: expect.objectContaining({ name: "JobFileChangedError" }) }) })]);
+  expect(run.events).toEqual([
+    expect.objectContaining({
+      detailType: "Customer Bulk Update Job Failed",
+      detail: expect.objectContaining({ error: expect.objectContaining({ name: "JobFileChangedError" }) }),
+    }),
+  ]);
 });
 
 it("starts nothing for a file outside jobs/, and fails a run whose file is gone with a Job Failed event", async () => {
   world.s3.put(BUCKET, "elsewhere/updates.jsonl", "{}\n");
-  expect((await runJobMachine({ stack, event: objectCreated("elsewhere/updates.jsonl", 3), handler: jobHandler, lambdaContext: () => lambdaContext(900_000) })).started).toBe(false);
+  expect(
+    (
+      await runJobMachine({
+        stack,
+        event: objectCreated("elsewhere/updates.jsonl", 3),
+        handler: jobHandler,
+        lambdaContext: () => lambdaContext(900_000),
+      })
+    ).started,
+  ).toBe(false);
 
-  const run = await runJobMachine({ stack, event: objectCreated("jobs/deleted.jsonl", 3), handler: jobHandler, lambdaContext: () => lambdaContext(900_000) });
+  const run = await runJobMachine({
+    stack,
+    event: objectCreated("jobs/deleted.jsonl", 3),
+    handler: jobHandler,
+    lambdaContext: () => lambdaContext(900_000),
+  });
   // S3 answers a HEAD of a missing key with a bodiless 403, for a caller that may not list the bucket.
   expect(run.error).toBeDefined();
   expect(run.visited.slice(-2)).toEqual(["AnnounceStepFailed", "JobStepFailed"]);
-  expect(run.events).toEqual([expect.objectContaining({ detailType: "Customer Bulk Update Job Failed", detail: expect.objectContaining({ key: "jobs/deleted.jsonl", error: expect.objectContaining({ name: run.error?.name }) }) })]);
+  expect(run.events).toEqual([
+    expect.objectContaining({
+      detailType: "Customer Bulk Update Job Failed",
+      detail: expect.objectContaining({ key: "jobs/deleted.jsonl", error: expect.objectContaining({ name: run.error?.name }) }),
+    }),
+  ]);
 });
 
 describe("permissions, simulated against the synthesized policies", () => {
@@ -263,7 +326,10 @@ describe("permissions, simulated against the synthesized policies", () => {
   let bucketArn: string;
   beforeAll(() => {
     permissions = new Permissions(stack.template);
-    const roleOf = (type: string, prefix: string) => stack.template.Resources[permissions.idOf(type, prefix)].Properties[type === "AWS::Lambda::Function" ? "Role" : "RoleArn"]["Fn::GetAtt"][0] as string;
+    const roleOf = (type: string, prefix: string) =>
+      stack.template.Resources[permissions.idOf(type, prefix)].Properties[type === "AWS::Lambda::Function" ? "Role" : "RoleArn"][
+        "Fn::GetAtt"
+      ][0] as string;
     jobRole = roleOf("AWS::Lambda::Function", "JobFunction");
     machineRole = roleOf("AWS::StepFunctions::StateMachine", "JobStateMachine");
     dataKey = permissions.arnOf("AWS::KMS::Key", "DataKey");
@@ -271,14 +337,22 @@ describe("permissions, simulated against the synthesized policies", () => {
   });
   const allowed = async (calls: Call[]) => {
     const decisions = await Promise.all(calls.map(async (call) => ({ ...call, decision: await permissions.decide(call) })));
-    expect(decisions.filter(({ decision }) => decision !== "Allowed").map(({ principal, action, resource, decision }) => `${decision}: ${principal} ${action} ${resource}`)).toEqual([]);
+    expect(
+      decisions
+        .filter(({ decision }) => decision !== "Allowed")
+        .map(({ principal, action, resource, decision }) => `${decision}: ${principal} ${action} ${resource}`),
+    ).toEqual([]);
   };
   /** S3 encrypts under the bucket's key: each call uses the data key through S3, as its caller. */
   const throughS3 = (principal: string, action: string): Call => ({
     principal,
     action: action === "s3:GetObject" ? "kms:Decrypt" : "kms:GenerateDataKey",
     resource: dataKey,
-    context: { "kms:ViaService": `s3.${REGION}.amazonaws.com`, "kms:CallerAccount": ACCOUNT, "kms:EncryptionContext:aws:s3:arn": bucketArn },
+    context: {
+      "kms:ViaService": `s3.${REGION}.amazonaws.com`,
+      "kms:CallerAccount": ACCOUNT,
+      "kms:EncryptionContext:aws:s3:arn": bucketArn,
+    },
   });
 
   it("allows every S3 call the job's function and its map made in these tests, with the data key through S3, and nothing outside results/ and jobs/", async () => {
@@ -291,14 +365,29 @@ describe("permissions, simulated against the synthesized policies", () => {
       const resource = call.resource.replace(`arn:aws:s3:::${BUCKET}`, bucketArn);
       // Keys differ per run; their place (jobs/, results/<run>/map/, ...) is what a policy decides on.
       const shape = `${principal} ${call.action} ${resource.replace(/[0-9a-f-]{36}/g, "<id>").replace(/\/\d+\.json$/, "/<n>.json")}`;
-      distinct.set(shape, { principal, action: call.action, resource, context: { "aws:SecureTransport": "true", ...(call.prefix === undefined ? {} : { "s3:prefix": call.prefix }) } });
+      distinct.set(shape, {
+        principal,
+        action: call.action,
+        resource,
+        context: { "aws:SecureTransport": "true", ...(call.prefix === undefined ? {} : { "s3:prefix": call.prefix }) },
+      });
     }
     const calls = [...distinct.values()];
     expect(calls.map(({ action }) => action)).toEqual(expect.arrayContaining(["s3:GetObject", "s3:PutObject", "s3:ListBucket"]));
     expect(calls.some(({ principal }) => principal === machineRole)).toBe(true);
-    await allowed([...calls, ...calls.filter(({ action }) => action !== "s3:ListBucket").map(({ principal, action }) => throughS3(principal, action))]);
+    await allowed([
+      ...calls,
+      ...calls.filter(({ action }) => action !== "s3:ListBucket").map(({ principal, action }) => throughS3(principal, action)),
+    ]);
     // And the job's function may not write job files, nor read outside its prefixes.
-    expect(await permissions.decide({ principal: jobRole, action: "s3:PutObject", resource: `${bucketArn}/jobs/forged.jsonl`, context: { "aws:SecureTransport": "true" } })).not.toBe("Allowed");
+    expect(
+      await permissions.decide({
+        principal: jobRole,
+        action: "s3:PutObject",
+        resource: `${bucketArn}/jobs/forged.jsonl`,
+        context: { "aws:SecureTransport": "true" },
+      }),
+    ).not.toBe("Allowed");
   });
 
   it("allows what AWS does for the job: the rule starting it, the state machine invoking the function, starting its map's children and announcing the end, each with the data key", async () => {
@@ -308,7 +397,12 @@ describe("permissions, simulated against the synthesized policies", () => {
     const ruleArn = `arn:aws:events:${REGION}:${ACCOUNT}:rule/KustomerBulkUpdate-job-file-arrived`;
     const stateMachineContext = { "kms:EncryptionContext:aws:states:stateMachineArn": machineArn, "kms:CallerAccount": ACCOUNT };
     await allowed([
-      { principal: "events.amazonaws.com", action: "sts:AssumeRole", resource: permissions.arnOf("AWS::IAM::Role", "JobStartRole"), context: { "aws:SourceArn": ruleArn, "aws:SourceAccount": ACCOUNT } },
+      {
+        principal: "events.amazonaws.com",
+        action: "sts:AssumeRole",
+        resource: permissions.arnOf("AWS::IAM::Role", "JobStartRole"),
+        context: { "aws:SourceArn": ruleArn, "aws:SourceAccount": ACCOUNT },
+      },
       { principal: startRole, action: "states:StartExecution", resource: machineArn },
       { principal: machineRole, action: "lambda:InvokeFunction", resource: functionArn },
       { principal: machineRole, action: "states:StartExecution", resource: machineArn },
@@ -318,7 +412,12 @@ describe("permissions, simulated against the synthesized policies", () => {
     ]);
     // The start role is for this rule alone.
     expect(
-      await permissions.decide({ principal: "events.amazonaws.com", action: "sts:AssumeRole", resource: permissions.arnOf("AWS::IAM::Role", "JobStartRole"), context: { "aws:SourceArn": `${ruleArn}-other`, "aws:SourceAccount": ACCOUNT } }),
+      await permissions.decide({
+        principal: "events.amazonaws.com",
+        action: "sts:AssumeRole",
+        resource: permissions.arnOf("AWS::IAM::Role", "JobStartRole"),
+        context: { "aws:SourceArn": `${ruleArn}-other`, "aws:SourceAccount": ACCOUNT },
+      }),
     ).not.toBe("Allowed");
   });
 
@@ -326,14 +425,30 @@ describe("permissions, simulated against the synthesized policies", () => {
     const queue = permissions.arnOf("AWS::SQS::Queue", "BurstQueue");
     const ruleArn = permissions.arnOf("AWS::Events::Rule", "BulkUpdateRequested");
     const secretArn = permissions.arnOf("AWS::SecretsManager::Secret", "KustomerApiKey", "Ref");
-    const secretsContext = { "kms:ViaService": `secretsmanager.${REGION}.amazonaws.com`, "kms:CallerAccount": ACCOUNT, "kms:EncryptionContext:SecretARN": secretArn };
+    const secretsContext = {
+      "kms:ViaService": `secretsmanager.${REGION}.amazonaws.com`,
+      "kms:CallerAccount": ACCOUNT,
+      "kms:EncryptionContext:SecretARN": secretArn,
+    };
     await allowed([
-      { principal: "events.amazonaws.com", action: "sqs:SendMessage", resource: queue, context: { "aws:SourceArn": ruleArn, "aws:SourceAccount": ACCOUNT } },
+      {
+        principal: "events.amazonaws.com",
+        action: "sqs:SendMessage",
+        resource: queue,
+        context: { "aws:SourceArn": ruleArn, "aws:SourceAccount": ACCOUNT },
+      },
       { principal: "events.amazonaws.com", action: "kms:GenerateDataKey", resource: dataKey, context: { "aws:SourceAccount": ACCOUNT } },
       { principal: jobRole, action: "secretsmanager:GetSecretValue", resource: secretArn },
       { principal: jobRole, action: "kms:Decrypt", resource: dataKey, context: secretsContext },
     ]);
-    expect(await permissions.decide({ principal: "events.amazonaws.com", action: "sqs:SendMessage", resource: queue, context: { "aws:SourceArn": `${ruleArn}-other`, "aws:SourceAccount": ACCOUNT } })).toBe("ExplicitlyDenied");
+    expect(
+      await permissions.decide({
+        principal: "events.amazonaws.com",
+        action: "sqs:SendMessage",
+        resource: queue,
+        context: { "aws:SourceArn": `${ruleArn}-other`, "aws:SourceAccount": ACCOUNT },
+      }),
+    ).toBe("ExplicitlyDenied");
   });
 
   it("lets the deploying role create the table's grants through DynamoDB, for an AWS resource only, and the state machines check the key: never a plain grant", async () => {
@@ -342,16 +457,31 @@ describe("permissions, simulated against the synthesized policies", () => {
     const administrator = [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }];
     const via = (service: string) => ({ "kms:ViaService": `${service}.${REGION}.amazonaws.com`, "kms:CallerAccount": ACCOUNT });
     await allowed([
-      { principal: deployer, identity: administrator, action: "kms:CreateGrant", resource: dataKey, context: { ...via("dynamodb"), "kms:GrantIsForAWSResource": "true" } },
+      {
+        principal: deployer,
+        identity: administrator,
+        action: "kms:CreateGrant",
+        resource: dataKey,
+        context: { ...via("dynamodb"), "kms:GrantIsForAWSResource": "true" },
+      },
       { principal: deployer, identity: administrator, action: "kms:DescribeKey", resource: dataKey, context: via("dynamodb") },
       { principal: deployer, identity: administrator, action: "kms:GenerateDataKey", resource: dataKey, context: via("states") },
       { principal: deployer, identity: administrator, action: "kms:DescribeKey", resource: dataKey },
     ]);
     for (const context of [{ ...via("dynamodb"), "kms:GrantIsForAWSResource": "false" }, { "kms:CallerAccount": ACCOUNT }]) {
-      expect(await permissions.decide({ principal: deployer, identity: administrator, action: "kms:CreateGrant", resource: dataKey, context })).not.toBe("Allowed");
+      expect(
+        await permissions.decide({ principal: deployer, identity: administrator, action: "kms:CreateGrant", resource: dataKey, context }),
+      ).not.toBe("Allowed");
     }
     // An administrator's IAM alone never decrypts with the data key.
-    expect(await permissions.decide({ principal: `arn:aws:iam::${ACCOUNT}:role/Admin`, identity: administrator, action: "kms:Decrypt", resource: dataKey })).not.toBe("Allowed");
+    expect(
+      await permissions.decide({
+        principal: `arn:aws:iam::${ACCOUNT}:role/Admin`,
+        identity: administrator,
+        action: "kms:Decrypt",
+        resource: dataKey,
+      }),
+    ).not.toBe("Allowed");
   });
 });
 
@@ -360,18 +490,32 @@ describe("what Kustomer's answers name, and no more (CONTRACT §2.6)", () => {
     const updates = knownUpdates(100);
     // 60 updated and 10 failed of 100, with 5 failures itemised.
     const itemised = updates.slice(0, 5).map(({ id }) => ({ _clientRef: id, objectId: id, status: "error", error: "customer not found" }));
-    world.kustomer.inject({ method: "GET", path: /\/batches$/, fault: { status: 200, body: { data: [{ successCount: 60, failureCount: 10, results: itemised }] } } });
+    world.kustomer.inject({
+      method: "GET",
+      path: /\/batches$/,
+      fault: { status: 200, body: { data: [{ successCount: 60, failureCount: 10, results: itemised }] } },
+    });
 
     const run = await runJob("jobs/counts.jsonl", `${lines(updates).join("\n")}\n`);
 
     expectConsistent(run.report);
     expect(run.report).toMatchObject({ lines: 100, applied: 0, failed: 5, inDoubt: 95 });
-    expect(run.report.failures[5]).toEqual({ line: 6, id: updates[5]!.id, state: "inDoubt", reason: expect.stringMatching(/with 60 updated and 10 failed of 100, without naming which$/) });
+    expect(run.report.failures[5]).toEqual({
+      line: 6,
+      id: updates[5]!.id,
+      state: "inDoubt",
+      reason: expect.stringMatching(/with 60 updated and 10 failed of 100, without naming which$/),
+    });
   });
 
   it("ends an operation Kustomer reports in a status it does not document, seen twice, with its lines in doubt", async () => {
     const updates = knownUpdates(100);
-    world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[0-9a-f]{24}$/, times: 2, fault: { status: 200, body: { data: { type: "bulk", id: "x", attributes: { status: "failed" } } } } });
+    world.kustomer.inject({
+      method: "GET",
+      path: /^\/v1\/bulk\/[0-9a-f]{24}$/,
+      times: 2,
+      fault: { status: 200, body: { data: { type: "bulk", id: "x", attributes: { status: "failed" } } } },
+    });
 
     const run = await runJob("jobs/odd-status.jsonl", `${lines(updates).join("\n")}\n`);
 

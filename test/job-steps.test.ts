@@ -32,7 +32,12 @@ it("counts a Follow cut off after settling a batch's file, before the ledger, on
   const plan = await steps.plan(store, "job.jsonl", run);
   const items = await store.getJson<Array<Parameters<typeof steps.lines>[1]>>(plan.batchesKey);
   const children = [];
-  for (const item of items) children.push({ first: item.first, status: "SUCCEEDED", output: (await steps.lines(store, item, services, Date.now() + 60_000)) as never });
+  for (const item of items)
+    children.push({
+      first: item.first,
+      status: "SUCCEEDED",
+      output: (await steps.lines(store, item, services, Date.now() + 60_000)) as never,
+    });
   await steps.collect(store, run, children);
   world.advance(1_000);
 

@@ -1,17 +1,12 @@
-import * as z from "zod/mini";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import {
-  KustomerAuthError,
-  KustomerRateLimitError,
-  KustomerRequestError,
-  KustomerUnavailableError,
-} from "../lambda/errors.ts";
+import * as z from "zod/mini";
+import { KustomerAuthError, KustomerRateLimitError, KustomerRequestError, KustomerUnavailableError } from "../lambda/contract/errors.ts";
 import { KustomerClient } from "../lambda/kustomer/client.ts";
 import { MAX_ERROR_DETAILS, parseKustomerErrors } from "../lambda/kustomer/wire.ts";
 import type { ApiKeyProvider } from "../lambda/secrets.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
-import { API_KEY, ROTATED_API_KEY, customerUpdates } from "./support/fixtures.ts";
 import { failure } from "./support/failures.ts";
+import { API_KEY, customerUpdates, ROTATED_API_KEY } from "./support/fixtures.ts";
 
 const kustomer = new KustomerSandbox({ apiKey: API_KEY });
 let baseUrl: string;
@@ -93,7 +88,9 @@ describe("the Kustomer client", () => {
   });
 
   it("after a response that spends the budget, waits for the reset before the next request", async () => {
-    kustomer.inject({ fault: { status: 201, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "5" }, body: { data: { id: "first" } } } });
+    kustomer.inject({
+      fault: { status: 201, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "5" }, body: { data: { id: "first" } } },
+    });
     const { client, sleeps, deadline } = clientWith();
     await client.send(bulkPut, bulkResponse, deadline(30_000));
     expect(sleeps).toEqual([]);
@@ -135,7 +132,9 @@ describe("the Kustomer client", () => {
   });
 
   it("refuses to wait for a reset past the deadline, sending nothing, with Retry-After for the caller", async () => {
-    kustomer.inject({ fault: { status: 201, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "20" }, body: { data: { id: "x" } } } });
+    kustomer.inject({
+      fault: { status: 201, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": "20" }, body: { data: { id: "x" } } },
+    });
     const { client, deadline } = clientWith();
     await client.send(bulkPut, bulkResponse, deadline(30_000));
     const sent = kustomer.requests.length;
@@ -149,7 +148,11 @@ describe("the Kustomer client", () => {
     const answered = (limit: number, remaining: number, resetInSeconds: number) =>
       ({
         status: 201,
-        headers: { "x-ratelimit-limit": String(limit), "x-ratelimit-remaining": String(remaining), "x-ratelimit-reset": String(Math.ceil(Date.now() / 1000) + resetInSeconds) },
+        headers: {
+          "x-ratelimit-limit": String(limit),
+          "x-ratelimit-remaining": String(remaining),
+          "x-ratelimit-reset": String(Math.ceil(Date.now() / 1000) + resetInSeconds),
+        },
         body: { data: { id: "b" } },
       }) as const;
 
@@ -244,7 +247,10 @@ describe("the Kustomer client", () => {
     const { client, deadline } = clientWith();
     expect((await client.send(bulkPut, bulkResponse, deadline(10_000))).attempts).toBe(2);
     kustomer.inject({ times: 5, fault: { reset: true } });
-    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({ name: "KustomerUnavailableError", inDoubt: true });
+    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({
+      name: "KustomerUnavailableError",
+      inDoubt: true,
+    });
   });
 
   it("never sends again a write Kustomer accepted with a 2xx it could not read: its customers are in doubt", async () => {
@@ -258,7 +264,9 @@ describe("the Kustomer client", () => {
   it("reads a status again when its 2xx answer cannot be read: a read changes nothing", async () => {
     kustomer.inject({ method: "GET", fault: { status: 200, body: "<html>proxy</html>" } });
     const { client, deadline } = clientWith();
-    await expect(client.send({ method: "GET", path: "/v1/bulk/5e4c41c8c9f1e7001a5a3b2c" }, bulkResponse, deadline(10_000))).rejects.toMatchObject({ inDoubt: false });
+    await expect(
+      client.send({ method: "GET", path: "/v1/bulk/5e4c41c8c9f1e7001a5a3b2c" }, bulkResponse, deadline(10_000)),
+    ).rejects.toMatchObject({ inDoubt: false });
     expect(kustomer.requests.filter((request) => request.method === "GET").length).toBeGreaterThan(1);
   });
 
@@ -266,10 +274,16 @@ describe("the Kustomer client", () => {
     const huge = { data: { id: "x" }, padding: "a".repeat(2 * 1024 * 1024) };
     kustomer.inject({ method: "PUT", fault: { status: 201, body: huge } });
     const { client, deadline } = clientWith();
-    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({ name: "KustomerUnavailableError", inDoubt: true, kustomerStatus: 201 });
+    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({
+      name: "KustomerUnavailableError",
+      inDoubt: true,
+      kustomerStatus: 201,
+    });
     expect(kustomer.bulkPuts).toHaveLength(1);
     kustomer.inject({ method: "GET", times: 5, fault: { status: 200, body: huge } });
-    expect(await failure(client.send({ method: "GET", path: "/v1/bulk/5e4c41c8c9f1e7001a5a3b2c" }, bulkResponse, deadline(10_000)))).toMatchObject({
+    expect(
+      await failure(client.send({ method: "GET", path: "/v1/bulk/5e4c41c8c9f1e7001a5a3b2c" }, bulkResponse, deadline(10_000))),
+    ).toMatchObject({
       name: "KustomerUnavailableError",
       inDoubt: false,
       message: expect.stringContaining("over 1 MB"),
@@ -279,7 +293,11 @@ describe("the Kustomer client", () => {
   it("never sends again a write whose 2xx was cut off mid-body", async () => {
     kustomer.inject({ method: "PUT", fault: { reset: true, midResponse: true } });
     const { client, deadline } = clientWith();
-    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({ name: "KustomerUnavailableError", inDoubt: true, kustomerStatus: 201 });
+    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({
+      name: "KustomerUnavailableError",
+      inDoubt: true,
+      kustomerStatus: 201,
+    });
     expect(kustomer.bulkPuts).toHaveLength(1);
   });
 
@@ -295,13 +313,20 @@ describe("the Kustomer client", () => {
       },
     };
     const { client, deadline } = clientWith({ keys, timeoutMs: 200 });
-    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({ name: "KustomerUnavailableError", inDoubt: true });
+    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({
+      name: "KustomerUnavailableError",
+      inDoubt: true,
+    });
   });
 
   it("says nothing is in doubt when Kustomer answered every attempt", async () => {
     kustomer.inject({ times: 5, fault: { status: 503 } });
     const { client, deadline } = clientWith();
-    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({ name: "KustomerUnavailableError", inDoubt: false, kustomerStatus: 503 });
+    expect(await failure(client.send(bulkPut, bulkResponse, deadline(10_000)))).toMatchObject({
+      name: "KustomerUnavailableError",
+      inDoubt: false,
+      kustomerStatus: 503,
+    });
   });
 
   it("does not retry other 4xx, and carries Kustomer's error detail without personal data", async () => {
@@ -373,7 +398,9 @@ describe("Kustomer's error shapes", () => {
       { code: "bad_request", title: "Invalid custom attribute" },
     ]);
     expect(
-      parseKustomerErrors({ errors: [{ status: "422", code: "invalid", title: "Invalid", detail: "rev mismatch", source: { parameter: "ids" } }] }),
+      parseKustomerErrors({
+        errors: [{ status: "422", code: "invalid", title: "Invalid", detail: "rev mismatch", source: { parameter: "ids" } }],
+      }),
     ).toEqual([{ status: 422, code: "invalid", title: "Invalid", detail: "rev mismatch", pointer: "ids" }]);
     expect(parseKustomerErrors("not json")).toEqual([]);
   });
@@ -382,7 +409,9 @@ describe("Kustomer's error shapes", () => {
     const nested = `${'{"code":"level","meta":{"subErrors":['.repeat(20_000)}{"code":"leaf"}${"]}}".repeat(20_000)}`;
     const details = parseKustomerErrors(JSON.parse(`{"errors":[${nested}]}`));
     expect(details).toHaveLength(MAX_ERROR_DETAILS);
-    const quoting = parseKustomerErrors({ errors: [{ code: `invalid ada@example.com ${"x".repeat(500)}`, source: { pointer: `/0/emails/ada@example.com` } }] });
+    const quoting = parseKustomerErrors({
+      errors: [{ code: `invalid ada@example.com ${"x".repeat(500)}`, source: { pointer: `/0/emails/ada@example.com` } }],
+    });
     expect(quoting[0]!.code).toHaveLength(64);
     expect(JSON.stringify(quoting)).not.toContain("ada@");
   });

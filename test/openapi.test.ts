@@ -13,7 +13,9 @@ describe("openapi.json", () => {
     const item = document.components.schemas.CustomerUpdate as any;
     expect(item.required).toEqual(["id"]);
     expect(item.additionalProperties).toBe(false);
-    expect(Object.keys(item.properties)).toEqual(expect.arrayContaining(["emails", "sharedPhones", "socials", "locations", "custom", "sentiment", "rev"]));
+    expect(Object.keys(item.properties)).toEqual(
+      expect.arrayContaining(["emails", "sharedPhones", "socials", "locations", "custom", "sentiment", "rev"]),
+    );
     expect(item.properties.emails.items.properties.type.enum).toEqual(["home", "work", "other"]);
     expect(item.properties.sentiment.properties.polarity.enum).toEqual([-1, 0, 1]);
     expect((document.components.schemas.Error as any).properties.error.properties.name.enum).toContain("KustomerRateLimitError");

@@ -2,14 +2,16 @@
 // call to Kustomer), and a valid command reaches Kustomer exactly as validated.
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ValidationError } from "../lambda/errors.ts";
-import { customerUpdateSchema } from "../lambda/schema.ts";
-import { issuesOf, parseRequest } from "../lambda/validation.ts";
+import { ValidationError } from "../lambda/contract/errors.ts";
+import { customerUpdateSchema } from "../lambda/contract/requests.ts";
+import { issuesOf, parseRequest } from "../lambda/contract/validation.ts";
 import { httpApiEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 
 const hex24 = fc.stringMatching(/^[0-9a-f]{24}$/);
-const isoDate = fc.date({ min: new Date("1970-01-01"), max: new Date("2100-01-01"), noInvalidDate: true }).map((date) => date.toISOString());
+const isoDate = fc
+  .date({ min: new Date("1970-01-01"), max: new Date("2100-01-01"), noInvalidDate: true })
+  .map((date) => date.toISOString());
 const text = fc.string({ maxLength: 40 });
 const email = fc.emailAddress();
 
@@ -22,13 +24,33 @@ const customerUpdate = fc.record(
     externalId: text,
     signedUpAt: isoDate,
     emails: fc.array(fc.record({ email, type: fc.constantFrom("home", "work", "other") }, { requiredKeys: ["email"] }), { maxLength: 3 }),
-    phones: fc.array(fc.record({ phone: fc.string({ minLength: 1, maxLength: 20 }), type: fc.constantFrom("mobile", "home", "work", "fax", "other") }, { requiredKeys: ["phone"] }), { maxLength: 2 }),
-    socials: fc.array(fc.record({ type: fc.constantFrom("twitter", "facebook", "instagram", "linkedin", "pinterest"), username: fc.string({ minLength: 1, maxLength: 20 }) }), { maxLength: 2 }),
-    locations: fc.array(fc.record({ name: text, latitude: fc.double({ min: -90, max: 90, noNaN: true }), countryCode: text }, { requiredKeys: [] }), { maxLength: 2 }),
+    phones: fc.array(
+      fc.record(
+        { phone: fc.string({ minLength: 1, maxLength: 20 }), type: fc.constantFrom("mobile", "home", "work", "fax", "other") },
+        { requiredKeys: ["phone"] },
+      ),
+      { maxLength: 2 },
+    ),
+    socials: fc.array(
+      fc.record({
+        type: fc.constantFrom("twitter", "facebook", "instagram", "linkedin", "pinterest"),
+        username: fc.string({ minLength: 1, maxLength: 20 }),
+      }),
+      { maxLength: 2 },
+    ),
+    locations: fc.array(
+      fc.record({ name: text, latitude: fc.double({ min: -90, max: 90, noNaN: true }), countryCode: text }, { requiredKeys: [] }),
+      { maxLength: 2 },
+    ),
     tags: fc.array(fc.string({ minLength: 1, maxLength: 20 }), { maxLength: 5 }),
     sentiment: fc.record({ polarity: fc.constantFrom(-1, 0, 1), confidence: fc.double({ noNaN: true, noDefaultInfinity: true }) }),
     custom: fc.record(
-      { tierStr: fc.option(fc.string({ maxLength: 1024 }), { nil: null }), ordersNum: fc.integer(), activeBool: fc.boolean(), joinedAt: isoDate },
+      {
+        tierStr: fc.option(fc.string({ maxLength: 1024 }), { nil: null }),
+        ordersNum: fc.integer(),
+        activeBool: fc.boolean(),
+        joinedAt: isoDate,
+      },
       { requiredKeys: [] },
     ),
     gender: fc.constantFrom("m", "f"),
@@ -37,7 +59,9 @@ const customerUpdate = fc.record(
   { requiredKeys: ["id"] },
 );
 
-const validCommand = fc.uniqueArray(customerUpdate, { minLength: 1, maxLength: 30, selector: (update) => update.id }).map((body) => ({ body }));
+const validCommand = fc
+  .uniqueArray(customerUpdate, { minLength: 1, maxLength: 30, selector: (update) => update.id })
+  .map((body) => ({ body }));
 
 /** Ways to break one item of a valid command; each must be refused. */
 const mutations: Array<[string, (item: Record<string, unknown>) => void]> = [
@@ -69,13 +93,17 @@ describe("validation, property-based", () => {
   // First in the file: the schemas picked to an update's fields are cached per process, 64 at most.
   it("checks each update, whichever fields it carries, exactly as the whole update schema does", () => {
     fc.assert(
-      fc.property(customerUpdate, fc.option(fc.constantFrom(...mutations.map(([, mutate]) => mutate)), { nil: undefined }), (update, mutate) => {
-        const item = JSON.parse(JSON.stringify(update)) as Record<string, unknown>;
-        mutate?.(item);
-        const whole = customerUpdateSchema.safeParse(item);
-        if (whole.success) expect(parseRequest({ body: [item] }, 10_000)).toEqual({ body: [whole.data] });
-        else expect(validationError({ body: [item] })?.issues).toEqual(issuesOf(whole.error, ["body", 0]));
-      }),
+      fc.property(
+        customerUpdate,
+        fc.option(fc.constantFrom(...mutations.map(([, mutate]) => mutate)), { nil: undefined }),
+        (update, mutate) => {
+          const item = JSON.parse(JSON.stringify(update)) as Record<string, unknown>;
+          mutate?.(item);
+          const whole = customerUpdateSchema.safeParse(item);
+          if (whole.success) expect(parseRequest({ body: [item] }, 10_000)).toEqual({ body: [whole.data] });
+          else expect(validationError({ body: [item] })?.issues).toEqual(issuesOf(whole.error, ["body", 0]));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -123,7 +151,10 @@ describe("validation, property-based", () => {
     fc.assert(
       fc.property(validCommand, (command) => {
         const body = [...command.body, { ...command.body[0] }];
-        expect(validationError({ body })?.issues).toContainEqual({ path: `body[${body.length - 1}].id`, message: "duplicate of body[0].id" });
+        expect(validationError({ body })?.issues).toContainEqual({
+          path: `body[${body.length - 1}].id`,
+          message: "duplicate of body[0].id",
+        });
       }),
       { numRuns: 50 },
     );
@@ -144,8 +175,7 @@ describe("through the handler", () => {
     await fc.assert(
       fc.asyncProperty(fc.jsonValue(), fc.constantFrom("direct", "http"), async (input, trigger) => {
         world.kustomer.reset();
-        const event =
-          trigger === "http" ? httpApiEvent({ method: "PUT", path: "/customers/bulk", body: JSON.stringify(input) }) : input;
+        const event = trigger === "http" ? httpApiEvent({ method: "PUT", path: "/customers/bulk", body: JSON.stringify(input) }) : input;
         // Whatever comes back: an HTTP answer, a submit result, or the error thrown to a direct caller.
         const outcome = await world.invoke<{ name?: string; statusCode?: number; status?: string }>(event, lambdaContext()).then(
           (response) => response,
@@ -195,6 +225,8 @@ describe("through the handler", () => {
     expect(Buffer.byteLength(body)).toBeLessThan(6 * 1024 * 1024);
     const response = await world.http(httpApiEvent({ method: "PUT", path: "/customers/bulk", body }), lambdaContext());
     expect(response.statusCode).toBe(413);
-    expect(JSON.parse(response.body).error.issues).toEqual([{ path: "body", message: "holds 10001 entries; at most 10000 (MAX_ITEMS) per request" }]);
+    expect(JSON.parse(response.body).error.issues).toEqual([
+      { path: "body", message: "holds 10001 entries; at most 10000 (MAX_ITEMS) per request" },
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ValidationError } from "../lambda/errors.ts";
-import { formatPath, parseRequest } from "../lambda/validation.ts";
+import { ValidationError } from "../lambda/contract/errors.ts";
+import { formatPath, parseRequest } from "../lambda/contract/validation.ts";
 import { customerId, customerUpdate, customerUpdates } from "./support/fixtures.ts";
 
 function issuesOf(input: unknown, maxItems = 10_000): ValidationError {
@@ -42,7 +42,14 @@ const everyField = {
   timeZone: "Europe/London",
   tags: ["vip", "beta"],
   sentiment: { polarity: -1, confidence: 0.9 },
-  custom: { tierStr: "gold", notesTxt: null, ordersNum: 3, lastOrderAt: "2024-05-01T12:00:00Z", activeBool: true, siteUrl: "https://ada.example.com" },
+  custom: {
+    tierStr: "gold",
+    notesTxt: null,
+    ordersNum: 3,
+    lastOrderAt: "2024-05-01T12:00:00Z",
+    activeBool: true,
+    siteUrl: "https://ada.example.com",
+  },
   gender: "f",
   rev: 7,
   defaultLang: "en",
@@ -112,16 +119,29 @@ describe("the bulk-update command", () => {
 
   it("refuses a __proto__ custom attribute by name instead of dropping it", () => {
     const polluted = JSON.parse(`{"id":"${customerId(1)}","custom":{"__proto__":{"admin":true},"tierStr":"gold"}}`);
-    expect(issuesOf({ body: [polluted] }).issues).toEqual([{ path: "body[0].custom.__proto__", message: "is not a custom attribute name (__proto__ is refused)" }]);
+    expect(issuesOf({ body: [polluted] }).issues).toEqual([
+      { path: "body[0].custom.__proto__", message: "is not a custom attribute name (__proto__ is refused)" },
+    ]);
   });
 
-  it.each([["a string", "x", "string"], ["a list", [], "array"], ["null", null, "null"]])("refuses custom attributes given as %s, as a record would", (_, custom, received) => {
-    expect(issuesOf({ body: [{ id: customerId(1), custom }] }).issues).toEqual([{ path: "body[0].custom", message: `Invalid input: expected record, received ${received}` }]);
+  it.each([
+    ["a string", "x", "string"],
+    ["a list", [], "array"],
+    ["null", null, "null"],
+  ])("refuses custom attributes given as %s, as a record would", (_, custom, received) => {
+    expect(issuesOf({ body: [{ id: customerId(1), custom }] }).issues).toEqual([
+      { path: "body[0].custom", message: `Invalid input: expected record, received ${received}` },
+    ]);
   });
 
   it.each([
     ["a list field", { tags: Array.from({ length: 101 }, (_, index) => `t${index}`) }, "body[0].tags", "must hold at most 100 entries"],
-    ["the custom attributes", { custom: Object.fromEntries(Array.from({ length: 201 }, (_, index) => [`a${index}Num`, index])) }, "body[0].custom", "must hold at most 200 custom attributes, not 201"],
+    [
+      "the custom attributes",
+      { custom: Object.fromEntries(Array.from({ length: 201 }, (_, index) => [`a${index}Num`, index])) },
+      "body[0].custom",
+      "must hold at most 200 custom attributes, not 201",
+    ],
   ])("caps %s of one update", (_, fields, path, message) => {
     expect(issuesOf({ body: [{ id: customerId(1), ...fields }] }).issues).toEqual([{ path, message }]);
   });
@@ -129,17 +149,23 @@ describe("the bulk-update command", () => {
   it("lists at most 100 issues, counts them, and stops examining items once the list is full", () => {
     const wrong = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, index) => [`field${index}Num`, "not a number"]));
     // 3 issues in each of 40 items, then an item that would add 3 more if it were examined.
-    const body = [...Array.from({ length: 40 }, (_, index) => ({ id: customerId(index + 1), custom: wrong(3) })), { id: customerId(99), custom: wrong(3) }];
+    const body = [
+      ...Array.from({ length: 40 }, (_, index) => ({ id: customerId(index + 1), custom: wrong(3) })),
+      { id: customerId(99), custom: wrong(3) },
+    ];
     const error = issuesOf({ body });
     expect(error.issues).toHaveLength(100);
     expect(error.issueCount).toBe(102);
-    expect(error.issues.at(-1)?.path).toBe('body[33].custom.field0Num');
+    expect(error.issues.at(-1)?.path).toBe("body[33].custom.field0Num");
     expect(error.message).toContain("(and 92 more)");
   });
 
   it("counts every issue while the list is not full", () => {
     const error = issuesOf({ body: [{ id: "123" }, { id: "456" }] });
-    expect(error).toMatchObject({ issueCount: 2, issues: [expect.objectContaining({ path: "body[0].id" }), expect.objectContaining({ path: "body[1].id" })] });
+    expect(error).toMatchObject({
+      issueCount: 2,
+      issues: [expect.objectContaining({ path: "body[0].id" }), expect.objectContaining({ path: "body[1].id" })],
+    });
   });
 
   it("requires Kustomer ids of 24 hexadecimal characters", () => {
@@ -164,7 +190,15 @@ describe("the bulk-update command", () => {
       body: [
         {
           id: customerId(1),
-          custom: { tier: "gold", countNum: "3", whenAt: "soon", flagBool: "yes", linkUrl: "not a url", longStr: "x".repeat(1025), okTxt: "fine" },
+          custom: {
+            tier: "gold",
+            countNum: "3",
+            whenAt: "soon",
+            flagBool: "yes",
+            linkUrl: "not a url",
+            longStr: "x".repeat(1025),
+            okTxt: "fine",
+          },
         },
       ],
     });

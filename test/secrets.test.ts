@@ -1,10 +1,10 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigurationError, SecretUnavailableError } from "../lambda/errors.ts";
+import { ConfigurationError, SecretUnavailableError } from "../lambda/contract/errors.ts";
 import { SecretsManagerKeyProvider, StaticApiKeyProvider } from "../lambda/secrets.ts";
+import { failure } from "./support/failures.ts";
 import { FakeSecretsExtension } from "./support/fake-secrets-extension.ts";
 import { FakeSecretsManager } from "./support/fake-secrets-manager.ts";
-import { failure } from "./support/failures.ts";
 
 const secretsManager = new FakeSecretsManager();
 let client: SecretsManagerClient;
@@ -21,7 +21,13 @@ beforeAll(async () => {
 afterAll(() => secretsManager.stop());
 
 function provider(secretId: string, options: { field?: string; ttlMs?: number; now?: () => number } = {}) {
-  return new SecretsManagerKeyProvider({ client: () => client, secretId, field: options.field ?? "apiKey", ttlMs: options.ttlMs ?? 60_000, now: options.now });
+  return new SecretsManagerKeyProvider({
+    client: () => client,
+    secretId,
+    field: options.field ?? "apiKey",
+    ttlMs: options.ttlMs ?? 60_000,
+    now: options.now,
+  });
 }
 
 describe("the API key from Secrets Manager", () => {
@@ -135,7 +141,9 @@ describe("the API key from the Parameters and Secrets Lambda Extension", () => {
     expect(await viaExtension("fallback").getApiKey()).toBe("kst_from_sdk");
     extension.failWith = undefined;
     // Unknown to both: the SDK's answer decides the error.
-    expect((await failure(viaExtension("unknown-everywhere").getApiKey())).message).toBe("cannot read the secret named by KUSTOMER_SECRET_ID: ResourceNotFoundException");
+    expect((await failure(viaExtension("unknown-everywhere").getApiKey())).message).toBe(
+      "cannot read the secret named by KUSTOMER_SECRET_ID: ResourceNotFoundException",
+    );
   });
 
   it("goes past the extension's cache to Secrets Manager when the key must be refreshed (after a 401)", async () => {

@@ -52,7 +52,11 @@ it("keeps the headroom free: a steady neighbour gets no 429 while a job spends t
     }
   })();
   const waits: number[] = [];
-  const report = await runJob(file, { services, concurrency: 3, onProgress: ({ waitingUntil }) => waitingUntil && waits.push(waitingUntil) }).finally(() => {
+  const report = await runJob(file, {
+    services,
+    concurrency: 3,
+    onProgress: ({ waitingUntil }) => waitingUntil && waits.push(waitingUntil),
+  }).finally(() => {
     jobDone = true;
   });
   await neighbour;

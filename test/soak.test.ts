@@ -34,7 +34,9 @@ function heapMb(): number {
 const sockets = () => process.getActiveResourcesInfo().filter((resource) => resource === "TCPSocketWrap").length;
 
 it(`loses nothing over ${INVOCATIONS} invocations with 10% faults, with flat memory and sockets`, async () => {
-  const ids = customerUpdates(ITEMS).map((update) => update.id).sort();
+  const ids = customerUpdates(ITEMS)
+    .map((update) => update.id)
+    .sort();
   let random = 42;
   const next = () => (random = (random * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
   const started = Date.now();
@@ -47,7 +49,8 @@ it(`loses nothing over ${INVOCATIONS} invocations with 10% faults, with flat mem
     world.kustomer.reset();
     world.kustomer.operations.clear();
     world.logs.length = 0;
-    if (next() < 0.1) world.kustomer.inject({ path: /customers\/bulk/, ...(faults[Math.floor(next() * faults.length)] as (typeof faults)[number]) });
+    if (next() < 0.1)
+      world.kustomer.inject({ path: /customers\/bulk/, ...(faults[Math.floor(next() * faults.length)] as (typeof faults)[number]) });
     const outcome = await world.handler({ body: customerUpdates(ITEMS) }, lambdaContext(10_000)).catch((error: unknown) => error);
     const created = [...world.kustomer.operations.keys()];
 

@@ -2,8 +2,8 @@
 // local Step Functions endpoint), named for its delivery, so a redelivery starts nothing new.
 import type { SQSBatchResponse } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { FakeSqs } from "./support/fake-sqs.ts";
 import { LocalStepFunctions } from "../local/step-functions.ts";
+import { FakeSqs } from "./support/fake-sqs.ts";
 import { customerUpdates, eventBridgeEvent, sampleEvent, sqsEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 

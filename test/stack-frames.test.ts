@@ -10,7 +10,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { bundleOptions } from "../infra/bundling.ts";
 import { sourceFrames } from "../lambda/stack-frames.ts";
 
-const FAILING = ["// a comment, so the lines move", "export function fail(message: string): never {", "  const detail = message.trim();", "  // the throw is on line 5", "  throw new TypeError(detail);", "}", ""];
+const FAILING = [
+  "// a comment, so the lines move",
+  "export function fail(message: string): never {",
+  "  const detail = message.trim();",
+  "  // the throw is on line 5",
+  "  throw new TypeError(detail);",
+  "}",
+  "",
+];
 
 let built: string;
 
@@ -51,7 +59,10 @@ describe("sourceFrames", () => {
 
   it.each([
     ["a thrown string", "boom"],
-    ["an error whose stack does not start with its name and message", Object.assign(new Error("boom"), { stack: "something else\n    at x (/var/task/handler.mjs:1:1)" })],
+    [
+      "an error whose stack does not start with its name and message",
+      Object.assign(new Error("boom"), { stack: "something else\n    at x (/var/task/handler.mjs:1:1)" }),
+    ],
   ])("answers no frames for %s", (_case, thrown) => {
     expect(sourceFrames(thrown)).toEqual([]);
   });

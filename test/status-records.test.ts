@@ -1,8 +1,8 @@
 // Which caller received which bulk ids (CONTRACT §2.3, §2.6), kept in the stack's table on a real
 // local DynamoDB (dynalite) through the real SDK: a caller reads only the operations it submitted, and
 // a recorded id Kustomer does not know yet is pending, then, past the grace, its customers are in doubt.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
-import { startLocalDynamoDb, type LocalDynamoDb } from "../local/dynamodb.ts";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
 import { customerId, customerUpdates, restApiEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 
@@ -29,15 +29,20 @@ afterAll(async () => {
 /** A REST API request signed by `identity` (IAM: its userArn; API key: its apiKeyId). */
 function as(identity: { userArn?: string; apiKeyId?: string }, request: Parameters<typeof restApiEvent>[0]) {
   const event = restApiEvent(request);
-  return { ...event, requestContext: { ...event.requestContext, identity: { ...event.requestContext.identity, userArn: null, apiKeyId: null, ...identity } } };
+  return {
+    ...event,
+    requestContext: { ...event.requestContext, identity: { ...event.requestContext.identity, userArn: null, apiKeyId: null, ...identity } },
+  };
 }
 const session = (name: string) => ({ userArn: `${ROLE}/${name}` });
 const call = async (event: unknown) => {
   const response = (await world.handler(event, lambdaContext())) as { statusCode: number; body: string };
   return { status: response.statusCode, body: JSON.parse(response.body) };
 };
-const submit = (identity: { userArn?: string; apiKeyId?: string }, body: unknown) => call(as(identity, { method: "PUT", path: "/customers/bulk", body, headers: { "content-type": "application/json" } }));
-const read = (identity: { userArn?: string; apiKeyId?: string }, bulkId: string) => call(as(identity, { method: "GET", path: `/bulk/${bulkId}` }));
+const submit = (identity: { userArn?: string; apiKeyId?: string }, body: unknown) =>
+  call(as(identity, { method: "PUT", path: "/customers/bulk", body, headers: { "content-type": "application/json" } }));
+const read = (identity: { userArn?: string; apiKeyId?: string }, bulkId: string) =>
+  call(as(identity, { method: "GET", path: `/bulk/${bulkId}` }));
 const statusReads = () => world.kustomer.requests.filter((request) => request.method === "GET").length;
 const NOT_FOUND_ANSWER = { status: 404, body: { errors: [{ status: 404, code: "not_found", title: "Not Found" }] } };
 
@@ -63,7 +68,11 @@ describe("status reads of recorded bulk ids", () => {
   it("lets a caller read what was accepted before a submit failed", async () => {
     const updates = customerUpdates(150);
     world.kustomer.addCustomers(updates);
-    world.kustomer.inject({ method: "PUT", match: (request) => JSON.stringify(request.body).includes(customerId(101)), fault: { status: 400 } });
+    world.kustomer.inject({
+      method: "PUT",
+      match: (request) => JSON.stringify(request.body).includes(customerId(101)),
+      fault: { status: 400 },
+    });
     const failed = await submit({ apiKeyId: "partner-key" }, updates);
     expect(failed).toMatchObject({ status: 422, body: { error: { acceptedBulkIds: [expect.any(String)] } } });
     const [accepted] = failed.body.error.acceptedBulkIds as string[];
@@ -101,7 +110,10 @@ describe("status reads of recorded bulk ids", () => {
       world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, fault: NOT_FOUND_ANSWER });
       expect(await read(session("monday"), bulkId)).toEqual({
         status: 200,
-        body: { allComplete: false, operations: [{ bulkId, status: "pending", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }] },
+        body: {
+          allComplete: false,
+          operations: [{ bulkId, status: "pending", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }],
+        },
       });
       world.advance(1_000);
       expect((await read(session("monday"), bulkId)).body).toMatchObject({ allComplete: true, items: 3, applied: 3, inDoubt: 0 });
@@ -118,7 +130,16 @@ describe("status reads of recorded bulk ids", () => {
         status: 200,
         body: {
           allComplete: true,
-          operations: [{ bulkId, status: "inDoubt", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: updates.map(({ id }) => id) }],
+          operations: [
+            {
+              bulkId,
+              status: "inDoubt",
+              successCount: null,
+              failureCount: null,
+              failures: [],
+              inDoubtCustomerIds: updates.map(({ id }) => id),
+            },
+          ],
           items: 3,
           applied: 0,
           failed: 0,

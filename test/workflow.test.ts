@@ -3,13 +3,14 @@
 // per-customer failures, a long failure list kept in S3, an outage, a partial submit, a function that
 // never answers, an operation that never completes, the largest commands StartExecution accepts (every
 // state under 256 KiB), and a dry run.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
-import { COMPLETED_DETAIL_TYPE, FAILED_DETAIL_TYPE, OUTCOME_SOURCE, SUBMIT_RETRIES } from "../infra/workflow.ts";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { SUBMIT_RETRIES } from "../infra/workflow.ts";
+import { COMPLETED_DETAIL_TYPE, FAILED_DETAIL_TYPE, OUTCOME_SOURCE } from "../lambda/contract/names.ts";
 import { MAX_LISTED } from "../lambda/list-store.ts";
 import { MAX_WORKFLOW_COMMAND_BYTES } from "../lambda/workflow-starter.ts";
+import { definitionFromTemplate, type Run, runStateMachine } from "../local/state-machines.ts";
 import { customerId, customerUpdates } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
-import { definitionFromTemplate, runStateMachine, type Run } from "../local/state-machines.ts";
 
 /** Step Functions' limit for a state's input or output, and for StartExecution's input. */
 const STATE_LIMIT = 256 * 1024;
@@ -50,7 +51,11 @@ function outcomeOf(run: Run): { detailType: string; detail: Record<string, any> 
 function expectWithinLimits(run: Run): void {
   expect(run.sizes.length).toBeGreaterThan(0);
   for (const { state, inputBytes, outputBytes } of run.sizes) {
-    expect({ state, inputBytes: inputBytes <= STATE_LIMIT, outputBytes: outputBytes <= STATE_LIMIT }).toEqual({ state, inputBytes: true, outputBytes: true });
+    expect({ state, inputBytes: inputBytes <= STATE_LIMIT, outputBytes: outputBytes <= STATE_LIMIT }).toEqual({
+      state,
+      inputBytes: true,
+      outputBytes: true,
+    });
   }
   for (const { state, bytes } of run.taskResults) expect({ state, within: bytes <= STATE_LIMIT }).toEqual({ state, within: true });
   for (const { state, bytes } of run.taskInputs) expect({ state, input: bytes <= STATE_LIMIT }).toEqual({ state, input: true });
@@ -59,7 +64,8 @@ function expectWithinLimits(run: Run): void {
 /** How many bulk requests carried each customer. */
 function sendsPerCustomer(): Map<string, number> {
   const sends = new Map<string, number>();
-  for (const put of world.kustomer.bulkPuts) for (const { id } of put.body as Array<{ id: string }>) sends.set(id, (sends.get(id) ?? 0) + 1);
+  for (const put of world.kustomer.bulkPuts)
+    for (const { id } of put.body as Array<{ id: string }>) sends.set(id, (sends.get(id) ?? 0) + 1);
   return sends;
 }
 /** Reads of the first bulk operation read, and of no other. */
@@ -103,9 +109,22 @@ describe("the workflow, executed", () => {
     const updates = customerUpdates(200);
     world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
     // The second request never gets an answer; the first's results count 60 updated and 10 failed, 5 of them named.
-    world.kustomer.inject({ method: "PUT", match: (request) => JSON.stringify(request.body).includes(updates[150]!.id), times: 10, fault: { hang: true } });
+    world.kustomer.inject({
+      method: "PUT",
+      match: (request) => JSON.stringify(request.body).includes(updates[150]!.id),
+      times: 10,
+      fault: { hang: true },
+    });
     const itemised = updates.slice(0, 5).map(({ id }) => ({ _clientRef: id, objectId: id, status: "error", error: "customer not found" }));
-    world.kustomer.inject({ method: "GET", path: /\/batches$/, times: 10, fault: { status: 200, body: { data: [{ successCount: 60, failureCount: 10, objectIds: updates.slice(0, 100).map(({ id }) => id), results: itemised }] } } });
+    world.kustomer.inject({
+      method: "GET",
+      path: /\/batches$/,
+      times: 10,
+      fault: {
+        status: 200,
+        body: { data: [{ successCount: 60, failureCount: 10, objectIds: updates.slice(0, 100).map(({ id }) => id), results: itemised }] },
+      },
+    });
 
     const run = await execute({ body: updates }, "exec-counts");
 
@@ -123,7 +142,14 @@ describe("the workflow, executed", () => {
     const run = await execute({ body: updates }, "exec-all-in-doubt");
     const { detailType, detail } = outcomeOf(run);
     expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
-    expect(detail).toMatchObject({ items: 2, applied: 0, failed: 0, inDoubt: 2, inDoubtCustomerIds: updates.map(({ id }) => id), bulkIds: [] });
+    expect(detail).toMatchObject({
+      items: 2,
+      applied: 0,
+      failed: 0,
+      inDoubt: 2,
+      inDoubtCustomerIds: updates.map(({ id }) => id),
+      bulkIds: [],
+    });
   });
 
   it("takes the command's own correlationId over the execution name", async () => {
@@ -140,8 +166,12 @@ describe("the workflow, executed", () => {
     expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
     expect(detail).toMatchObject({ items: 1_500, applied: 0, failed: 1_500 });
     expect(detail.failures).toHaveLength(MAX_LISTED);
-    expect(detail.failuresObject).toMatch(new RegExp(`^s3://${BUCKET}/results/outcomes/\\d{4}-\\d{2}-\\d{2}/[0-9a-f-]{36}-failures\\.json$`));
-    const stored = JSON.parse(world.s3.objects.get(detail.failuresObject.slice("s3://".length))?.toString("utf8") ?? "[]") as Array<{ id: string }>;
+    expect(detail.failuresObject).toMatch(
+      new RegExp(`^s3://${BUCKET}/results/outcomes/\\d{4}-\\d{2}-\\d{2}/[0-9a-f-]{36}-failures\\.json$`),
+    );
+    const stored = JSON.parse(world.s3.objects.get(detail.failuresObject.slice("s3://".length))?.toString("utf8") ?? "[]") as Array<{
+      id: string;
+    }>;
     expect(stored.map((failure) => failure.id)).toEqual(updates.map((update) => update.id));
     expectWithinLimits(run);
   }, 60_000);
@@ -177,7 +207,8 @@ describe("the workflow, executed", () => {
     expect(run.visited.filter((state) => state === "Resubmit")).toHaveLength(1);
     // Accepted requests went out once; the refused one twice more (its attempts), then once accepted.
     const sends = sendsPerCustomer();
-    for (const [index, { id }] of updates.entries()) expect({ index, sends: sends.get(id) }).toEqual({ index, sends: index >= 100 && index < 200 ? 3 : 1 });
+    for (const [index, { id }] of updates.entries())
+      expect({ index, sends: sends.get(id) }).toEqual({ index, sends: index >= 100 && index < 200 ? 3 : 1 });
     expectWithinLimits(run);
   });
 
@@ -185,7 +216,7 @@ describe("the workflow, executed", () => {
     const updates = customerUpdates(300);
     world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
     // First request: a 201 whose body cannot be read. Second: no answer to either attempt. Third: two 503s.
-    world.kustomer.inject({ method: "PUT", match: carrying(updates[0]!.id), fault: { status: 201, body: "{\"data\":" } });
+    world.kustomer.inject({ method: "PUT", match: carrying(updates[0]!.id), fault: { status: 201, body: '{"data":' } });
     world.kustomer.inject({ method: "PUT", match: carrying(updates[100]!.id), times: 2, fault: { hang: true } });
     world.kustomer.inject({ method: "PUT", match: carrying(updates[200]!.id), times: 2, fault: { status: 503 } });
     const run = await execute({ body: updates }, "exec-resubmit-doubt");
@@ -221,7 +252,11 @@ describe("the workflow, executed", () => {
   it("names the operations accepted before a request Kustomer refused, and the customers not sent", async () => {
     const updates = customerUpdates(150);
     world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
-    world.kustomer.inject({ method: "PUT", match: (request) => JSON.stringify(request.body).includes(customerId(101)), fault: { status: 400 } });
+    world.kustomer.inject({
+      method: "PUT",
+      match: (request) => JSON.stringify(request.body).includes(customerId(101)),
+      fault: { status: 400 },
+    });
     const run = await execute({ body: updates }, "exec-partial", byDefault);
     const { detailType, detail } = outcomeOf(run);
     expect(detailType).toBe(FAILED_DETAIL_TYPE);
@@ -276,7 +311,12 @@ describe("the workflow, executed", () => {
   it("stops reading an operation that never completes, and announces KustomerBulkIncompleteError naming it", async () => {
     // 2 minutes at 30 s a check: four checks, then the run ends.
     const bounded = definitionFromTemplate({ statusTimeoutMinutes: "2" }, "Workflow");
-    world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, times: 1_000, fault: { status: 200, body: { data: { id: "stuck-1", attributes: { status: "running" } } } } });
+    world.kustomer.inject({
+      method: "GET",
+      path: /^\/v1\/bulk\/[^/]+$/,
+      times: 1_000,
+      fault: { status: 200, body: { data: { id: "stuck-1", attributes: { status: "running" } } } },
+    });
     const run = await execute({ body: customerUpdates(3) }, "exec-stuck", bounded);
     expect(run.error?.name).toBe("KustomerBulkIncompleteError");
     const { detailType, detail } = outcomeOf(run);
@@ -289,7 +329,13 @@ describe("the workflow, executed", () => {
   it("takes an undocumented status seen twice as Kustomer's last word: the operation's customers are in doubt, not polled for hours", async () => {
     const updates = customerUpdates(150);
     world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
-    world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, match: firstOperationRead(), times: 1_000, fault: { status: 200, body: { data: { id: "odd", attributes: { status: "cancelled" } } } } });
+    world.kustomer.inject({
+      method: "GET",
+      path: /^\/v1\/bulk\/[^/]+$/,
+      match: firstOperationRead(),
+      times: 1_000,
+      fault: { status: 200, body: { data: { id: "odd", attributes: { status: "cancelled" } } } },
+    });
     const run = await execute({ body: updates }, "exec-cancelled");
     const { detailType, detail } = outcomeOf(run);
     expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
@@ -312,7 +358,12 @@ describe("the workflow, executed", () => {
     it("is pending right after the submit, then followed to the end", async () => {
       const updates = customerUpdates(120);
       world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
-      world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, times: 2, fault: { status: 404, body: { errors: [{ status: 404, code: "not_found" }] } } });
+      world.kustomer.inject({
+        method: "GET",
+        path: /^\/v1\/bulk\/[^/]+$/,
+        times: 2,
+        fault: { status: 404, body: { errors: [{ status: 404, code: "not_found" }] } },
+      });
       const run = await execute({ body: updates }, "exec-404-lag");
       const { detailType, detail } = outcomeOf(run);
       expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
@@ -322,7 +373,12 @@ describe("the workflow, executed", () => {
     it(`leaves its customers in doubt, never failed, once it still reads 404 past KUSTOMER_NOT_FOUND_GRACE_SECONDS`, async () => {
       const updates = customerUpdates(120);
       world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
-      world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, times: 1_000, fault: { status: 404, body: { errors: [{ status: 404, code: "not_found" }] } } });
+      world.kustomer.inject({
+        method: "GET",
+        path: /^\/v1\/bulk\/[^/]+$/,
+        times: 1_000,
+        fault: { status: 404, body: { errors: [{ status: 404, code: "not_found" }] } },
+      });
       // Each check comes two minutes after the last: past the 300 s grace by the fourth.
       const run = await execute({ body: updates }, "exec-404-lost", byDefault, (state) => {
         if (state === "CheckStatus") shift += 120_000;
@@ -356,7 +412,10 @@ describe("the workflow, executed", () => {
     const run = await execute({ body: Array.from({ length: count }, (_, index) => ({ id: customerId(index + 1) })) }, "exec-too-large");
     const { detailType, detail } = outcomeOf(run);
     expect(detailType).toBe(FAILED_DETAIL_TYPE);
-    expect(detail.error).toEqual({ name: "ValidationError", message: expect.stringMatching(/^the command is \d+ bytes; a workflow takes at most 248 KiB/) });
+    expect(detail.error).toEqual({
+      name: "ValidationError",
+      message: expect.stringMatching(/^the command is \d+ bytes; a workflow takes at most 248 KiB/),
+    });
     expect(world.kustomer.bulkPuts).toEqual([]);
   });
 
@@ -365,7 +424,12 @@ describe("the workflow, executed", () => {
     world.kustomer.addCustomers(ids.map((id) => ({ id })));
     const input = { ids: ids.join(","), body: [{ id: ids[0], tags: ["vip"] }] };
     expect(Buffer.byteLength(JSON.stringify(input))).toBeLessThanOrEqual(MAX_WORKFLOW_COMMAND_BYTES);
-    world.kustomer.inject({ method: "PUT", match: (request) => request.query.ids?.includes(ids[9_999]!) ?? false, times: 2, fault: { status: 503 } });
+    world.kustomer.inject({
+      method: "PUT",
+      match: (request) => request.query.ids?.includes(ids[9_999]!) ?? false,
+      times: 2,
+      fault: { status: 503 },
+    });
     const run = await execute(input, "exec-ids");
     expect(outcomeOf(run).detail).toMatchObject({ items: 10_000, applied: 10_000, failed: 0 });
     expect(run.visited).toContain("Resubmit");

@@ -2,7 +2,7 @@
 // Parameters utility for the secret, then one fetch PUT.
 import { getSecret } from "@aws-lambda-powertools/parameters/secrets";
 import { parse } from "@aws-lambda-powertools/parser";
-import { bulkUpdateCommandSchema } from "../../lambda/schema.ts";
+import { bulkUpdateCommandSchema } from "../../lambda/contract/requests.ts";
 
 export async function handler(event: unknown): Promise<unknown> {
   const command = parse(event, undefined, bulkUpdateCommandSchema);

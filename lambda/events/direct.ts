@@ -1,6 +1,6 @@
 // Direct invocation and Step Functions tasks: the payload is the request itself; errors are thrown
 // so that `Retry` and `Catch` can match on their names.
-import { validationErrorOf } from "../errors.ts";
+import { validationErrorOf } from "../contract/errors.ts";
 import { correlationKey, isObject, resultOrThrow, type TriggerAdapter } from "./adapter.ts";
 
 export const directAdapter: TriggerAdapter = {

@@ -1,10 +1,9 @@
 // EventBridge: the command is the event's `detail`; failures are thrown so the rule's retry policy
 // and dead-letter queue keep the event.
 import type { EventBridgeEvent } from "aws-lambda";
-import { validationErrorOf } from "../errors.ts";
+import { validationErrorOf } from "../contract/errors.ts";
+import { BULK_UPDATE_DETAIL_TYPE } from "../contract/names.ts";
 import { isObject, resultOrThrow, type TriggerAdapter } from "./adapter.ts";
-
-export const BULK_UPDATE_DETAIL_TYPE = "Customer Bulk Update Requested";
 
 export const eventBridgeAdapter: TriggerAdapter = {
   trigger: "eventbridge",

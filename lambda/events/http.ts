@@ -1,13 +1,21 @@
 // API Gateway REST (payload 1.0), HTTP API and function URLs (payload 2.0): routes, query, base64 and
 // JSON bodies in; JSON responses out, with the contract's status codes for results and errors.
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
-import { contractErrorOf, IdempotencyConflictError, KustomerRateLimitError, KustomerRequestError, NotFoundError, validationErrorOf, ValidationError } from "../errors.ts";
+import {
+  contractErrorOf,
+  IdempotencyConflictError,
+  KustomerRateLimitError,
+  KustomerRequestError,
+  NotFoundError,
+  ValidationError,
+  validationErrorOf,
+} from "../contract/errors.ts";
+import { BULK_ID, BULK_ID_MESSAGE } from "../contract/requests.ts";
+import { API_GATEWAY_TIMEOUT_MS, decodePathSegment, HTTP_ROUTES } from "../contract/routes.ts";
 import { NOT_FOUND } from "../kustomer/status.ts";
 import type { RequestResult } from "../process-request.ts";
-import { BULK_ID, BULK_ID_MESSAGE } from "../schema.ts";
-import { callerOf } from "./http-caller.ts";
 import { isObject, type TriggerAdapter } from "./adapter.ts";
-import { API_GATEWAY_TIMEOUT_MS, decodePathSegment, HTTP_ROUTES } from "./http-routes.ts";
+import { callerOf } from "./http-caller.ts";
 
 type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 
@@ -110,7 +118,8 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 function idempotencyKey(raw: unknown): string | undefined {
   const value = headerOf(raw as HttpEvent, "idempotency-key");
   if (value === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(value)) throw validationErrorOf([{ path: "Idempotency-Key", message: "must be 1 to 255 printable characters, without spaces" }]);
+  if (!IDEMPOTENCY_KEY.test(value))
+    throw validationErrorOf([{ path: "Idempotency-Key", message: "must be 1 to 255 printable characters, without spaces" }]);
   return `http:${value}`;
 }
 
@@ -130,13 +139,15 @@ export function toHttpResponse({ kind, result }: RequestResult): APIGatewayProxy
 export function toHttpErrorResponse(failure: unknown): APIGatewayProxyResult {
   const error = contractErrorOf(failure);
   const body: Record<string, unknown> = { name: error.name, message: error.message };
-  if (error instanceof ValidationError && error.issues.length > 0) Object.assign(body, { issues: error.issues, issueCount: error.issueCount });
+  if (error instanceof ValidationError && error.issues.length > 0)
+    Object.assign(body, { issues: error.issues, issueCount: error.issueCount });
   if (error instanceof KustomerRequestError) body.kustomer = { status: error.kustomerStatus, errors: error.details };
   if (error.progress) {
     const { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds } = error.progress;
     Object.assign(body, { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds });
   }
-  const retryAfter = error instanceof KustomerRateLimitError || error instanceof IdempotencyConflictError ? error.retryAfterSeconds : undefined;
+  const retryAfter =
+    error instanceof KustomerRateLimitError || error instanceof IdempotencyConflictError ? error.retryAfterSeconds : undefined;
   const headers: Record<string, string> = retryAfter === undefined ? {} : { "retry-after": String(retryAfter) };
   return json(error.httpStatus, { error: body }, headers);
 }

@@ -4,11 +4,11 @@
 // start go to the dead-letter queue at once, with their reason. Records left when time runs short come
 // back untried.
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { BulkUpdateError, validationErrorOf } from "../contract/errors.ts";
+import { BULK_UPDATE_DETAIL_TYPE } from "../contract/names.ts";
 import type { DeadLetterQueue } from "../dead-letter.ts";
-import { BulkUpdateError, validationErrorOf } from "../errors.ts";
 import type { Log } from "../observability.ts";
 import { isObject } from "./adapter.ts";
-import { BULK_UPDATE_DETAIL_TYPE } from "./eventbridge.ts";
 
 export function isSqsEvent(event: unknown): event is SQSEvent {
   return (

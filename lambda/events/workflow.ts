@@ -5,20 +5,22 @@
 // error reaches Step Functions without its fields (which customers were not sent).
 import type { Context } from "aws-lambda";
 import * as z from "zod/mini";
-import { contractErrorOf, InternalError, KustomerRateLimitError, ValidationError, validationErrorOf, type SubmissionProgress } from "../errors.ts";
-import { KUSTOMER_BULK_LIMIT } from "../kustomer/plan.ts";
+import {
+  contractErrorOf,
+  InternalError,
+  KustomerRateLimitError,
+  type SubmissionProgress,
+  ValidationError,
+  validationErrorOf,
+} from "../contract/errors.ts";
+import { KUSTOMER_BULK_LIMIT } from "../contract/limits.ts";
+import { OUTCOME_TASK, RESUBMIT_TASK, WORKFLOW_CALLER } from "../contract/names.ts";
+import { type Settled, settledSchema } from "../contract/requests.ts";
+import type { OutcomeResult } from "../contract/results.ts";
 import { listForEvent } from "../list-store.ts";
 import type { RequestResult } from "../process-request.ts";
-import type { OutcomeResult } from "../results.ts";
-import { settledSchema, type Settled } from "../schema.ts";
 import { MAX_TASK_INPUT_BYTES, MAX_WORKFLOW_COMMAND_BYTES, tooLargeForWorkflow } from "../workflow-starter.ts";
-import { correlationKey, isObject, type AdapterCall, type TriggerAdapter } from "./adapter.ts";
-
-/** The workflow's LambdaInvoke tasks send `{ "custom": { "caller": WORKFLOW_CALLER } }` as client context. */
-export const WORKFLOW_CALLER = "kustomer-bulk-update-workflow";
-/** CheckStatus and Resubmit also name their task in the client context; Submit names none. */
-export const OUTCOME_TASK = "outcome";
-export const RESUBMIT_TASK = "resubmit";
+import { type AdapterCall, correlationKey, isObject, type TriggerAdapter } from "./adapter.ts";
 
 /** What the workflow's Resubmit task sends: the command, the attempt, and what earlier attempts settled. */
 const resubmissionSchema = z.object({ command: z.unknown(), attempt: z.int().check(z.gte(1)), settled: settledSchema });
@@ -57,13 +59,23 @@ async function toAnswer(answer: RequestResult, { listStore }: AdapterCall): Prom
   switch (answer.kind) {
     case "dryRun": {
       const { items, operations } = answer.result;
-      return { status: "dryRun", outcome: { dryRun: true, items, requests: operations.length, applied: 0, failed: 0, failures: [], bulkIds: [] } };
+      return {
+        status: "dryRun",
+        outcome: { dryRun: true, items, requests: operations.length, applied: 0, failed: 0, failures: [], bulkIds: [] },
+      };
     }
     case "submitted": {
       const { items, operations, inDoubtCustomerIds = [] } = answer.result;
       const { listed, object } = await listForEvent(inDoubtCustomerIds, listStore, "in-doubt-customer-ids");
       const bulkIds = operations.flatMap((operation) => (operation.bulkId === null ? [] : [operation.bulkId]));
-      const summary: SubmittedSummary = { items, bulkIds, inDoubt: inDoubtCustomerIds.length, inDoubtCustomerIds: listed, unsent: 0, unchanged: 0 };
+      const summary: SubmittedSummary = {
+        items,
+        bulkIds,
+        inDoubt: inDoubtCustomerIds.length,
+        inDoubtCustomerIds: listed,
+        unsent: 0,
+        unchanged: 0,
+      };
       const follow = { submittedAt: Date.now(), requests: operations.map((operation) => operation.bulkId) };
       return { status: "submitted", summary: object ? { ...summary, inDoubtCustomerIdsObject: object } : summary, follow };
     }
@@ -82,7 +94,11 @@ async function toAnswer(answer: RequestResult, { listStore }: AdapterCall): Prom
 function customerIdsOf(command: unknown): string[] {
   if (!isObject(command)) return [];
   if (typeof command.ids === "string") return command.ids.split(",").map((id) => id.trim());
-  const list = Array.isArray(command.ids) ? command.ids : Array.isArray(command.body) ? command.body.map((item) => (isObject(item) ? item.id : undefined)) : [];
+  const list = Array.isArray(command.ids)
+    ? command.ids
+    : Array.isArray(command.body)
+      ? command.body.map((item) => (isObject(item) ? item.id : undefined))
+      : [];
   return list.filter((id): id is string => typeof id === "string");
 }
 
@@ -99,7 +115,8 @@ async function toFailure(failure: unknown, { event, listStore }: AdapterCall, ea
   // bug, what was sent is not known: no lists rather than wrong ones.
   const known = isCommand && !(error instanceof ValidationError) && !(error instanceof InternalError);
   if (known) {
-    const { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds } = error.progress ?? progressOf(customerIdsOf(event), earlier ?? NOTHING_SETTLED);
+    const { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds } =
+      error.progress ?? progressOf(customerIdsOf(event), earlier ?? NOTHING_SETTLED);
     const unsent = await listForEvent(unsentCustomerIds, listStore, "unsent-customer-ids");
     const inDoubt = await listForEvent(inDoubtCustomerIds, listStore, "in-doubt-customer-ids");
     Object.assign(
@@ -110,7 +127,12 @@ async function toFailure(failure: unknown, { event, listStore }: AdapterCall, ea
     );
   }
   const retryAfterSeconds = error instanceof KustomerRateLimitError ? error.retryAfterSeconds : DEFAULT_RETRY_AFTER_SECONDS;
-  const answer: WorkflowAnswer = { status: "failed", retryable: error.retryable, retryAfterSeconds: error.retryable ? Math.max(1, retryAfterSeconds) : 0, outcome };
+  const answer: WorkflowAnswer = {
+    status: "failed",
+    retryable: error.retryable,
+    retryAfterSeconds: error.retryable ? Math.max(1, retryAfterSeconds) : 0,
+    outcome,
+  };
   if (!known || !error.retryable) return answer;
   const settled = error.progress?.settled ?? earlier ?? NOTHING_SETTLED;
   // A resubmission that Step Functions could not hand over would end the run with no event at all.
@@ -125,8 +147,13 @@ function progressOf(customerIds: string[], settled: Settled): SubmissionProgress
   const requests = Math.ceil(customerIds.length / KUSTOMER_BULK_LIMIT);
   return {
     acceptedBulkIds: settled.accepted.flatMap(({ bulkId }) => (bulkId === null ? [] : [bulkId])),
-    inDoubtCustomerIds: [...settled.accepted.filter(({ bulkId }) => bulkId === null).map(({ request }) => request), ...settled.unanswered].flatMap(requestOf),
-    unsentCustomerIds: Array.from({ length: requests }, (_, request) => request).filter((request) => !touched.has(request)).flatMap(requestOf),
+    inDoubtCustomerIds: [
+      ...settled.accepted.filter(({ bulkId }) => bulkId === null).map(({ request }) => request),
+      ...settled.unanswered,
+    ].flatMap(requestOf),
+    unsentCustomerIds: Array.from({ length: requests }, (_, request) => request)
+      .filter((request) => !touched.has(request))
+      .flatMap(requestOf),
   };
 }
 

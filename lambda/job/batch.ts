@@ -2,10 +2,10 @@
 // repeated or invalid line fails alone, with its reason), the valid ones sent as one bulk request.
 // What Kustomer answers is recorded per line; a failure that left nothing in doubt is thrown, for the
 // state machine's retry, since sending again is then safe (CONTRACT §2.6).
-import { BulkUpdateError, KustomerError } from "../errors.ts";
-import { IN_DOUBT, submitBulkUpdate, type BulkDependencies } from "../kustomer/submit.ts";
-import { splitBatch } from "../validation.ts";
-import { allLines, count, zeroCounts, type BatchFile, type BatchSummary, type LineOutcome, type PendingOperation } from "./ledger.ts";
+import { BulkUpdateError, KustomerError } from "../contract/errors.ts";
+import { splitBatch } from "../contract/validation.ts";
+import { type BulkDependencies, IN_DOUBT, submitBulkUpdate } from "../kustomer/submit.ts";
+import { allLines, type BatchFile, type BatchSummary, count, type LineOutcome, type PendingOperation, zeroCounts } from "./ledger.ts";
 import type { JobLine } from "./lines.ts";
 
 export interface BatchLines {
@@ -22,7 +22,11 @@ export interface BatchResult {
   summary: BatchSummary;
 }
 
-export async function submitLines({ first, last, lines, duplicates = [] }: BatchLines, services: BulkDependencies, deadlineAt: number): Promise<BatchResult> {
+export async function submitLines(
+  { first, last, lines, duplicates = [] }: BatchLines,
+  services: BulkDependencies,
+  deadlineAt: number,
+): Promise<BatchResult> {
   const outcomes: LineOutcome[] = [];
   const earlierLine = new Map(duplicates);
   const parsed: Array<{ line: number; item: unknown }> = [];
@@ -39,18 +43,27 @@ export async function submitLines({ first, last, lines, duplicates = [] }: Batch
         continue;
       }
       const id = (item as { id?: unknown } | null)?.id;
-      if (earlier !== undefined) outcomes.push({ line, ...(typeof id === "string" ? { id } : {}), state: "failed", reason: `id: the same customer as line ${earlier}` });
+      if (earlier !== undefined)
+        outcomes.push({
+          line,
+          ...(typeof id === "string" ? { id } : {}),
+          state: "failed",
+          reason: `id: the same customer as line ${earlier}`,
+        });
       else parsed.push({ line, item });
     }
   }
   const { command, rejected } = splitBatch(parsed.map(({ item }) => item));
-  for (const { index, id, reason } of rejected) outcomes.push({ line: (parsed[index] as { line: number }).line, ...(id === undefined ? {} : { id }), state: "failed", reason });
+  for (const { index, id, reason } of rejected)
+    outcomes.push({ line: (parsed[index] as { line: number }).line, ...(id === undefined ? {} : { id }), state: "failed", reason });
 
   const pending: PendingOperation[] = [];
   if (command) {
     const refused = new Set(rejected.map(({ index }) => index));
     // Customer ids are unique within a batch (splitBatch refuses a repeat), so each names its line.
-    const lineOf = new Map(parsed.filter((_, index) => !refused.has(index)).map(({ line, item }) => [(item as { id: string }).id.toLowerCase(), line]));
+    const lineOf = new Map(
+      parsed.filter((_, index) => !refused.has(index)).map(({ line, item }) => [(item as { id: string }).id.toLowerCase(), line]),
+    );
     const linesFor = (customerIds: string[]) => customerIds.map((id) => lineOf.get(id.toLowerCase()) as number);
     const sending: PendingOperation = { bulkId: "", customerIds: command.body.map((update) => update.id), lines: [] };
     sending.lines = linesFor(sending.customerIds);
@@ -59,7 +72,8 @@ export async function submitLines({ first, last, lines, duplicates = [] }: Batch
       for (const operation of submitted.operations) {
         const lines = { lines: linesFor(operation.customerIds), customerIds: operation.customerIds };
         // Sent, and no answer says what became of it: nothing to follow.
-        if (operation.status === IN_DOUBT) outcomes.push(...allLines({ bulkId: "", ...lines }, "inDoubt", operation.reason ?? "no answer from Kustomer"));
+        if (operation.status === IN_DOUBT)
+          outcomes.push(...allLines({ bulkId: "", ...lines }, "inDoubt", operation.reason ?? "no answer from Kustomer"));
         else pending.push({ bulkId: operation.bulkId as string, ...lines });
       }
     } catch (error) {

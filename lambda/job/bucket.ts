@@ -11,7 +11,7 @@ import {
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { readLines, type LineRange, type ReadLine } from "./lines.ts";
+import { type LineRange, type ReadLine, readLines } from "./lines.ts";
 import { JobFileChangedError, type JobStore, type ObjectWriter } from "./store.ts";
 
 /** S3's smallest part but the last is 5 MiB: parts of 8 MiB keep a 10 GB report under its 10,000. */
@@ -31,10 +31,19 @@ export class JobBucket implements JobStore {
   }
 
   /** A read of the object, or of a range of it, as long as it is still `version`. */
-  private async read(key: string, range: { start: number; end: number } | undefined, version: string | undefined): Promise<AsyncIterable<Uint8Array>> {
+  private async read(
+    key: string,
+    range: { start: number; end: number } | undefined,
+    version: string | undefined,
+  ): Promise<AsyncIterable<Uint8Array>> {
     try {
       const object = await this.s3.send(
-        new GetObjectCommand({ Bucket: this.name, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}), ...(version ? { IfMatch: version } : {}) }),
+        new GetObjectCommand({
+          Bucket: this.name,
+          Key: key,
+          ...(range ? { Range: `bytes=${range.start}-${range.end - 1}` } : {}),
+          ...(version ? { IfMatch: version } : {}),
+        }),
       );
       return object.Body as AsyncIterable<Uint8Array>;
     } catch (error) {
@@ -94,7 +103,14 @@ export class JobBucket implements JobStore {
       end: async () => {
         // Small enough for one request: no upload to manage.
         if (!uploadId) {
-          await this.s3.send(new PutObjectCommand({ Bucket: this.name, Key: key, Body: Buffer.concat(pending.map((chunk) => (typeof chunk === "string" ? Buffer.from(chunk) : chunk))), ContentType: contentType }));
+          await this.s3.send(
+            new PutObjectCommand({
+              Bucket: this.name,
+              Key: key,
+              Body: Buffer.concat(pending.map((chunk) => (typeof chunk === "string" ? Buffer.from(chunk) : chunk))),
+              ContentType: contentType,
+            }),
+          );
           return `s3://${this.name}/${key}`;
         }
         try {

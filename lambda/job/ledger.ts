@@ -2,8 +2,9 @@
 // line's data for the whole job: each batch of 100 lines has its own file (results/<run>/batches/), and
 // the run's ledger (results/<run>/ledger.json) holds one small entry a batch, with its counts and the
 // bulk operations still to follow.
+
+import type { OperationStatus } from "../contract/results.ts";
 import { account } from "../kustomer/accounting.ts";
-import type { OperationStatus } from "../results.ts";
 
 /** A line's state when it is not applied (CONTRACT §2.6). */
 export type LineState = "failed" | "inDoubt" | "unsent";
@@ -88,14 +89,20 @@ export function totalsOf(ledger: Ledger): StateCounts & { sent: number } {
 
 /** What a complete operation says of its lines (kustomer/accounting.ts), and of those its status left in doubt. */
 export function accountFor(operation: PendingOperation, status: OperationStatus): { outcomes: LineOutcome[]; applied: number } {
-  const { failed, inDoubt } = account(operation.customerIds, { successCount: status.successCount, failures: status.failures, appliedIds: [] });
+  const { failed, inDoubt } = account(operation.customerIds, {
+    successCount: status.successCount,
+    failures: status.failures,
+    appliedIds: [],
+  });
   const lineOf = new Map(operation.customerIds.map((id, position) => [id.toLowerCase(), operation.lines[position] as number]));
   const doubted = new Set([...inDoubt, ...status.inDoubtCustomerIds].map((id) => id.toLowerCase()));
   for (const { id } of failed) doubted.delete(id.toLowerCase());
   const reason = `Kustomer reported bulk operation ${status.bulkId} complete with ${status.successCount ?? "no"} updated and ${status.failureCount ?? "no"} failed of ${operation.lines.length}, without naming which`;
   const outcomes: LineOutcome[] = [
     ...failed.map(({ id, error }) => ({ line: lineOf.get(id.toLowerCase()) as number, id, state: "failed" as const, reason: error })),
-    ...operation.customerIds.filter((id) => doubted.has(id.toLowerCase())).map((id) => ({ line: lineOf.get(id.toLowerCase()) as number, id, state: "inDoubt" as const, reason })),
+    ...operation.customerIds
+      .filter((id) => doubted.has(id.toLowerCase()))
+      .map((id) => ({ line: lineOf.get(id.toLowerCase()) as number, id, state: "inDoubt" as const, reason })),
   ];
   return { outcomes, applied: operation.lines.length - outcomes.length };
 }

@@ -2,7 +2,7 @@
 // into batches of one bulk request each. A batch is also a byte range of the file, so a Distributed
 // Map child can read just its own lines. A line that is not valid UTF-8, or over 1 MB, fails alone.
 import { isUtf8 } from "node:buffer";
-import { KUSTOMER_BULK_LIMIT } from "../kustomer/plan.ts";
+import { KUSTOMER_BULK_LIMIT } from "../contract/limits.ts";
 
 export interface JobLine {
   /** 1-based, counting blank lines too: the number an editor shows. */

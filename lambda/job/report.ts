@@ -67,7 +67,10 @@ export async function writeReport({ totals, batches, lines, bytes, batchFile, re
     for (let ahead = index; ahead < Math.min(ordered.length, index + READ_AHEAD); ahead += 1) {
       const batch = ordered[ahead] as LedgerBatch;
       if (loads.has(ahead) || batch.whole || settledAll(batch)) continue;
-      loads.set(ahead, batchFile(batch).then((outcomes) => new Map(outcomes.map((outcome) => [outcome.line, outcome]))));
+      loads.set(
+        ahead,
+        batchFile(batch).then((outcomes) => new Map(outcomes.map((outcome) => [outcome.line, outcome]))),
+      );
     }
     return loads.get(index);
   };

@@ -9,7 +9,13 @@ import type { JobStore } from "./store.ts";
 const files = z._default(z.array(z.object({ Key: z.string() })), []);
 const manifestSchema = z.object({ ResultFiles: z.object({ SUCCEEDED: files, FAILED: files, PENDING: files }) });
 const optionalText = z.optional(z.string());
-const childSchema = z.looseObject({ Status: z.string(), Input: optionalText, Output: optionalText, Error: optionalText, Cause: optionalText });
+const childSchema = z.looseObject({
+  Status: z.string(),
+  Input: optionalText,
+  Output: optionalText,
+  Error: optionalText,
+  Cause: optionalText,
+});
 
 /** The children's results under `prefix`; none when the map wrote no manifest (it stopped before writing). */
 export async function* resultWriterResults(store: JobStore, prefix: string): AsyncGenerator<ChildResult> {

@@ -6,20 +6,32 @@
 //   follow  - reads the operations not complete yet, settling each batch's file (repeated);
 //   report  - the report and the retry file, streamed in file order.
 // No step holds a line's data for the whole job: the ledger keeps one entry a batch of 100 lines.
-import { KustomerError } from "../errors.ts";
+import { KustomerError } from "../contract/errors.ts";
+import type { OperationStatus } from "../contract/results.ts";
 import type { KustomerApi } from "../kustomer/client.ts";
 import { getBulkStatuses } from "../kustomer/status.ts";
-import { verdictOf } from "../kustomer/verdict.ts";
 import type { BulkDependencies } from "../kustomer/submit.ts";
+import { verdictOf } from "../kustomer/verdict.ts";
 import type { Log } from "../observability.ts";
-import type { OperationStatus } from "../results.ts";
 import { submitLines } from "./batch.ts";
 import type { ChildResults } from "./children.ts";
 import { CustomerLines } from "./customer-lines.ts";
-import { accountFor, allLines, count, totalsOf, zeroCounts, type BatchFile, type BatchSummary, type StateCounts, type Ledger, type LedgerBatch, type LineState } from "./ledger.ts";
-import { nonBlank, rangesOf, type JobLine, type LineRange, type ReadLine } from "./lines.ts";
-import { writeReport, type ReportSummary } from "./report.ts";
-import { runKey, type JobStore } from "./store.ts";
+import {
+  accountFor,
+  allLines,
+  type BatchFile,
+  type BatchSummary,
+  count,
+  type Ledger,
+  type LedgerBatch,
+  type LineState,
+  type StateCounts,
+  totalsOf,
+  zeroCounts,
+} from "./ledger.ts";
+import { type JobLine, type LineRange, nonBlank, type ReadLine, rangesOf } from "./lines.ts";
+import { type ReportSummary, writeReport } from "./report.ts";
+import { type JobStore, runKey } from "./store.ts";
 
 /** A Distributed Map item: one child's whole request. */
 export interface BatchItem extends LineRange {
@@ -75,7 +87,16 @@ export async function plan(store: JobStore, key: string, run: string): Promise<P
   for await (const { count: lineCount, ...range } of rangesOf(noted(store.lines(key, undefined, version)))) {
     const mine = duplicates.filter(([line]) => line <= range.last);
     duplicates = duplicates.filter(([line]) => line > range.last);
-    const item: BatchItem = { step: "lines", bucket: store.name, key, run, ...range, count: lineCount, version, ...(mine.length ? { duplicates: mine } : {}) };
+    const item: BatchItem = {
+      step: "lines",
+      bucket: store.name,
+      key,
+      run,
+      ...range,
+      count: lineCount,
+      version,
+      ...(mine.length ? { duplicates: mine } : {}),
+    };
     await items.write(`${batches ? "," : ""}\n${JSON.stringify(item)}`);
     batches += 1;
     lines += lineCount;
@@ -87,10 +108,15 @@ export async function plan(store: JobStore, key: string, run: string): Promise<P
 
 /** One child: its lines sent once. A retried child whose batch was already recorded sends nothing again. */
 export async function lines(store: JobStore, item: BatchItem, services: BulkDependencies, deadlineAt: number) {
-  if (await store.exists(batchKey(item.run, item.first))) return (await store.getJson<RecordedBatch>(batchKey(item.run, item.first))).summary;
+  if (await store.exists(batchKey(item.run, item.first)))
+    return (await store.getJson<RecordedBatch>(batchKey(item.run, item.first))).summary;
   const read: JobLine[] = [];
   for await (const line of nonBlank(store.lines(item.key, item, item.version))) read.push(line);
-  const { file, summary } = await submitLines({ first: item.first, last: item.last, lines: read, duplicates: item.duplicates }, services, deadlineAt);
+  const { file, summary } = await submitLines(
+    { first: item.first, last: item.last, lines: read, duplicates: item.duplicates },
+    services,
+    deadlineAt,
+  );
   await store.put(batchKey(item.run, item.first), JSON.stringify({ ...file, summary }));
   return summary;
 }
@@ -129,7 +155,14 @@ export async function collect(store: JobStore, run: string, children: ChildResul
   for await (const key of store.list(runKey(run, "batches/"))) recorded.add(Number(/\/(\d+)\.json$/.exec(key)?.[1]));
   const entries = new Map<number, LedgerBatch>();
   const neverStarted = new Set<number>();
-  const entryOf = (item: BatchItem): LedgerBatch => ({ first: item.first, last: item.last, count: item.count, ...zeroCounts(), sent: 0, pending: [] });
+  const entryOf = (item: BatchItem): LedgerBatch => ({
+    first: item.first,
+    last: item.last,
+    count: item.count,
+    ...zeroCounts(),
+    sent: 0,
+    pending: [],
+  });
   const byFirst = new Map(planned.map((item) => [item.first, item]));
   for await (const child of children) {
     const item = byFirst.get(child.first);
@@ -138,7 +171,11 @@ export async function collect(store: JobStore, run: string, children: ChildResul
     else if (child.status === "PENDING") neverStarted.add(item.first);
     else if (!recorded.has(item.first)) {
       // A child that failed on its own error left nothing in doubt; one stopped from outside may have.
-      const state: LineState = BEFORE_SENDING.test(child.error ?? "") ? "unsent" : CONTRACT_ERRORS.test(child.error ?? "") ? "failed" : "inDoubt";
+      const state: LineState = BEFORE_SENDING.test(child.error ?? "")
+        ? "unsent"
+        : CONTRACT_ERRORS.test(child.error ?? "")
+          ? "failed"
+          : "inDoubt";
       const entry = entryOf(item);
       count(entry, state, item.count);
       entries.set(item.first, { ...entry, whole: { state, reason: reasonOf(child.error, child.cause) } });
@@ -150,14 +187,18 @@ export async function collect(store: JobStore, run: string, children: ChildResul
   for (const item of planned) {
     let entry = entries.get(item.first);
     // A child stopped after recording its batch (a timeout, say) left its own account: that is the truth.
-    if (!entry && recorded.has(item.first)) entry = { ...entryOf(item), ...(await store.getJson<RecordedBatch>(batchKey(run, item.first))).summary, first: item.first };
+    if (!entry && recorded.has(item.first))
+      entry = { ...entryOf(item), ...(await store.getJson<RecordedBatch>(batchKey(run, item.first))).summary, first: item.first };
     if (!entry) {
       entry = entryOf(item);
       const state: LineState = neverStarted.has(item.first) || nothingRan ? "unsent" : "inDoubt";
       count(entry, state, item.count);
       entry.whole = {
         state,
-        reason: state === "unsent" ? `not sent: the job stopped before this line's batch ran${why}` : `the job stopped with no record of this line's batch${why}; it may have been sent`,
+        reason:
+          state === "unsent"
+            ? `not sent: the job stopped before this line's batch ran${why}`
+            : `the job stopped with no record of this line's batch${why}; it may have been sent`,
       };
     }
     ledger.lines += item.count;
@@ -192,7 +233,8 @@ async function settle(store: JobStore, run: string, batch: LedgerBatch, decided:
   file.settled ??= {};
   for (const operation of file.pending.filter(({ bulkId }) => decided.has(bulkId))) {
     const verdict = decided.get(operation.bulkId) as Verdict;
-    const outcomes = "status" in verdict ? accountFor(operation, verdict.status).outcomes : allLines(operation, verdict.state, verdict.reason);
+    const outcomes =
+      "status" in verdict ? accountFor(operation, verdict.status).outcomes : allLines(operation, verdict.state, verdict.reason);
     file.outcomes.push(...outcomes);
     const counts = zeroCounts();
     for (const outcome of outcomes) count(counts, outcome.state);
@@ -222,17 +264,31 @@ export async function follow(store: JobStore, run: string, options: FollowOption
     const oldest = ledger.batches.flatMap((batch) => batch.pending.map((operation) => ({ batch, operation }))).slice(0, 100);
     let statuses: OperationStatus[];
     try {
-      ({ operations: statuses } = await getBulkStatuses(oldest.map(({ operation }) => operation.bulkId), options.client, stopAt, options.concurrency));
+      ({ operations: statuses } = await getBulkStatuses(
+        oldest.map(({ operation }) => operation.bulkId),
+        options.client,
+        stopAt,
+        options.concurrency,
+      ));
     } catch (error) {
       if (!(error instanceof KustomerError) || !error.retryable) throw error;
-      options.log.warn("could not read the job's bulk operations: reading them again on the next round", { error: error.name, kustomerStatus: error.kustomerStatus });
+      options.log.warn("could not read the job's bulk operations: reading them again on the next round", {
+        error: error.name,
+        kustomerStatus: error.kustomerStatus,
+      });
       break;
     }
     const decided = new Map<LedgerBatch, Map<string, Verdict>>();
-    const decide = (batch: LedgerBatch, bulkId: string, verdict: Verdict) => decided.set(batch, (decided.get(batch) ?? new Map()).set(bulkId, verdict));
+    const decide = (batch: LedgerBatch, bulkId: string, verdict: Verdict) =>
+      decided.set(batch, (decided.get(batch) ?? new Map()).set(bulkId, verdict));
     statuses.forEach((status, index) => {
       const { batch, operation } = oldest[index] as (typeof oldest)[number];
-      const verdict = verdictOf(status.status, { bulkId: operation.bulkId, recordedAt: operation.acceptedAt, previous: operation.lastStatus }, now(), options.notFoundGraceMs);
+      const verdict = verdictOf(
+        status.status,
+        { bulkId: operation.bulkId, recordedAt: operation.acceptedAt, previous: operation.lastStatus },
+        now(),
+        options.notFoundGraceMs,
+      );
       operation.lastStatus = status.status;
       if (verdict.kind === "complete") decide(batch, operation.bulkId, { status });
       else if (verdict.kind === "lost") decide(batch, operation.bulkId, { state: "inDoubt", reason: verdict.reason });
@@ -248,7 +304,13 @@ export async function follow(store: JobStore, run: string, options: FollowOption
  * The report: an operation still pending leaves its lines in doubt, because the status timeout passed
  * or, when `followFailed` says so, because following stopped on an error.
  */
-export async function report(store: JobStore, key: string, run: string, statusTimeoutMinutes: number, followFailed?: MapFailure): Promise<ReportSummary> {
+export async function report(
+  store: JobStore,
+  key: string,
+  run: string,
+  statusTimeoutMinutes: number,
+  followFailed?: MapFailure,
+): Promise<ReportSummary> {
   const ledger = await store.getJson<Ledger>(ledgerKey(run));
   for (const batch of ledger.batches.filter(({ pending }) => pending.length > 0)) {
     // A Follow cut off after settling a batch's file, before the ledger: the file's counts stand.
@@ -270,7 +332,10 @@ export async function report(store: JobStore, key: string, run: string, statusTi
     bytes: (start, end) => store.bytes(key, start, end, ledger.version),
     batchFile: async (batch) => {
       const file = await store.getJson<BatchFile>(batchKey(run, batch.first));
-      const outcomes = [...file.outcomes, ...file.pending.flatMap((operation) => allLines(operation, "inDoubt", stillPending(operation.bulkId)))];
+      const outcomes = [
+        ...file.outcomes,
+        ...file.pending.flatMap((operation) => allLines(operation, "inDoubt", stillPending(operation.bulkId))),
+      ];
       return outcomes.sort((a, b) => a.line - b.line);
     },
     report: store.writer(runKey(run, "report.json")),

@@ -1,5 +1,7 @@
 // The port a job's steps keep their files through: the job bucket on AWS (bucket.ts), a folder on this
 // machine (local/job-folder.ts). Keys are the bucket's: the job file's own, and results/<run>/...
+
+import { RESULTS_PREFIX } from "../contract/names.ts";
 import type { LineRange, ReadLine } from "./lines.ts";
 
 /** A large object written piece by piece, never held whole. */
@@ -33,8 +35,6 @@ export interface JobStore {
   /** Every key under `prefix`. */
   list(prefix: string): AsyncGenerator<string>;
 }
-
-export const RESULTS_PREFIX = "results";
 
 /** The job file was replaced during its run: what was not read yet is not sent. */
 export class JobFileChangedError extends Error {

@@ -1,7 +1,7 @@
 // What a complete bulk operation says of its customers (CONTRACT §2.6), one rule for every path: the
 // customers Kustomer names are failed or applied; a count names the rest only when it leaves no choice
 // (all the others counted as updated); the customers left unnamed are in doubt.
-import type { CustomerFailure } from "../results.ts";
+import type { CustomerFailure } from "../contract/results.ts";
 
 export interface Named {
   successCount: number | null;
@@ -30,6 +30,7 @@ export function account(customerIds: string[], { successCount, failures, applied
   let applied = 0;
   for (const id of appliedIds) if (rest.delete(id.toLowerCase())) applied += 1;
   // Every customer not named is counted as updated: the count names them.
-  if (rest.size === 0 || (successCount !== null && successCount - applied === rest.size)) return { failed, applied: applied + rest.size, inDoubt: [] };
+  if (rest.size === 0 || (successCount !== null && successCount - applied === rest.size))
+    return { failed, applied: applied + rest.size, inDoubt: [] };
   return { failed, applied, inDoubt: [...rest.values()] };
 }

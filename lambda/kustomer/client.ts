@@ -2,15 +2,15 @@
 // full jitter, Kustomer's rate-limit headers, and its two error shapes mapped to the contract's errors.
 import type * as z from "zod/mini";
 import {
+  type BulkUpdateError,
   KustomerAuthError,
   KustomerError,
   KustomerRateLimitError,
   KustomerRequestError,
   KustomerUnavailableError,
-  type BulkUpdateError,
-} from "../errors.ts";
-import { sendHttp, type HttpAnswer, type HttpHeaders } from "../http-client.ts";
-import { noCounters, noteRateLimitWait, type Counters, type Log } from "../observability.ts";
+} from "../contract/errors.ts";
+import { type HttpAnswer, type HttpHeaders, sendHttp } from "../http-client.ts";
+import { type Counters, type Log, noCounters, noteRateLimitWait } from "../observability.ts";
 import type { ApiKeyProvider } from "../secrets.ts";
 import { RateBudget, readBudget, resetAtOf, trusted } from "./rate-budget.ts";
 import { parseKustomerErrors } from "./wire.ts";
@@ -90,11 +90,19 @@ export class KustomerClient implements KustomerApi {
       // Whatever ended the tries, an earlier one may have reached Kustomer unanswered: say so (CONTRACT §2.6).
       if (!state.unanswered || (error instanceof KustomerError && error.inDoubt)) throw error;
       if (error instanceof KustomerError) throw error.withInDoubt();
-      throw new KustomerUnavailableError(`an earlier attempt of ${describe(request)} went unanswered, then: ${(error as Error).name}`, { inDoubt: true, cause: error });
+      throw new KustomerUnavailableError(`an earlier attempt of ${describe(request)} went unanswered, then: ${(error as Error).name}`, {
+        inDoubt: true,
+        cause: error,
+      });
     }
   }
 
-  private async sendUntilAnswered<T>(request: KustomerRequest, schema: z.ZodMiniType<T>, deadlineAt: number, state: { unanswered: boolean }): Promise<Sent<T>> {
+  private async sendUntilAnswered<T>(
+    request: KustomerRequest,
+    schema: z.ZodMiniType<T>,
+    deadlineAt: number,
+    state: { unanswered: boolean },
+  ): Promise<Sent<T>> {
     let attempts = 0;
     let keyRefreshed = false;
     let forceRefresh = false;
@@ -170,14 +178,21 @@ export class KustomerClient implements KustomerApi {
       if (name === "TimeoutError") {
         return {
           kind: "retry",
-          error: new KustomerUnavailableError(`Kustomer did not answer ${describe(request)} within ${timeoutMs} ms`, { timedOut: true, inDoubt: write, cause: error }),
+          error: new KustomerUnavailableError(`Kustomer did not answer ${describe(request)} within ${timeoutMs} ms`, {
+            timedOut: true,
+            inDoubt: write,
+            cause: error,
+          }),
         };
       }
       // Only the error code: Node's messages name hosts and ports.
       const code = (error as { code?: string }).code ?? (name || "network error");
       return {
         kind: "retry",
-        error: new KustomerUnavailableError(`could not reach Kustomer for ${describe(request)}: ${code}`, { inDoubt: write && !NOT_SENT_CODES.has(code), cause: error }),
+        error: new KustomerUnavailableError(`could not reach Kustomer for ${describe(request)}: ${code}`, {
+          inDoubt: write && !NOT_SENT_CODES.has(code),
+          cause: error,
+        }),
       };
     }
 
@@ -195,7 +210,8 @@ export class KustomerClient implements KustomerApi {
     if (answer.tooLarge) {
       const tooLarge = `Kustomer answered ${describe(request)} with ${status} and over ${MAX_ANSWER_BYTES / (1024 * 1024)} MB`;
       // A 2xx to a write was accepted, whatever its body says: never sent again, its customers in doubt.
-      if (status >= 200 && status < 300 && write) throw new KustomerUnavailableError(`${tooLarge}, not read`, { kustomerStatus: status, inDoubt: true });
+      if (status >= 200 && status < 300 && write)
+        throw new KustomerUnavailableError(`${tooLarge}, not read`, { kustomerStatus: status, inDoubt: true });
       return { kind: "retry", error: new KustomerUnavailableError(tooLarge, { kustomerStatus: status }) };
     }
     if (status >= 200 && status < 300) {
@@ -210,7 +226,9 @@ export class KustomerClient implements KustomerApi {
       }
       return {
         kind: "retry",
-        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status} but an unexpected body`, { kustomerStatus: status }),
+        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status} but an unexpected body`, {
+          kustomerStatus: status,
+        }),
       };
     }
     if (status === 401) return { kind: "unauthorized" };
@@ -225,7 +243,10 @@ export class KustomerClient implements KustomerApi {
       return {
         kind: "retry",
         waitMs,
-        error: new KustomerRateLimitError(`Kustomer rate limit reached for ${describe(request)}`, { kustomerStatus: 429, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) }),
+        error: new KustomerRateLimitError(`Kustomer rate limit reached for ${describe(request)}`, {
+          kustomerStatus: 429,
+          retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+        }),
       };
     }
     if (status >= 500) {
@@ -233,14 +254,21 @@ export class KustomerClient implements KustomerApi {
         kind: "retry",
         waitMs: this.serverWaitMs(answer.headers, false),
         // A gateway's 502 or 504 is not Kustomer's answer: the write may have reached it behind the gateway.
-        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status}`, { timedOut: status === 504, kustomerStatus: status, inDoubt: write && (status === 502 || status === 504) }),
+        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status}`, {
+          timedOut: status === 504,
+          kustomerStatus: status,
+          inDoubt: write && (status === 502 || status === 504),
+        }),
       };
     }
     const details = parseKustomerErrors(parseJson(answer.body.replaceAll(apiKey, "[key]")));
     // Kustomer's own words stay in `details` (redacted, for HTTP callers); the message, which logs,
     // Step Functions and dead letters carry, names only its error codes.
     const codes = [...new Set(details.map((detail) => detail.code).filter(Boolean))].slice(0, 5).join(", ");
-    throw new KustomerRequestError(`Kustomer rejected ${describe(request)} with ${status}${codes ? ` (${codes})` : ""}`, { kustomerStatus: status, details });
+    throw new KustomerRequestError(`Kustomer rejected ${describe(request)} with ${status}${codes ? ` (${codes})` : ""}`, {
+      kustomerStatus: status,
+      details,
+    });
   }
 
   private backoff(attempt: number): number {

@@ -1,10 +1,9 @@
 // Planning a bulk update, with no I/O: a command cut into Kustomer bulk requests of at most 100
 // customers, each request's body, and the dry run's answer.
-import type { Operation, SubmitResult } from "../results.ts";
-import type { BulkUpdateCommand, CustomerUpdate } from "../schema.ts";
 
-/** Kustomer's documented cap for one bulk request, for items and for `ids` alike. */
-export const KUSTOMER_BULK_LIMIT = 100;
+import { KUSTOMER_BULK_LIMIT } from "../contract/limits.ts";
+import type { BulkUpdateCommand, CustomerUpdate } from "../contract/requests.ts";
+import type { Operation, SubmitResult } from "../contract/results.ts";
 
 export interface PlannedRequest {
   customerIds: string[];
@@ -58,4 +57,3 @@ export function echo(command: BulkUpdateCommand): { correlationId?: string } {
 export function countItems(operations: Operation[]): number {
   return operations.reduce((sum, operation) => sum + operation.items, 0);
 }
-

@@ -6,7 +6,12 @@ export interface PoolOptions {
 }
 
 /** Runs the tasks; answers the first failure, if any, once every started task has ended. */
-export async function inPool(count: number, limit: number, task: (index: number) => Promise<void>, { stopOnFailure = false }: PoolOptions = {}): Promise<{ error: unknown } | undefined> {
+export async function inPool(
+  count: number,
+  limit: number,
+  task: (index: number) => Promise<void>,
+  { stopOnFailure = false }: PoolOptions = {},
+): Promise<{ error: unknown } | undefined> {
   let failure: { error: unknown } | undefined;
   let next = 0;
   const worker = async () => {

@@ -1,10 +1,10 @@
 // Reading bulk operations back: each one's status and, once complete, its per-customer failures.
-import * as z from "zod/mini";
-import { KustomerRequestError } from "../errors.ts";
-import type { CustomerFailure, OperationStatus, StatusResult } from "../results.ts";
+import type * as z from "zod/mini";
+import { KustomerRequestError } from "../contract/errors.ts";
+import type { CustomerFailure, OperationStatus, StatusResult } from "../contract/results.ts";
+import { account } from "./accounting.ts";
 import type { KustomerApi } from "./client.ts";
 import { inPool } from "./pool.ts";
-import { account } from "./accounting.ts";
 import { appliedOf, batchesResponse, bulkOperationResponse, failuresOf, statusOf } from "./wire.ts";
 
 /** The status of a bulk id Kustomer does not know (CONTRACT §2.3). */
@@ -25,12 +25,21 @@ async function getBulkStatus(bulkId: string, client: KustomerApi, deadlineAt: nu
   } catch (error) {
     // One unknown id must not hide the others' status.
     if (error instanceof KustomerRequestError && error.kustomerStatus === 404) {
-      return { status: { bulkId, status: NOT_FOUND, successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }, applied: 0, failed: 0 };
+      return {
+        status: { bulkId, status: NOT_FOUND, successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] },
+        applied: 0,
+        failed: 0,
+      };
     }
     throw error;
   }
   const status = statusOf(data.data, "unknown");
-  if (status !== "complete") return { status: { bulkId, status, successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }, applied: 0, failed: 0 };
+  if (status !== "complete")
+    return {
+      status: { bulkId, status, successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] },
+      applied: 0,
+      failed: 0,
+    };
   const { data: batches } = await client.send({ method: "GET", path: `${path}/batches` }, batchesResponse, deadlineAt);
   let successCount = 0;
   let failureCount = 0;
@@ -56,7 +65,12 @@ async function getBulkStatus(bulkId: string, client: KustomerApi, deadlineAt: nu
 }
 
 /** Up to 100 operations, read `concurrency` at a time; what each accounts for as applied beside its status. */
-export async function readOperations(bulkIds: string[], client: KustomerApi, deadlineAt: number, concurrency: number): Promise<ReadOperation[]> {
+export async function readOperations(
+  bulkIds: string[],
+  client: KustomerApi,
+  deadlineAt: number,
+  concurrency: number,
+): Promise<ReadOperation[]> {
   const operations: ReadOperation[] = new Array(bulkIds.length);
   const failure = await inPool(
     bulkIds.length,
@@ -71,7 +85,12 @@ export async function readOperations(bulkIds: string[], client: KustomerApi, dea
 }
 
 /** Up to 100 operations, read `concurrency` at a time so a long list still answers within API Gateway's 29 s. */
-export async function getBulkStatuses(bulkIds: string[], client: KustomerApi, deadlineAt: number, concurrency: number): Promise<StatusResult> {
+export async function getBulkStatuses(
+  bulkIds: string[],
+  client: KustomerApi,
+  deadlineAt: number,
+  concurrency: number,
+): Promise<StatusResult> {
   const operations = (await readOperations(bulkIds, client, deadlineAt, concurrency)).map(({ status }) => status);
   return { allComplete: operations.every((operation) => operation.status === "complete"), operations };
 }

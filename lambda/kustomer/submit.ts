@@ -1,10 +1,12 @@
 // Submitting a bulk update: the planned requests sent a few at a time, each by exactly one worker.
-import { BulkUpdateError, KustomerError } from "../errors.ts";
+
+import type * as z from "zod/mini";
+import { BulkUpdateError, KustomerError } from "../contract/errors.ts";
+import type { BulkUpdateCommand, Settled } from "../contract/requests.ts";
+import type { Operation, SubmitResult } from "../contract/results.ts";
 import type { Counters, Log } from "../observability.ts";
-import type { Operation, SubmitResult } from "../results.ts";
-import type { BulkUpdateCommand, Settled } from "../schema.ts";
-import type { KustomerApi } from "./client.ts";
-import { countItems, echo, planRequests, requestBody, type PlannedRequest } from "./plan.ts";
+import type { KustomerApi, Sent } from "./client.ts";
+import { countItems, echo, type PlannedRequest, planRequests, requestBody } from "./plan.ts";
 import { inPool } from "./pool.ts";
 import { bulkOperationResponse, statusOf } from "./wire.ts";
 
@@ -41,24 +43,41 @@ export async function submitBulkUpdate(
     if (!plan) continue;
     fates[request] = "accepted";
     // Accepted on an earlier attempt: followed by its bulk id, whose status the follow-up reads.
-    done[request] = bulkId === null ? inDoubt(plan, "Kustomer accepted it on an earlier attempt; its answer could not be read") : { bulkId, status: "queued", items: plan.customerIds.length, customerIds: plan.customerIds };
+    done[request] =
+      bulkId === null
+        ? inDoubt(plan, "Kustomer accepted it on an earlier attempt; its answer could not be read")
+        : { bulkId, status: "queued", items: plan.customerIds.length, customerIds: plan.customerIds };
   }
   for (const request of earlier?.unanswered ?? []) if (planned[request] && !fates[request]) fates[request] = "unanswered";
 
   const send = async (index: number, request: PlannedRequest) => {
     const started = Date.now();
-    let sent;
+    let sent: Sent<z.infer<typeof bulkOperationResponse>>;
     try {
-      sent = await client.send({ method: "PUT", path: "/v1/customers/bulk", query: request.query, body: requestBody(request) }, bulkOperationResponse, deadlineAt);
+      sent = await client.send(
+        { method: "PUT", path: "/v1/customers/bulk", query: request.query, body: requestBody(request) },
+        bulkOperationResponse,
+        deadlineAt,
+      );
     } catch (error) {
       if (!(error instanceof KustomerError) || !error.inDoubt) throw error;
       fates[index] = isSuccess(error.kustomerStatus) ? "accepted" : "unanswered";
       done[index] = inDoubt(request, `${error.name}: ${error.message}`);
-      log.warn("bulk request in doubt: it may have reached Kustomer, with no answer", { chunk: index + 1, chunks: planned.length, items: request.customerIds.length, error: error.name });
+      log.warn("bulk request in doubt: it may have reached Kustomer, with no answer", {
+        chunk: index + 1,
+        chunks: planned.length,
+        items: request.customerIds.length,
+        error: error.name,
+      });
       return;
     }
     const { data, attempts } = sent;
-    const operation = { bulkId: data.data.id, status: statusOf(data.data, "queued"), items: request.customerIds.length, customerIds: request.customerIds };
+    const operation = {
+      bulkId: data.data.id,
+      status: statusOf(data.data, "queued"),
+      items: request.customerIds.length,
+      customerIds: request.customerIds,
+    };
     fates[index] = "accepted";
     done[index] = operation;
     counters.count("BulkRequests");
@@ -74,16 +93,33 @@ export async function submitBulkUpdate(
   };
   const toSend = planned.flatMap((_, index) => (done[index] ? [] : [index]));
   // After a failure no new request starts: the error then names what was and was not sent.
-  const failure = await inPool(toSend.length, concurrency, (slot) => send(toSend[slot] as number, planned[toSend[slot] as number] as PlannedRequest), { stopOnFailure: true });
+  const failure = await inPool(
+    toSend.length,
+    concurrency,
+    (slot) => send(toSend[slot] as number, planned[toSend[slot] as number] as PlannedRequest),
+    { stopOnFailure: true },
+  );
   // Unanswered on an earlier attempt, and not sent again before the failure: still in doubt.
   planned.forEach((request, index) => {
     if (!done[index] && fates[index] === "unanswered") done[index] = inDoubt(request, "an earlier attempt went unanswered");
   });
 
   const operations = done.filter((operation): operation is Operation => operation !== undefined);
-  if (failure) throw withProgress(failure.error, operations, planned.filter((_, index) => !done[index]), settledOf(fates, done));
+  if (failure)
+    throw withProgress(
+      failure.error,
+      operations,
+      planned.filter((_, index) => !done[index]),
+      settledOf(fates, done),
+    );
   const inDoubtCustomerIds = inDoubtOf(operations);
-  return { status: "submitted", ...echo(command), items: countItems(operations), operations, ...(inDoubtCustomerIds.length ? { inDoubtCustomerIds } : {}) };
+  return {
+    status: "submitted",
+    ...echo(command),
+    items: countItems(operations),
+    operations,
+    ...(inDoubtCustomerIds.length ? { inDoubtCustomerIds } : {}),
+  };
 }
 
 /** An operation whose request may have reached Kustomer unanswered: no bulk id to follow. */
@@ -104,7 +140,8 @@ const inDoubt = (request: PlannedRequest, reason: string): Operation => ({
 /** Kustomer's text can be long: a reason stays a line, so a stored result stays small. */
 const MAX_REASON_LENGTH = 300;
 
-const inDoubtOf = (operations: Operation[]) => operations.filter((operation) => operation.status === IN_DOUBT).flatMap((operation) => operation.customerIds);
+const inDoubtOf = (operations: Operation[]) =>
+  operations.filter((operation) => operation.status === IN_DOUBT).flatMap((operation) => operation.customerIds);
 
 function settledOf(fates: Array<Fate | undefined>, done: Array<Operation | undefined>): Settled {
   const settled: Settled = { accepted: [], unanswered: [] };

@@ -21,7 +21,10 @@ export function verdictOf(status: string, { bulkId, recordedAt, previous }: Reco
   if (status === NOT_FOUND) {
     // Kustomer may not know an id it has just given out; past the grace, nobody can say.
     if (now - recordedAt < notFoundGraceMs) return { kind: "waiting" };
-    return { kind: "lost", reason: `Kustomer stopped reporting bulk operation ${bulkId} (404 for over ${Math.round(notFoundGraceMs / 1000)} s)` };
+    return {
+      kind: "lost",
+      reason: `Kustomer stopped reporting bulk operation ${bulkId} (404 for over ${Math.round(notFoundGraceMs / 1000)} s)`,
+    };
   }
   // An undocumented status seen twice is Kustomer's last word on it.
   return previous === status ? { kind: "lost", reason: `Kustomer reported bulk operation ${bulkId} ${status}` } : { kind: "waiting" };

@@ -1,16 +1,8 @@
 // Kustomer's wire shapes, in one place: the bulk operation resource, its batches with their
 // per-customer results, and Kustomer's two error shapes (with the masking of what they may quote).
 import * as z from "zod/mini";
-import type { CustomerFailure } from "../results.ts";
-
-/** One Kustomer error entry, normalised from either of Kustomer's two error shapes. */
-export interface KustomerErrorDetail {
-  status?: number;
-  code?: string;
-  title?: string;
-  detail?: string;
-  pointer?: string;
-}
+import type { KustomerErrorDetail } from "../contract/errors.ts";
+import type { CustomerFailure } from "../contract/results.ts";
 
 /** What PUT /v1/customers/bulk and GET /v1/bulk/{id} both answer: the bulk operation resource. */
 export const bulkOperationResponse = z.object({
@@ -61,10 +53,12 @@ function errorText(error: unknown): string {
 
 /** The customers a batch names as updated (created counts too), by `_clientRef` or objectId. */
 export function appliedOf(batch: z.infer<typeof batchFields>): string[] {
-  return (batch.results ?? []).filter((result) => result.status === "updated" || result.status === "created").flatMap((result) => {
-    const id = result._clientRef ?? result.objectId;
-    return id === undefined ? [] : [id];
-  });
+  return (batch.results ?? [])
+    .filter((result) => result.status === "updated" || result.status === "created")
+    .flatMap((result) => {
+      const id = result._clientRef ?? result.objectId;
+      return id === undefined ? [] : [id];
+    });
 }
 
 export function failuresOf(batch: z.infer<typeof batchFields>): CustomerFailure[] {
@@ -74,13 +68,13 @@ export function failuresOf(batch: z.infer<typeof batchFields>): CustomerFailure[
   // Without `_clientRef` (ids mode) Kustomer reports only `errors`, whose shape it does not document.
   if (failures.length === 0 && Array.isArray(batch.errors)) {
     for (const error of batch.errors) {
-      const id = error && typeof error === "object" ? ((error as Record<string, unknown>).objectId ?? (error as Record<string, unknown>).id) : null;
+      const id =
+        error && typeof error === "object" ? ((error as Record<string, unknown>).objectId ?? (error as Record<string, unknown>).id) : null;
       failures.push({ id: typeof id === "string" ? id : null, error: errorText(error) });
     }
   }
   return failures;
 }
-
 
 // Kustomer's messages may quote what was sent; emails and phone numbers must not travel on from here.
 export function redact(text: unknown): string | undefined {

@@ -4,8 +4,7 @@
 // callerRoleArns, when given.
 import { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_EVENT_SOURCE } from "../../infra/settings.ts";
-import { OUTCOME_SOURCE } from "../../infra/workflow.ts";
+import { DEFAULT_EVENT_SOURCE, OUTCOME_SOURCE } from "../../lambda/contract/names.ts";
 import { synthApp } from "../../local/synth.ts";
 import { ACCOUNT, Permissions } from "../support/permissions.ts";
 
@@ -18,9 +17,16 @@ function permissionsOf(context: Record<string, unknown>) {
   const template = Template.fromStack(synthApp(context).stack).toJSON();
   const permissions = new Permissions(template);
   const bus = permissions.arnOf("AWS::Events::EventBus", "Bus");
-  const roleOf = (prefix: string) => template.Resources[permissions.idOf("AWS::StepFunctions::StateMachine", prefix)].Properties.RoleArn["Fn::GetAtt"][0] as string;
+  const roleOf = (prefix: string) =>
+    template.Resources[permissions.idOf("AWS::StepFunctions::StateMachine", prefix)].Properties.RoleArn["Fn::GetAtt"][0] as string;
   const put = (principal: string, sources: string[]) =>
-    permissions.decide({ principal, action: "events:PutEvents", resource: bus, context: { "events:source": sources }, ...(principal.startsWith("arn:") ? { identity: mayPutAnything } : {}) });
+    permissions.decide({
+      principal,
+      action: "events:PutEvents",
+      resource: bus,
+      context: { "events:source": sources },
+      ...(principal.startsWith("arn:") ? { identity: mayPutAnything } : {}),
+    });
   return { put, workflowRole: roleOf("WorkflowStateMachine"), jobRole: roleOf("JobStateMachine") };
 }
 
@@ -66,7 +72,8 @@ describe("the API, with callerRoleArns", () => {
     const apiId = permissions.idOf("AWS::ApiGateway::RestApi", "Api");
     const route = `arn:aws:execute-api:us-east-1:${ACCOUNT}:${apiId}/v1/PUT/customers/bulk`;
     const mayInvokeAnything = [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "execute-api:Invoke", Resource: "*" }] }];
-    const invoke = (principal: string) => permissions.decide({ principal, action: "execute-api:Invoke", resource: route, identity: mayInvokeAnything });
+    const invoke = (principal: string) =>
+      permissions.decide({ principal, action: "execute-api:Invoke", resource: route, identity: mayInvokeAnything });
     expect(await invoke(PRODUCER)).toBe("Allowed");
     expect(await invoke(OUTSIDER)).toBe("ExplicitlyDenied");
   });
@@ -87,7 +94,13 @@ describe("the job bucket's results/", () => {
     jobRole = template.Resources[permissions.idOf("AWS::Lambda::Function", "JobFunction")].Properties.Role["Fn::GetAtt"][0];
   });
   const call = (principal: string, action: string, key: string, context: Record<string, string> = {}) =>
-    permissions.decide({ principal, action, resource: `${bucket}/${key}`, context: { "aws:SecureTransport": "true", ...context }, ...(principal.startsWith("arn:") ? { identity: mayUseS3 } : {}) });
+    permissions.decide({
+      principal,
+      action,
+      resource: `${bucket}/${key}`,
+      context: { "aws:SecureTransport": "true", ...context },
+      ...(principal.startsWith("arn:") ? { identity: mayUseS3 } : {}),
+    });
 
   it("denies anyone but the service's writers and the operator writing or deleting a report or retry file", async () => {
     expect(await call(OUTSIDER, "s3:PutObject", "results/run-1/retry.jsonl")).toBe("ExplicitlyDenied");
@@ -103,7 +116,14 @@ describe("the job bucket's results/", () => {
   it("lets the operator redrive the dead-letter queue into the burst queue, and nobody else send there", async () => {
     const queue = permissions.arnOf("AWS::SQS::Queue", "BurstQueue");
     const mayUseSqs = [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "sqs:*", Resource: "*" }] }];
-    const send = (principal: string) => permissions.decide({ principal, action: "sqs:SendMessage", resource: queue, identity: mayUseSqs, context: { "aws:SecureTransport": "true" } });
+    const send = (principal: string) =>
+      permissions.decide({
+        principal,
+        action: "sqs:SendMessage",
+        resource: queue,
+        identity: mayUseSqs,
+        context: { "aws:SecureTransport": "true" },
+      });
     expect(await send(OPERATOR)).toBe("Allowed");
     expect(await send(OUTSIDER)).toBe("ExplicitlyDenied");
   });
@@ -111,9 +131,17 @@ describe("the job bucket's results/", () => {
   it("denies a write whose encryption header names anything but the data key, and takes one that sends none", async () => {
     expect(await call(PRODUCER, "s3:PutObject", "jobs/a.jsonl")).toBe("Allowed");
     expect(await call(PRODUCER, "s3:PutObject", "jobs/a.jsonl", { "s3:x-amz-server-side-encryption": "AES256" })).toBe("ExplicitlyDenied");
-    expect(await call(PRODUCER, "s3:PutObject", "jobs/a.jsonl", { "s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": dataKey })).toBe("Allowed");
     expect(
-      await call(PRODUCER, "s3:PutObject", "jobs/a.jsonl", { "s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": `arn:aws:kms:us-east-1:${ACCOUNT}:key/another` }),
+      await call(PRODUCER, "s3:PutObject", "jobs/a.jsonl", {
+        "s3:x-amz-server-side-encryption": "aws:kms",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": dataKey,
+      }),
+    ).toBe("Allowed");
+    expect(
+      await call(PRODUCER, "s3:PutObject", "jobs/a.jsonl", {
+        "s3:x-amz-server-side-encryption": "aws:kms",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": `arn:aws:kms:us-east-1:${ACCOUNT}:key/another`,
+      }),
     ).toBe("ExplicitlyDenied");
   });
 });
@@ -127,7 +155,13 @@ describe("the data key, for a producer", () => {
     const queue = permissions.arnOf("AWS::SQS::Queue", "BurstQueue");
     const bucket = permissions.arnOf("AWS::S3::Bucket", "JobBucket");
     const use = (action: string, service: string, context: Record<string, string>) =>
-      permissions.decide({ principal: PRODUCER, action, resource: key, identity: mayUseAnyKey, context: { "kms:ViaService": `${service}.us-east-1.amazonaws.com`, "kms:CallerAccount": ACCOUNT, ...context } });
+      permissions.decide({
+        principal: PRODUCER,
+        action,
+        resource: key,
+        identity: mayUseAnyKey,
+        context: { "kms:ViaService": `${service}.us-east-1.amazonaws.com`, "kms:CallerAccount": ACCOUNT, ...context },
+      });
     expect(await use("kms:GenerateDataKey", "sqs", { "kms:EncryptionContext:aws:sqs:arn": queue })).toBe("Allowed");
     expect(await use("kms:GenerateDataKey", "s3", { "kms:EncryptionContext:aws:s3:arn": bucket })).toBe("Allowed");
     expect(await use("kms:Decrypt", "states", {})).not.toBe("Allowed");
@@ -146,7 +180,8 @@ describe("the Kustomer key's secret", () => {
     secret = permissions.arnOf("AWS::SecretsManager::Secret", "KustomerApiKey", "Ref");
     functionRole = template.Resources[permissions.idOf("AWS::Lambda::Function", "BulkUpdateFunction")].Properties.Role["Fn::GetAtt"][0];
   });
-  const call = (principal: string, action: string) => permissions.decide({ principal, action, resource: secret, ...(principal.startsWith("arn:") ? { identity: mayUseSecrets } : {}) });
+  const call = (principal: string, action: string) =>
+    permissions.decide({ principal, action, resource: secret, ...(principal.startsWith("arn:") ? { identity: mayUseSecrets } : {}) });
 
   it("is read by the service's functions only: a producer whose IAM allows every secret is denied", async () => {
     expect(await call(functionRole, "secretsmanager:GetSecretValue")).toBe("Allowed");
@@ -156,7 +191,12 @@ describe("the Kustomer key's secret", () => {
 
   it("is changed by the admin role only: nobody else may replace the key or the secret's policy", async () => {
     expect(await call(ADMIN, "secretsmanager:PutSecretValue")).toBe("Allowed");
-    for (const action of ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret", "secretsmanager:PutResourcePolicy", "secretsmanager:DeleteResourcePolicy"]) {
+    for (const action of [
+      "secretsmanager:PutSecretValue",
+      "secretsmanager:UpdateSecret",
+      "secretsmanager:PutResourcePolicy",
+      "secretsmanager:DeleteResourcePolicy",
+    ]) {
       expect({ action, decision: await call(PRODUCER, action) }).toEqual({ action, decision: "ExplicitlyDenied" });
     }
   });

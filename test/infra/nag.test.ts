@@ -19,7 +19,9 @@ describe("cdk-nag AwsSolutionsChecks and ServerlessChecks", () => {
   it("pass on the default stack, whose functions share one locally built asset of ESM entries with the require banner", () => {
     const assembly = synthWithNag({}, { bundle: true });
     // The bulk-update, workflow and report functions all deploy the one build.
-    const assets = readdirSync(assembly.directory).filter((name) => name.startsWith("asset.") && existsSync(join(assembly.directory, name, "handler.mjs")));
+    const assets = readdirSync(assembly.directory).filter(
+      (name) => name.startsWith("asset.") && existsSync(join(assembly.directory, name, "handler.mjs")),
+    );
     expect(assets).toHaveLength(1);
     for (const entry of ["handler.mjs", "job-handler.mjs"]) {
       const file = join(assembly.directory, assets[0]!, entry);

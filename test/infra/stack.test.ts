@@ -71,37 +71,73 @@ describe("the function", () => {
     // The burst queue's consumer: 2 slots of its own, which no caller can take.
     byDefault.hasResourceProperties("AWS::Lambda::Function", {
       ReservedConcurrentExecutions: 2,
-      Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp("^WorkflowStateMachine") }, DEAD_LETTER_QUEUE_URL: { Ref: queueId("FailedDeliveriesQueue") } }) },
+      Environment: {
+        Variables: Match.objectLike({
+          WORKFLOW_STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp("^WorkflowStateMachine") },
+          DEAD_LETTER_QUEUE_URL: { Ref: queueId("FailedDeliveriesQueue") },
+        }),
+      },
     });
     // The workflow's own function: 2 invocations of 4 streams spend the 800 a minute that are ours.
     byDefault.hasResourceProperties("AWS::Lambda::Function", {
       Handler: "handler.handler",
       ReservedConcurrentExecutions: 2,
-      Environment: { Variables: Match.objectLike({ RESULTS_BUCKET_NAME: { Ref: Match.stringLikeRegexp("^JobBucket") }, KUSTOMER_CONCURRENCY: "4" }) },
+      Environment: {
+        Variables: Match.objectLike({ RESULTS_BUCKET_NAME: { Ref: Match.stringLikeRegexp("^JobBucket") }, KUSTOMER_CONCURRENCY: "4" }),
+      },
     });
     // The job's own function: 3 children of 300 a minute spend the same share, and 2 slots for its other steps.
-    byDefault.hasResourceProperties("AWS::Lambda::Function", { Handler: "job-handler.handler", ReservedConcurrentExecutions: 5, MemorySize: 1024, Timeout: 900 });
+    byDefault.hasResourceProperties("AWS::Lambda::Function", {
+      Handler: "job-handler.handler",
+      ReservedConcurrentExecutions: 5,
+      MemorySize: 1024,
+      Timeout: 900,
+    });
     // Our share of 6,000 a minute is 4,800: 4 synchronous invocations of 4 streams (the queue's
     // consumer keeps its 2); the workflow gets 4 of its own, the job 16 children and 2.
     const larger = templateOf({ kustomerRateLimitPerMinute: "6000" });
-    expect(Object.keys(larger.findResources("AWS::Lambda::Function", { Properties: { Handler: "handler.handler", ReservedConcurrentExecutions: 4 } }))).toHaveLength(2);
-    larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 2, Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: Match.anyValue() }) } });
-    larger.hasResourceProperties("AWS::Lambda::Function", { ReservedConcurrentExecutions: 4, Environment: { Variables: Match.objectLike({ RESULTS_BUCKET_NAME: Match.anyValue() }) } });
-    larger.hasResourceProperties("AWS::Lambda::Function", { Handler: "job-handler.handler", ReservedConcurrentExecutions: 18 });
-    templateOf({ kustomerRateLimitPerMinute: "6000", kustomerConcurrency: "1", kustomerRateLimitHeadroom: "0.5" }).hasResourceProperties("AWS::Lambda::Function", {
-      ReservedConcurrentExecutions: 10,
-      Environment: { Variables: Match.objectLike({ KUSTOMER_CONCURRENCY: "1", KUSTOMER_RATE_LIMIT_HEADROOM: "0.5" }) },
+    expect(
+      Object.keys(
+        larger.findResources("AWS::Lambda::Function", { Properties: { Handler: "handler.handler", ReservedConcurrentExecutions: 4 } }),
+      ),
+    ).toHaveLength(2);
+    larger.hasResourceProperties("AWS::Lambda::Function", {
+      ReservedConcurrentExecutions: 2,
+      Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: Match.anyValue() }) },
     });
+    larger.hasResourceProperties("AWS::Lambda::Function", {
+      ReservedConcurrentExecutions: 4,
+      Environment: { Variables: Match.objectLike({ RESULTS_BUCKET_NAME: Match.anyValue() }) },
+    });
+    larger.hasResourceProperties("AWS::Lambda::Function", { Handler: "job-handler.handler", ReservedConcurrentExecutions: 18 });
+    templateOf({ kustomerRateLimitPerMinute: "6000", kustomerConcurrency: "1", kustomerRateLimitHeadroom: "0.5" }).hasResourceProperties(
+      "AWS::Lambda::Function",
+      {
+        ReservedConcurrentExecutions: 10,
+        Environment: { Variables: Match.objectLike({ KUSTOMER_CONCURRENCY: "1", KUSTOMER_RATE_LIMIT_HEADROOM: "0.5" }) },
+      },
+    );
   });
 
   it("reads the key through the Parameters and Secrets extension, every function, cached no longer than the function does", () => {
-    const functions = Object.values(byDefault.findResources("AWS::Lambda::Function", { Properties: { Handler: Match.stringLikeRegexp("^(handler|job-handler)\\.handler$") } }));
+    const functions = Object.values(
+      byDefault.findResources("AWS::Lambda::Function", {
+        Properties: { Handler: Match.stringLikeRegexp("^(handler|job-handler)\\.handler$") },
+      }),
+    );
     expect(functions).toHaveLength(4);
     for (const fn of functions) {
-      expect(fn.Properties.Layers).toEqual([{ "Fn::FindInMap": [expect.stringMatching(/^Paramsandsecrets/), { Ref: "AWS::Region" }, "1x0x103xarm64"] }]);
-      expect(fn.Properties.Environment.Variables).toMatchObject({ PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: "2773", SECRETS_MANAGER_TTL: "300" });
+      expect(fn.Properties.Layers).toEqual([
+        { "Fn::FindInMap": [expect.stringMatching(/^Paramsandsecrets/), { Ref: "AWS::Region" }, "1x0x103xarm64"] },
+      ]);
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: "2773",
+        SECRETS_MANAGER_TTL: "300",
+      });
       // Source maps read at every load cost a request's cold start; the job's traces reach Step Functions.
-      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe(fn.Properties.Handler === "job-handler.handler" ? "--enable-source-maps" : undefined);
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe(
+        fn.Properties.Handler === "job-handler.handler" ? "--enable-source-maps" : undefined,
+      );
     }
   });
 
@@ -124,11 +160,23 @@ describe("the function", () => {
       ]);
     // The service function alone also records and reads bulk ids, in batches.
     expect(users.sort()).toEqual([
-      ["BulkUpdateFunctionRoleDefaultPolicy", ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]],
+      [
+        "BulkUpdateFunctionRoleDefaultPolicy",
+        [
+          "dynamodb:BatchGetItem",
+          "dynamodb:BatchWriteItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:UpdateItem",
+        ],
+      ],
       ["WorkflowFunctionRoleDefaultPolicy", ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]],
     ]);
     for (const handler of ["BulkUpdateFunction", "WorkflowFunction"]) {
-      expect(onlyResource(byDefault, "AWS::Lambda::Function", handler).properties.Environment.Variables.IDEMPOTENCY_TABLE_NAME).toEqual({ Ref: table.logicalId });
+      expect(onlyResource(byDefault, "AWS::Lambda::Function", handler).properties.Environment.Variables.IDEMPOTENCY_TABLE_NAME).toEqual({
+        Ref: table.logicalId,
+      });
     }
   });
 
@@ -188,10 +236,14 @@ describe("the secret", () => {
       Action: "kms:Decrypt",
       Effect: "Allow",
       Resource: keyArn,
-      Condition: { StringEquals: { "kms:ViaService": { "Fn::Join": ["", ["secretsmanager.", { Ref: "AWS::Region" }, ".amazonaws.com"]] } } },
+      Condition: {
+        StringEquals: { "kms:ViaService": { "Fn::Join": ["", ["secretsmanager.", { Ref: "AWS::Region" }, ".amazonaws.com"]] } },
+      },
     });
     // Without a key of its own, the secret is under the stack's data key, whose policy names the function.
-    expect(JSON.stringify(functionStatements(byDefault).filter((statement) => JSON.stringify(statement).includes("kms:ViaService")))).toBe("[]");
+    expect(JSON.stringify(functionStatements(byDefault).filter((statement) => JSON.stringify(statement).includes("kms:ViaService")))).toBe(
+      "[]",
+    );
   });
 });
 
@@ -207,9 +259,14 @@ describe("the HTTP API", () => {
     }
     // The gateway never refuses a body: the function answers with its paths, 413 and 415.
     byDefault.resourceCountIs("AWS::ApiGateway::Model", 0);
-    byDefault.hasResourceProperties("AWS::ApiGateway::RequestValidator", { ValidateRequestBody: Match.absent(), ValidateRequestParameters: true });
+    byDefault.hasResourceProperties("AWS::ApiGateway::RequestValidator", {
+      ValidateRequestBody: Match.absent(),
+      ValidateRequestParameters: true,
+    });
     // The gateway's own refusals (auth, throttling) take the function's error shape.
-    const responses = Object.values(byDefault.findResources("AWS::ApiGateway::GatewayResponse")).map((response: any) => response.Properties);
+    const responses = Object.values(byDefault.findResources("AWS::ApiGateway::GatewayResponse")).map(
+      (response: any) => response.Properties,
+    );
     expect(responses.map((response) => response.ResponseType).sort()).toEqual(["DEFAULT_4XX", "DEFAULT_5XX"]);
     for (const response of responses) expect(response.ResponseTemplates["application/json"]).toMatch(/^\{"error":\{"name":/);
   });
@@ -233,7 +290,10 @@ describe("the HTTP API", () => {
     template.resourceCountIs("AWS::ApiGateway::ApiKey", 1);
     expect(Object.keys(template.findOutputs("ApiKeyId"))).toEqual(["ApiKeyId"]);
     // A day of the stage's rate at most: 16 a second.
-    template.hasResourceProperties("AWS::ApiGateway::UsagePlan", { Throttle: { RateLimit: 16, BurstLimit: 32 }, Quota: { Limit: 16 * 86_400, Period: "DAY" } });
+    template.hasResourceProperties("AWS::ApiGateway::UsagePlan", {
+      Throttle: { RateLimit: 16, BurstLimit: 32 },
+      Quota: { Limit: 16 * 86_400, Period: "DAY" },
+    });
   });
 
   it("gives each named caller its own key and usage plan, so a leaked key is one caller's to revoke", () => {
@@ -241,15 +301,23 @@ describe("the HTTP API", () => {
     template.resourceCountIs("AWS::ApiGateway::ApiKey", 2);
     template.resourceCountIs("AWS::ApiGateway::UsagePlan", 2);
     template.resourceCountIs("AWS::ApiGateway::UsagePlanKey", 2);
-    expect(Object.keys(template.findOutputs("*")).filter((id) => id.startsWith("ApiKeyId")).sort()).toEqual(["ApiKeyIdPartnerA", "ApiKeyIdPartnerB"]);
+    expect(
+      Object.keys(template.findOutputs("*"))
+        .filter((id) => id.startsWith("ApiKeyId"))
+        .sort(),
+    ).toEqual(["ApiKeyIdPartnerA", "ApiKeyIdPartnerB"]);
   });
 
   it.each(["*", "http://ops.example.com"])("refuses the CORS origin %s with API keys: a page that sends the key publishes it", (origin) => {
-    expect(() => templateOf({ apiKeyAuth: "true", corsAllowOrigins: origin })).toThrow(/with apiKeyAuth, corsAllowOrigins must name https origins/);
+    expect(() => templateOf({ apiKeyAuth: "true", corsAllowOrigins: origin })).toThrow(
+      /with apiKeyAuth, corsAllowOrigins must name https origins/,
+    );
   });
 
   it("refuses callerRoleArns with API keys: those callers have no IAM principal", () => {
-    expect(() => templateOf({ apiKeyAuth: "true", callerRoleArns: "arn:aws:iam::123456789012:role/crm-sync" })).toThrow(/callerRoleArns names IAM callers/);
+    expect(() => templateOf({ apiKeyAuth: "true", callerRoleArns: "arn:aws:iam::123456789012:role/crm-sync" })).toThrow(
+      /callerRoleArns names IAM callers/,
+    );
   });
 
   it("denies every principal but callerRoleArns in the API's resource policy, when they are given", () => {
@@ -272,7 +340,15 @@ describe("the HTTP API", () => {
     const template = templateOf({ corsAllowOrigins: "https://ops.example.com" });
     template.hasResourceProperties("AWS::ApiGateway::Method", {
       HttpMethod: "OPTIONS",
-      Integration: { IntegrationResponses: [Match.objectLike({ ResponseParameters: Match.objectLike({ "method.response.header.Access-Control-Allow-Headers": Match.stringLikeRegexp("Idempotency-Key") }) })] },
+      Integration: {
+        IntegrationResponses: [
+          Match.objectLike({
+            ResponseParameters: Match.objectLike({
+              "method.response.header.Access-Control-Allow-Headers": Match.stringLikeRegexp("Idempotency-Key"),
+            }),
+          }),
+        ],
+      },
     });
   });
 });
@@ -309,7 +385,9 @@ describe("events", () => {
       ScalingConfig: { MaximumConcurrency: 2 },
     });
     // Starting workflow runs is quick: two invocations keep up whatever the budget.
-    templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::EventSourceMapping", { ScalingConfig: { MaximumConcurrency: 2 } });
+    templateOf({ kustomerRateLimitPerMinute: "6000" }).hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      ScalingConfig: { MaximumConcurrency: 2 },
+    });
     const sends = functionStatements(byDefault).filter((statement) => JSON.stringify(statement.Action).includes("sqs:SendMessage"));
     expect(sends.map((statement) => statement.Resource)).toContainEqual({ "Fn::GetAtt": [queueId("FailedDeliveriesQueue"), "Arn"] });
   });
@@ -323,7 +401,10 @@ describe("events", () => {
   it("keep failed asynchronous invocations in the encrypted, TLS-only failed-deliveries queue, apart from the commands to redrive", () => {
     const dlq = queueId("FailedDeliveriesQueue");
     for (const queue of [dlq, queueId("DeadLetterQueue")]) {
-      expect(byDefault.toJSON().Resources[queue].Properties).toMatchObject({ KmsMasterKeyId: { "Fn::GetAtt": [dataKeyId(), "Arn"] }, MessageRetentionPeriod: 1209600 });
+      expect(byDefault.toJSON().Resources[queue].Properties).toMatchObject({
+        KmsMasterKeyId: { "Fn::GetAtt": [dataKeyId(), "Arn"] },
+        MessageRetentionPeriod: 1209600,
+      });
     }
     byDefault.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
       MaximumRetryAttempts: 2,
@@ -362,13 +443,23 @@ describe("the workflow", () => {
       polls: 0,
     });
     // The status check reads the command from the execution input too, with each request's bulk id.
-    const outcomeContext = Buffer.from(JSON.stringify({ custom: { caller: "kustomer-bulk-update-workflow", task: "outcome" } })).toString("base64");
+    const outcomeContext = Buffer.from(JSON.stringify({ custom: { caller: "kustomer-bulk-update-workflow", task: "outcome" } })).toString(
+      "base64",
+    );
     expect(definition.States.CheckStatus.Parameters).toMatchObject({
-      Payload: { action: "outcome", "command.$": "$$.Execution.Input", "requests.$": "$.follow.requests", "submittedAt.$": "$.follow.submittedAt", "seen.$": "$.seen" },
+      Payload: {
+        action: "outcome",
+        "command.$": "$$.Execution.Input",
+        "requests.$": "$.follow.requests",
+        "submittedAt.$": "$.follow.submittedAt",
+        "seen.$": "$.seen",
+      },
       ClientContext: outcomeContext,
     });
     // A resubmission names itself in its client context, and carries what earlier attempts settled.
-    const resubmitContext = Buffer.from(JSON.stringify({ custom: { caller: "kustomer-bulk-update-workflow", task: "resubmit" } })).toString("base64");
+    const resubmitContext = Buffer.from(JSON.stringify({ custom: { caller: "kustomer-bulk-update-workflow", task: "resubmit" } })).toString(
+      "base64",
+    );
     expect(definition.States.Resubmit.Parameters).toMatchObject({
       Payload: { "command.$": "$$.Execution.Input", "attempt.$": "$.attempts", "settled.$": "$.settled" },
       ClientContext: resubmitContext,
@@ -376,7 +467,11 @@ describe("the workflow", () => {
     expect(definition.States.CountAttempt.Parameters).toMatchObject({ "settled.$": "$.submitted.answer.settled" });
     expect(definition.States.WaitForKustomer).toMatchObject({ Type: "Wait", Seconds: 30, Next: "CheckStatus" });
     // 360 minutes at 30 s: 720 checks, counted from 0.
-    expect(definition.States["Applied?"].Choices[2]).toEqual({ Variable: "$.polls", NumericGreaterThanEquals: 719, Next: "DescribeIncomplete" });
+    expect(definition.States["Applied?"].Choices[2]).toEqual({
+      Variable: "$.polls",
+      NumericGreaterThanEquals: 719,
+      Next: "DescribeIncomplete",
+    });
     expect(definition.States.DescribeIncomplete.Parameters.detail.error.name).toBe("KustomerBulkIncompleteError");
   });
 
@@ -395,31 +490,55 @@ describe("the workflow", () => {
   it("ends in success after Completed, in failure after Failed, and may put events on its bus", () => {
     const bus = onlyResource(byDefault, "AWS::Events::EventBus");
     expect(definition.States.BulkUpdateCompleted).toEqual({ Type: "Succeed", OutputPath: "$.detail" });
-    expect(definition.States.BulkUpdateFailed).toEqual({ Type: "Fail", ErrorPath: "$.detail.error.name", CausePath: "$.detail.error.message" });
+    expect(definition.States.BulkUpdateFailed).toEqual({
+      Type: "Fail",
+      ErrorPath: "$.detail.error.name",
+      CausePath: "$.detail.error.message",
+    });
     const { properties } = onlyResource(byDefault, "AWS::IAM::Policy", "WorkflowStateMachineRoleDefaultPolicy");
     expect(properties.PolicyDocument.Statement).toContainEqual(
       expect.objectContaining({ Action: "events:PutEvents", Resource: { "Fn::GetAtt": [bus.logicalId, "Arn"] } }),
     );
   });
 
-  it.each(["Submit", "CheckStatus"])("%s waits out a throttled function, retries the retryable names and Lambda's transient faults, and catches the rest", (task) => {
-    expect(definition.States[task].Retry).toEqual([
-      { ErrorEquals: ["Lambda.TooManyRequestsException"], IntervalSeconds: 5, MaxAttempts: 40, BackoffRate: 2, MaxDelaySeconds: 300, JitterStrategy: "FULL" },
-      { ErrorEquals: RETRYABLE_ERRORS, IntervalSeconds: 5, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: "FULL" },
-    ]);
-    // Caught beside the small state, so the Failed event still carries the correlation id.
-    expect(definition.States[task].Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: "$.caught", Next: `${task}Unanswered` }]);
-  });
+  it.each(["Submit", "CheckStatus"])(
+    "%s waits out a throttled function, retries the retryable names and Lambda's transient faults, and catches the rest",
+    (task) => {
+      expect(definition.States[task].Retry).toEqual([
+        {
+          ErrorEquals: ["Lambda.TooManyRequestsException"],
+          IntervalSeconds: 5,
+          MaxAttempts: 40,
+          BackoffRate: 2,
+          MaxDelaySeconds: 300,
+          JitterStrategy: "FULL",
+        },
+        { ErrorEquals: RETRYABLE_ERRORS, IntervalSeconds: 5, MaxAttempts: 6, BackoffRate: 2, JitterStrategy: "FULL" },
+      ]);
+      // Caught beside the small state, so the Failed event still carries the correlation id.
+      expect(definition.States[task].Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: "$.caught", Next: `${task}Unanswered` }]);
+    },
+  );
 
   it("retries the contract's retryable names and Lambda's transient faults", () => {
     expect(RETRYABLE_ERRORS).toEqual(
-      expect.arrayContaining(["KustomerRateLimitError", "KustomerUnavailableError", "Lambda.ServiceException", "Lambda.ClientExecutionTimeoutException"]),
+      expect.arrayContaining([
+        "KustomerRateLimitError",
+        "KustomerUnavailableError",
+        "Lambda.ServiceException",
+        "Lambda.ClientExecutionTimeoutException",
+      ]),
     );
   });
 
   it("refuses a status timeout that would run past Step Functions' history limit", () => {
-    expect(() => synthApp({ statusPollSeconds: "5", statusTimeoutMinutes: "600" })).toThrow(/statusTimeoutMinutes.*at most 2000 status checks/);
-    expect(definitionOf(templateOf({ statusPollSeconds: "60", statusTimeoutMinutes: "60" })).States["Applied?"].Choices[2].NumericGreaterThanEquals).toBe(59);
+    expect(() => synthApp({ statusPollSeconds: "5", statusTimeoutMinutes: "600" })).toThrow(
+      /statusTimeoutMinutes.*at most 2000 status checks/,
+    );
+    expect(
+      definitionOf(templateOf({ statusPollSeconds: "60", statusTimeoutMinutes: "60" })).States["Applied?"].Choices[2]
+        .NumericGreaterThanEquals,
+    ).toBe(59);
   });
 
   it("logs every state without execution data, and traces", () => {
@@ -442,16 +561,28 @@ describe("large jobs", () => {
     expect(bucket.properties).toMatchObject({
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [
-          { ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: { "Fn::GetAtt": [dataKeyId(), "Arn"] } }, BucketKeyEnabled: true },
+          {
+            ServerSideEncryptionByDefault: { SSEAlgorithm: "aws:kms", KMSMasterKeyID: { "Fn::GetAtt": [dataKeyId(), "Arn"] } },
+            BucketKeyEnabled: true,
+          },
         ],
       },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       LoggingConfiguration: { DestinationBucketName: { Ref: expect.stringMatching(/^JobAccessLogs/) }, LogFilePrefix: "job-bucket/" },
-      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 90, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: "Enabled" }] },
+      LifecycleConfiguration: {
+        Rules: [{ ExpirationInDays: 90, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: "Enabled" }],
+      },
     });
     byDefault.hasResourceProperties("AWS::S3::BucketPolicy", {
       Bucket: { Ref: bucket.logicalId },
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } })]),
+      },
     });
     byDefault.hasResourceProperties("Custom::S3BucketNotifications", { NotificationConfiguration: { EventBridgeConfiguration: {} } });
   });
@@ -468,13 +599,28 @@ describe("large jobs", () => {
 
   it("send at most the planned concurrency, tolerate the configured failures, and retry every function task the same way", () => {
     const map = jobDefinition.States.UpdateCustomers;
-    expect(map).toMatchObject({ ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED" } }, MaxConcurrency: 3, ToleratedFailurePercentage: 10 });
+    expect(map).toMatchObject({
+      ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED" } },
+      MaxConcurrency: 3,
+      ToleratedFailurePercentage: 10,
+    });
     // Every task that invokes a function: the throttle retry first, then the retryable names.
-    for (const task of [map.ItemProcessor.States.SubmitLines, jobDefinition.States.Plan, jobDefinition.States.Collect, jobDefinition.States.Follow, jobDefinition.States.Report]) {
-      expect(task.Retry.map((retry: { ErrorEquals: string[] }) => retry.ErrorEquals)).toEqual([["Lambda.TooManyRequestsException"], RETRYABLE_ERRORS]);
+    for (const task of [
+      map.ItemProcessor.States.SubmitLines,
+      jobDefinition.States.Plan,
+      jobDefinition.States.Collect,
+      jobDefinition.States.Follow,
+      jobDefinition.States.Report,
+    ]) {
+      expect(task.Retry.map((retry: { ErrorEquals: string[] }) => retry.ErrorEquals)).toEqual([
+        ["Lambda.TooManyRequestsException"],
+        RETRYABLE_ERRORS,
+      ]);
     }
     const tuned = templateOf({ kustomerRateLimitPerMinute: "6000", jobToleratedFailurePercent: "25" });
-    const parts = onlyResource(tuned, "AWS::StepFunctions::StateMachine", "JobStateMachine").properties.DefinitionString["Fn::Join"][1] as unknown[];
+    const parts = onlyResource(tuned, "AWS::StepFunctions::StateMachine", "JobStateMachine").properties.DefinitionString[
+      "Fn::Join"
+    ][1] as unknown[];
     expect(JSON.parse(parts.map((part) => (typeof part === "string" ? part : "REF")).join("")).States.UpdateCustomers).toMatchObject({
       MaxConcurrency: 16,
       ToleratedFailurePercentage: 25,
@@ -489,7 +635,11 @@ describe("large jobs", () => {
       .filter((policy: any) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
       .flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
       .filter((statement: any) => JSON.stringify(statement.Action).includes("s3:"));
-    const summary = statements.map((statement: any) => [statement.Action, JSON.stringify(statement.Resource).match(/\/(jobs|results)\/\*|"Arn"\]\}$/)?.[0], statement.Condition]);
+    const summary = statements.map((statement: any) => [
+      statement.Action,
+      JSON.stringify(statement.Resource).match(/\/(jobs|results)\/\*|"Arn"\]\}$/)?.[0],
+      statement.Condition,
+    ]);
     expect(summary).toEqual([
       ["s3:GetObject", "/jobs/*", undefined],
       [["s3:GetObject", "s3:PutObject"], "/results/*", undefined],
@@ -525,17 +675,24 @@ describe("monitoring and outputs", () => {
       alarms.filter((alarm) => alarm.MetricName === metricName).map((alarm) => alarm.Dimensions[0].Value.Ref.replace(/[0-9A-F]{8}$/, ""));
     expect(alarmedFunctions("Errors").sort()).toEqual(["BulkUpdateFunction", "JobFunction", "QueueConsumerFunction", "WorkflowFunction"]);
     // A command waiting over 15 minutes in the burst queue: its consumer cannot start runs.
-    expect(alarms.find((alarm) => alarm.MetricName === "ApproximateAgeOfOldestMessage")).toMatchObject({ Threshold: 900, Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [queueId("BurstQueue"), "QueueName"] } }] });
+    expect(alarms.find((alarm) => alarm.MetricName === "ApproximateAgeOfOldestMessage")).toMatchObject({
+      Threshold: 900,
+      Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [queueId("BurstQueue"), "QueueName"] } }],
+    });
     expect(alarmedFunctions("Throttles").sort()).toEqual(["BulkUpdateFunction", "JobFunction"]);
     for (const alarm of alarms) expect(alarm.AlarmActions).toEqual([{ Ref: topic.logicalId }]);
     byDefault.resourceCountIs("AWS::SNS::Subscription", 0);
-    templateOf({ alarmEmail: "ops@example.com" }).hasResourceProperties("AWS::SNS::Subscription", { Protocol: "email", Endpoint: "ops@example.com" });
+    templateOf({ alarmEmail: "ops@example.com" }).hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "ops@example.com",
+    });
   });
 
   it("has a dashboard of the function's metrics", () => {
     const dashboard = onlyResource(byDefault, "AWS::CloudWatch::Dashboard");
     const body = JSON.stringify(dashboard.properties.DashboardBody);
-    for (const metric of ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures", "RateLimitRemaining", "HeadroomWaitMs"]) expect(body).toContain(metric);
+    for (const metric of ["ItemsSubmitted", "BulkRequests", "Retries", "RateLimited", "Failures", "RateLimitRemaining", "HeadroomWaitMs"])
+      expect(body).toContain(metric);
   });
 
   it("outputs the API URL, bus name, state machines, secret name, queue URLs and job bucket", () => {
@@ -569,25 +726,42 @@ describe("security", () => {
   const operator = "arn:aws:iam::123456789012:role/kustomer-bulk-update-operator";
   const configured = templateOf({ producerRoleArns: producers, operatorRoleArn: operator, eventSources: "crm.sync,billing.sync" });
   const resources = (template: Template, type: string) => Object.entries(template.findResources(type)) as Array<[string, any]>;
-  const roleOf = (template: Template, functionPrefix: string) => onlyResource(template, "AWS::Lambda::Function", functionPrefix).properties.Role["Fn::GetAtt"][0];
-  const keyPolicy = (template: Template) => template.toJSON().Resources[dataKeyId(template)].Properties.KeyPolicy.Statement as Array<Record<string, any>>;
+  const roleOf = (template: Template, functionPrefix: string) =>
+    onlyResource(template, "AWS::Lambda::Function", functionPrefix).properties.Role["Fn::GetAtt"][0];
+  const keyPolicy = (template: Template) =>
+    template.toJSON().Resources[dataKeyId(template)].Properties.KeyPolicy.Statement as Array<Record<string, any>>;
 
   it("lets CloudWatch publish this account's alarms to the topic, and use its key for them alone", () => {
     const topic = onlyResource(byDefault, "AWS::SNS::Topic");
     const fromOurAlarms = {
       StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } },
-      ArnLike: { "aws:SourceArn": { "Fn::Join": ["", ["arn:", { Ref: "AWS::Partition" }, ":cloudwatch:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":alarm:*"]] } },
+      ArnLike: {
+        "aws:SourceArn": {
+          "Fn::Join": [
+            "",
+            ["arn:", { Ref: "AWS::Partition" }, ":cloudwatch:", { Ref: "AWS::Region" }, ":", { Ref: "AWS::AccountId" }, ":alarm:*"],
+          ],
+        },
+      },
     };
     byDefault.hasResourceProperties("AWS::SNS::TopicPolicy", {
       Topics: [{ Ref: topic.logicalId }],
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
-          Match.objectLike({ Effect: "Allow", Principal: { Service: "cloudwatch.amazonaws.com" }, Action: "sns:Publish", Resource: { Ref: topic.logicalId }, Condition: fromOurAlarms }),
+          Match.objectLike({
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: "sns:Publish",
+            Resource: { Ref: topic.logicalId },
+            Condition: fromOurAlarms,
+          }),
         ]),
       },
     });
-    const topicKey = byDefault.toJSON().Resources[topic.properties.KmsMasterKeyId["Fn::GetAtt"][0]].Properties.KeyPolicy.Statement as Array<Record<string, any>>;
+    const topicKey = byDefault.toJSON().Resources[topic.properties.KmsMasterKeyId["Fn::GetAtt"][0]].Properties.KeyPolicy.Statement as Array<
+      Record<string, any>
+    >;
     const cloudWatchStatements = topicKey.filter((statement) => JSON.stringify(statement.Principal).includes("cloudwatch"));
     expect(cloudWatchStatements).toHaveLength(1);
     expect(cloudWatchStatements[0]?.Condition).toEqual(fromOurAlarms);
@@ -595,7 +769,8 @@ describe("security", () => {
 
   it("alarms on a refused Kustomer key, on a broken configuration, and on the API's 5xx answers", () => {
     const alarms = Object.values(byDefault.findResources("AWS::CloudWatch::Alarm")).map((alarm: any) => alarm.Properties);
-    const byError = (name: string) => alarms.find((alarm) => alarm.Dimensions?.some((dimension: any) => dimension.Name === "ErrorName" && dimension.Value === name));
+    const byError = (name: string) =>
+      alarms.find((alarm) => alarm.Dimensions?.some((dimension: any) => dimension.Name === "ErrorName" && dimension.Value === name));
     for (const name of ["KustomerAuthError", "ConfigurationError"]) {
       expect(byError(name)).toMatchObject({ Namespace: "KustomerBulkUpdate", MetricName: "Failures", Threshold: 1 });
     }
@@ -606,7 +781,9 @@ describe("security", () => {
     byDefault.hasResourceProperties("AWS::Events::Rule", {
       EventPattern: { source: ["kustomer-bulk-update.client"], "detail-type": ["Customer Bulk Update Requested"] },
     });
-    configured.hasResourceProperties("AWS::Events::Rule", { EventPattern: { source: ["crm.sync", "billing.sync"], "detail-type": ["Customer Bulk Update Requested"] } });
+    configured.hasResourceProperties("AWS::Events::Rule", {
+      EventPattern: { source: ["crm.sync", "billing.sync"], "detail-type": ["Customer Bulk Update Requested"] },
+    });
   });
 
   it("lets only the request rule, and the listed producer roles, send commands to the burst queue", () => {
@@ -615,10 +792,14 @@ describe("security", () => {
         .filter(([, policy]) => JSON.stringify(policy.Properties.Queues).includes(queueId("BurstQueue", template)))
         .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement)
         .find((statement: any) => statement.Effect === "Deny" && statement.Action === "sqs:SendMessage");
-    const ruleArn = (template: Template) => ({ "Fn::GetAtt": [onlyResource(template, "AWS::Events::Rule", "BulkUpdateRequested").logicalId, "Arn"] });
+    const ruleArn = (template: Template) => ({
+      "Fn::GetAtt": [onlyResource(template, "AWS::Events::Rule", "BulkUpdateRequested").logicalId, "Arn"],
+    });
     expect(denyOf(byDefault)).toMatchObject({ Principal: "*", Condition: { ArnNotEquals: { "aws:SourceArn": ruleArn(byDefault) } } });
     // The operator too: its redrive of the dead-letter queue sends as the operator.
-    expect(denyOf(configured).Condition).toEqual({ ArnNotEquals: { "aws:SourceArn": ruleArn(configured), "aws:PrincipalArn": [...producers.split(","), operator] } });
+    expect(denyOf(configured).Condition).toEqual({
+      ArnNotEquals: { "aws:SourceArn": ruleArn(configured), "aws:PrincipalArn": [...producers.split(","), operator] },
+    });
   });
 
   it("lets only the listed producer roles put job files under jobs/ (nobody, until some are listed)", () => {
@@ -672,7 +853,10 @@ describe("security", () => {
       const principal = JSON.stringify(statement.Principal);
       // The account itself only through Secrets Manager (CDK's statement for a secret under this key),
       // so the secret's own IAM permissions still decide who reads it.
-      if (principal.includes(":root")) expect(statement.Condition).toEqual({ StringEquals: { "kms:ViaService": { "Fn::Join": ["", ["secretsmanager.", { Ref: "AWS::Region" }, ".amazonaws.com"]] } } });
+      if (principal.includes(":root"))
+        expect(statement.Condition).toEqual({
+          StringEquals: { "kms:ViaService": { "Fn::Join": ["", ["secretsmanager.", { Ref: "AWS::Region" }, ".amazonaws.com"]] } },
+        });
       // Service principals are tied to this account, but for CDK's log delivery of the state machines.
       else if (principal.includes("Service") && !principal.includes("delivery.logs")) expect(statement.Condition).toBeDefined();
     }
@@ -687,11 +871,20 @@ describe("security", () => {
       Scope: "REGIONAL",
       Rules: [
         expect.objectContaining({ Action: { Block: {} }, Statement: { RateBasedStatement: { AggregateKeyType: "IP", Limit: 960 } } }),
-        expect.objectContaining({ OverrideAction: { None: {} }, Statement: { ManagedRuleGroupStatement: { VendorName: "AWS", Name: "AWSManagedRulesKnownBadInputsRuleSet" } } }),
-        expect.objectContaining({ OverrideAction: { None: {} }, Statement: { ManagedRuleGroupStatement: { VendorName: "AWS", Name: "AWSManagedRulesAmazonIpReputationList" } } }),
+        expect.objectContaining({
+          OverrideAction: { None: {} },
+          Statement: { ManagedRuleGroupStatement: { VendorName: "AWS", Name: "AWSManagedRulesKnownBadInputsRuleSet" } },
+        }),
+        expect.objectContaining({
+          OverrideAction: { None: {} },
+          Statement: { ManagedRuleGroupStatement: { VendorName: "AWS", Name: "AWSManagedRulesAmazonIpReputationList" } },
+        }),
       ],
     });
-    template.hasResourceProperties("AWS::WAFv2::WebACLAssociation", { WebACLArn: { "Fn::GetAtt": [acl.logicalId, "Arn"] }, ResourceArn: Match.anyValue() });
+    template.hasResourceProperties("AWS::WAFv2::WebACLAssociation", {
+      WebACLArn: { "Fn::GetAtt": [acl.logicalId, "Arn"] },
+      ResourceArn: Match.anyValue(),
+    });
   });
 
   it("gives the job state machine GetObject and PutObject on results/ only: the job function reads the job files", () => {
@@ -701,8 +894,15 @@ describe("security", () => {
       .filter(([, policy]) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
       .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement)
       .filter((statement: any) => JSON.stringify(statement.Action).includes("s3:"));
-    const byAction = Object.fromEntries(s3.flatMap((statement: any) => [statement.Action].flat().map((action: string) => [action, JSON.stringify(statement.Resource)])));
-    expect(Object.keys(byAction).sort()).toEqual(["s3:AbortMultipartUpload", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"]);
+    const byAction = Object.fromEntries(
+      s3.flatMap((statement: any) => [statement.Action].flat().map((action: string) => [action, JSON.stringify(statement.Resource)])),
+    );
+    expect(Object.keys(byAction).sort()).toEqual([
+      "s3:AbortMultipartUpload",
+      "s3:GetObject",
+      "s3:ListMultipartUploadParts",
+      "s3:PutObject",
+    ]);
     expect(byAction["s3:GetObject"]).toContain("/results/*");
     expect(byAction["s3:PutObject"]).toContain("/results/*");
     expect(JSON.stringify(s3)).not.toMatch(/"\/\*"/);
@@ -731,7 +931,9 @@ describe("security", () => {
   });
 
   it("allows no console test invocation past the API's authorization", () => {
-    const permissions = Object.values(byDefault.findResources("AWS::Lambda::Permission")).map((permission: any) => JSON.stringify(permission.Properties.SourceArn));
+    const permissions = Object.values(byDefault.findResources("AWS::Lambda::Permission")).map((permission: any) =>
+      JSON.stringify(permission.Properties.SourceArn),
+    );
     expect(permissions.filter((arn) => arn.includes("apigateway") || arn.includes("execute-api")).length).toBeGreaterThan(0);
     expect(permissions.filter((arn) => arn.includes("test-invoke-stage"))).toEqual([]);
   });
@@ -743,7 +945,9 @@ describe("security", () => {
 
   it("runs CDK's bucket-notifications handler with a role of ours: that bucket's notifications only, no managed policy, no logs", () => {
     const { logicalId: roleId, properties: role } = onlyResource(byDefault, "AWS::IAM::Role", "JobNotificationsHandlerRole");
-    const handlers = Object.values(byDefault.findResources("AWS::Lambda::Function", { Properties: { Role: { "Fn::GetAtt": [roleId, "Arn"] } } }));
+    const handlers = Object.values(
+      byDefault.findResources("AWS::Lambda::Function", { Properties: { Role: { "Fn::GetAtt": [roleId, "Arn"] } } }),
+    );
     expect(handlers).toHaveLength(1);
     expect(role.ManagedPolicyArns).toBeUndefined();
     expect(role.Policies).toEqual([
@@ -751,12 +955,20 @@ describe("security", () => {
         PolicyName: "BucketNotifications",
         PolicyDocument: {
           Version: "2012-10-17",
-          Statement: [{ Action: "s3:PutBucketNotification", Effect: "Allow", Resource: { "Fn::GetAtt": [onlyResource(byDefault, "AWS::S3::Bucket", "JobBucket").logicalId, "Arn"] } }],
+          Statement: [
+            {
+              Action: "s3:PutBucketNotification",
+              Effect: "Allow",
+              Resource: { "Fn::GetAtt": [onlyResource(byDefault, "AWS::S3::Bucket", "JobBucket").logicalId, "Arn"] },
+            },
+          ],
         },
       },
     ]);
     // Nothing else grants it anything: no policy of CDK's own names the role.
-    const policies = Object.values(byDefault.findResources("AWS::IAM::Policy")).filter((policy: any) => JSON.stringify(policy.Properties.Roles ?? []).includes(roleId));
+    const policies = Object.values(byDefault.findResources("AWS::IAM::Policy")).filter((policy: any) =>
+      JSON.stringify(policy.Properties.Roles ?? []).includes(roleId),
+    );
     expect(policies).toEqual([]);
   });
 
@@ -767,6 +979,8 @@ describe("security", () => {
     expect(() => synthApp({ corsAllowOrigins: "ops.example.com" })).toThrow(/corsAllowOrigins entries are origins/);
     expect(() => synthApp({ corsAllowOrigins: "https://ops.example.com/app" })).toThrow(/corsAllowOrigins entries are origins/);
     // An outcome event must never request another update.
-    expect(() => synthApp({ eventSources: "crm.sync,kustomer-bulk-update" })).toThrow(/eventSources: must not include "kustomer-bulk-update"/);
+    expect(() => synthApp({ eventSources: "crm.sync,kustomer-bulk-update" })).toThrow(
+      /eventSources: must not include "kustomer-bulk-update"/,
+    );
   });
 });

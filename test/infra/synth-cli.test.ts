@@ -12,10 +12,18 @@ const run = promisify(execFile);
 it("synthesizes the stack with the CLI, cdk-nag included", async () => {
   const output = await mkdtemp(join(tmpdir(), "kbu-synth-"));
   try {
-    const environment = { ...process.env, AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_PROFILE: "", CDK_DISABLE_VERSION_CHECK: "true" };
+    const environment = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: "",
+      AWS_SECRET_ACCESS_KEY: "",
+      AWS_PROFILE: "",
+      CDK_DISABLE_VERSION_CHECK: "true",
+    };
     await run("npx", ["cdk", "synth", "--quiet", "--output", output], { env: environment, timeout: 120_000 });
     const template = JSON.parse(await readFile(join(output, "KustomerBulkUpdate.template.json"), "utf8"));
-    expect(Object.keys(template.Resources)).toEqual(expect.arrayContaining([expect.stringMatching(/^BulkUpdateFunction/), expect.stringMatching(/^JobStateMachine/)]));
+    expect(Object.keys(template.Resources)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^BulkUpdateFunction/), expect.stringMatching(/^JobStateMachine/)]),
+    );
   } finally {
     await rm(output, { recursive: true, force: true });
   }

@@ -25,7 +25,13 @@ afterAll(() => rm(directory, { recursive: true, force: true }));
 it("runs npm start first: it installs, then serves", async () => {
   const clone = await freshClone("start");
   const [port, sandboxPort] = [await freePort(), await freePort()];
-  const server = await startUntil("npm", ["start", "--prefix", clone], { PORT: String(port), SANDBOX_PORT: String(sandboxPort) }, "ready", 150_000);
+  const server = await startUntil(
+    "npm",
+    ["start", "--prefix", clone],
+    { PORT: String(port), SANDBOX_PORT: String(sandboxPort) },
+    "ready",
+    150_000,
+  );
   try {
     expect(server.output()).toContain("node_modules is missing: npm ci");
     const response = await fetch(`http://127.0.0.1:${port}/customers/bulk?dryRun=true`, {
@@ -43,6 +49,7 @@ it("runs npm test first: it installs, type-checks and runs the tests (one small 
   const clone = await freshClone("test");
   const { stdout, stderr } = await run("npm", ["test", "--", "test/openapi.test.ts"], { cwd: clone, maxBuffer: 16 * 1024 * 1024 });
   expect(stderr).toContain("node_modules is missing: npm ci");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape that starts a terminal colour code
   expect(stdout.replace(/\u001b\[\d+m/g, "")).toMatch(/Tests\s+2 passed/);
   // Once installed, nothing is installed again.
   const again = await run("npm", ["test", "--", "test/openapi.test.ts"], { cwd: clone });

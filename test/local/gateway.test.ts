@@ -1,11 +1,11 @@
 // The local gateway sends what the deployed REST API sends: payload 1.0 on the template's own routes,
 // and the template's own gateway responses for what API Gateway refuses by itself.
 import type { Server } from "node:http";
+import { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HTTP_ROUTES } from "../../lambda/events/http-routes.ts";
+import { HTTP_ROUTES } from "../../lambda/contract/routes.ts";
 import { gatewayErrorBody, startGateway } from "../../local/gateway.ts";
 import { synthApp } from "../../local/synth.ts";
-import { Template } from "aws-cdk-lib/assertions";
 
 let url: string;
 let server: Server;
@@ -23,7 +23,11 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 it("turns a request into an API Gateway REST payload 1.0 event with a Lambda-like context", async () => {
-  await fetch(`${url}/customers/bulk?ids=a&ids=b&dryRun=true`, { method: "PUT", headers: { "content-type": "application/json" }, body: "[1]" });
+  await fetch(`${url}/customers/bulk?ids=a&ids=b&dryRun=true`, {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: "[1]",
+  });
   expect(seen.at(-1)).toMatchObject({
     resource: "/customers/bulk",
     path: "/customers/bulk",
@@ -80,7 +84,9 @@ describe("the deployed template", () => {
         .map((name) => name.replace("method.request.querystring.", "")),
       integration: Properties.Integration.Type,
     }));
-    expect(deployed).toEqual(expect.arrayContaining(HTTP_ROUTES.map((route) => ({ ...route, query: [...route.query], integration: "AWS_PROXY" }))));
+    expect(deployed).toEqual(
+      expect.arrayContaining(HTTP_ROUTES.map((route) => ({ ...route, query: [...route.query], integration: "AWS_PROXY" }))),
+    );
     expect(deployed).toHaveLength(HTTP_ROUTES.length);
   });
 

@@ -34,8 +34,12 @@ describe("npm run invoke", () => {
     expect(JSON.parse(stdout)).toEqual({ batchItemFailures: [] });
     const outcomes = stderr.split("\n").filter((line) => line.startsWith("Customer Bulk Update"));
     expect(outcomes.sort()).toEqual([
-      expect.stringMatching(/^Customer Bulk Update Completed: \{"correlationId":"059f36b4-87a3-44ab-83d2-661975830a7d",.*"applied":1,"failed":0/),
-      expect.stringMatching(/^Customer Bulk Update Failed: \{"correlationId":"2e1424d4-f796-459a-8184-9c92662be6da".*"ValidationError".*body\[0\]\.gender/),
+      expect.stringMatching(
+        /^Customer Bulk Update Completed: \{"correlationId":"059f36b4-87a3-44ab-83d2-661975830a7d",.*"applied":1,"failed":0/,
+      ),
+      expect.stringMatching(
+        /^Customer Bulk Update Failed: \{"correlationId":"2e1424d4-f796-459a-8184-9c92662be6da".*"ValidationError".*body\[0\]\.gender/,
+      ),
     ]);
   }, 60_000);
 
@@ -52,7 +56,16 @@ describe("npm run invoke", () => {
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual({
       allComplete: false,
-      operations: [{ bulkId: "5e4c41c8c9f1ffffffffffff", status: "notFound", successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] }],
+      operations: [
+        {
+          bulkId: "5e4c41c8c9f1ffffffffffff",
+          status: "notFound",
+          successCount: null,
+          failureCount: null,
+          failures: [],
+          inDoubtCustomerIds: [],
+        },
+      ],
     });
   });
 

@@ -60,7 +60,16 @@ it("names three broken lines and two customers Kustomer failed, each by line num
 
   const summary = await runJob(file, options());
 
-  expect(summary).toMatchObject({ lines: 1_000, sent: 997, applied: 995, failed: 5, inDoubt: 0, unsent: 0, unchanged: 0, reportFile: `${file}.report.json` });
+  expect(summary).toMatchObject({
+    lines: 1_000,
+    sent: 997,
+    applied: 995,
+    failed: 5,
+    inDoubt: 0,
+    unsent: 0,
+    unchanged: 0,
+    reportFile: `${file}.report.json`,
+  });
   expect((await reportOf(file)).failures).toEqual([
     { line: 10, state: "failed", reason: "is not JSON" },
     { line: 400, id: updates[399]!.id, state: "failed", reason: "customer not found" },
@@ -80,7 +89,13 @@ it("fails each line alone: not UTF-8, over 1 MB, a customer already on an earlie
   const lines: Array<string | Buffer> = updates.map((update) => JSON.stringify(update));
   lines[0] = `\ufeff${lines[0] as string}`;
   // A Latin-1 name: "José García" as ISO-8859-1 bytes.
-  lines[3] = Buffer.concat([Buffer.from(`{"id":"${updates[3]!.id}","name":"Jos`), Buffer.from([0xe9]), Buffer.from(' Garc'), Buffer.from([0xed]), Buffer.from('a"}')]);
+  lines[3] = Buffer.concat([
+    Buffer.from(`{"id":"${updates[3]!.id}","name":"Jos`),
+    Buffer.from([0xe9]),
+    Buffer.from(" Garc"),
+    Buffer.from([0xed]),
+    Buffer.from('a"}'),
+  ]);
   lines[7] = JSON.stringify({ id: updates[7]!.id, name: "x".repeat(1_100_000) });
   lines[120] = JSON.stringify({ ...updates[120], id: updates[5]!.id });
   const file = await jobFile("lines.jsonl", lines);
@@ -99,7 +114,11 @@ it("fails each line alone: not UTF-8, over 1 MB, a customer already on an earlie
   expect(sent).toHaveLength(147);
   // The retry file holds the three lines byte for byte, the unreadable ones too.
   const retry = await readFile(`${file}.retry.jsonl`);
-  expect(retry.equals(Buffer.concat([lines[3], lines[7], lines[120]].flatMap((line) => [Buffer.from(line as string | Buffer), Buffer.from("\n")])))).toBe(true);
+  expect(
+    retry.equals(
+      Buffer.concat([lines[3], lines[7], lines[120]].flatMap((line) => [Buffer.from(line as string | Buffer), Buffer.from("\n")])),
+    ),
+  ).toBe(true);
 });
 
 it("fails a batch Kustomer refused, or that stayed unavailable, line by line; an invalid line keeps its own reason", async () => {
@@ -111,33 +130,65 @@ it("fails a batch Kustomer refused, or that stayed unavailable, line by line; an
   lines.splice(200, 0, "", "   ");
   const file = await jobFile("faults.jsonl", lines);
   // The first batch is refused (400); the third stays unavailable past every retry.
-  world.kustomer.inject({ method: "PUT", match: (request) => JSON.stringify(request.body).includes(updates[0]!.id), fault: { status: 400 } });
-  world.kustomer.inject({ method: "PUT", match: (request) => JSON.stringify(request.body).includes(updates[299]!.id), times: 100, fault: { status: 503 } });
+  world.kustomer.inject({
+    method: "PUT",
+    match: (request) => JSON.stringify(request.body).includes(updates[0]!.id),
+    fault: { status: 400 },
+  });
+  world.kustomer.inject({
+    method: "PUT",
+    match: (request) => JSON.stringify(request.body).includes(updates[299]!.id),
+    times: 100,
+    fault: { status: 503 },
+  });
 
   const summary = await runJob(file, options());
 
   expect(summary).toMatchObject({ lines: 300, sent: 100, applied: 100, failed: 200, inDoubt: 0, unsent: 0 });
   const byLine = new Map((await reportOf(file)).failures.map((failure) => [failure.line, failure]));
-  expect(byLine.get(1)).toEqual({ line: 1, id: updates[0]!.id, state: "failed", reason: expect.stringMatching(/^KustomerRequestError: .*400/) });
+  expect(byLine.get(1)).toEqual({
+    line: 1,
+    id: updates[0]!.id,
+    state: "failed",
+    reason: expect.stringMatching(/^KustomerRequestError: .*400/),
+  });
   expect(byLine.get(51)?.reason).toMatch(/^gender: /);
   // Lines 201 and 202 are blank: the third batch is lines 203 to 302.
   expect([...byLine.keys()].filter((line) => line > 200)).toEqual(Array.from({ length: 100 }, (_, index) => 203 + index));
-  expect(byLine.get(302)).toEqual({ line: 302, id: updates[299]!.id, state: "failed", reason: expect.stringMatching(/^KustomerUnavailableError: /) });
+  expect(byLine.get(302)).toEqual({
+    line: 302,
+    id: updates[299]!.id,
+    state: "failed",
+    reason: expect.stringMatching(/^KustomerUnavailableError: /),
+  });
   expect(await retryOf(file)).toEqual(lines.filter((_, index) => index < 100 || index >= 202));
 });
 
 it("puts a batch whose request went unanswered in doubt, not failed, and sends it once", async () => {
   const updates = customerUpdates(200);
   world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
-  const file = await jobFile("doubt.jsonl", updates.map((update) => JSON.stringify(update)));
+  const file = await jobFile(
+    "doubt.jsonl",
+    updates.map((update) => JSON.stringify(update)),
+  );
   // The connection drops after the request went out, on both of the client's attempts.
-  world.kustomer.inject({ method: "PUT", match: (request) => JSON.stringify(request.body).includes(updates[150]!.id), times: 2, fault: { reset: true } });
+  world.kustomer.inject({
+    method: "PUT",
+    match: (request) => JSON.stringify(request.body).includes(updates[150]!.id),
+    times: 2,
+    fault: { reset: true },
+  });
 
   const summary = await runJob(file, options());
 
   expect(summary).toMatchObject({ lines: 200, applied: 100, failed: 0, inDoubt: 100, unsent: 0 });
   const report = await reportOf(file);
-  expect(report.failures[0]).toEqual({ line: 101, id: updates[100]!.id, state: "inDoubt", reason: expect.stringMatching(/^KustomerUnavailableError: .*ECONNRESET/) });
+  expect(report.failures[0]).toEqual({
+    line: 101,
+    id: updates[100]!.id,
+    state: "inDoubt",
+    reason: expect.stringMatching(/^KustomerUnavailableError: .*ECONNRESET/),
+  });
   // Not sent again after the client's own attempts: the state machine's retry is for what nothing reached.
   expect(world.kustomer.bulkPuts.filter((put) => JSON.stringify(put.body).includes(updates[150]!.id))).toHaveLength(2);
 });
@@ -145,7 +196,10 @@ it("puts a batch whose request went unanswered in doubt, not failed, and sends i
 it("rides out 20 s of 503s on status reads, reading again until the operations are applied, and still reports", async () => {
   const updates = customerUpdates(300);
   world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
-  const file = await jobFile("outage.jsonl", updates.map((update) => JSON.stringify(update)));
+  const file = await jobFile(
+    "outage.jsonl",
+    updates.map((update) => JSON.stringify(update)),
+  );
   world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\//, times: 20, fault: { status: 503 } });
 
   const summary = await runJob(file, options());
@@ -157,7 +211,10 @@ it("rides out 20 s of 503s on status reads, reading again until the operations a
 it("puts the lines of an operation still not complete at the status timeout in doubt", async () => {
   const updates = customerUpdates(10);
   world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
-  const file = await jobFile("slow.jsonl", updates.map((update) => JSON.stringify(update)));
+  const file = await jobFile(
+    "slow.jsonl",
+    updates.map((update) => JSON.stringify(update)),
+  );
   // No time passes for Kustomer: it is still working when the job stops waiting.
   const summary = await runJob(file, { ...options(), onProgress: undefined, statusTimeoutMs: 50 });
   expect(summary).toMatchObject({ lines: 10, sent: 10, applied: 0, inDoubt: 10 });
@@ -174,7 +231,10 @@ const npmJob = (args: string[], cwd: string) =>
 it("ends its progress with one 100% line, says how many lines were sent and how to re-run the rest, and reads a relative path from the user's folder", async () => {
   const folder = join(directory, "mine");
   await mkdir(folder, { recursive: true });
-  await writeFile(join(folder, "progress.jsonl"), `${[...customerUpdates(350).map((update) => JSON.stringify(update)), "", "{not json"].join("\n")}\n`);
+  await writeFile(
+    join(folder, "progress.jsonl"),
+    `${[...customerUpdates(350).map((update) => JSON.stringify(update)), "", "{not json"].join("\n")}\n`,
+  );
   const { stdout, stderr, code } = await npmJob(["progress.jsonl"], folder);
   const progress = stderr.split("\n").filter((line) => line.startsWith("["));
   expect(progress.at(-1)).toMatch(/^\[#{30}\] 100% 351 of 351 lines done, 350 sent, \d+\/s$/);

@@ -14,13 +14,17 @@ afterEach(() => sandbox.stop());
 const auth = { authorization: `Bearer ${SANDBOX_API_KEY}`, "content-type": "application/json" };
 const ada = SEED_CUSTOMERS[0]!.id;
 const grace = SEED_CUSTOMERS[1]!.id;
-const put = (body: unknown, query = "") => fetch(`${url}/v1/customers/bulk${query}`, { method: "PUT", headers: auth, body: JSON.stringify(body) });
+const put = (body: unknown, query = "") =>
+  fetch(`${url}/v1/customers/bulk${query}`, { method: "PUT", headers: auth, body: JSON.stringify(body) });
 const get = async (path: string) => (await fetch(`${url}${path}`, { headers: auth })).json() as Promise<any>;
 
 describe("the Kustomer sandbox", () => {
   it("accepts a bulk update with 201, and applies it only once the operation completes", async () => {
     await start({ applyAfterMs: 1_000 });
-    const response = await put([{ id: ada, tags: ["vip"], _clientRef: ada }, { id: "5e4c41c8c9f1ffffffffffff", name: "Nobody", _clientRef: "x" }]);
+    const response = await put([
+      { id: ada, tags: ["vip"], _clientRef: ada },
+      { id: "5e4c41c8c9f1ffffffffffff", name: "Nobody", _clientRef: "x" },
+    ]);
     expect(response.status).toBe(201);
     const { data } = (await response.json()) as any;
     expect(data).toMatchObject({ type: "bulk", attributes: { status: "queued" } });
@@ -45,10 +49,16 @@ describe("the Kustomer sandbox", () => {
 
   it("applies one update to every listed id in ids mode, reporting errors without results", async () => {
     await start({ applyAfterMs: 0 });
-    const { data } = (await (await put([{ id: ada, company: "Analytical Engines" }], `?ids=${ada},${grace},5e4c41c8c9f1ffffffffffff`)).json()) as any;
+    const { data } = (await (
+      await put([{ id: ada, company: "Analytical Engines" }], `?ids=${ada},${grace},5e4c41c8c9f1ffffffffffff`)
+    ).json()) as any;
     expect((await get(`/v1/customers/${grace}`)).data.attributes.company).toBe("Analytical Engines");
     const batch = (await get(`/v1/bulk/${data.id}/batches`)).data[0].attributes;
-    expect(batch).toMatchObject({ successCount: 2, failureCount: 1, errors: [{ objectId: "5e4c41c8c9f1ffffffffffff", message: "customer not found" }] });
+    expect(batch).toMatchObject({
+      successCount: 2,
+      failureCount: 1,
+      errors: [{ objectId: "5e4c41c8c9f1ffffffffffff", message: "customer not found" }],
+    });
     expect(batch.results).toBeUndefined();
   });
 

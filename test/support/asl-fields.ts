@@ -28,7 +28,11 @@ function readsOf(state: Record<string, any>): string[] {
 /** The fields a state's normal output is sure to have, given its input's. */
 function outputOf(state: Record<string, any>, input: Fields): Fields {
   if (state.Type === "Choice" || state.Type === "Wait") return input;
-  const produced = state.Parameters ? new Set(Object.keys(state.Parameters).map((key) => key.replace(/\.\$$/, ""))) : state.Result && typeof state.Result === "object" ? new Set(Object.keys(state.Result)) : input;
+  const produced = state.Parameters
+    ? new Set(Object.keys(state.Parameters).map((key) => key.replace(/\.\$$/, "")))
+    : state.Result && typeof state.Result === "object"
+      ? new Set(Object.keys(state.Result))
+      : input;
   if (state.ResultPath === null) return input;
   if (state.ResultPath === undefined || state.ResultPath === "$") return state.Type === "Pass" ? produced : new Set();
   return new Set([...input, topField(state.ResultPath) as string]);
@@ -55,7 +59,8 @@ export function unwrittenReads(definition: Record<string, any>, input: string[])
       const nexts = [state.Next, state.Default, ...(state.Choices ?? []).map((choice: { Next: string }) => choice.Next)];
       for (const next of nexts) changed = flow(next, output) || changed;
       for (const caught of state.Catch ?? []) {
-        const withError = caught.ResultPath === null ? fields : new Set([...fields, ...(caught.ResultPath ? [topField(caught.ResultPath) as string] : [])]);
+        const withError =
+          caught.ResultPath === null ? fields : new Set([...fields, ...(caught.ResultPath ? [topField(caught.ResultPath) as string] : [])]);
         changed = flow(caught.Next, caught.ResultPath && caught.ResultPath !== "$" ? withError : new Set(["Error", "Cause"])) || changed;
       }
     }

@@ -63,7 +63,10 @@ class StatesError extends Error {
 
 /** A JSONPath of the simple kind ASL uses ($.a.b, $$.Map.Item.Value.c), read from a root. */
 function read(root: unknown, path: string): unknown {
-  const parts = path.replace(/^\$\$?\.?/, "").split(".").filter(Boolean);
+  const parts = path
+    .replace(/^\$\$?\.?/, "")
+    .split(".")
+    .filter(Boolean);
   return parts.reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], root);
 }
 
@@ -94,13 +97,30 @@ export function emulateDistributedMaps(definition: Record<string, any>, options:
       states[name] = state;
       continue;
     }
-    const { ItemReader, ItemSelector, ItemProcessor, ResultWriter, MaxConcurrency = 0, ToleratedFailurePercentage, ToleratedFailureCount, Label } = state;
+    const {
+      ItemReader,
+      ItemSelector,
+      ItemProcessor,
+      ResultWriter,
+      MaxConcurrency = 0,
+      ToleratedFailurePercentage,
+      ToleratedFailureCount,
+      Label,
+    } = state;
     // The interpreter resolves the reader's and writer's paths against the state's input.
     states[name] = {
       Type: "Task",
       Resource: EMULATED,
-      Parameters: { "input.$": "$", reader: ItemReader?.Parameters ?? {}, ...(ResultWriter?.Parameters ? { writer: ResultWriter.Parameters } : {}) },
-      ...Object.fromEntries(["Retry", "Catch", "ResultPath", "ResultSelector", "InputPath", "OutputPath", "Next", "End"].filter((field) => field in state).map((field) => [field, state[field]])),
+      Parameters: {
+        "input.$": "$",
+        reader: ItemReader?.Parameters ?? {},
+        ...(ResultWriter?.Parameters ? { writer: ResultWriter.Parameters } : {}),
+      },
+      ...Object.fromEntries(
+        ["Retry", "Catch", "ResultPath", "ResultSelector", "InputPath", "OutputPath", "Next", "End"]
+          .filter((field) => field in state)
+          .map((field) => [field, state[field]]),
+      ),
     };
     handlers[name] = async ({ input, reader, writer }: any) => {
       const s3 = options.s3 ?? new S3Client({});
@@ -113,8 +133,23 @@ export function emulateDistributedMaps(definition: Record<string, any>, options:
       const mapRunId = randomUUID();
       const mapRunArn = `arn:aws:states:us-east-1:${ACCOUNT}:mapRun:${options.stateMachineName}/${Label ?? name}:${mapRunId}`;
       const childMachineArn = `arn:aws:states:us-east-1:${ACCOUNT}:stateMachine:${options.stateMachineName}/${Label ?? name}`;
-      const record: MapRunRecord = { state: name, mapRunArn, items: items.length, succeeded: 0, failed: 0, pending: 0, peakConcurrency: 0, maxChildHistory: 0, largestChildState: 0, largestChildInput: 0 };
-      const results: Record<"SUCCEEDED" | "FAILED" | "PENDING", Array<Record<string, unknown>>> = { SUCCEEDED: [], FAILED: [], PENDING: [] };
+      const record: MapRunRecord = {
+        state: name,
+        mapRunArn,
+        items: items.length,
+        succeeded: 0,
+        failed: 0,
+        pending: 0,
+        peakConcurrency: 0,
+        maxChildHistory: 0,
+        largestChildState: 0,
+        largestChildInput: 0,
+      };
+      const results: Record<"SUCCEEDED" | "FAILED" | "PENDING", Array<Record<string, unknown>>> = {
+        SUCCEEDED: [],
+        FAILED: [],
+        PENDING: [],
+      };
       const tooManyFailed = () =>
         (ToleratedFailureCount !== undefined && record.failed > ToleratedFailureCount) ||
         (record.failed > 0 && (record.failed / items.length) * 100 > (ToleratedFailurePercentage ?? 0));
@@ -147,10 +182,19 @@ export function emulateDistributedMaps(definition: Record<string, any>, options:
           entry.StopDate = new Date().toISOString();
           entry.Status = child.Status;
           if (child.Status === "SUCCEEDED") {
-            Object.assign(entry, { Output: JSON.stringify(child.Output), OutputDetails: { Included: true }, RedriveStatus: "NOT_REDRIVABLE" });
+            Object.assign(entry, {
+              Output: JSON.stringify(child.Output),
+              OutputDetails: { Included: true },
+              RedriveStatus: "NOT_REDRIVABLE",
+            });
             record.succeeded += 1;
           } else {
-            Object.assign(entry, { Error: child.Error, Cause: child.Cause, OutputDetails: { Included: true }, RedriveStatus: "REDRIVABLE_BY_MAP_RUN" });
+            Object.assign(entry, {
+              Error: child.Error,
+              Cause: child.Cause,
+              OutputDetails: { Included: true },
+              RedriveStatus: "REDRIVABLE_BY_MAP_RUN",
+            });
             record.failed += 1;
           }
           results[child.Status].push(entry);
@@ -176,12 +220,21 @@ export function emulateDistributedMaps(definition: Record<string, any>, options:
           files[status]?.push({ Key, Size: Buffer.byteLength(body) });
         }
         const manifestKey = `${base}/manifest.json`;
-        await s3.send(new PutObjectCommand({ Bucket: writer.Bucket, Key: manifestKey, Body: JSON.stringify({ DestinationBucket: writer.Bucket, MapRunArn: mapRunArn, ResultFiles: files }) }));
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: writer.Bucket,
+            Key: manifestKey,
+            Body: JSON.stringify({ DestinationBucket: writer.Bucket, MapRunArn: mapRunArn, ResultFiles: files }),
+          }),
+        );
         details = { Bucket: writer.Bucket, Key: manifestKey };
       }
       options.onMapRun?.(record);
-      if (tooManyFailed()) throw new StatesError("States.ExceedToleratedFailureThreshold", "The specified tolerated failure threshold was exceeded");
-      return details ? { MapRunArn: mapRunArn, ResultWriterDetails: details } : results.SUCCEEDED.map((entry) => JSON.parse(entry.Output as string));
+      if (tooManyFailed())
+        throw new StatesError("States.ExceedToleratedFailureThreshold", "The specified tolerated failure threshold was exceeded");
+      return details
+        ? { MapRunArn: mapRunArn, ResultWriterDetails: details }
+        : results.SUCCEEDED.map((entry) => JSON.parse(entry.Output as string));
     };
   }
   return { definition: { ...definition, States: states }, handlers };

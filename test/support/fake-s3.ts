@@ -3,7 +3,7 @@
 // by 1,000 keys), and multipart uploads. Every call is recorded (action and resource ARN), so the
 // permission simulation can check each against the synthesized policies.
 import { createHash, randomUUID } from "node:crypto";
-import { serve, type Served } from "../../local/serve.ts";
+import { type Served, serve } from "../../local/serve.ts";
 
 const xmlEscape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
@@ -44,8 +44,10 @@ export class FakeS3 {
       const [bucket = "", ...rest] = path.split("/");
       const key = rest.join("/");
       const query = url.searchParams;
-      const xml = (status: number, text: string) => response.writeHead(status, { "content-type": "application/xml" }).end(`<?xml version="1.0" encoding="UTF-8"?>${text}`);
-      const error = (status: number, code: string, message: string) => xml(status, `<Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+      const xml = (status: number, text: string) =>
+        response.writeHead(status, { "content-type": "application/xml" }).end(`<?xml version="1.0" encoding="UTF-8"?>${text}`);
+      const error = (status: number, code: string, message: string) =>
+        xml(status, `<Error><Code>${code}</Code><Message>${message}</Message></Error>`);
       const record = (action: string, extra: Partial<S3Call> = {}) => {
         const accessKeyId = /Credential=([^/]+)\//.exec(request.headers.authorization ?? "")?.[1] ?? "anonymous";
         this.calls.push({ accessKeyId, action, resource: key ? `arn:aws:s3:::${bucket}/${key}` : `arn:aws:s3:::${bucket}`, ...extra });
@@ -67,15 +69,24 @@ export class FakeS3 {
         const from = after ? all.findIndex((entry) => entry > after) : 0;
         const page = from < 0 ? [] : all.slice(from, from + PAGE_KEYS);
         const truncated = from >= 0 && from + PAGE_KEYS < all.length;
-        const contents = page.map((entry) => `<Contents><Key>${xmlEscape(entry)}</Key><Size>${this.objects.get(`${bucket}/${entry}`)?.length ?? 0}</Size></Contents>`);
+        const contents = page.map(
+          (entry) =>
+            `<Contents><Key>${xmlEscape(entry)}</Key><Size>${this.objects.get(`${bucket}/${entry}`)?.length ?? 0}</Size></Contents>`,
+        );
         const next = truncated ? `<NextContinuationToken>${xmlEscape(page.at(-1) as string)}</NextContinuationToken>` : "";
-        return xml(200, `<ListBucketResult><Name>${bucket}</Name><Prefix>${xmlEscape(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${PAGE_KEYS}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents.join("")}${next}</ListBucketResult>`);
+        return xml(
+          200,
+          `<ListBucketResult><Name>${bucket}</Name><Prefix>${xmlEscape(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${PAGE_KEYS}</MaxKeys><IsTruncated>${truncated}</IsTruncated>${contents.join("")}${next}</ListBucketResult>`,
+        );
       }
       if (request.method === "POST" && query.has("uploads")) {
         if (record("s3:PutObject")) return;
         const uploadId = randomUUID();
         this.uploads.set(uploadId, { path, parts: new Map() });
-        return xml(200, `<InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${xmlEscape(key)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`);
+        return xml(
+          200,
+          `<InitiateMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${xmlEscape(key)}</Key><UploadId>${uploadId}</UploadId></InitiateMultipartUploadResult>`,
+        );
       }
       const uploadId = query.get("uploadId");
       if (uploadId) {
@@ -95,7 +106,10 @@ export class FakeS3 {
         const numbers = [...upload.parts.keys()].sort((a, b) => a - b);
         this.objects.set(path, Buffer.concat(numbers.map((number) => upload.parts.get(number) as Buffer)));
         this.uploads.delete(uploadId);
-        return xml(200, `<CompleteMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${xmlEscape(key)}</Key><ETag>"done"</ETag></CompleteMultipartUploadResult>`);
+        return xml(
+          200,
+          `<CompleteMultipartUploadResult><Bucket>${bucket}</Bucket><Key>${xmlEscape(key)}</Key><ETag>"done"</ETag></CompleteMultipartUploadResult>`,
+        );
       }
       if (request.method === "PUT") {
         if (record("s3:PutObject")) return;
@@ -121,7 +135,12 @@ export class FakeS3 {
       if (range) {
         const [start, end] = [Number(range[1]), Math.min(Number(range[2]), stored.length - 1)];
         const part = stored.subarray(start, end + 1);
-        response.writeHead(206, { etag, "content-type": "application/octet-stream", "content-length": part.length, "content-range": `bytes ${start}-${end}/${stored.length}` });
+        response.writeHead(206, {
+          etag,
+          "content-type": "application/octet-stream",
+          "content-length": part.length,
+          "content-range": `bytes ${start}-${end}/${stored.length}`,
+        });
         return response.end(request.method === "HEAD" ? undefined : part);
       }
       response.writeHead(200, { etag, "content-type": "application/octet-stream", "content-length": stored.length });

@@ -1,7 +1,7 @@
 // A stand-in for the AWS Parameters and Secrets Lambda Extension: its local HTTP endpoint
 // (GET /secretsmanager/get?secretId=…, with the session token in X-Aws-Parameters-Secrets-Token)
 // answering what GetSecretValue answers. The tests and the benchmark serve the key from it.
-import { serve, type Served } from "../../local/serve.ts";
+import { type Served, serve } from "../../local/serve.ts";
 
 export class FakeSecretsExtension {
   readonly secrets = new Map<string, string>();
@@ -22,7 +22,9 @@ export class FakeSecretsExtension {
       const secretId = url.searchParams.get("secretId") ?? "";
       const value = this.secrets.get(secretId);
       if (url.pathname !== "/secretsmanager/get" || value === undefined) return response.writeHead(400).end("ResourceNotFoundException");
-      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ Name: secretId, SecretString: value, VersionStages: ["AWSCURRENT"] }));
+      response
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ Name: secretId, SecretString: value, VersionStages: ["AWSCURRENT"] }));
     });
     return Number(new URL(this.served.url).port);
   }

@@ -1,6 +1,6 @@
 // A real HTTP server speaking the Secrets Manager JSON protocol (GetSecretValue), so the real AWS SDK
 // client is exercised through AWS_ENDPOINT_URL_SECRETS_MANAGER instead of being mocked.
-import { serve, type Served } from "../../local/serve.ts";
+import { type Served, serve } from "../../local/serve.ts";
 
 export class FakeSecretsManager {
   readonly secrets = new Map<string, string>();
@@ -20,7 +20,11 @@ export class FakeSecretsManager {
           })
           .end(JSON.stringify(body));
       if (request.headers["x-amz-target"] !== "secretsmanager.GetSecretValue") {
-        return reply(400, { __type: "UnknownOperationException", message: "only GetSecretValue is served here" }, "UnknownOperationException");
+        return reply(
+          400,
+          { __type: "UnknownOperationException", message: "only GetSecretValue is served here" },
+          "UnknownOperationException",
+        );
       }
       this.calls += 1;
       const fault = this.faults.shift();
@@ -31,7 +35,11 @@ export class FakeSecretsManager {
       const { SecretId } = JSON.parse(body.toString("utf8")) as { SecretId: string };
       const value = this.secrets.get(SecretId);
       if (value === undefined) {
-        return reply(400, { __type: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret." }, "ResourceNotFoundException");
+        return reply(
+          400,
+          { __type: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret." },
+          "ResourceNotFoundException",
+        );
       }
       reply(200, {
         ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${SecretId}-AbCdEf`,

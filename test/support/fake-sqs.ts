@@ -1,7 +1,7 @@
 // A real HTTP server speaking SQS's JSON protocol (SendMessage), with the MD5 digests the SDK checks,
 // so the real SQS client is exercised through AWS_ENDPOINT_URL_SQS.
 import { createHash, randomUUID } from "node:crypto";
-import { serve, type Served } from "../../local/serve.ts";
+import { type Served, serve } from "../../local/serve.ts";
 
 interface Attribute {
   DataType: string;
@@ -43,12 +43,17 @@ export class FakeSqs {
     this.served = await serve((request, body, response) => {
       const reply = (status: number, body: unknown) =>
         response.writeHead(status, { "content-type": "application/x-amz-json-1.0" }).end(JSON.stringify(body));
-      if (request.headers["x-amz-target"] !== "AmazonSQS.SendMessage") return reply(400, { __type: "UnsupportedOperation", message: "only SendMessage" });
+      if (request.headers["x-amz-target"] !== "AmazonSQS.SendMessage")
+        return reply(400, { __type: "UnsupportedOperation", message: "only SendMessage" });
       if (this.failures > 0) {
         this.failures -= 1;
         return reply(500, { __type: "InternalError", message: "injected" });
       }
-      const input = JSON.parse(body.toString("utf8")) as { QueueUrl: string; MessageBody: string; MessageAttributes?: Record<string, Attribute> };
+      const input = JSON.parse(body.toString("utf8")) as {
+        QueueUrl: string;
+        MessageBody: string;
+        MessageAttributes?: Record<string, Attribute>;
+      };
       const attributes = input.MessageAttributes ?? {};
       this.sent.push({
         queueUrl: input.QueueUrl,

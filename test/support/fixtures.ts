@@ -68,7 +68,12 @@ export function restApiEvent(request: HttpRequest) {
       ? Object.fromEntries(Object.entries(query).map(([name, value]) => [name, [value]]))
       : null,
     pathParameters: bulkId ? { bulkId } : null,
-    requestContext: { ...event.requestContext, httpMethod: request.method, path: `/testStage${request.path}`, resourcePath: bulkId ? "/bulk/{bulkId}" : request.path },
+    requestContext: {
+      ...event.requestContext,
+      httpMethod: request.method,
+      path: `/testStage${request.path}`,
+      resourcePath: bulkId ? "/bulk/{bulkId}" : request.path,
+    },
     body: bodyText(request),
     isBase64Encoded: request.base64 ?? false,
   };

@@ -1,10 +1,11 @@
 // Starts a fake Kustomer, Secrets Manager and S3, points the environment at them, and loads a fresh
 // copy of the real handler (so module-level caches start cold), capturing everything it logs.
+
+import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import { vi } from "vitest";
-import { randomUUID } from "node:crypto";
-import { lambdaContext as gatewayContext } from "../../local/gateway.ts";
 import { CONFIG_VARIABLES } from "../../lambda/config.ts";
+import { lambdaContext as gatewayContext } from "../../local/gateway.ts";
 import { KustomerSandbox, type SandboxOptions } from "../../local/kustomer-sandbox.ts";
 import { FakeS3 } from "./fake-s3.ts";
 import { FakeSecretsManager } from "./fake-secrets-manager.ts";
@@ -35,7 +36,6 @@ export interface World {
   logs: string[];
   stop(): Promise<void>;
 }
-
 
 /** A Lambda context with this much time left (the local gateway's, so there is one of them). */
 export function lambdaContext(remainingMs = 30_000): Context {

@@ -3,16 +3,19 @@
 // Lambda tasks bound to the real job handler and its Distributed Map emulated (distributed-map.ts).
 import { randomUUID } from "node:crypto";
 import { S3Client } from "@aws-sdk/client-s3";
-import type { Context } from "aws-lambda";
 import { Template } from "aws-cdk-lib/assertions";
-import { definitionFromTemplate, LOCAL_NAMES, resolveReference, runStateMachine, type Run } from "../../local/state-machines.ts";
+import type { Context } from "aws-lambda";
+import { definitionFromTemplate, LOCAL_NAMES, type Run, resolveReference, runStateMachine } from "../../local/state-machines.ts";
 import { synthApp } from "../../local/synth.ts";
 import { emulateDistributedMaps, type MapRunRecord } from "./distributed-map.ts";
 
 export interface JobStack {
   template: Record<string, any>;
   definition: Record<string, any>;
-  rule: { EventPattern: Record<string, unknown>; Targets: Array<{ InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: string } }> };
+  rule: {
+    EventPattern: Record<string, unknown>;
+    Targets: Array<{ InputTransformer: { InputPathsMap: Record<string, string>; InputTemplate: string } }>;
+  };
 }
 
 export function jobStack(context: Record<string, unknown> = {}): JobStack {
@@ -23,7 +26,9 @@ export function jobStack(context: Record<string, unknown> = {}): JobStack {
   ) ?? [undefined, undefined];
   if (!rule) throw new Error("no rule starts the job state machine");
   // The pattern names the bucket by reference: the local stand-in's name.
-  const pattern = JSON.parse(JSON.stringify(rule.Properties.EventPattern), (_, value) => (value && typeof value === "object" && "Ref" in value ? resolveReference(template, value) : value));
+  const pattern = JSON.parse(JSON.stringify(rule.Properties.EventPattern), (_, value) =>
+    value && typeof value === "object" && "Ref" in value ? resolveReference(template, value) : value,
+  );
   return { template, definition, rule: { ...rule.Properties, EventPattern: pattern } };
 }
 
@@ -53,15 +58,28 @@ export function objectCreated(key: string, size: number, bucket = LOCAL_NAMES.bu
 /** EventBridge's matching, for the pattern forms the stack uses: lists of values and `{ prefix }`. */
 export function matches(pattern: unknown, event: unknown): boolean {
   if (Array.isArray(pattern)) {
-    return pattern.some((candidate) => (typeof candidate === "object" && candidate && "prefix" in candidate ? typeof event === "string" && event.startsWith(candidate.prefix) : candidate === event));
+    return pattern.some((candidate) =>
+      typeof candidate === "object" && candidate && "prefix" in candidate
+        ? typeof event === "string" && event.startsWith(candidate.prefix)
+        : candidate === event,
+    );
   }
-  return Object.entries(pattern as Record<string, unknown>).every(([field, inner]) => matches(inner, (event as Record<string, unknown> | undefined)?.[field]));
+  return Object.entries(pattern as Record<string, unknown>).every(([field, inner]) =>
+    matches(inner, (event as Record<string, unknown> | undefined)?.[field]),
+  );
 }
 
 /** EventBridge's input transformer: each <name> in the template replaced by the JSON of its path's value. */
 export function transformInput(transformer: JobStack["rule"]["Targets"][number]["InputTransformer"], event: unknown): unknown {
-  const read = (path: string) => path.replace(/^\$\.?/, "").split(".").filter(Boolean).reduce<unknown>((value, part) => (value as Record<string, unknown>)?.[part], event);
-  const text = transformer.InputTemplate.replace(/<([\w-]+)>/g, (_, name: string) => JSON.stringify(read(transformer.InputPathsMap[name] as string)));
+  const read = (path: string) =>
+    path
+      .replace(/^\$\.?/, "")
+      .split(".")
+      .filter(Boolean)
+      .reduce<unknown>((value, part) => (value as Record<string, unknown>)?.[part], event);
+  const text = transformer.InputTemplate.replace(/<([\w-]+)>/g, (_, name: string) =>
+    JSON.stringify(read(transformer.InputPathsMap[name] as string)),
+  );
   return JSON.parse(text);
 }
 
@@ -84,8 +102,12 @@ export interface JobRunOptions {
 }
 
 export async function runJobMachine({ stack, event, handler, lambdaContext, beforeTask }: JobRunOptions): Promise<JobRun> {
-  if (!matches(stack.rule.EventPattern, event)) return { started: false, mapRuns: [], sizes: [], taskResults: [], taskInputs: [], visited: [], history: 0, events: [] };
-  const input = transformInput((stack.rule.Targets[0] as JobStack["rule"]["Targets"][number]).InputTransformer, event) as Record<string, unknown>;
+  if (!matches(stack.rule.EventPattern, event))
+    return { started: false, mapRuns: [], sizes: [], taskResults: [], taskInputs: [], visited: [], history: 0, events: [] };
+  const input = transformInput((stack.rule.Targets[0] as JobStack["rule"]["Targets"][number]).InputTransformer, event) as Record<
+    string,
+    unknown
+  >;
   const executionName = randomUUID();
   const mapRuns: MapRunRecord[] = [];
   const { definition, handlers } = emulateDistributedMaps(stack.definition, {
@@ -94,10 +116,16 @@ export async function runJobMachine({ stack, event, handler, lambdaContext, befo
     s3: new S3Client({ credentials: { accessKeyId: STATE_MACHINE_ACCESS_KEY, secretAccessKey: "state-machine" } }),
     onMapRun: (record) => mapRuns.push(record),
     runChild: async (processor, childInput, name) => {
-      const child = await runStateMachine({ StartAt: processor.StartAt, States: processor.States }, childInput as Record<string, unknown>, handler, lambdaContext, {
-        executionName: name,
-        beforeTask,
-      });
+      const child = await runStateMachine(
+        { StartAt: processor.StartAt, States: processor.States },
+        childInput as Record<string, unknown>,
+        handler,
+        lambdaContext,
+        {
+          executionName: name,
+          beforeTask,
+        },
+      );
       const largestState = Math.max(0, ...child.sizes.flatMap(({ inputBytes, outputBytes }) => [inputBytes, outputBytes]));
       if (!child.error) return { Status: "SUCCEEDED", Output: child.output, history: child.history, largestState };
       // Lambda hands Step Functions the error's type and message as the cause.

@@ -2,8 +2,9 @@
 // a call (principal, action, resource, context keys) is checked against the principal's identity
 // policies, the resource's policy, and for KMS the key policy, which must allow a use itself or
 // delegate to the account. The template's intrinsics are resolved to concrete ARNs first.
-import { runSimulation, runUnsafeSimulation } from "@cloud-copilot/iam-simulate";
+
 import { createValidatedPolicy, validateResourcePolicy } from "@cloud-copilot/iam-policy";
+import { runSimulation, runUnsafeSimulation } from "@cloud-copilot/iam-simulate";
 
 export const ACCOUNT = "123456789012";
 export const REGION = "us-east-1";
@@ -55,7 +56,13 @@ function attribute(id: string, type: string, name: string): string {
   }
 }
 
-const PSEUDO: Record<string, string> = { "AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "KustomerBulkUpdate" };
+const PSEUDO: Record<string, string> = {
+  "AWS::Partition": "aws",
+  "AWS::Region": REGION,
+  "AWS::AccountId": ACCOUNT,
+  "AWS::URLSuffix": "amazonaws.com",
+  "AWS::StackName": "KustomerBulkUpdate",
+};
 
 /** The template's intrinsics made concrete. */
 export function resolve(resources: Resources, value: unknown): any {
@@ -63,7 +70,8 @@ export function resolve(resources: Resources, value: unknown): any {
   if (!value || typeof value !== "object") return value;
   const entries = Object.entries(value);
   const [key, argument] = entries[0] ?? [];
-  if (entries.length === 1 && key === "Ref") return PSEUDO[argument as string] ?? attribute(argument as string, resources[argument as string]?.Type ?? "", "Ref");
+  if (entries.length === 1 && key === "Ref")
+    return PSEUDO[argument as string] ?? attribute(argument as string, resources[argument as string]?.Type ?? "", "Ref");
   if (entries.length === 1 && key === "Fn::GetAtt") {
     const [id, name] = argument as [string, string];
     return attribute(id, resources[id]?.Type ?? "", name);
@@ -80,7 +88,11 @@ export function resolve(resources: Resources, value: unknown): any {
     const [index, list] = argument as [number, unknown];
     return (resolve(resources, list) as unknown[])[index];
   }
-  if (entries.length === 1 && key === "Fn::Sub") return String(argument).replace(/\$\{([^}]+)\}/g, (_, name: string) => PSEUDO[name] ?? attribute(name, resources[name]?.Type ?? "", "Ref"));
+  if (entries.length === 1 && key === "Fn::Sub")
+    return String(argument).replace(
+      /\$\{([^}]+)\}/g,
+      (_, name: string) => PSEUDO[name] ?? attribute(name, resources[name]?.Type ?? "", "Ref"),
+    );
   return Object.fromEntries(entries.map(([field, inner]) => [field, resolve(resources, inner)]));
 }
 
@@ -109,9 +121,15 @@ export class Permissions {
   private identityPolicies(roleId: string): Array<{ name: string; policy: unknown }> {
     const role = this.resources[roleId];
     if (role?.Type !== "AWS::IAM::Role") return [];
-    const inline = (role.Properties.Policies ?? []).map((policy: { PolicyName: string; PolicyDocument: unknown }) => ({ name: policy.PolicyName, policy: resolve(this.resources, policy.PolicyDocument) }));
+    const inline = (role.Properties.Policies ?? []).map((policy: { PolicyName: string; PolicyDocument: unknown }) => ({
+      name: policy.PolicyName,
+      policy: resolve(this.resources, policy.PolicyDocument),
+    }));
     const attached = Object.entries(this.resources)
-      .filter(([, resource]) => resource.Type === "AWS::IAM::Policy" && resource.Properties.Roles?.some((ref: { Ref?: string }) => ref.Ref === roleId))
+      .filter(
+        ([, resource]) =>
+          resource.Type === "AWS::IAM::Policy" && resource.Properties.Roles?.some((ref: { Ref?: string }) => ref.Ref === roleId),
+      )
       .map(([id, resource]) => ({ name: id, policy: resolve(this.resources, resource.Properties.PolicyDocument) }));
     return [...inline, ...attached];
   }
@@ -119,31 +137,52 @@ export class Permissions {
   /** The policy of the resource a call is on: the bucket's, the queue's, the key's, the role's trust. */
   private resourcePolicy(call: Call): unknown {
     const matching = (type: string, field: string, target: (resource: Record<string, any>) => unknown) =>
-      Object.values(this.resources).find((resource) => resource.Type === type && String(resolve(this.resources, target(resource.Properties))).length > 0 && call.resource.startsWith(String(resolve(this.resources, target(resource.Properties)))))?.Properties[field];
+      Object.values(this.resources).find(
+        (resource) =>
+          resource.Type === type &&
+          String(resolve(this.resources, target(resource.Properties))).length > 0 &&
+          call.resource.startsWith(String(resolve(this.resources, target(resource.Properties)))),
+      )?.Properties[field];
     if (call.resource.startsWith("arn:aws:s3:::")) {
       const bucket = call.resource.slice("arn:aws:s3:::".length).split("/")[0];
-      const policy = Object.values(this.resources).find((resource) => resource.Type === "AWS::S3::BucketPolicy" && resolve(this.resources, resource.Properties.Bucket) === bucket);
+      const policy = Object.values(this.resources).find(
+        (resource) => resource.Type === "AWS::S3::BucketPolicy" && resolve(this.resources, resource.Properties.Bucket) === bucket,
+      );
       return policy ? resolve(this.resources, policy.Properties.PolicyDocument) : undefined;
     }
     if (call.resource.startsWith("arn:aws:kms:")) {
-      const key = Object.entries(this.resources).find(([id, resource]) => resource.Type === "AWS::KMS::Key" && call.resource === attribute(id, resource.Type, "Arn"));
+      const key = Object.entries(this.resources).find(
+        ([id, resource]) => resource.Type === "AWS::KMS::Key" && call.resource === attribute(id, resource.Type, "Arn"),
+      );
       return key ? resolve(this.resources, key[1].Properties.KeyPolicy) : undefined;
     }
     if (call.resource.startsWith("arn:aws:sqs:")) {
       const policy = Object.values(this.resources).find(
-        (resource) => resource.Type === "AWS::SQS::QueuePolicy" && (resource.Properties.Queues as unknown[]).some((queue) => String(resolve(this.resources, queue)).endsWith(`/${call.resource.split(":").at(-1)}`)),
+        (resource) =>
+          resource.Type === "AWS::SQS::QueuePolicy" &&
+          (resource.Properties.Queues as unknown[]).some((queue) =>
+            String(resolve(this.resources, queue)).endsWith(`/${call.resource.split(":").at(-1)}`),
+          ),
       );
       return policy ? resolve(this.resources, policy.Properties.PolicyDocument) : undefined;
     }
     if (call.resource.startsWith("arn:aws:events:") && call.resource.includes(":event-bus/")) {
       // A bus's policy is the statements of every AWS::Events::EventBusPolicy on it.
       const statements = Object.values(this.resources)
-        .filter((resource) => resource.Type === "AWS::Events::EventBusPolicy" && call.resource.endsWith(`:event-bus/${resolve(this.resources, resource.Properties.EventBusName)}`))
+        .filter(
+          (resource) =>
+            resource.Type === "AWS::Events::EventBusPolicy" &&
+            call.resource.endsWith(`:event-bus/${resolve(this.resources, resource.Properties.EventBusName)}`),
+        )
         .map((resource) => resolve(this.resources, resource.Properties.Statement));
       return statements.length ? { Version: "2012-10-17", Statement: statements } : undefined;
     }
     if (call.resource.startsWith("arn:aws:secretsmanager:")) {
-      const policy = Object.values(this.resources).find((resource) => resource.Type === "AWS::SecretsManager::ResourcePolicy" && resolve(this.resources, resource.Properties.SecretId) === call.resource);
+      const policy = Object.values(this.resources).find(
+        (resource) =>
+          resource.Type === "AWS::SecretsManager::ResourcePolicy" &&
+          resolve(this.resources, resource.Properties.SecretId) === call.resource,
+      );
       return policy ? resolve(this.resources, policy.Properties.ResourcePolicy) : undefined;
     }
     if (call.resource.startsWith("arn:aws:execute-api:")) {
@@ -151,10 +190,19 @@ export class Permissions {
       const [, apiId] = /:execute-api:[^:]+:\d+:([^/]+)\//.exec(call.resource) ?? [];
       const api = Object.entries(this.resources).find(([id, resource]) => resource.Type === "AWS::ApiGateway::RestApi" && id === apiId);
       const policy = api?.[1].Properties.Policy;
-      return policy ? JSON.parse(JSON.stringify(resolve(this.resources, policy)).replaceAll('"execute-api:/*"', `"arn:aws:execute-api:${REGION}:${ACCOUNT}:${apiId}/*"`)) : undefined;
+      return policy
+        ? JSON.parse(
+            JSON.stringify(resolve(this.resources, policy)).replaceAll(
+              '"execute-api:/*"',
+              `"arn:aws:execute-api:${REGION}:${ACCOUNT}:${apiId}/*"`,
+            ),
+          )
+        : undefined;
     }
     if (call.action === "sts:AssumeRole") {
-      const role = Object.entries(this.resources).find(([id, resource]) => resource.Type === "AWS::IAM::Role" && call.resource === attribute(id, resource.Type, "Arn"));
+      const role = Object.entries(this.resources).find(
+        ([id, resource]) => resource.Type === "AWS::IAM::Role" && call.resource === attribute(id, resource.Type, "Arn"),
+      );
       return role ? resolve(this.resources, role[1].Properties.AssumeRolePolicyDocument) : undefined;
     }
     return matching("", "", () => "");
@@ -167,7 +215,9 @@ export class Permissions {
     const resourcePolicy = this.resourcePolicy(call);
     const simulation = {
       request: { principal, action: call.action, resource: { resource: call.resource, accountId: ACCOUNT }, contextVariables: context },
-      identityPolicies: role ? this.identityPolicies(call.principal) : (call.identity ?? []).map((policy, index) => ({ name: `identity${index}`, policy })),
+      identityPolicies: role
+        ? this.identityPolicies(call.principal)
+        : (call.identity ?? []).map((policy, index) => ({ name: `identity${index}`, policy })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       ...(resourcePolicy ? { resourcePolicy } : {}),
@@ -178,7 +228,12 @@ export class Permissions {
     // The validating entry point drops kms:EncryptionContext:* keys it cannot match: evaluate those as given.
     if (ignored?.some((key: string) => /^kms:encryptioncontext:/i.test(key))) {
       return runUnsafeSimulation(
-        { ...simulation, ...(resourcePolicy ? { resourcePolicy: createValidatedPolicy(resourcePolicy as never, validateResourcePolicy, { name: "resource" }) } : {}) } as never,
+        {
+          ...simulation,
+          ...(resourcePolicy
+            ? { resourcePolicy: createValidatedPolicy(resourcePolicy as never, validateResourcePolicy, { name: "resource" }) }
+            : {}),
+        } as never,
         {},
       ) as Decision;
     }

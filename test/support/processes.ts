@@ -1,5 +1,5 @@
 // Helpers for tests that run the project's commands as a person would.
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { scanOutput } from "./output-scan.ts";
 
@@ -14,7 +14,11 @@ export async function freePort(): Promise<number> {
 /** Starts a command and resolves once its output contains `ready`. */
 export async function startUntil(command: string, args: string[], environment: Record<string, string>, ready: string, timeoutMs = 30_000) {
   // Its own process group, so stopping it also stops what npm started under it.
-  const child: ChildProcess = spawn(command, args, { env: { ...process.env, ...environment }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child: ChildProcess = spawn(command, args, {
+    env: { ...process.env, ...environment },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let output = "";
   const collect = (chunk: Buffer) => {
     output += chunk;

@@ -2,20 +2,20 @@
 // the path a caller would write, bounded so a hostile request cannot make the answer huge; and a large
 // job's batch, checked line by line.
 import * as z from "zod/mini";
-import { MAX_ISSUES_IN_MESSAGE, MAX_LISTED_ISSUES, validationErrorOf, type ValidationIssue } from "./errors.ts";
+import { MAX_ISSUES_IN_MESSAGE, MAX_LISTED_ISSUES, type ValidationIssue, validationErrorOf } from "./errors.ts";
 import {
-  bulkUpdateCommandSchema,
-  customerUpdateSchema,
-  jobBatchSchema,
-  outcomeRequestSchema,
-  statusRequestSchema,
   type BulkRequest,
   type BulkUpdateCommand,
+  bulkUpdateCommandSchema,
   type CustomerUpdate,
+  customerUpdateSchema,
   type JobBatch,
+  jobBatchSchema,
   type OutcomeRequest,
+  outcomeRequestSchema,
   type StatusRequest,
-} from "./schema.ts";
+  statusRequestSchema,
+} from "./requests.ts";
 
 type UpdateField = keyof typeof customerUpdateSchema.shape;
 /** Distinct field lists checked by a schema of their own; a hostile mix beyond that takes the whole one. */
@@ -60,7 +60,7 @@ export function splitBatch(items: unknown[]): { command?: BulkUpdateCommand; rej
   const body: CustomerUpdate[] = [];
   const rejected: RejectedItem[] = [];
   const seen = new Set<string>();
-  items.forEach((item, index) => {
+  for (const [index, item] of items.entries()) {
     const rawId = (item as { id?: unknown } | null)?.id;
     const id = typeof rawId === "string" ? rawId : undefined;
     const reject = (issues: ValidationIssue[]) => {
@@ -71,12 +71,16 @@ export function splitBatch(items: unknown[]): { command?: BulkUpdateCommand; rej
       rejected.push({ index, ...(id === undefined ? {} : { id }), reason });
     };
     const parsed = updateSchemaFor(item).safeParse(item);
-    if (!parsed.success) return reject(issuesOf(parsed.error));
-    // Sent together, two lines for one customer would make Kustomer's outcome ambiguous.
-    if (seen.has(parsed.data.id)) return reject([{ path: "id", message: "is the same customer as an earlier line of its batch" }]);
-    seen.add(parsed.data.id);
-    body.push(parsed.data);
-  });
+    if (!parsed.success) {
+      reject(issuesOf(parsed.error));
+    } else if (seen.has(parsed.data.id)) {
+      // Sent together, two lines for one customer would make Kustomer's outcome ambiguous.
+      reject([{ path: "id", message: "is the same customer as an earlier line of its batch" }]);
+    } else {
+      seen.add(parsed.data.id);
+      body.push(parsed.data);
+    }
+  }
   return { command: body.length > 0 ? { body } : undefined, rejected };
 }
 
@@ -154,7 +158,10 @@ const MAX_MESSAGE_LENGTH = 300;
 /** Fields a misspelt key is matched against, to suggest one of ours rather than quote the caller's. */
 const KNOWN_FIELDS = [...Object.keys(customerUpdateSchema.shape), ...Object.keys(bulkUpdateCommandSchema.shape)];
 
-export function issuesOf(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string; keys?: string[] }> }, prefix: PropertyKey[] = []): ValidationIssue[] {
+export function issuesOf(
+  error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string; keys?: string[] }> },
+  prefix: PropertyKey[] = [],
+): ValidationIssue[] {
   return error.issues.map((issue) => ({
     path: formatPath([...prefix, ...issue.path]),
     message: (issue.code === "unrecognized_keys" && issue.keys ? unknownFields(issue.keys) : issue.message).slice(0, MAX_MESSAGE_LENGTH),
@@ -184,7 +191,9 @@ function nearestField(key: string): string | undefined {
 
 /** Edits (insert, delete, replace, swap two neighbours) from one short string to another. */
 function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   const at = (i: number, j: number) => (rows[i] as number[])[j] as number;
   for (let i = 1; i <= a.length; i += 1) {
     for (let j = 1; j <= b.length; j += 1) {

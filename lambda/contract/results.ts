@@ -5,7 +5,9 @@ import * as z from "zod";
 
 export const operationSchema = z.object({
   bulkId: z.string().nullable().meta({ description: "Kustomer's bulk operation id; null in a dry run, or when the request is in doubt" }),
-  status: z.string().meta({ description: "queued, running or complete (planned in a dry run); inDoubt when it may have reached Kustomer unanswered" }),
+  status: z
+    .string()
+    .meta({ description: "queued, running or complete (planned in a dry run); inDoubt when it may have reached Kustomer unanswered" }),
   items: z.number().int(),
   customerIds: z.array(z.string()),
   reason: z.optional(z.string()).meta({ description: "an inDoubt operation's cause: the error's name and message" }),
@@ -16,10 +18,10 @@ export const submitResultSchema = z.object({
   correlationId: z.string().optional().meta({ description: "the command's correlationId, when it has one" }),
   items: z.number().int(),
   operations: z.array(operationSchema),
-  inDoubtCustomerIds: z
-    .array(z.string())
-    .optional()
-    .meta({ description: "customers whose request may have reached Kustomer with no answer saying what became of it (CONTRACT §2.6): re-sending them is safe" }),
+  inDoubtCustomerIds: z.array(z.string()).optional().meta({
+    description:
+      "customers whose request may have reached Kustomer with no answer saying what became of it (CONTRACT §2.6): re-sending them is safe",
+  }),
   rejected: z
     .array(z.object({ index: z.number().int(), id: z.string().optional(), reason: z.string() }))
     .optional()
@@ -31,14 +33,16 @@ export const customerFailureSchema = z.object({ id: z.string().nullable(), error
 export const operationStatusSchema = z.object({
   bulkId: z.string(),
   status: z.string().meta({
-    description: "queued, running or complete; notFound for an id Kustomer does not know; pending for one this service recorded that Kustomer does not know yet; inDoubt for one Kustomer stopped reporting (its customers listed in inDoubtCustomerIds)",
+    description:
+      "queued, running or complete; notFound for an id Kustomer does not know; pending for one this service recorded that Kustomer does not know yet; inDoubt for one Kustomer stopped reporting (its customers listed in inDoubtCustomerIds)",
   }),
   successCount: z.number().int().nullable().meta({ description: "null until the operation is complete" }),
   failureCount: z.number().int().nullable(),
   failures: z.array(customerFailureSchema),
-  inDoubtCustomerIds: z
-    .array(z.string())
-    .meta({ description: "a complete operation's customers its answer does not account for (CONTRACT §2.6): neither named nor left no choice by its counts" }),
+  inDoubtCustomerIds: z.array(z.string()).meta({
+    description:
+      "a complete operation's customers its answer does not account for (CONTRACT §2.6): neither named nor left no choice by its counts",
+  }),
 });
 
 export const statusResultSchema = z.object({
@@ -57,10 +61,15 @@ export const statusResultSchema = z.object({
 export const outcomeResultSchema = z.object({
   allComplete: z.boolean(),
   incomplete: z.array(z.object({ bulkId: z.string(), status: z.string() })).meta({ description: "the operations not complete yet" }),
-  seen: z.array(z.string().nullable()).meta({ description: "each request's operation status as read now (null for a request in doubt): the next read's `seen`" }),
+  seen: z
+    .array(z.string().nullable())
+    .meta({ description: "each request's operation status as read now (null for a request in doubt): the next read's `seen`" }),
   applied: z.number().int().meta({ description: "customers Kustomer accounts for as updated: named, or left no choice by its counts" }),
   failed: z.number().int(),
-  inDoubt: z.number().int().meta({ description: "customers whose fate no answer names: left in doubt by the submit, or by a complete operation (CONTRACT §2.6)" }),
+  inDoubt: z
+    .number()
+    .int()
+    .meta({ description: "customers whose fate no answer names: left in doubt by the submit, or by a complete operation (CONTRACT §2.6)" }),
   failures: z.array(customerFailureSchema).meta({ description: "at most 1,000 (and 100 KB); all of them when failuresObject is absent" }),
   failuresObject: z.string().optional().meta({ description: "s3:// location of the whole failure list, when it is longer" }),
   inDoubtCustomerIds: z.array(z.string()).meta({ description: "at most 1,000; all of them when inDoubtCustomerIdsObject is absent" }),
@@ -83,7 +92,10 @@ export const errorResponseSchema = z.object({
       "InternalError",
     ]),
     message: z.string(),
-    issues: z.array(z.object({ path: z.string(), message: z.string() })).max(100).optional(),
+    issues: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .max(100)
+      .optional(),
     /** Every issue found; `issues` lists the first 100. */
     issueCount: z.number().int().min(0).max(1_000_000).optional(),
     kustomer: z.object({ status: z.number().int(), errors: z.array(z.record(z.string(), z.unknown())) }).optional(),

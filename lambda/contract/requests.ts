@@ -2,8 +2,8 @@
 // Kustomer's bulk-update item, and the status request. Types are inferred from these schemas. Written
 // with zod/mini: the same checks and messages as full zod, a fraction of its load on a cold start.
 import * as z from "zod/mini";
-import { KUSTOMER_BULK_LIMIT } from "./kustomer/plan.ts";
 import "./zod-messages.ts";
+import { KUSTOMER_BULK_LIMIT } from "./limits.ts";
 
 /** Kustomer ids are MongoDB ObjectIds, lowercase hex: an uppercase id is taken and sent in lowercase. */
 export const objectId = z.string().check(z.regex(/^[0-9a-f]{24}$/i, "must be a Kustomer id: 24 hexadecimal characters"), z.toLowerCase());
@@ -15,7 +15,8 @@ const text = (min = 0) => (min > 0 ? z.string().check(z.minLength(min), z.maxLen
 export const MAX_LIST_ENTRIES = 100;
 /** Custom attributes in one update. */
 export const MAX_CUSTOM_ATTRIBUTES = 200;
-const list = <T extends z.ZodMiniType>(entry: T) => z.optional(z.array(entry).check(z.maxLength(MAX_LIST_ENTRIES, `must hold at most ${MAX_LIST_ENTRIES} entries`)));
+const list = <T extends z.ZodMiniType>(entry: T) =>
+  z.optional(z.array(entry).check(z.maxLength(MAX_LIST_ENTRIES, `must hold at most ${MAX_LIST_ENTRIES} entries`)));
 const nullableText = z.optional(z.nullable(text()));
 const dateTime = z.iso.datetime({ offset: true, error: "must be an ISO 8601 date-time, e.g. 2024-05-01T12:00:00Z" });
 const optionalDateTime = z.optional(dateTime);
@@ -168,7 +169,8 @@ export const bulkUpdateCommandSchema = z.strictObject({
 
 /** Kustomer's bulk operation ids, as a submit answers them (bulkId): ObjectIds in practice. */
 export const BULK_ID = /^[A-Za-z0-9_-]{1,64}$/;
-export const BULK_ID_MESSAGE = "must be a Kustomer bulk operation id, as a submit's answer gives it (bulkId): 1 to 64 letters, digits, _ or -, e.g. 5e4c41c8c9f1e7001a5a3b2c";
+export const BULK_ID_MESSAGE =
+  "must be a Kustomer bulk operation id, as a submit's answer gives it (bulkId): 1 to 64 letters, digits, _ or -, e.g. 5e4c41c8c9f1e7001a5a3b2c";
 
 /** One status read covers a command's operations: a 10,000-item command makes 100. */
 const bulkIds = z.array(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE))).check(z.minLength(1), z.maxLength(KUSTOMER_BULK_LIMIT));
@@ -195,12 +197,17 @@ export const outcomeRequestSchema = z.strictObject({
  * not be read), never sent again, and those sent with no answer, sent again.
  */
 export const settledSchema = z.strictObject({
-  accepted: z.array(z.strictObject({ request: z.int().check(z.gte(0)), bulkId: z.nullable(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE))) })),
+  accepted: z.array(
+    z.strictObject({ request: z.int().check(z.gte(0)), bulkId: z.nullable(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE))) }),
+  ),
   unanswered: z.array(z.int().check(z.gte(0))),
 });
 
 /** A large job's batch (a Distributed Map child's `Items`): each line is checked on its own (CONTRACT §7). */
-export const jobBatchSchema = z.strictObject({ action: z.literal("batch"), items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(KUSTOMER_BULK_LIMIT)) });
+export const jobBatchSchema = z.strictObject({
+  action: z.literal("batch"),
+  items: z.array(z.unknown()).check(z.minLength(1), z.maxLength(KUSTOMER_BULK_LIMIT)),
+});
 
 export type CustomerUpdate = z.infer<typeof customerUpdateSchema>;
 export type BulkUpdateCommand = z.infer<typeof bulkUpdateCommandSchema>;

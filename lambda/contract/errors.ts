@@ -1,7 +1,15 @@
 // The named errors of the contract (CONTRACT §4). Step Functions matches on `name`, HTTP callers get
 // `httpStatus`, so both are fixed per class and never derived from the (minified) class name.
-import type { KustomerErrorDetail } from "./kustomer/wire.ts";
-import type { Settled } from "./schema.ts";
+import type { Settled } from "./requests.ts";
+
+/** One Kustomer error entry, normalised from either of Kustomer's two error shapes (kustomer/wire.ts). */
+export interface KustomerErrorDetail {
+  status?: number;
+  code?: string;
+  title?: string;
+  detail?: string;
+  pointer?: string;
+}
 
 export interface ValidationIssue {
   path: string;
@@ -27,7 +35,11 @@ export const MAX_LISTED_ISSUES = 100;
 export function validationErrorOf(issues: ValidationIssue[], httpStatus = 400, issueCount = issues.length): ValidationError {
   const listed = issues.slice(0, MAX_ISSUES_IN_MESSAGE).map((issue) => `${issue.path || "(request)"}: ${issue.message}`);
   const more = issueCount > MAX_ISSUES_IN_MESSAGE ? ` (and ${issueCount - MAX_ISSUES_IN_MESSAGE} more)` : "";
-  return new ValidationError(`invalid request: ${listed.join("; ")}${more}`, { issues: issues.slice(0, MAX_LISTED_ISSUES), issueCount, httpStatus });
+  return new ValidationError(`invalid request: ${listed.join("; ")}${more}`, {
+    issues: issues.slice(0, MAX_LISTED_ISSUES),
+    issueCount,
+    httpStatus,
+  });
 }
 
 /** The one name of a failure that is none of the contract's: in answers, logs and metrics alike. */
@@ -66,7 +78,10 @@ export abstract class BulkUpdateError<Options extends BulkUpdateErrorOptions = B
   ) {
     // With nothing accepted, nothing was sent: the reason alone says it all.
     const progress = options.progress;
-    super(progress && (progress.acceptedBulkIds.length || progress.inDoubtCustomerIds.length) ? `${reason}${progressNote(progress)}` : reason, { cause: options.cause });
+    super(
+      progress && (progress.acceptedBulkIds.length || progress.inDoubtCustomerIds.length) ? `${reason}${progressNote(progress)}` : reason,
+      { cause: options.cause },
+    );
     this.progress = options.progress;
   }
 
