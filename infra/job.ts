@@ -29,6 +29,7 @@ import {
 import { EventBridgePutEvents, LambdaInvoke } from "aws-cdk-lib/aws-stepfunctions-tasks";
 import { Construct } from "constructs";
 import { JOB_COMPLETED_DETAIL_TYPE, JOB_FAILED_DETAIL_TYPE, JOB_PREFIX, OUTCOME_SOURCE, RESULTS_PREFIX } from "../lambda/contract/names.ts";
+import { EVENT_DELIVERY_RETRIES } from "../lambda/contract/retry-policy.ts";
 import type { DataKey } from "./data-key.ts";
 import type { ServiceFunction } from "./service-function.ts";
 import { createStateMachine, withTaskRetries } from "./state-machine.ts";
@@ -296,7 +297,7 @@ export class BulkUpdateJob extends Construct {
           role,
           input: RuleTargetInput.fromObject({ key: EventField.fromPath("$.detail.object.key") }),
           deadLetterQueue,
-          retryAttempts: 185,
+          retryAttempts: EVENT_DELIVERY_RETRIES,
           maxEventAge: Duration.hours(24),
         }),
       ],

@@ -12,6 +12,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { MAX_COMMAND_ITEMS } from "../lambda/contract/limits.ts";
 import { BULK_UPDATE_DETAIL_TYPE, OUTCOME_SOURCE, OUTCOMES_PREFIX } from "../lambda/contract/names.ts";
+import { ASYNC_RETRIES, EVENT_DELIVERY_RETRIES, QUEUE_RECEIVES } from "../lambda/contract/retry-policy.ts";
 import { BulkUpdateApi, callerSuffix } from "./api.ts";
 import { DataKey } from "./data-key.ts";
 import { BulkUpdateJob } from "./job.ts";
@@ -152,7 +153,7 @@ export class BulkUpdateStack extends Stack {
     this.failedDeliveriesQueue.grantSendMessages(this.fn);
     this.fn.configureAsyncInvoke({
       onFailure: new SqsDestination(this.failedDeliveriesQueue),
-      retryAttempts: 2,
+      retryAttempts: ASYNC_RETRIES,
       maxEventAge: Duration.hours(6),
     });
     Validations.of(this.fn).acknowledge({
@@ -169,7 +170,7 @@ export class BulkUpdateStack extends Stack {
       // AWS's advice for a queue feeding a function: six times the function's timeout.
       visibilityTimeout: Duration.seconds(FUNCTION_TIMEOUT.toSeconds() * 6),
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: QUEUE_RECEIVES },
     });
     // The queue's consumer only starts workflow runs, so a few invocations keep up with any burst.
     const eventSource = new SqsEventSource(this.burstQueue, {
@@ -348,7 +349,7 @@ export class BulkUpdateStack extends Stack {
         new SqsQueue(this.burstQueue, {
           deadLetterQueue: this.failedDeliveriesQueue,
           maxEventAge: Duration.hours(24),
-          retryAttempts: 185,
+          retryAttempts: EVENT_DELIVERY_RETRIES,
         }),
       ],
     });

@@ -28,7 +28,7 @@ export const TASK_RETRY: RetryProps = {
   errors: RETRYABLE_ERRORS,
   interval: Duration.seconds(5),
   backoffRate: 2,
-  maxAttempts: 6,
+  maxAttempts: TASK_RETRIES,
   jitterStrategy: JitterType.FULL,
 };
 
@@ -41,7 +41,7 @@ export const THROTTLE_RETRY: RetryProps = {
   interval: Duration.seconds(5),
   backoffRate: 2,
   maxDelay: Duration.minutes(5),
-  maxAttempts: 40,
+  maxAttempts: THROTTLE_RETRIES,
   jitterStrategy: JitterType.FULL,
 };
 
@@ -52,6 +52,7 @@ export function withTaskRetries<T extends LambdaInvoke>(task: T): T {
 }
 
 import type { Construct } from "constructs";
+import { TASK_RETRIES, THROTTLE_RETRIES } from "../lambda/contract/retry-policy.ts";
 import type { DataKey } from "./data-key.ts";
 
 /** Execution data (commands, customers' fields) and the logs are encrypted with the stack's data key. */

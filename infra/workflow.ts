@@ -30,14 +30,12 @@ import {
   RESUBMIT_TASK,
   WORKFLOW_CALLER,
 } from "../lambda/contract/names.ts";
+import { WORKFLOW_RESUBMITS } from "../lambda/contract/retry-policy.ts";
 import type { DataKey } from "./data-key.ts";
 import { createStateMachine, withTaskRetries } from "./state-machine.ts";
 
 /** The name the workflow fails with when Kustomer has not completed every operation in time. */
 export const INCOMPLETE_ERROR = "KustomerBulkIncompleteError";
-
-/** Times a command's unaccepted requests are submitted again after a retryable failure, each after the wait the function names. */
-export const SUBMIT_RETRIES = 5;
 
 export interface BulkUpdateWorkflowProps {
   fn: IFunction;
@@ -221,7 +219,7 @@ export class BulkUpdateWorkflow extends Construct {
         Condition.and(
           Condition.stringEquals("$.submitted.answer.status", "failed"),
           Condition.booleanEquals("$.submitted.answer.retryable", true),
-          Condition.numberLessThan("$.attempts", SUBMIT_RETRIES),
+          Condition.numberLessThan("$.attempts", WORKFLOW_RESUBMITS),
         ),
         resubmit,
       )

@@ -3,6 +3,7 @@ import * as z from "zod/mini";
 import { ConfigurationError } from "./contract/errors.ts";
 import "./contract/zod-messages.ts";
 import { DEFAULT_CONCURRENCY, MAX_COMMAND_ITEMS, MAX_CONCURRENCY } from "./contract/limits.ts";
+import { CLIENT_ATTEMPTS } from "./contract/retry-policy.ts";
 
 // An empty variable counts as unset: a blank line in a .env file must not become a value.
 const unsetIfEmpty = (value: unknown) => (value === "" ? undefined : value);
@@ -71,7 +72,7 @@ const variables = z.object({
   KUSTOMER_BASE_URL: baseUrl,
   KUSTOMER_ALLOWED_HOSTS: hostList,
   KUSTOMER_TIMEOUT_MS: integer(100, 900_000, 10_000),
-  KUSTOMER_MAX_ATTEMPTS: integer(1, 10, 5),
+  KUSTOMER_MAX_ATTEMPTS: integer(1, 10, CLIENT_ATTEMPTS),
   KUSTOMER_CONCURRENCY: integer(1, MAX_CONCURRENCY, DEFAULT_CONCURRENCY),
   // At most 0.9: the service must keep some of the budget for itself.
   KUSTOMER_RATE_LIMIT_HEADROOM: share(0.9, 0.2),

@@ -2,6 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
+import { retryTable } from "../lambda/contract/retry-policy.ts";
 
 it("refers to nothing outside the repository", () => {
   const files = execFileSync("git", ["ls-files"], { encoding: "utf8" })
@@ -9,4 +10,8 @@ it("refers to nothing outside the repository", () => {
     .filter((file) => file && !file.endsWith("package-lock.json") && file !== "test/repository.test.ts");
   const outside = files.filter((file) => /\.\.\/shared\b/.test(readFileSync(file, "utf8")));
   expect(outside).toEqual([]);
+});
+
+it("shows in the README the retry table the code's own constants make", () => {
+  expect(readFileSync("README.md", "utf8")).toContain(retryTable());
 });

@@ -4,8 +4,8 @@
 // never answers, an operation that never completes, the largest commands StartExecution accepts (every
 // state under 256 KiB), and a dry run.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
-import { SUBMIT_RETRIES } from "../infra/workflow.ts";
 import { COMPLETED_DETAIL_TYPE, FAILED_DETAIL_TYPE, OUTCOME_SOURCE } from "../lambda/contract/names.ts";
+import { WORKFLOW_RESUBMITS } from "../lambda/contract/retry-policy.ts";
 import { MAX_LISTED } from "../lambda/list-store.ts";
 import { MAX_WORKFLOW_COMMAND_BYTES } from "../lambda/workflow-starter.ts";
 import { definitionFromTemplate, type Run, runStateMachine } from "../local/state-machines.ts";
@@ -190,8 +190,8 @@ describe("the workflow, executed", () => {
       inDoubtCustomerIds: [],
       unsentCustomerIds: updates.map((update) => update.id),
     });
-    // The first submit and SUBMIT_RETRIES more, each with the function's own two attempts.
-    expect(world.kustomer.bulkPuts).toHaveLength((1 + SUBMIT_RETRIES) * 2);
+    // The first submit and WORKFLOW_RESUBMITS more, each with the function's own two attempts.
+    expect(world.kustomer.bulkPuts).toHaveLength((1 + WORKFLOW_RESUBMITS) * 2);
   });
 
   it("resubmits only the requests Kustomer did not accept, and follows the accepted ones to the end", async () => {
@@ -244,7 +244,7 @@ describe("the workflow, executed", () => {
     expect(detail.acceptedBulkIds).toHaveLength(1);
     expect(new Set(detail.inDoubtCustomerIds)).toEqual(new Set(updates.slice(100, 200).map(({ id }) => id)));
     expect(detail.unsentCustomerIds).toEqual(updates.slice(200).map(({ id }) => id));
-    expect(run.visited.filter((state) => state === "Resubmit")).toHaveLength(SUBMIT_RETRIES);
+    expect(run.visited.filter((state) => state === "Resubmit")).toHaveLength(WORKFLOW_RESUBMITS);
     // The accepted first request went out once, on the first attempt only.
     expect(sendsPerCustomer().get(updates[0]!.id)).toBe(1);
   });
