@@ -45,7 +45,7 @@ export const FUNCTION_MEMORY_MB = 512;
  * Node.js's `--enable-source-maps` reads the source map of every file it loads, at load: 5 to 10 ms of
  * a request's cold start (bench/README.md). The job's steps throw to Step Functions, whose Cause
  * carries the trace, so there it pays. The request handler never lets a stack out: it logs an
- * unexpected error's frames, mapped only then (lambda/stack-frames.ts).
+ * unexpected error's frames, mapped only then (lambda/platform/stack-frames.ts).
  */
 export const NODE_OPTIONS: Record<FunctionEntry, string | undefined> = { handler: undefined, "job-handler": "--enable-source-maps" };
 
@@ -53,7 +53,7 @@ export const NODE_OPTIONS: Record<FunctionEntry, string | undefined> = { handler
  * The AWS Parameters and Secrets Lambda Extension serves the key over localhost, so a cold start does
  * not load the SDK. Its cache keeps the secret as long as the function's own (SECRET_TTL_SECONDS'
  * default), so a rotated key is picked up within twice that at worst, or at once after a 401, which
- * goes to Secrets Manager directly (lambda/secrets.ts).
+ * goes to Secrets Manager directly (lambda/adapters/aws/secrets.ts).
  */
 export const SECRETS_EXTENSION_PORT = 2773;
 const SECRETS_EXTENSION = ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, {

@@ -3,6 +3,8 @@
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { BulkUpdateError, ConfigurationError, contractErrorOf, errorNameOf, KustomerError, ValidationError } from "./contract/errors.ts";
 import type { BulkRequest } from "./contract/requests.ts";
+import { fromRecord, toRecord } from "./core/idempotent-result.ts";
+import { processRequest, type RequestResult, validateRequest } from "./core/process-request.ts";
 import type { TriggerAdapter } from "./events/adapter.ts";
 import { directAdapter } from "./events/direct.ts";
 import { eventBridgeAdapter } from "./events/eventbridge.ts";
@@ -10,10 +12,8 @@ import { httpAdapter } from "./events/http.ts";
 import { mapBatchAdapter } from "./events/map-batch.ts";
 import { deliveryOf, isSqsEvent, processSqsBatch } from "./events/sqs.ts";
 import { workflowAdapter, workflowOutcomeAdapter, workflowResubmitAdapter } from "./events/workflow.ts";
-import { fromRecord, toRecord } from "./idempotent-result.ts";
 import { CountedCalls } from "./kustomer/counted-calls.ts";
-import { countFailure, inInvocation, logger, publishMetrics } from "./observability.ts";
-import { processRequest, type RequestResult, validateRequest } from "./process-request.ts";
+import { countFailure, inInvocation, logger, publishMetrics } from "./platform/observability.ts";
 import { deadlineOf, type HandlerServices, RESPONSE_RESERVE_MS, servicesFor } from "./services.ts";
 
 // The workflow's tasks first: it is told apart by its client context, whatever the payload looks like.
@@ -73,7 +73,7 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
     });
     if (!(error instanceof BulkUpdateError)) {
       // Loaded only now: it reads the build's source maps, which a cold start never needs.
-      const { sourceFrames } = await import("./stack-frames.ts");
+      const { sourceFrames } = await import("./platform/stack-frames.ts");
       logger.error("unexpected error", { errorType: error instanceof Error ? error.name : typeof error, frames: sourceFrames(error) });
     }
     countFailure(errorNameOf(error));

@@ -8,7 +8,7 @@ import { issuesOf } from "./contract/validation.ts";
 import { JobBucket } from "./job/bucket.ts";
 import { resultWriterResults } from "./job/result-writer.ts";
 import { collect, follow, lines, plan, report } from "./job/steps.ts";
-import { inInvocation, logger, publishMetrics } from "./observability.ts";
+import { inInvocation, logger, publishMetrics } from "./platform/observability.ts";
 import { deadlineOf, servicesFor } from "./services.ts";
 import "./contract/zod-messages.ts";
 

@@ -12,12 +12,12 @@ import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { BulkUpdateError } from "../lambda/contract/errors.ts";
+import type { BulkDependencies } from "../lambda/core/submit.ts";
 import type { ChildResult } from "../lambda/job/children.ts";
 import { type BatchSummary, type Ledger, totalsOf } from "../lambda/job/ledger.ts";
 import type { ReportSummary } from "../lambda/job/report.ts";
 import { type BatchItem, collect, type FollowOptions, follow, lines, plan, report } from "../lambda/job/steps.ts";
-import type { BulkDependencies } from "../lambda/kustomer/submit.ts";
-import { onRateLimitWait } from "../lambda/observability.ts";
+import { onRateLimitWait } from "../lambda/platform/observability.ts";
 import { fail, prepareLocalEnvironment } from "./environment.ts";
 import { JobFolder } from "./job-folder.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { CONFIG_VARIABLES, loadConfig } from "../lambda/config.ts";
 import { ConfigurationError } from "../lambda/contract/errors.ts";
+import { CONFIG_VARIABLES, loadConfig } from "../lambda/platform/config.ts";
 
 function configError(environment: Record<string, string>): ConfigurationError {
   try {

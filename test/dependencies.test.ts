@@ -25,7 +25,7 @@ it("reports a circle made of a type-only import, the stack importing past the co
   write("lambda/contract/names.ts", 'export const SOURCE = "x";\n');
   write(
     "infra/stack.ts",
-    'import { SOURCE } from "../lambda/contract/names.ts";\nimport { plan } from "../lambda/kustomer/plan.ts";\nexport const stack = [SOURCE, plan];\n',
+    'import { SOURCE } from "../lambda/contract/names.ts";\nimport { plan } from "../lambda/core/plan.ts";\nexport const stack = [SOURCE, plan];\n',
   );
   const problems = await dependencyProblems(seeded, ["lambda", "infra"]);
   expect(problems.sort()).toEqual([

@@ -145,7 +145,7 @@ describe("Step Functions task / direct invocation", () => {
       .find((line) => line.message === "unexpected error");
     expect(logged).toMatchObject({ level: "ERROR", errorType: "TypeError" });
     expect(logged.frames[0]).toMatch(/handler\.test\.ts:\d+:\d+/);
-    expect(logged.frames.some((frame: string) => /lambda\/validation\.ts:\d+:\d+/.test(frame))).toBe(true);
+    expect(logged.frames.some((frame: string) => /lambda\/contract\/validation\.ts:\d+:\d+/.test(frame))).toBe(true);
   });
 
   it("answers the workflow a bug as InternalError, with no lists of what was or was not sent (not known)", async () => {

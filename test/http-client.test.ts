@@ -1,9 +1,9 @@
-// The function's one HTTP transport (lambda/http-client.ts), against a real local server: what fetch
+// The function's one HTTP transport (lambda/platform/http-client.ts), against a real local server: what fetch
 // gave for free must still hold.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sendHttp } from "../lambda/http-client.ts";
+import { sendHttp } from "../lambda/platform/http-client.ts";
 import { failure } from "./support/failures.ts";
 
 let server: Server;

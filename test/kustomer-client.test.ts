@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
+import type { ApiKeyProvider } from "../lambda/adapters/aws/secrets.ts";
 import { KustomerAuthError, KustomerRateLimitError, KustomerRequestError, KustomerUnavailableError } from "../lambda/contract/errors.ts";
 import { KustomerClient } from "../lambda/kustomer/client.ts";
 import { MAX_ERROR_DETAILS, parseKustomerErrors } from "../lambda/kustomer/wire.ts";
-import type { ApiKeyProvider } from "../lambda/secrets.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
 import { failure } from "./support/failures.ts";
 import { API_KEY, customerUpdates, ROTATED_API_KEY } from "./support/fixtures.ts";

@@ -1,7 +1,7 @@
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SecretsManagerKeyProvider, StaticApiKeyProvider } from "../lambda/adapters/aws/secrets.ts";
 import { ConfigurationError, SecretUnavailableError } from "../lambda/contract/errors.ts";
-import { SecretsManagerKeyProvider, StaticApiKeyProvider } from "../lambda/secrets.ts";
 import { failure } from "./support/failures.ts";
 import { FakeSecretsExtension } from "./support/fake-secrets-extension.ts";
 import { FakeSecretsManager } from "./support/fake-secrets-manager.ts";

@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { buildSync } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
 import { bundleOptions } from "../infra/bundling.ts";
-import { sourceFrames } from "../lambda/stack-frames.ts";
+import { sourceFrames } from "../lambda/platform/stack-frames.ts";
 
 const FAILING = [
   "// a comment, so the lines move",
@@ -28,7 +28,7 @@ beforeAll(() => {
   writeFileSync(
     join(dir, "entry.ts"),
     [
-      `import { sourceFrames } from ${JSON.stringify(resolve("lambda/stack-frames.ts"))};`,
+      `import { sourceFrames } from ${JSON.stringify(resolve("lambda/platform/stack-frames.ts"))};`,
       `import { fail } from "./failing.ts";`,
       "try { fail(process.argv[2] ?? ''); } catch (error) { console.log(JSON.stringify(sourceFrames(error))); }",
     ].join("\n"),

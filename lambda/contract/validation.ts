@@ -1,4 +1,4 @@
-// Checking a request against the schemas (lambda/schema.ts): every problem found at once, each with
+// Checking a request against the schemas (requests.ts): every problem found at once, each with
 // the path a caller would write, bounded so a hostile request cannot make the answer huge; and a large
 // job's batch, checked line by line.
 import * as z from "zod/mini";

@@ -12,8 +12,8 @@ import {
 } from "../contract/errors.ts";
 import { BULK_ID, BULK_ID_MESSAGE } from "../contract/requests.ts";
 import { API_GATEWAY_TIMEOUT_MS, decodePathSegment, HTTP_ROUTES } from "../contract/routes.ts";
+import type { RequestResult } from "../core/process-request.ts";
 import { NOT_FOUND } from "../kustomer/status.ts";
-import type { RequestResult } from "../process-request.ts";
 import { isObject, type TriggerAdapter } from "./adapter.ts";
 import { callerOf } from "./http-caller.ts";
 

@@ -4,10 +4,10 @@
 // start go to the dead-letter queue at once, with their reason. Records left when time runs short come
 // back untried.
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { DeadLetterQueue } from "../adapters/aws/dead-letter.ts";
 import { BulkUpdateError, validationErrorOf } from "../contract/errors.ts";
 import { BULK_UPDATE_DETAIL_TYPE } from "../contract/names.ts";
-import type { DeadLetterQueue } from "../dead-letter.ts";
-import type { Log } from "../observability.ts";
+import type { Log } from "../platform/observability.ts";
 import { isObject } from "./adapter.ts";
 
 export function isSqsEvent(event: unknown): event is SQSEvent {

@@ -5,6 +5,8 @@
 // error reaches Step Functions without its fields (which customers were not sent).
 import type { Context } from "aws-lambda";
 import * as z from "zod/mini";
+import { listForEvent } from "../adapters/aws/list-store.ts";
+import { MAX_TASK_INPUT_BYTES, MAX_WORKFLOW_COMMAND_BYTES, tooLargeForWorkflow } from "../adapters/aws/workflow-starter.ts";
 import {
   contractErrorOf,
   InternalError,
@@ -17,9 +19,7 @@ import { KUSTOMER_BULK_LIMIT } from "../contract/limits.ts";
 import { OUTCOME_TASK, RESUBMIT_TASK, WORKFLOW_CALLER } from "../contract/names.ts";
 import { type Settled, settledSchema } from "../contract/requests.ts";
 import type { OutcomeResult } from "../contract/results.ts";
-import { listForEvent } from "../list-store.ts";
-import type { RequestResult } from "../process-request.ts";
-import { MAX_TASK_INPUT_BYTES, MAX_WORKFLOW_COMMAND_BYTES, tooLargeForWorkflow } from "../workflow-starter.ts";
+import type { RequestResult } from "../core/process-request.ts";
 import { type AdapterCall, correlationKey, isObject, type TriggerAdapter } from "./adapter.ts";
 
 /** What the workflow's Resubmit task sends: the command, the attempt, and what earlier attempts settled. */

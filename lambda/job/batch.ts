@@ -4,7 +4,7 @@
 // state machine's retry, since sending again is then safe (CONTRACT §2.6).
 import { BulkUpdateError, KustomerError } from "../contract/errors.ts";
 import { splitBatch } from "../contract/validation.ts";
-import { type BulkDependencies, IN_DOUBT, submitBulkUpdate } from "../kustomer/submit.ts";
+import { type BulkDependencies, IN_DOUBT, submitBulkUpdate } from "../core/submit.ts";
 import { allLines, type BatchFile, type BatchSummary, count, type LineOutcome, type PendingOperation, zeroCounts } from "./ledger.ts";
 import type { JobLine } from "./lines.ts";
 

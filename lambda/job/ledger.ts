@@ -4,7 +4,7 @@
 // bulk operations still to follow.
 
 import type { OperationStatus } from "../contract/results.ts";
-import { account } from "../kustomer/accounting.ts";
+import { account } from "../core/accounting.ts";
 
 /** A line's state when it is not applied (CONTRACT §2.6). */
 export type LineState = "failed" | "inDoubt" | "unsent";
@@ -87,7 +87,7 @@ export function totalsOf(ledger: Ledger): StateCounts & { sent: number } {
   return totals;
 }
 
-/** What a complete operation says of its lines (kustomer/accounting.ts), and of those its status left in doubt. */
+/** What a complete operation says of its lines (core/accounting.ts), and of those its status left in doubt. */
 export function accountFor(operation: PendingOperation, status: OperationStatus): { outcomes: LineOutcome[]; applied: number } {
   const { failed, inDoubt } = account(operation.customerIds, {
     successCount: status.successCount,

@@ -8,11 +8,11 @@
 // No step holds a line's data for the whole job: the ledger keeps one entry a batch of 100 lines.
 import { KustomerError } from "../contract/errors.ts";
 import type { OperationStatus } from "../contract/results.ts";
+import type { BulkDependencies } from "../core/submit.ts";
+import { verdictOf } from "../core/verdict.ts";
 import type { KustomerApi } from "../kustomer/client.ts";
 import { getBulkStatuses } from "../kustomer/status.ts";
-import type { BulkDependencies } from "../kustomer/submit.ts";
-import { verdictOf } from "../kustomer/verdict.ts";
-import type { Log } from "../observability.ts";
+import type { Log } from "../platform/observability.ts";
 import { submitLines } from "./batch.ts";
 import type { ChildResults } from "./children.ts";
 import { CustomerLines } from "./customer-lines.ts";

@@ -1,6 +1,7 @@
 // HTTP to Kustomer: bearer auth, per-request timeout, retries with capped exponential backoff and
 // full jitter, Kustomer's rate-limit headers, and its two error shapes mapped to the contract's errors.
 import type * as z from "zod/mini";
+import type { ApiKeyProvider } from "../adapters/aws/secrets.ts";
 import {
   type BulkUpdateError,
   KustomerAuthError,
@@ -9,9 +10,8 @@ import {
   KustomerRequestError,
   KustomerUnavailableError,
 } from "../contract/errors.ts";
-import { type HttpAnswer, type HttpHeaders, sendHttp } from "../http-client.ts";
-import { type Counters, type Log, noCounters, noteRateLimitWait } from "../observability.ts";
-import type { ApiKeyProvider } from "../secrets.ts";
+import { type HttpAnswer, type HttpHeaders, sendHttp } from "../platform/http-client.ts";
+import { type Counters, type Log, noCounters, noteRateLimitWait } from "../platform/observability.ts";
 import { RateBudget, readBudget, resetAtOf, trusted } from "./rate-budget.ts";
 import { parseKustomerErrors } from "./wire.ts";
 

@@ -1,7 +1,7 @@
 // Kustomer's rate limit is the whole org's (CONTRACT §2.5): every answer's x-ratelimit-* headers say
 // what is left of the org-wide budget, so each instance can keep a share free for the org's other
 // integrations without talking to any other instance.
-import type { HttpHeaders } from "../http-client.ts";
+import type { HttpHeaders } from "../platform/http-client.ts";
 
 /** What one answer said about the org's budget. */
 export interface BudgetReading {

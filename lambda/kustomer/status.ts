@@ -2,9 +2,9 @@
 import type * as z from "zod/mini";
 import { KustomerRequestError } from "../contract/errors.ts";
 import type { CustomerFailure, OperationStatus, StatusResult } from "../contract/results.ts";
-import { account } from "./accounting.ts";
+import { account } from "../core/accounting.ts";
+import { inPool } from "../core/pool.ts";
 import type { KustomerApi } from "./client.ts";
-import { inPool } from "./pool.ts";
 import { appliedOf, batchesResponse, bulkOperationResponse, failuresOf, statusOf } from "./wire.ts";
 
 /** The status of a bulk id Kustomer does not know (CONTRACT §2.3). */

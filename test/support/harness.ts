@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import { vi } from "vitest";
-import { CONFIG_VARIABLES } from "../../lambda/config.ts";
+import { CONFIG_VARIABLES } from "../../lambda/platform/config.ts";
 import { lambdaContext as gatewayContext } from "../../local/gateway.ts";
 import { KustomerSandbox, type SandboxOptions } from "../../local/kustomer-sandbox.ts";
 import { FakeS3 } from "./fake-s3.ts";

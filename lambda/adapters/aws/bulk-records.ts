@@ -3,7 +3,7 @@
 // id Kustomer does not know yet is pending rather than a 404, and so that a caller reads only the
 // operations it submitted. The DynamoDB client is loaded on first use.
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { IdempotencyUnavailableError } from "./contract/errors.ts";
+import { IdempotencyUnavailableError } from "../../contract/errors.ts";
 
 export interface BulkRecord {
   caller: string;

@@ -4,11 +4,11 @@ import type * as z from "zod/mini";
 import { BulkUpdateError, KustomerError } from "../contract/errors.ts";
 import type { BulkUpdateCommand, Settled } from "../contract/requests.ts";
 import type { Operation, SubmitResult } from "../contract/results.ts";
-import type { Counters, Log } from "../observability.ts";
-import type { KustomerApi, Sent } from "./client.ts";
+import type { KustomerApi, Sent } from "../kustomer/client.ts";
+import { bulkOperationResponse, statusOf } from "../kustomer/wire.ts";
+import type { Counters, Log } from "../platform/observability.ts";
 import { countItems, echo, type PlannedRequest, planRequests, requestBody } from "./plan.ts";
 import { inPool } from "./pool.ts";
-import { bulkOperationResponse, statusOf } from "./wire.ts";
 
 export interface BulkDependencies {
   client: KustomerApi;

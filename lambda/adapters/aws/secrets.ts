@@ -4,8 +4,8 @@
 // stays the fallback, and the way past the extension's own cache after a 401. No secret value ever
 // reaches a message.
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { ConfigurationError, SecretUnavailableError } from "./contract/errors.ts";
-import { sendHttp } from "./http-client.ts";
+import { ConfigurationError, SecretUnavailableError } from "../../contract/errors.ts";
+import { sendHttp } from "../../platform/http-client.ts";
 
 export interface ApiKeyProvider {
   getApiKey(options?: { forceRefresh?: boolean }): Promise<string>;

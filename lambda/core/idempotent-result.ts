@@ -1,7 +1,7 @@
 // What the idempotency table keeps of an answer: everything but what the answer repeats, so the
 // record of the largest command (MAX_ITEMS, every request in doubt) stays within DynamoDB's 400 KB item.
 
-import type { Operation } from "./contract/results.ts";
+import type { Operation } from "../contract/results.ts";
 import type { RequestResult } from "./process-request.ts";
 
 /** A submit's `inDoubtCustomerIds` repeat its in-doubt operations' customers: kept once. */

@@ -2,7 +2,7 @@
 // delivery: Step Functions refuses a second execution of a name for 90 days, so a redelivered command
 // starts nothing new. The client is loaded on the first command, not on every cold start.
 import type { SFNClient } from "@aws-sdk/client-sfn";
-import { ValidationError } from "./contract/errors.ts";
+import { ValidationError } from "../../contract/errors.ts";
 
 /** Step Functions' limit for an execution's input, and for a task's. */
 export const MAX_TASK_INPUT_BYTES = 256 * 1024;

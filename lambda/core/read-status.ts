@@ -1,12 +1,12 @@
 // Reading bulk operations back (CONTRACT §2.3): Kustomer's account of each one. For an HTTP caller,
 // with the stack's table, only the operations it submitted are read, and a recorded id Kustomer does
 // not know yet is `pending` for the grace, then its customers are `inDoubt` (CONTRACT §2.6).
-import type { BulkRecords } from "./bulk-records.ts";
-import type { StatusRequest } from "./contract/requests.ts";
-import type { OperationStatus, StatusResult } from "./contract/results.ts";
-import type { KustomerApi } from "./kustomer/client.ts";
-import { NOT_FOUND, readOperations } from "./kustomer/status.ts";
-import { verdictOf } from "./kustomer/verdict.ts";
+import type { BulkRecords } from "../adapters/aws/bulk-records.ts";
+import type { StatusRequest } from "../contract/requests.ts";
+import type { OperationStatus, StatusResult } from "../contract/results.ts";
+import type { KustomerApi } from "../kustomer/client.ts";
+import { NOT_FOUND, readOperations } from "../kustomer/status.ts";
+import { verdictOf } from "./verdict.ts";
 
 /** A recorded operation Kustomer does not know yet (CONTRACT §2.6). */
 export const PENDING = "pending";

@@ -1,15 +1,15 @@
 // The use case, free of any trigger: validate the request, then submit, plan (dry run), read status
 // or the outcome, or submit what is valid of a Distributed Map batch; each entry point names the
 // requests it takes (CONTRACT §0.1).
-import type { BulkRecords } from "./bulk-records.ts";
-import { BulkUpdateError, InternalError, validationErrorOf } from "./contract/errors.ts";
-import type { BulkRequest, BulkUpdateCommand, Settled } from "./contract/requests.ts";
-import type { OutcomeResult, StatusResult, SubmitResult } from "./contract/results.ts";
-import { parseRequest, splitBatch } from "./contract/validation.ts";
-import { dryRun, planRequests } from "./kustomer/plan.ts";
-import { submitBulkUpdate } from "./kustomer/submit.ts";
-import { type OutcomeDependencies, readOutcome } from "./outcome.ts";
+import type { BulkRecords } from "../adapters/aws/bulk-records.ts";
+import { BulkUpdateError, InternalError, validationErrorOf } from "../contract/errors.ts";
+import type { BulkRequest, BulkUpdateCommand, Settled } from "../contract/requests.ts";
+import type { OutcomeResult, StatusResult, SubmitResult } from "../contract/results.ts";
+import { parseRequest, splitBatch } from "../contract/validation.ts";
+import { dryRun, planRequests } from "./plan.ts";
+import { type OutcomeDependencies, readOutcome } from "./read-outcome.ts";
 import { readStatus } from "./read-status.ts";
+import { submitBulkUpdate } from "./submit.ts";
 
 /** What the use case uses, and nothing else. */
 export interface Services extends OutcomeDependencies {

@@ -4,7 +4,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { ConstructorOptions } from "@aws-lambda-powertools/logger/types";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { type METRIC_NAMES, METRICS_NAMESPACE } from "./contract/names.ts";
+import { type METRIC_NAMES, METRICS_NAMESPACE } from "../contract/names.ts";
 
 const SERVICE = "kustomer-bulk-update";
 

@@ -1,9 +1,9 @@
 // The function's configuration (CONTRACT §5): read from the environment once, checked with zod/mini.
 import * as z from "zod/mini";
-import { ConfigurationError } from "./contract/errors.ts";
-import "./contract/zod-messages.ts";
-import { DEFAULT_CONCURRENCY, MAX_COMMAND_ITEMS, MAX_CONCURRENCY } from "./contract/limits.ts";
-import { CLIENT_ATTEMPTS } from "./contract/retry-policy.ts";
+import { ConfigurationError } from "../contract/errors.ts";
+import "../contract/zod-messages.ts";
+import { DEFAULT_CONCURRENCY, MAX_COMMAND_ITEMS, MAX_CONCURRENCY } from "../contract/limits.ts";
+import { CLIENT_ATTEMPTS } from "../contract/retry-policy.ts";
 
 // An empty variable counts as unset: a blank line in a .env file must not become a value.
 const unsetIfEmpty = (value: unknown) => (value === "" ? undefined : value);

@@ -2,14 +2,15 @@
 // Kustomer accounts for as applied and failed over every operation, each failed customer with
 // Kustomer's reason, and the customers in doubt: those the submit left so, those no answer names, and
 // those of an operation Kustomer stopped reporting (CONTRACT §2.6).
-import { InternalError } from "./contract/errors.ts";
-import type { BulkUpdateCommand, OutcomeRequest } from "./contract/requests.ts";
-import type { CustomerFailure, OutcomeResult } from "./contract/results.ts";
-import { planRequests } from "./kustomer/plan.ts";
-import { readOperations } from "./kustomer/status.ts";
-import type { BulkDependencies } from "./kustomer/submit.ts";
-import { verdictOf } from "./kustomer/verdict.ts";
-import { type ListStore, listForEvent } from "./list-store.ts";
+
+import { type ListStore, listForEvent } from "../adapters/aws/list-store.ts";
+import { InternalError } from "../contract/errors.ts";
+import type { BulkUpdateCommand, OutcomeRequest } from "../contract/requests.ts";
+import type { CustomerFailure, OutcomeResult } from "../contract/results.ts";
+import { readOperations } from "../kustomer/status.ts";
+import { planRequests } from "./plan.ts";
+import type { BulkDependencies } from "./submit.ts";
+import { verdictOf } from "./verdict.ts";
 
 export interface OutcomeDependencies extends BulkDependencies {
   /** Where a failure list too long for the event is kept. */

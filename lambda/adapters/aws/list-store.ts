@@ -3,7 +3,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { OUTCOMES_PREFIX } from "./contract/names.ts";
+import { OUTCOMES_PREFIX } from "../../contract/names.ts";
 
 /** Entries an event lists at most, and the bytes they may take (a reason can be long). */
 export const MAX_LISTED = 1_000;

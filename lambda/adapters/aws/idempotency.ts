@@ -4,7 +4,7 @@
 // is refused; a failure is not remembered. Powertools and the DynamoDB client are loaded only when a
 // table is configured, on the first keyed command.
 import type { Context } from "aws-lambda";
-import { IdempotencyConflictError, IdempotencyUnavailableError } from "./contract/errors.ts";
+import { IdempotencyConflictError, IdempotencyUnavailableError } from "../../contract/errors.ts";
 
 export interface Idempotency {
   /** Runs `run` unless `request` already ran under `key`; then answers that first result. */
