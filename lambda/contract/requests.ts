@@ -9,7 +9,7 @@ import { KUSTOMER_BULK_LIMIT } from "./limits.ts";
 export const objectId = z.string().check(z.regex(/^[0-9a-f]{24}$/i, "must be a Kustomer id: 24 hexadecimal characters"), z.toLowerCase());
 
 // Kustomer documents no length limits; these guard against junk without refusing real data, and bound
-// the work one hostile request can cause (README: Limits).
+// the work one hostile request can cause (docs/requests.md: what a request looks like).
 const text = (min = 0) => (min > 0 ? z.string().check(z.minLength(min), z.maxLength(1024)) : z.string().check(z.maxLength(1024)));
 /** Entries in each list field of one update (emails, phones, tags, ...). */
 export const MAX_LIST_ENTRIES = 100;

@@ -1,6 +1,6 @@
 // The retry policy of every layer in one place, and the most times each path can send one bulk
 // request to Kustomer. The client retries within an invocation; the layers above start invocations
-// again. The README's retry table is rendered from here (test/repository.test.ts holds it).
+// again. The retry table in docs/configuration.md is rendered from here (test/repository.test.ts holds it).
 
 /** The client's attempts per request, the first included (KUSTOMER_MAX_ATTEMPTS' default). */
 export const CLIENT_ATTEMPTS = 5;
@@ -37,7 +37,7 @@ export const RETRY_PATHS: ReadonlyArray<{ path: string; layers: string; tries: n
   },
 ];
 
-/** The README's table. */
+/** The table in docs/configuration.md. */
 export function retryTable(): string {
   return [
     "| path | who sends a request again | most tries of one request |",
