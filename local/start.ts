@@ -1,5 +1,6 @@
 // `npm start`: the function behind a local API Gateway on 127.0.0.1:3000 (PORT), with the embedded
 // Kustomer sandbox next to it unless KUSTOMER_BASE_URL is set.
+import { loadConfig } from "../lambda/platform/config.ts";
 import { fail, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
 import { startGateway } from "./gateway.ts";
 import { SANDBOX_API_KEY, SEED_CUSTOMERS } from "./kustomer-sandbox.ts";
@@ -7,32 +8,52 @@ import { SANDBOX_API_KEY, SEED_CUSTOMERS } from "./kustomer-sandbox.ts";
 // As on AWS: the function's one JSON summary line per request, beside the gateway's one-line log.
 const handler = await loadQuietHandler("INFO");
 
-const port = Number(process.env.PORT ?? 3000);
-const sandboxPort = Number(process.env.SANDBOX_PORT ?? port + 1);
+/** A port from the environment, or one line that says what is wrong with it. */
+function portFrom(variable: string, fallback: number): number {
+  const text = process.env[variable];
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 65_535) fail(`npm start: ${variable} must be a port number from 1 to 65535, not ${JSON.stringify(text)}`);
+  return value;
+}
+
+const port = portFrom("PORT", 3000);
+const sandboxPort = portFrom("SANDBOX_PORT", port + 1);
 const time = () => new Date().toISOString().slice(11, 19);
 
-/** A port in use is a person's problem to solve, not a stack trace to read. */
-async function orExplain<T>(what: string, portInUse: number, variable: string, start: () => Promise<T>): Promise<T> {
+/**
+ * A port in use is a person's problem to solve, not a stack trace to read. Both ports are named, and
+ * the advice moves them together: PORT alone takes the sandbox to PORT+1.
+ */
+async function orExplain<T>(what: string, portInUse: number, start: () => Promise<T>): Promise<T> {
   try {
     return await start();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
       fail(
-        `npm start: port ${portInUse} (${what}) is in use; choose another with ${variable}=<port>, e.g. ${variable}=${portInUse + 10} npm start`,
+        `npm start: port ${portInUse} (${what}) is in use; npm start needs ${port} (PORT, the API) and ${sandboxPort} (SANDBOX_PORT, the Kustomer sandbox): choose another pair, e.g. PORT=${port + 10} SANDBOX_PORT=${port + 11} npm start`,
       );
     }
     throw error;
   }
 }
 
-const environment = await orExplain("the Kustomer sandbox", sandboxPort, "SANDBOX_PORT", () =>
+const environment = await orExplain("the Kustomer sandbox", sandboxPort, () =>
   prepareLocalEnvironment({
     sandboxPort,
     onSandboxRequest: ({ method, path, status, ms }) =>
       console.log(`${time()}   kustomer ${method} ${path.split("?")[0]} -> ${status} (${ms} ms)`),
   }),
 );
-const { url, server } = await orExplain("the API", port, "PORT", () =>
+// The function's configuration, checked now (the sandbox's, or yours): a wrong KUSTOMER_BASE_URL is a
+// line at start, not a 500 on every request.
+try {
+  loadConfig(process.env);
+} catch (error) {
+  await environment.stop();
+  fail(`npm start: ${(error as Error).message}`);
+}
+const { url, server } = await orExplain("the API", port, () =>
   startGateway(
     { handler, onRequest: ({ method, path, status, ms }) => console.log(`${time()} ${method} ${path} -> ${status} (${ms} ms)`) },
     port,
@@ -60,10 +81,18 @@ if (environment.sandboxUrl) {
 }
 console.log("ready");
 
-const stop = async () => {
+/** Ports free before exit, and the exit code a shell expects of a signal: 128 + its number. */
+const stop = async (signal: NodeJS.Signals) => {
+  server.closeAllConnections();
   server.close();
   await environment.stop();
-  process.exit(0);
+  process.exit(128 + (signal === "SIGINT" ? 2 : 15));
 };
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
+// npm does not pass SIGTERM on to the script it started: when npm is gone (an IDE's stop button,
+// `kill $!`), this process is handed to another parent, and stops as if it had the signal itself.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stop("SIGTERM");
+}, 200).unref();

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { SANDBOX_API_KEY } from "../../local/kustomer-sandbox.ts";
-import { freePort, startUntil } from "../support/processes.ts";
+import { freePort, isFree, startUntil } from "../support/processes.ts";
 
 const run = promisify(execFile);
 let port: number;
@@ -23,6 +23,16 @@ beforeAll(async () => {
 afterAll(() => {
   server?.stop();
 });
+
+/** `npm start` that fails: its exit code and its stderr's lines. */
+async function failedStart(environment: Record<string, string>): Promise<{ code: number; lines: string[] }> {
+  const failed = await run("npm", ["run", "-s", "start"], { env: { ...process.env, SANDBOX_PORT: "", ...environment } }).then(
+    () => undefined,
+    (error: { code: number; stderr: string }) => error,
+  );
+  if (!failed) throw new Error("npm start did not fail");
+  return { code: failed.code, lines: failed.stderr.trim().split("\n") };
+}
 
 /** The README's commands, pointed at this test's ports. */
 function readmeCurl(startsWith: string): string[] {
@@ -109,20 +119,47 @@ it("logs one JSON summary line per request, the first one a cold start", () => {
 it.each([
   ["the API", "PORT"],
   ["the Kustomer sandbox", "SANDBOX_PORT"],
-])("refuses a port in use by %s with one line that names %s", async (_, variable) => {
+])("refuses a port in use by %s with one line that names both ports and a free pair", async (_, variable) => {
   const environment =
     variable === "PORT"
       ? { PORT: String(port), SANDBOX_PORT: String(await freePort()) }
       : { PORT: String(await freePort()), SANDBOX_PORT: String(sandboxPort) };
-  const failed = await run("npm", ["run", "-s", "start"], { env: { ...process.env, ...environment } }).then(
-    () => undefined,
-    (error: { code: number; stderr: string }) => error,
+  const failed = await failedStart(environment);
+  expect(failed.code).toBe(1);
+  expect(failed.lines).toHaveLength(1);
+  expect(failed.lines[0]).toMatch(
+    new RegExp(`^npm start: port \\d+ \\(.+\\) is in use; npm start needs ${environment.PORT} \\(PORT, the API\\) and ${environment.SANDBOX_PORT} \\(SANDBOX_PORT, the Kustomer sandbox\\): choose another pair, e\\.g\\. PORT=\\d+ SANDBOX_PORT=\\d+ npm start$`),
   );
-  expect(failed?.code).toBe(1);
-  const lines = failed!.stderr.trim().split("\n");
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(new RegExp(`^npm start: port \\d+ \\(.+\\) is in use; choose another with ${variable}=<port>`));
 });
+
+it.each([
+  ["PORT=abc", { PORT: "abc" }, /^npm start: PORT must be a port number from 1 to 65535, not "abc"$/],
+  ["SANDBOX_PORT=70000", { SANDBOX_PORT: "70000" }, /^npm start: SANDBOX_PORT must be a port number from 1 to 65535, not "70000"$/],
+  [
+    "a Kustomer base URL that is not Kustomer's",
+    { KUSTOMER_BASE_URL: "https://example.com" },
+    /^npm start: invalid configuration: KUSTOMER_BASE_URL must be a Kustomer host \(\*\.kustomerapp\.com\) or loopback; list any other host in KUSTOMER_ALLOWED_HOSTS$/,
+  ],
+])("refuses %s at start, with one line and no stack trace", async (_, environment, message) => {
+  const failed = await failedStart({ PORT: String(await freePort()), ...environment });
+  expect(failed.code).toBe(1);
+  expect(failed.lines).toEqual([expect.stringMatching(message)]);
+});
+
+it("stops when npm gets SIGTERM (an IDE's stop button, kill $!): both ports free within a second, exit code 143", async () => {
+  const [apiPort, kustomerPort] = [await freePort(), await freePort()];
+  const started = await startUntil("npm", ["start"], { PORT: String(apiPort), SANDBOX_PORT: String(kustomerPort) }, "ready");
+  const stoppedAt = Date.now();
+  // npm alone, as a stop button does, not its process group.
+  started.signalLeader("SIGTERM");
+  expect(await started.exited).toBe(143);
+  for (const busy of [apiPort, kustomerPort]) {
+    while (!(await isFree(busy))) {
+      expect(Date.now() - stoppedAt).toBeLessThan(1_000);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}, 60_000);
 
 it("runs with idempotency on (IDEMPOTENCY_TABLE_NAME starts an embedded DynamoDB): a repeated Idempotency-Key is answered, not sent again", async () => {
   const [idempotentPort, idempotentSandboxPort] = [await freePort(), await freePort()];

@@ -37,10 +37,24 @@ export async function startUntil(command: string, args: string[], environment: R
     child.stdout?.on("data", check);
     child.on("exit", (code) => reject(new Error(`exited with ${code}:\n${output}`)));
   });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 + (signal === "SIGINT" ? 2 : 15) : null))));
   return {
     output: () => output,
+    /** The exit code: a signal's is 128 + its number, as a shell reports it. */
+    exited,
+    /** The command's own process only, as an IDE's stop button or `kill $!` does. */
+    signalLeader: (signal: NodeJS.Signals) => child.pid && process.kill(child.pid, signal),
     stop: () => {
       if (child.pid && child.exitCode === null) process.kill(-child.pid, "SIGTERM");
     },
   };
+}
+
+/** Whether nothing listens on the port any more. */
+export async function isFree(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
