@@ -6,7 +6,7 @@ import { readSettings } from "./settings.ts";
 import { BulkUpdateStack } from "./stack.ts";
 
 export function createApp(app = new App()): { app: App; stack: BulkUpdateStack } {
-  const settings = readSettings((name) => app.node.tryGetContext(name));
+  const settings = readSettings((name) => app.node.tryGetContext(name), Object.keys(app.node.getAllContext()));
   // Environment-agnostic: synth needs no AWS credentials and makes no lookups.
   const stack = new BulkUpdateStack(app, "KustomerBulkUpdate", {
     settings,

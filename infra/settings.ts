@@ -1,6 +1,7 @@
 // The stack's settings, from CDK context (`-c name=value` or cdk.json), checked like the function's
 // own configuration so a typo fails the synth instead of the deployment.
 import * as z from "zod";
+import { editDistance } from "../lambda/contract/edit-distance.ts";
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from "../lambda/contract/limits.ts";
 import { DEFAULT_EVENT_SOURCE, OUTCOME_SOURCE } from "../lambda/contract/names.ts";
 // The outcome events' source is never a request source, or an outcome could request an update.
@@ -73,7 +74,29 @@ const settingsSchema = z
 export type StackSettings = z.infer<typeof settingsSchema>;
 export const SETTING_NAMES = Object.keys(settingsSchema.shape) as Array<keyof StackSettings>;
 
-export function readSettings(context: (name: string) => unknown): StackSettings {
+/**
+ * Context keys that look like one of the service's settings but are not (`kustomerRateLimit`, a
+ * case slip, a typo): CDK would ignore them silently. CDK's own flags and other keys pass.
+ */
+export function mistypedSettings(keys: string[]): string[] {
+  const names = SETTING_NAMES as string[];
+  const near = (key: string, name: string) => {
+    const [a, b] = [key.toLowerCase(), name.toLowerCase()];
+    return editDistance(a, b) <= 2 || (a.length >= 6 && (b.startsWith(a) || a.startsWith(b)));
+  };
+  return keys
+    .filter((key) => !names.includes(key) && !key.includes(":") && !key.startsWith("@"))
+    .flatMap((key) => {
+      const meant = names.filter((name) => near(key, name));
+      return meant.length ? [`${key} (did you mean ${meant.join(" or ")}?)`] : [];
+    });
+}
+
+export function readSettings(context: (name: string) => unknown, givenKeys: string[] = []): StackSettings {
+  const mistyped = mistypedSettings(givenKeys);
+  if (mistyped.length) {
+    throw new Error(`invalid CDK context: unknown setting ${mistyped.join(", ")}; the service's settings are ${SETTING_NAMES.join(", ")}`);
+  }
   const raw = Object.fromEntries(SETTING_NAMES.map((name) => [name, context(name)]).filter(([, value]) => value !== undefined));
   const parsed = settingsSchema.safeParse(raw);
   if (parsed.success) return parsed.data;

@@ -13,7 +13,8 @@ function portFrom(variable: string, fallback: number): number {
   const text = process.env[variable];
   if (text === undefined || text === "") return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > 65_535) fail(`npm start: ${variable} must be a port number from 1 to 65535, not ${JSON.stringify(text)}`);
+  if (!Number.isInteger(value) || value < 1 || value > 65_535)
+    fail(`npm start: ${variable} must be a port number from 1 to 65535, not ${JSON.stringify(text)}`);
   return value;
 }
 

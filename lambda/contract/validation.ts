@@ -2,6 +2,7 @@
 // the path a caller would write, bounded so a hostile request cannot make the answer huge; and a large
 // job's batch, checked line by line.
 import * as z from "zod/mini";
+import { editDistance } from "./edit-distance.ts";
 import { MAX_ISSUES_IN_MESSAGE, MAX_LISTED_ISSUES, type ValidationIssue, validationErrorOf } from "./errors.ts";
 import {
   type BulkRequest,
@@ -187,22 +188,6 @@ function nearestField(key: string): string | undefined {
   if (key.length > 40) return undefined;
   const lower = key.toLowerCase();
   return KNOWN_FIELDS.find((field) => editDistance(lower, field.toLowerCase()) <= 2);
-}
-
-/** Edits (insert, delete, replace, swap two neighbours) from one short string to another. */
-function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  const at = (i: number, j: number) => (rows[i] as number[])[j] as number;
-  for (let i = 1; i <= a.length; i += 1) {
-    for (let j = 1; j <= b.length; j += 1) {
-      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1);
-      (rows[i] as number[])[j] = best;
-    }
-  }
-  return at(a.length, b.length);
 }
 
 /** The command without its items, which are checked one by one so that checking can stop early. */

@@ -714,6 +714,17 @@ describe("monitoring and outputs", () => {
 });
 
 describe("settings", () => {
+  it("refuse a context key that looks like a setting but is not, naming the setting meant; other keys pass", () => {
+    expect(() => synthApp({ kustomerRateLimit: "600" })).toThrow(
+      /unknown setting kustomerRateLimit \(did you mean kustomerRateLimitPerMinute or kustomerRateLimitHeadroom\?\); the service's settings are kustomerSecretName, /,
+    );
+    expect(() => synthApp({ ProducerRoleArns: "arn:aws:iam::123456789012:role/x" })).toThrow(
+      /unknown setting ProducerRoleArns \(did you mean producerRoleArns\?\)/,
+    );
+    expect(() => synthApp({ alarmEmial: "ops@example.com" })).toThrow(/did you mean alarmEmail\?/);
+    expect(() => synthApp({ myTeamTag: "payments", "@aws-cdk/core:newStyleStackSynthesis": true })).not.toThrow();
+  });
+
   it("refuse bad context values by name", () => {
     expect(() => synthApp({ kustomerRateLimitPerMinute: "lots" })).toThrow(/kustomerRateLimitPerMinute/);
     expect(() => synthApp({ kustomerBaseUrl: "http://api.kustomerapp.com" })).toThrow(/kustomerBaseUrl/);

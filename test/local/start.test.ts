@@ -128,7 +128,9 @@ it.each([
   expect(failed.code).toBe(1);
   expect(failed.lines).toHaveLength(1);
   expect(failed.lines[0]).toMatch(
-    new RegExp(`^npm start: port \\d+ \\(.+\\) is in use; npm start needs ${environment.PORT} \\(PORT, the API\\) and ${environment.SANDBOX_PORT} \\(SANDBOX_PORT, the Kustomer sandbox\\): choose another pair, e\\.g\\. PORT=\\d+ SANDBOX_PORT=\\d+ npm start$`),
+    new RegExp(
+      `^npm start: port \\d+ \\(.+\\) is in use; npm start needs ${environment.PORT} \\(PORT, the API\\) and ${environment.SANDBOX_PORT} \\(SANDBOX_PORT, the Kustomer sandbox\\): choose another pair, e\\.g\\. PORT=\\d+ SANDBOX_PORT=\\d+ npm start$`,
+    ),
   );
 });
 

@@ -37,7 +37,9 @@ export async function startUntil(command: string, args: string[], environment: R
     child.stdout?.on("data", check);
     child.on("exit", (code) => reject(new Error(`exited with ${code}:\n${output}`)));
   });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 + (signal === "SIGINT" ? 2 : 15) : null))));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 128 + (signal === "SIGINT" ? 2 : 15) : null))),
+  );
   return {
     output: () => output,
     /** The exit code: a signal's is 128 + its number, as a shell reports it. */
