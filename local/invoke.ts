@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { FUNCTION_TIMEOUT_MS, fail, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
 import { lambdaContext } from "./gateway.ts";
+import { SANDBOX_API_KEY, SEED_CUSTOMERS } from "./kustomer-sandbox.ts";
 import type { LocalWorkflow } from "./workflow.ts";
 
 const USAGE = "usage: npm run invoke -- <event.json>   (samples in events/)\n       npm run invoke -- status <bulkId> [<bulkId>...]";
@@ -34,7 +35,34 @@ const isSqsBatch = (value: unknown) =>
   Array.isArray((value as { Records?: unknown })?.Records) &&
   (value as { Records: Array<{ eventSource?: unknown }> }).Records.every((record) => record?.eventSource === "aws:sqs");
 
+/**
+ * A status read means the bulk ids `npm start` returned: its Kustomer sandbox knows them, a fresh one
+ * does not. Use the running one when it answers; else say what a fresh sandbox can tell.
+ */
+async function useRunningSandbox(): Promise<void> {
+  if (process.env.KUSTOMER_BASE_URL) return;
+  const port = Number(process.env.SANDBOX_PORT || Number(process.env.PORT || 3000) + 1);
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    const answer = await fetch(`${url}/v1/customers/${SEED_CUSTOMERS[0]?.id}`, {
+      headers: { authorization: `Bearer ${SANDBOX_API_KEY}` },
+      signal: AbortSignal.timeout(500),
+    });
+    if (answer.ok) {
+      process.env.KUSTOMER_BASE_URL = url;
+      console.error(`npm run invoke: reading from the Kustomer sandbox of the running npm start (${url})`);
+      return;
+    }
+  } catch {
+    // Nothing answers there: a fresh sandbox it is.
+  }
+  console.error(
+    `npm run invoke: no npm start is running (no Kustomer sandbox on ${url}), so a fresh sandbox answers, and it knows no bulk ids: start npm start first (or set SANDBOX_PORT, or KUSTOMER_BASE_URL)`,
+  );
+}
+
 const event = await eventFrom(process.argv.slice(2));
+if ((event as { action?: unknown }).action === "status") await useRunningSandbox();
 const handler = await loadQuietHandler();
 const environment = await prepareLocalEnvironment({ sandboxPort: 0 });
 let workflow: LocalWorkflow | undefined;

@@ -82,6 +82,18 @@ it("runs the README's quick start: 202 with a bulk id, then complete, then the c
   expect(server.output()).toMatch(/PUT \/customers\/bulk -> 202 \(\d+ ms\)/);
 });
 
+it("lets npm run invoke -- status read a bulk id this npm start returned, from its sandbox", async () => {
+  const submitted = JSON.parse((await run("curl", readmeCurl("curl -s -X PUT"))).stdout);
+  const { bulkId } = submitted.operations[0];
+  const { stdout, stderr } = await run("npm", ["run", "-s", "invoke", "--", "status", bulkId], {
+    env: { ...process.env, PORT: String(port), SANDBOX_PORT: String(sandboxPort) },
+  });
+  expect(stderr).toContain(`reading from the Kustomer sandbox of the running npm start (http://127.0.0.1:${sandboxPort})`);
+  expect(JSON.parse(stdout).operations).toEqual([
+    expect.objectContaining({ bulkId, status: expect.stringMatching(/^(queued|running|complete)$/) }),
+  ]);
+}, 60_000);
+
 it("answers bad requests with the same JSON errors as on AWS", async () => {
   const response = await fetch(`http://127.0.0.1:${port}/customers/bulk`, {
     method: "PUT",
