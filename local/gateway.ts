@@ -111,7 +111,7 @@ export function toRestApiEvent(
 export interface GatewayOptions {
   handler: Handler;
   timeoutMs?: number;
-  onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void;
+  onRequest?: (line: { method: string; path: string; status: number; ms: number; outcome: string }) => void;
 }
 
 export async function startGateway(options: GatewayOptions, port = 0, host = "127.0.0.1"): Promise<{ url: string; server: Server }> {
@@ -156,9 +156,27 @@ export async function startGateway(options: GatewayOptions, port = 0, host = "12
         path: request.url ?? "/",
         status: result.statusCode,
         ms: Date.now() - started,
+        outcome: outcomeOf(String(body)),
       });
     });
   });
   await listen(server, port, host);
   return { url: `http://${host}:${(server.address() as AddressInfo).port}`, server };
+}
+
+/** What an answer says, in a few words for the local log: counts and names, never a customer. */
+function outcomeOf(body: string): string {
+  let answer: Record<string, any>;
+  try {
+    answer = JSON.parse(body);
+  } catch {
+    return "";
+  }
+  if (answer.error) return answer.error.name ?? "";
+  if (!Array.isArray(answer.operations)) return "";
+  if (typeof answer.allComplete === "boolean") {
+    return `${answer.operations.map((operation: { status: string }) => operation.status).join(", ")}${answer.allComplete ? " (all complete)" : ""}`;
+  }
+  const inDoubt = answer.inDoubtCustomerIds?.length ? `, ${answer.inDoubtCustomerIds.length} in doubt` : "";
+  return `${answer.items} items in ${answer.operations.length} requests${inDoubt}`;
 }

@@ -5,8 +5,8 @@ import { fail, loadQuietHandler, prepareLocalEnvironment } from "./environment.t
 import { startGateway } from "./gateway.ts";
 import { SANDBOX_API_KEY, SEED_CUSTOMERS } from "./kustomer-sandbox.ts";
 
-// As on AWS: the function's one JSON summary line per request, beside the gateway's one-line log.
-const handler = await loadQuietHandler("INFO");
+// One compact line per request; the function's JSON log lines (as on AWS) with POWERTOOLS_LOG_LEVEL=INFO.
+const handler = await loadQuietHandler("WARN");
 
 /** A port from the environment, or one line that says what is wrong with it. */
 function portFrom(variable: string, fallback: number): number {
@@ -56,7 +56,11 @@ try {
 }
 const { url, server } = await orExplain("the API", port, () =>
   startGateway(
-    { handler, onRequest: ({ method, path, status, ms }) => console.log(`${time()} ${method} ${path} -> ${status} (${ms} ms)`) },
+    {
+      handler,
+      onRequest: ({ method, path, status, ms, outcome }) =>
+        console.log(`${time()} ${method} ${path} -> ${status} (${ms} ms)${outcome ? `: ${outcome}` : ""}`),
+    },
     port,
   ),
 );

@@ -115,17 +115,16 @@ it("answers bad requests with the same JSON errors as on AWS", async () => {
   expect(await nowhere.json()).toEqual({ error: { name: "MISSING_AUTHENTICATION_TOKEN", message: "Missing Authentication Token" } });
 });
 
-it("logs one JSON summary line per request, the first one a cold start", () => {
-  const summaries = server
+it("logs one compact line per request, with what it did; no JSON unless asked for", () => {
+  const requests = server
     .output()
     .split("\n")
-    .filter((line) => line.startsWith('{"level"'))
-    .map((line) => JSON.parse(line));
-  expect(summaries.length).toBeGreaterThanOrEqual(3);
-  expect(summaries[0]).toMatchObject({ cold_start: true, function_name: "kustomer-bulk-update-local" });
-  expect(summaries.slice(1).every((line) => line.cold_start === false)).toBe(true);
-  // Metrics are AWS's business: locally they would only bury the summaries.
-  expect(server.output()).not.toContain('"_aws"');
+    .filter((line) => / (PUT|GET) \//.test(line));
+  expect(requests.length).toBeGreaterThanOrEqual(3);
+  expect(requests).toContainEqual(expect.stringMatching(/ PUT \/customers\/bulk -> 202 \(\d+ ms\): 1 items in 1 requests$/));
+  expect(requests).toContainEqual(expect.stringMatching(/ GET \/bulk\/\w+ -> 200 \(\d+ ms\): complete \(all complete\)$/));
+  // Warnings and errors still show, as JSON; the per-request summaries do not.
+  expect(server.output()).not.toContain('"level":"INFO"');
 });
 
 it.each([
@@ -180,7 +179,12 @@ it("runs with idempotency on (IDEMPOTENCY_TABLE_NAME starts an embedded DynamoDB
   const idempotent = await startUntil(
     "npm",
     ["start"],
-    { PORT: String(idempotentPort), SANDBOX_PORT: String(idempotentSandboxPort), IDEMPOTENCY_TABLE_NAME: "kbu-local-idempotency" },
+    {
+      PORT: String(idempotentPort),
+      SANDBOX_PORT: String(idempotentSandboxPort),
+      IDEMPOTENCY_TABLE_NAME: "kbu-local-idempotency",
+      POWERTOOLS_LOG_LEVEL: "INFO",
+    },
     "ready",
   );
   try {
@@ -201,6 +205,16 @@ it("runs with idempotency on (IDEMPOTENCY_TABLE_NAME starts an embedded DynamoDB
     const again = JSON.parse((await run("curl", curl)).stdout);
     expect(first).toMatchObject({ status: "submitted", items: 1 });
     expect(again).toEqual(first);
+    // Asked for, the function's JSON summary lines, as on AWS: one per request, the first a cold start.
+    const summaries = idempotent
+      .output()
+      .split("\n")
+      .filter((line) => line.startsWith('{"level"'))
+      .map((line) => JSON.parse(line));
+    expect(summaries.length).toBeGreaterThanOrEqual(2);
+    expect(summaries[0]).toMatchObject({ cold_start: true, function_name: "kustomer-bulk-update-local" });
+    // Metrics are AWS's business: locally they would only bury the summaries.
+    expect(idempotent.output()).not.toContain('"_aws"');
   } finally {
     idempotent.stop();
   }
