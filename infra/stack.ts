@@ -11,7 +11,13 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { MAX_COMMAND_ITEMS } from "../lambda/contract/limits.ts";
-import { BULK_UPDATE_DETAIL_TYPE, OUTCOME_SOURCE, OUTCOMES_PREFIX } from "../lambda/contract/names.ts";
+import {
+  BULK_RECORD_KEY_PREFIX,
+  BULK_UPDATE_DETAIL_TYPE,
+  IDEMPOTENCY_KEY_PREFIX,
+  OUTCOME_SOURCE,
+  OUTCOMES_PREFIX,
+} from "../lambda/contract/names.ts";
 import { ASYNC_RETRIES, EVENT_DELIVERY_RETRIES, QUEUE_RECEIVES } from "../lambda/contract/retry-policy.ts";
 import { BulkUpdateApi, callerSuffix } from "./api.ts";
 import { DataKey } from "./data-key.ts";
@@ -307,12 +313,21 @@ export class BulkUpdateStack extends Stack {
       // Records live a day, bulk ids 30 days: nothing in them outlives the stack.
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // Each function touches only its own kinds of record: the idempotency records, and (HTTP calls reach
+    // only the service function) the bulk ids it records and reads, in batches.
+    const own = (fn: ServiceFunction, actions: string[], prefixes: string[]) =>
+      fn.addToRolePolicy(
+        new PolicyStatement({
+          actions,
+          resources: [table.tableArn],
+          conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": prefixes.map((prefix) => `${prefix}*`) } },
+        }),
+      );
     for (const fn of [this.fn, this.workflowFn]) {
-      table.grant(fn, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
+      own(fn, ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"], [`${IDEMPOTENCY_KEY_PREFIX}#`]);
       fn.addEnvironment("IDEMPOTENCY_TABLE_NAME", table.tableName);
     }
-    // HTTP calls reach only the service function: it alone records and reads bulk ids.
-    table.grant(this.fn, "dynamodb:BatchWriteItem", "dynamodb:BatchGetItem");
+    own(this.fn, ["dynamodb:BatchWriteItem", "dynamodb:BatchGetItem"], [BULK_RECORD_KEY_PREFIX]);
     return table;
   }
 

@@ -26,6 +26,10 @@ export const RESULTS_PREFIX = "results";
 /** Under the job bucket's results/ prefix, which its lifecycle rule expires. */
 export const OUTCOMES_PREFIX = "results/outcomes/";
 
+/** The shared table's key prefixes: a function may touch only its own kinds of record (dynamodb:LeadingKeys). */
+export const IDEMPOTENCY_KEY_PREFIX = "idempotency";
+export const BULK_RECORD_KEY_PREFIX = "bulk#";
+
 /** CloudWatch namespace and metric names, shared with the stack's dashboard and alarms. */
 export const METRICS_NAMESPACE = "KustomerBulkUpdate";
 export const METRIC_NAMES = [

@@ -4,6 +4,7 @@
 // operations it submitted. The DynamoDB client is loaded on first use.
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { IdempotencyUnavailableError } from "../../contract/errors.ts";
+import { BULK_RECORD_KEY_PREFIX } from "../../contract/names.ts";
 
 export interface BulkRecord {
   caller: string;
@@ -18,8 +19,6 @@ export interface BulkRecords {
   find(bulkIds: string[], deadlineAt: number): Promise<Map<string, BulkRecord>>;
 }
 
-/** Kept beside the idempotency records, under a key prefix of their own. */
-const KEY_PREFIX = "bulk#";
 /** How long a bulk id stays readable by its caller. */
 export const BULK_RECORD_TTL_SECONDS = 30 * 24 * 60 * 60;
 /** DynamoDB's limits for one BatchWriteItem and one BatchGetItem. */
@@ -47,7 +46,7 @@ export class DynamoDbBulkRecords implements BulkRecords {
     const expiration = Math.floor(recordedAt / 1000) + BULK_RECORD_TTL_SECONDS;
     for (let start = 0; start < operations.length; start += WRITE_BATCH) {
       let writes = operations.slice(start, start + WRITE_BATCH).map(({ bulkId, customerIds }) => ({
-        PutRequest: { Item: { id: `${KEY_PREFIX}${bulkId}`, caller, recordedAt, customerIds, expiration } },
+        PutRequest: { Item: { id: `${BULK_RECORD_KEY_PREFIX}${bulkId}`, caller, recordedAt, customerIds, expiration } },
       }));
       // DynamoDB may leave some of a batch unprocessed: those are written again, within the deadline.
       while (writes.length > 0) {
@@ -65,7 +64,7 @@ export class DynamoDbBulkRecords implements BulkRecords {
     try {
       for (let start = 0; start < bulkIds.length; start += READ_BATCH) {
         let keys: Array<Record<string, unknown>> = [...new Set(bulkIds.slice(start, start + READ_BATCH))].map((bulkId) => ({
-          id: `${KEY_PREFIX}${bulkId}`,
+          id: `${BULK_RECORD_KEY_PREFIX}${bulkId}`,
         }));
         while (keys.length > 0) {
           const { Responses, UnprocessedKeys } = await documents.send(
@@ -75,7 +74,7 @@ export class DynamoDbBulkRecords implements BulkRecords {
           for (const item of Responses?.[this.tableName] ?? []) {
             // DynamoDB deletes expired items within days, not at once.
             if (typeof item.expiration === "number" && item.expiration * 1000 < Date.now()) continue;
-            found.set(String(item.id).slice(KEY_PREFIX.length), {
+            found.set(String(item.id).slice(BULK_RECORD_KEY_PREFIX.length), {
               caller: String(item.caller),
               recordedAt: Number(item.recordedAt),
               customerIds: item.customerIds as string[],

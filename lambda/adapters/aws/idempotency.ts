@@ -5,6 +5,7 @@
 // table is configured, on the first keyed command.
 import type { Context } from "aws-lambda";
 import { IdempotencyConflictError, IdempotencyUnavailableError } from "../../contract/errors.ts";
+import { IDEMPOTENCY_KEY_PREFIX } from "../../contract/names.ts";
 
 export interface Idempotency {
   /** Runs `run` unless `request` already ran under `key`; then answers that first result. */
@@ -71,7 +72,8 @@ export class DynamoDbIdempotency implements Idempotency {
           heard();
         }
       },
-      { persistenceStore: await this.store, config },
+      // A fixed prefix (not the generated function name), so the stack can hold each function to its own keys.
+      { persistenceStore: await this.store, config, keyPrefix: IDEMPOTENCY_KEY_PREFIX },
     );
     const answerOf = (value: { value: T } | { error: unknown }): T => {
       if ("value" in value) return value.value;
