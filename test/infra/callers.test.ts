@@ -207,8 +207,10 @@ describe("the shared table", () => {
     const template = Template.fromStack(synthApp({}).stack).toJSON();
     const permissions = new Permissions(template);
     const table = permissions.arnOf("AWS::DynamoDB::Table", "IdempotencyTable");
-    const roleOf = (prefix: string) => template.Resources[permissions.idOf("AWS::Lambda::Function", prefix)].Properties.Role["Fn::GetAtt"][0] as string;
-    const call = (fn: string, action: string, key: string) => permissions.decide({ principal: roleOf(fn), action, resource: table, context: { "dynamodb:LeadingKeys": [key] } });
+    const roleOf = (prefix: string) =>
+      template.Resources[permissions.idOf("AWS::Lambda::Function", prefix)].Properties.Role["Fn::GetAtt"][0] as string;
+    const call = (fn: string, action: string, key: string) =>
+      permissions.decide({ principal: roleOf(fn), action, resource: table, context: { "dynamodb:LeadingKeys": [key] } });
     expect(await call("BulkUpdateFunction", "dynamodb:PutItem", "idempotency#5f2a")).toBe("Allowed");
     expect(await call("BulkUpdateFunction", "dynamodb:BatchGetItem", "bulk#5e4c41c8c9f1e7001a5a3b2c")).toBe("Allowed");
     expect(await call("BulkUpdateFunction", "dynamodb:BatchGetItem", "idempotency#5f2a")).not.toBe("Allowed");
