@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { buildOpenApiDocument, renderOpenApiDocument } from "../infra/openapi.ts";
+import { buildOpenApiDocument, renderOpenApiDocument } from "../tools/openapi.ts";
 
 describe("openapi.json", () => {
   it("is up to date with the zod schemas (run npm run openapi)", () => {

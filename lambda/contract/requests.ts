@@ -109,7 +109,7 @@ const custom = z.custom<Record<string, unknown>>().check(
     }
   }),
 );
-// For the OpenAPI document (infra/openapi.ts): what the check above enforces, as a record would say it.
+// For the OpenAPI document (tools/openapi.ts): what the check above enforces, as a record would say it.
 z.globalRegistry.add(custom, {
   type: "object",
   propertyNames: { pattern: CUSTOM_NAME.source },

@@ -1,7 +1,7 @@
 // `npm run build`: writes the deployable code to dist/ (the entries, their chunks, their source maps and
 // the esbuild metafile), as the stack builds it for deployment.
 import { rmSync, writeFileSync } from "node:fs";
-import { buildFunctions, FUNCTION_ENTRIES, type FunctionEntry, loadedAtStart } from "./bundling.ts";
+import { buildFunctions, FUNCTION_ENTRIES, type FunctionEntry, loadedAtStart } from "../infra/bundling.ts";
 
 export const DIST = "dist";
 
