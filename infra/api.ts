@@ -249,6 +249,12 @@ function checkProps(props: BulkUpdateApiProps): void {
   if (props.apiKeyAuth && props.callerRoleArns?.length) {
     throw new Error("BulkUpdateApi: callerRoleArns names IAM callers; with apiKeyAuth callers are API keys (apiKeyCallers)");
   }
+  // A browser's preflight carries no signature, so the callers' Deny would refuse it too.
+  if (props.callerRoleArns?.length && props.corsAllowOrigins?.length) {
+    throw new Error(
+      "BulkUpdateApi: callerRoleArns and corsAllowOrigins cannot go together: a CORS preflight is unsigned, and the resource policy would refuse it",
+    );
+  }
   for (const caller of props.apiKeyCallers ?? []) {
     if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(caller))
       throw new Error(`BulkUpdateApi: apiKeyCallers are names of lowercase letters, digits and -, not ${JSON.stringify(caller)}`);

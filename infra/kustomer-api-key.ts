@@ -125,6 +125,12 @@ export class KustomerApiKey extends Construct {
     );
     const deployer = (stack.synthesizer as { cloudFormationExecutionRoleArn?: string }).cloudFormationExecutionRoleArn;
     if (!this.props.adminRoleArn) return;
+    // CloudFormation must keep changing the secret's policy (a replaced function role, for one).
+    if (!deployer) {
+      throw new Error(
+        "KustomerApiKey: adminRoleArn needs CDK's default synthesizer, whose CloudFormation role the secret's policy can name; with another, CloudFormation would be locked out of the secret",
+      );
+    }
     secret.addToResourcePolicy(
       new PolicyStatement({
         sid: "ChangedByTheAdminOnly",
@@ -139,7 +145,7 @@ export class KustomerApiKey extends Construct {
           "secretsmanager:DeleteResourcePolicy",
         ],
         resources: ["*"],
-        conditions: { ArnNotEquals: { "aws:PrincipalArn": [this.props.adminRoleArn, ...(deployer ? [Fn.sub(deployer)] : [])] } },
+        conditions: { ArnNotEquals: { "aws:PrincipalArn": [this.props.adminRoleArn, Fn.sub(deployer)] } },
       }),
     );
   }

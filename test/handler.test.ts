@@ -88,6 +88,9 @@ describe("Step Functions task / direct invocation", () => {
       unsent: 0,
       unchanged: 0,
     });
+    // An id asked for twice is one operation: its customers count once.
+    const twice = await invoke<StatusResult>({ action: "status", bulkIds: [bulkIds[0], bulkIds[0]] }, lambdaContext());
+    expect(twice).toMatchObject({ allComplete: true, items: 100, applied: 100 });
   });
 
   it("reports ids-mode failures from the batch errors", async () => {

@@ -2,8 +2,10 @@
 // 127.0.0.1) reached by the real SDK through AWS_ENDPOINT_URL_DYNAMODB, with Powertools Idempotency.
 // (A duplicate queue message is deduplicated by the workflow's execution name: test/event-flow.test.ts.)
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MAX_COMMAND_ITEMS } from "../lambda/contract/limits.ts";
+import { RESUBMIT_TASK, WORKFLOW_CALLER } from "../lambda/contract/names.ts";
 import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
 import { customerId, customerUpdates, eventBridgeEvent, restApiEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
@@ -148,6 +150,20 @@ describe("other deliveries", () => {
     const first = await world.handler(event, lambdaContext());
     const again = await world.handler(event, lambdaContext());
     expect(again).toEqual(first);
+    expect(world.kustomer.bulkPuts).toHaveLength(1);
+  });
+
+  it("answers the workflow's resubmission of a command nothing was settled for under the command's own key: the first result, nothing sent again", async () => {
+    const command = { body: customerUpdates(2), correlationId: `order-sync-${newKey()}` };
+    const task = (custom: Record<string, string>) =>
+      Object.assign(lambdaContext(), { clientContext: { custom: { caller: WORKFLOW_CALLER, ...custom } } }) as Context;
+    const first = (await world.handler(command, task({}))) as { status: string; summary: { bulkIds: string[] } };
+    const again = (await world.handler(
+      { command, attempt: 1, settled: { accepted: [], unanswered: [] } },
+      task({ task: RESUBMIT_TASK }),
+    )) as typeof first;
+    expect(first.status).toBe("submitted");
+    expect(again.summary.bulkIds).toEqual(first.summary.bulkIds);
     expect(world.kustomer.bulkPuts).toHaveLength(1);
   });
 

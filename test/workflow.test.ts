@@ -326,6 +326,19 @@ describe("the workflow, executed", () => {
     expect(run.visited.filter((state) => state === "CheckStatus")).toHaveLength(4);
   });
 
+  it("reads the status again after a status read that failed retryably, and still completes", async () => {
+    const updates = customerUpdates(3);
+    world.kustomer.addCustomers(updates);
+    // Both of the client's attempts at the first status read get a 503: the read fails, retryably.
+    world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, times: 2, fault: { status: 503 } });
+    const run = await execute({ body: updates }, "exec-status-503");
+    expect(run.error).toBeUndefined();
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(COMPLETED_DETAIL_TYPE);
+    expect(detail).toMatchObject({ items: 3, applied: 3, failed: 0, inDoubt: 0 });
+    expect(run.visited.filter((state) => state === "CheckStatus").length).toBeGreaterThanOrEqual(2);
+  });
+
   it("takes an undocumented status seen twice as Kustomer's last word: the operation's customers are in doubt, not polled for hours", async () => {
     const updates = customerUpdates(150);
     world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));

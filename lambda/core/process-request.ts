@@ -76,8 +76,11 @@ export async function processRequest(
   if (!caller || !services.bulkRecords)
     return { kind: "submitted", result: await submitBulkUpdate(request, services, deadlineAt, earlier) };
   let result: SubmitResult;
+  // Kustomer gets all but the last second: recording what it accepted must not be cut off by the deadline
+  // the submit used up, or the caller could never read its own bulk ids.
+  const submitDeadlineAt = deadlineAt - RECORD_RESERVE_MS;
   try {
-    result = await submitBulkUpdate(request, services, deadlineAt, earlier);
+    result = await submitBulkUpdate(request, services, submitDeadlineAt, earlier);
   } catch (error) {
     // What was accepted before the failure is the caller's to read too.
     if (error instanceof BulkUpdateError && error.progress?.settled)
@@ -98,6 +101,9 @@ function kindOf(input: unknown): RequestKind | "other" {
   if (action === undefined || action === "submit") return "command";
   return action === "status" || action === "outcome" || action === "batch" ? action : "other";
 }
+
+/** Time kept from the submit for recording the bulk ids it was given. */
+const RECORD_RESERVE_MS = 1_000;
 
 function acceptedOf(command: BulkUpdateCommand, settled: Settled): Array<{ bulkId: string; customerIds: string[] }> {
   const planned = planRequests(command);

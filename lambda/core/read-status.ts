@@ -37,6 +37,7 @@ export async function readStatus(
   const now = (services.now ?? Date.now)();
   let applied = 0;
   let failed = 0;
+  const counted = new Set<string>();
   const operations = request.bulkIds.map((bulkId): OperationStatus => {
     const operation = byId.get(bulkId);
     if (!operation) return { bulkId, status: NOT_FOUND, successCount: null, failureCount: null, failures: [], inDoubtCustomerIds: [] };
@@ -47,13 +48,18 @@ export async function readStatus(
         ? { ...operation.status, status: LOST, inDoubtCustomerIds: record.customerIds }
         : { ...operation.status, status: PENDING };
     }
-    applied += operation.applied;
-    failed += operation.failed;
+    // An id asked for twice is one operation: its customers count once.
+    if (!counted.has(bulkId)) {
+      applied += operation.applied;
+      failed += operation.failed;
+    }
+    counted.add(bulkId);
     return operation.status;
   });
   const allComplete = operations.every((operation) => operation.status === "complete" || operation.status === LOST);
   if (!allComplete) return { allComplete, operations };
   // Final: every customer of these operations counted once (CONTRACT §2.6).
-  const inDoubt = operations.reduce((sum, operation) => sum + operation.inDoubtCustomerIds.length, 0);
+  const once = new Map(operations.map((operation) => [operation.bulkId, operation]));
+  const inDoubt = [...once.values()].reduce((sum, operation) => sum + operation.inDoubtCustomerIds.length, 0);
   return { allComplete, operations, items: applied + failed + inDoubt, applied, failed, inDoubt, unsent: 0, unchanged: 0 };
 }

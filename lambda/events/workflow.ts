@@ -53,7 +53,14 @@ export type WorkflowAnswer =
   | { status: "dryRun"; outcome: { dryRun: true; items: number; requests: number; applied: 0; failed: 0; failures: []; bulkIds: [] } }
   | { status: "complete"; outcome: Omit<OutcomeResult, "allComplete" | "incomplete" | "seen"> }
   | { status: "incomplete"; incomplete: Array<{ bulkId: string; status: string }>; seen: Array<string | null> }
-  | { status: "failed"; retryable: boolean; retryAfterSeconds: number; outcome: Record<string, unknown>; settled?: Settled };
+  | {
+      status: "failed";
+      retryable: boolean;
+      retryAfterSeconds: number;
+      outcome: Record<string, unknown>;
+      settled?: Settled;
+      seen?: unknown[];
+    };
 
 async function toAnswer(answer: RequestResult, { listStore }: AdapterCall): Promise<WorkflowAnswer> {
   switch (answer.kind) {
@@ -184,7 +191,11 @@ export const workflowOutcomeAdapter: TriggerAdapter<WorkflowAnswer> = {
   accepts: ["outcome"],
   toRequest: (event) => event,
   toResponse: toAnswer,
-  onError: (failure, call) => toFailure(failure, call),
+  // A status read that failed is read again: the next read must still know what this one was told.
+  onError: async (failure, call) => ({
+    ...(await toFailure(failure, call)),
+    seen: isObject(call.event) && Array.isArray(call.event.seen) ? call.event.seen : [],
+  }),
 };
 
 /** Resubmit: the command again, sending only what earlier attempts left unsent or unanswered (CONTRACT §2.6). */
@@ -194,11 +205,14 @@ export const workflowResubmitAdapter: TriggerAdapter<WorkflowAnswer> = {
   accepts: ["command"],
   toRequest: (event) => resubmissionOf(event).command,
   settledOf: (event) => resubmissionOf(event).settled,
-  // Each attempt is a delivery of its own: a task retry of one attempt answers that attempt's result.
+  // While nothing is settled the resubmission is the command itself, under the command's own key: a
+  // first delivery still in flight, or already answered, is found there rather than sent again. Once
+  // something is settled, each attempt sends less, and is a delivery of its own.
   idempotencyKey(event) {
-    const { command, attempt } = resubmissionOf(event);
+    const { command, attempt, settled } = resubmissionOf(event);
     const key = correlationKey(command);
-    return key && `${key}#resubmit-${attempt}`;
+    const nothingSettled = settled.accepted.length === 0 && settled.unanswered.length === 0;
+    return key && (nothingSettled ? key : `${key}#resubmit-${attempt}`);
   },
   toResponse: toAnswer,
   onError(failure, call) {

@@ -314,6 +314,12 @@ describe("the HTTP API", () => {
     );
   });
 
+  it("refuses callerRoleArns with CORS origins: a preflight is unsigned, and the callers' Deny would refuse it", () => {
+    expect(() =>
+      templateOf({ callerRoleArns: "arn:aws:iam::123456789012:role/crm-sync", corsAllowOrigins: "https://ops.example.com" }),
+    ).toThrow(/callerRoleArns and corsAllowOrigins cannot go together/);
+  });
+
   it("refuses callerRoleArns with API keys: those callers have no IAM principal", () => {
     expect(() => templateOf({ apiKeyAuth: "true", callerRoleArns: "arn:aws:iam::123456789012:role/crm-sync" })).toThrow(
       /callerRoleArns names IAM callers/,

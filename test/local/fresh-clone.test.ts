@@ -22,7 +22,8 @@ beforeAll(async () => {
 });
 afterAll(() => rm(directory, { recursive: true, force: true }));
 
-it("runs npm start first: it installs, then serves", async () => {
+// The two clones install at once: each install waits on the network and the disk more than on the CPU.
+it.concurrent("runs npm start first: it installs, then serves", async () => {
   const clone = await freshClone("start");
   const [port, sandboxPort] = [await freePort(), await freePort()];
   const server = await startUntil(
@@ -45,7 +46,7 @@ it("runs npm start first: it installs, then serves", async () => {
   }
 }, 180_000);
 
-it("runs npm test first: it installs, type-checks and runs the tests (one small file here)", async () => {
+it.concurrent("runs npm test first: it installs, type-checks and runs the tests (one small file here)", async () => {
   const clone = await freshClone("test");
   const { stdout, stderr } = await run("npm", ["test", "--", "test/openapi.test.ts"], { cwd: clone, maxBuffer: 16 * 1024 * 1024 });
   expect(stderr).toContain("node_modules is missing: npm ci");

@@ -22,6 +22,8 @@ export interface OnceOptions<T> {
 }
 
 const TIMED_OUT = Symbol("timed out");
+/** How long past the deadline a slow table may still save a result: within the time kept back to answer. */
+const SAVE_GRACE_MS = 300;
 
 export class DynamoDbIdempotency implements Idempotency {
   private store?: Promise<import("@aws-lambda-powertools/idempotency/dynamodb").DynamoDBPersistenceLayer>;
@@ -96,8 +98,10 @@ export class DynamoDbIdempotency implements Idempotency {
             "the idempotency table did not answer in time; nothing was sent: sending the same request again is safe",
           );
         }
-        // Sending began: Kustomer's answer comes within the same deadline, whatever the table does.
+        // Sending began: Kustomer's answer comes within the same deadline, whatever the table does. The
+        // record gets a last moment of the time kept back to answer: saved, a retry finds the result.
         await kustomerAnswered;
+        await Promise.race([attempt, new Promise((resolve) => setTimeout(resolve, SAVE_GRACE_MS).unref())]);
         return answerOf(answered as { value: T } | { error: unknown });
       }
       if ("value" in outcome) return outcome.value;
