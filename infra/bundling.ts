@@ -5,7 +5,12 @@
 import { type BuildOptions, buildSync, type Metafile } from "esbuild";
 
 /** Each deployed entry: its source, and the file (without .mjs) Lambda's handler setting names. */
-export const FUNCTION_ENTRIES = { handler: "lambda/handler.ts", "job-handler": "lambda/job-handler.ts" } as const;
+export const FUNCTION_ENTRIES = {
+  handler: "lambda/handler.ts",
+  "workflow-handler": "lambda/workflow-handler.ts",
+  "queue-handler": "lambda/queue-handler.ts",
+  "job-handler": "lambda/job-handler.ts",
+} as const;
 export type FunctionEntry = keyof typeof FUNCTION_ENTRIES;
 
 /** The AWS SDK still calls require(); an ESM bundle has to provide it. */

@@ -47,7 +47,12 @@ export const FUNCTION_MEMORY_MB = 512;
  * carries the trace, so there it pays. The request handler never lets a stack out: it logs an
  * unexpected error's frames, mapped only then (lambda/platform/stack-frames.ts).
  */
-export const NODE_OPTIONS: Record<FunctionEntry, string | undefined> = { handler: undefined, "job-handler": "--enable-source-maps" };
+export const NODE_OPTIONS: Record<FunctionEntry, string | undefined> = {
+  handler: undefined,
+  "workflow-handler": undefined,
+  "queue-handler": undefined,
+  "job-handler": "--enable-source-maps",
+};
 
 /**
  * The AWS Parameters and Secrets Lambda Extension serves the key over localhost, so a cold start does

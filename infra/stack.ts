@@ -88,6 +88,7 @@ export class BulkUpdateStack extends Stack {
       logsKey: this.dataKey.key,
     });
     this.workflowFn = new ServiceFunction(this, "WorkflowFunction", {
+      entry: "workflow-handler",
       reservedConcurrentExecutions: concurrency.workflow,
       environment: kustomerEnvironment,
       logsKey: this.dataKey.key,
@@ -95,6 +96,7 @@ export class BulkUpdateStack extends Stack {
     // The burst queue's consumer only starts workflow runs: slots of its own, so no caller can take
     // them and leave queued commands to drift to the dead-letter queue.
     this.queueFn = new ServiceFunction(this, "QueueConsumerFunction", {
+      entry: "queue-handler",
       reservedConcurrentExecutions: concurrency.queue,
       environment: kustomerEnvironment,
       logsKey: this.dataKey.key,

@@ -63,6 +63,24 @@ describe("what each entry point refuses", () => {
     expect(world.kustomer.requests).toEqual([]);
   });
 
+  it("each deployed function has its own entry: the workflow's refuses a command sent to it directly, the queue's anything but an SQS batch", async () => {
+    const { handler: workflowHandler } = await import("../lambda/workflow-handler.ts");
+    const { handler: queueHandler } = await import("../lambda/queue-handler.ts");
+    expect(await refusal(workflowHandler({ body: customerUpdates(1) }, lambdaContext()))).toMatchObject({
+      name: "ValidationError",
+      message: expect.stringContaining("answers the bulk-update workflow's own tasks only"),
+    });
+    expect(await refusal(queueHandler({ body: customerUpdates(1) }, lambdaContext()))).toMatchObject({
+      name: "ValidationError",
+      message: expect.stringContaining("takes the burst queue's SQS batches only"),
+    });
+    // And the bulk-update function's entry takes no SQS batch.
+    expect(await refusal(world.serviceHandler({ Records: [{ eventSource: "aws:sqs", body: "{}" }] }, lambdaContext()))).toMatchObject({
+      name: "ValidationError",
+    });
+    expect(world.kustomer.requests).toEqual([]);
+  });
+
   it("a direct invoke still takes commands and status reads", async () => {
     world.kustomer.addCustomers([{ id: customerId(1) }]);
     const submitted = (await world.handler({ body: customerUpdates(1) }, lambdaContext())) as { operations: Array<{ bulkId: string }> };

@@ -68,8 +68,9 @@ describe("the function", () => {
         },
       },
     });
-    // The burst queue's consumer: 2 slots of its own, which no caller can take.
+    // The burst queue's consumer, with an entry of its own: 2 slots of its own, which no caller can take.
     byDefault.hasResourceProperties("AWS::Lambda::Function", {
+      Handler: "queue-handler.handler",
       ReservedConcurrentExecutions: 2,
       Environment: {
         Variables: Match.objectLike({
@@ -78,9 +79,9 @@ describe("the function", () => {
         }),
       },
     });
-    // The workflow's own function: 2 invocations of 4 streams spend the 800 a minute that are ours.
+    // The workflow's own function and entry: 2 invocations of 4 streams spend the 800 a minute that are ours.
     byDefault.hasResourceProperties("AWS::Lambda::Function", {
-      Handler: "handler.handler",
+      Handler: "workflow-handler.handler",
       ReservedConcurrentExecutions: 2,
       Environment: {
         Variables: Match.objectLike({ RESULTS_BUCKET_NAME: { Ref: Match.stringLikeRegexp("^JobBucket") }, KUSTOMER_CONCURRENCY: "4" }),
@@ -96,11 +97,9 @@ describe("the function", () => {
     // Our share of 6,000 a minute is 4,800: 4 synchronous invocations of 4 streams (the queue's
     // consumer keeps its 2); the workflow gets 4 of its own, the job 16 children and 2.
     const larger = templateOf({ kustomerRateLimitPerMinute: "6000" });
-    expect(
-      Object.keys(
-        larger.findResources("AWS::Lambda::Function", { Properties: { Handler: "handler.handler", ReservedConcurrentExecutions: 4 } }),
-      ),
-    ).toHaveLength(2);
+    for (const entry of ["handler", "workflow-handler"]) {
+      larger.hasResourceProperties("AWS::Lambda::Function", { Handler: `${entry}.handler`, ReservedConcurrentExecutions: 4 });
+    }
     larger.hasResourceProperties("AWS::Lambda::Function", {
       ReservedConcurrentExecutions: 2,
       Environment: { Variables: Match.objectLike({ WORKFLOW_STATE_MACHINE_ARN: Match.anyValue() }) },
@@ -122,7 +121,7 @@ describe("the function", () => {
   it("reads the key through the Parameters and Secrets extension, every function, cached no longer than the function does", () => {
     const functions = Object.values(
       byDefault.findResources("AWS::Lambda::Function", {
-        Properties: { Handler: Match.stringLikeRegexp("^(handler|job-handler)\\.handler$") },
+        Properties: { Handler: Match.stringLikeRegexp("^(handler|workflow-handler|queue-handler|job-handler)\\.handler$") },
       }),
     );
     expect(functions).toHaveLength(4);

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import { vi } from "vitest";
+import { WORKFLOW_CALLER } from "../../lambda/contract/names.ts";
 import { CONFIG_VARIABLES } from "../../lambda/platform/config.ts";
 import { lambdaContext as gatewayContext } from "../../local/gateway.ts";
 import { KustomerSandbox, type SandboxOptions } from "../../local/kustomer-sandbox.ts";
@@ -26,8 +27,13 @@ export interface World {
   secrets: FakeSecretsManager;
   /** The job bucket and the outcome lists. */
   s3: FakeS3;
-  /** The real handler, as Lambda calls it. */
+  /**
+   * The real handlers, as the stack wires them: an SQS batch reaches the queue's consumer, a workflow
+   * task (by its client context) the workflow's function, anything else the bulk-update function.
+   */
   handler: (event: unknown, context?: Context) => Promise<unknown>;
+  /** The bulk-update function's entry alone, whatever the event. */
+  serviceHandler: (event: unknown, context?: Context) => Promise<unknown>;
   /** The handler on an API Gateway event: what it answers to HTTP callers. */
   http: (event: unknown, context?: Context) => Promise<HttpAnswer>;
   /** The handler on any other event, whose answer the test names: a submit result, a batch response... */
@@ -72,7 +78,14 @@ export async function startWorld(environment: Record<string, string> = {}, sandb
   const stderr = vi.spyOn(process.stderr, "write").mockImplementation(capture);
 
   vi.resetModules();
-  const { handler } = await import("../../lambda/handler.ts");
+  const { handler: serviceHandler } = await import("../../lambda/handler.ts");
+  const { handler: workflowHandler } = await import("../../lambda/workflow-handler.ts");
+  const { handler: queueHandler } = await import("../../lambda/queue-handler.ts");
+  const handler = (event: unknown, context?: Context): Promise<unknown> => {
+    if (isSqsBatch(event)) return queueHandler(event, context);
+    if (context?.clientContext?.custom?.caller === WORKFLOW_CALLER) return workflowHandler(event, context);
+    return serviceHandler(event, context);
+  };
 
   return {
     kustomer,
@@ -82,6 +95,7 @@ export async function startWorld(environment: Record<string, string> = {}, sandb
     secrets,
     s3,
     handler,
+    serviceHandler,
     http: (event, context) => handler(event, context) as Promise<HttpAnswer>,
     invoke: <T>(event: unknown, context?: Context) => handler(event, context) as Promise<T>,
     logs,
@@ -97,3 +111,7 @@ export async function startWorld(environment: Record<string, string> = {}, sandb
 export function findLeaks(logs: string[], sensitive: Array<string | RegExp>): string[] {
   return logs.filter((line) => sensitive.some((pattern) => (typeof pattern === "string" ? line.includes(pattern) : pattern.test(line))));
 }
+
+const isSqsBatch = (event: unknown): boolean =>
+  Array.isArray((event as { Records?: unknown } | null)?.Records) &&
+  (event as { Records: Array<{ eventSource?: unknown }> }).Records.every((record) => record?.eventSource === "aws:sqs");
