@@ -2,7 +2,8 @@
 // run the use case (once per delivery, where the trigger has a key), answer in the caller's shape.
 // Each deployed function's entry names the adapters it takes (handler.ts, workflow-handler.ts).
 import type { Context } from "aws-lambda";
-import { BulkUpdateError, contractErrorOf, errorNameOf, KustomerError, ValidationError } from "./contract/errors.ts";
+import { BulkUpdateError, contractErrorOf, errorNameOf, ValidationError } from "./contract/errors.ts";
+import { KustomerError } from "./contract/kustomer-errors.ts";
 import type { BulkRequest } from "./contract/requests.ts";
 import { fromRecord, toRecord } from "./core/idempotent-result.ts";
 import { processRequest, type RequestResult, validateRequest } from "./core/process-request.ts";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { KustomerRequestError } from "../lambda/contract/errors.ts";
+import { KustomerRequestError } from "../lambda/contract/kustomer-errors.ts";
 import type { BulkUpdateCommand } from "../lambda/contract/requests.ts";
 import { parseRequest } from "../lambda/contract/validation.ts";
 import { dryRun, planRequests, requestBody } from "../lambda/core/plan.ts";

@@ -23,6 +23,7 @@ afterAll(async () => {
 
 it("counts a Follow cut off after settling a batch's file, before the ledger, once: the report agrees with its lines", async () => {
   const steps = await import("../lambda/job/steps.ts");
+  const following = await import("../lambda/job/follow.ts");
   const { JobFolder } = await import("../local/job-folder.ts");
   const updates = customerUpdates(150);
   world.kustomer.addCustomers(updates.slice(0, 149).map(({ id }) => ({ id })));
@@ -49,7 +50,7 @@ it("counts a Follow cut off after settling a batch's file, before the ledger, on
     },
   }) as typeof store;
   const options = { ...services, deadlineAt: Date.now() + 60_000 };
-  await expect(steps.follow(failing, run, options, 10_000)).rejects.toThrow("the disk is full");
+  await expect(following.follow(failing, run, options, 10_000)).rejects.toThrow("the disk is full");
   // Following stopped for good (the state machine's Catch goes to Report): the report takes the files' counts.
   const summary = await steps.report(store, "job.jsonl", run, 360, { Error: "Error", Cause: "the disk is full" });
 

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import * as z from "zod/mini";
 import type { ApiKeyProvider } from "../lambda/adapters/aws/secrets.ts";
-import { KustomerAuthError, KustomerRateLimitError, KustomerRequestError, KustomerUnavailableError } from "../lambda/contract/errors.ts";
+import {
+  KustomerAuthError,
+  KustomerRateLimitError,
+  KustomerRequestError,
+  KustomerUnavailableError,
+} from "../lambda/contract/kustomer-errors.ts";
 import { KustomerClient } from "../lambda/kustomer/client.ts";
 import { MAX_ERROR_DETAILS, parseKustomerErrors } from "../lambda/kustomer/wire.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";

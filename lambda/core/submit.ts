@@ -1,7 +1,8 @@
 // Submitting a bulk update: the planned requests sent a few at a time, each by exactly one worker.
 
 import type * as z from "zod/mini";
-import { BulkUpdateError, KustomerError } from "../contract/errors.ts";
+import { BulkUpdateError } from "../contract/errors.ts";
+import { KustomerError } from "../contract/kustomer-errors.ts";
 import type { BulkUpdateCommand, Settled } from "../contract/requests.ts";
 import type { Operation, SubmitResult } from "../contract/results.ts";
 import type { KustomerApi, Sent } from "../kustomer/client.ts";

@@ -1,15 +1,8 @@
 // API Gateway REST (payload 1.0), HTTP API and function URLs (payload 2.0): routes, query, base64 and
 // JSON bodies in; JSON responses out, with the contract's status codes for results and errors.
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
-import {
-  contractErrorOf,
-  IdempotencyConflictError,
-  KustomerRateLimitError,
-  KustomerRequestError,
-  NotFoundError,
-  ValidationError,
-  validationErrorOf,
-} from "../contract/errors.ts";
+import { contractErrorOf, IdempotencyConflictError, NotFoundError, ValidationError, validationErrorOf } from "../contract/errors.ts";
+import { KustomerRateLimitError, KustomerRequestError } from "../contract/kustomer-errors.ts";
 import { BULK_ID, BULK_ID_MESSAGE } from "../contract/requests.ts";
 import { API_GATEWAY_TIMEOUT_MS, decodePathSegment, HTTP_ROUTES } from "../contract/routes.ts";
 import type { RequestResult } from "../core/process-request.ts";

@@ -7,14 +7,8 @@ import type { Context } from "aws-lambda";
 import * as z from "zod/mini";
 import { listForEvent } from "../adapters/aws/list-store.ts";
 import { MAX_TASK_INPUT_BYTES, MAX_WORKFLOW_COMMAND_BYTES, tooLargeForWorkflow } from "../adapters/aws/workflow-starter.ts";
-import {
-  contractErrorOf,
-  InternalError,
-  KustomerRateLimitError,
-  type SubmissionProgress,
-  ValidationError,
-  validationErrorOf,
-} from "../contract/errors.ts";
+import { contractErrorOf, InternalError, type SubmissionProgress, ValidationError, validationErrorOf } from "../contract/errors.ts";
+import { KustomerRateLimitError } from "../contract/kustomer-errors.ts";
 import { KUSTOMER_BULK_LIMIT } from "../contract/limits.ts";
 import { OUTCOME_TASK, RESUBMIT_TASK, WORKFLOW_CALLER } from "../contract/names.ts";
 import { type Settled, settledSchema } from "../contract/requests.ts";

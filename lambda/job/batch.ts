@@ -2,7 +2,8 @@
 // repeated or invalid line fails alone, with its reason), the valid ones sent as one bulk request.
 // What Kustomer answers is recorded per line; a failure that left nothing in doubt is thrown, for the
 // state machine's retry, since sending again is then safe (CONTRACT §2.6).
-import { BulkUpdateError, KustomerError } from "../contract/errors.ts";
+import { BulkUpdateError } from "../contract/errors.ts";
+import { KustomerError } from "../contract/kustomer-errors.ts";
 import { splitBatch } from "../contract/validation.ts";
 import { type BulkDependencies, IN_DOUBT, submitBulkUpdate } from "../core/submit.ts";
 import { allLines, type BatchFile, type BatchSummary, count, type LineOutcome, type PendingOperation, zeroCounts } from "./ledger.ts";

@@ -3,34 +3,17 @@
 //   plan    - reads the file once: batches of 100 lines (byte ranges), and repeated customers;
 //   lines   - one batch, a Distributed Map child: its lines checked and sent, its file written;
 //   collect - the children's results, through the ChildResults port, into the run's ledger;
-//   follow  - reads the operations not complete yet, settling each batch's file (repeated);
+//   follow  - (follow.ts) reads the operations not complete yet, settling each batch's file (repeated);
 //   report  - the report and the retry file, streamed in file order.
 // No step holds a line's data for the whole job: the ledger keeps one entry a batch of 100 lines.
-import { KustomerError } from "../contract/errors.ts";
-import type { OperationStatus } from "../contract/results.ts";
 import type { BulkDependencies } from "../core/submit.ts";
-import { verdictOf } from "../core/verdict.ts";
-import type { KustomerApi } from "../kustomer/client.ts";
-import { getBulkStatuses } from "../kustomer/status.ts";
-import type { Log } from "../platform/observability.ts";
 import { submitLines } from "./batch.ts";
 import type { ChildResults } from "./children.ts";
 import { CustomerLines } from "./customer-lines.ts";
-import {
-  accountFor,
-  allLines,
-  type BatchFile,
-  type BatchSummary,
-  count,
-  type Ledger,
-  type LedgerBatch,
-  type LineState,
-  type StateCounts,
-  totalsOf,
-  zeroCounts,
-} from "./ledger.ts";
+import { allLines, type BatchFile, count, type Ledger, type LedgerBatch, type LineState, totalsOf, zeroCounts } from "./ledger.ts";
 import { type JobLine, type LineRange, nonBlank, type ReadLine, rangesOf } from "./lines.ts";
 import { type ReportSummary, writeReport } from "./report.ts";
+import { batchKey, ledgerKey, pendingOf, type RecordedBatch } from "./run-files.ts";
 import { type JobStore, runKey } from "./store.ts";
 
 /** A Distributed Map item: one child's whole request. */
@@ -51,14 +34,6 @@ export interface Plan {
   batchesKey: string;
   mapResultsPrefix: string;
 }
-
-/** Operation statuses Kustomer may still move on from. */
-
-const batchKey = (run: string, first: number) => runKey(run, `batches/${first}.json`);
-
-/** A batch's file as a child writes it, with what the child answered, and each settled operation's counts. */
-type RecordedBatch = BatchFile & { summary: BatchSummary; settled?: Record<string, StateCounts> };
-const ledgerKey = (run: string) => runKey(run, "ledger.json");
 
 export async function plan(store: JobStore, key: string, run: string): Promise<Plan> {
   const customers = new CustomerLines();
@@ -203,98 +178,6 @@ export async function collect(store: JobStore, run: string, children: ChildResul
     }
     ledger.lines += item.count;
     ledger.batches.push(entry);
-  }
-  await store.put(ledgerKey(run), JSON.stringify(ledger));
-  return { pending: pendingOf(ledger) };
-}
-
-const pendingOf = (ledger: Ledger) => ledger.batches.reduce((sum, batch) => sum + batch.pending.length, 0);
-
-export interface FollowOptions {
-  client: KustomerApi;
-  concurrency: number;
-  log: Log;
-  deadlineAt: number;
-  /** How long a bulk id this job recorded may read 404 before its lines are in doubt (CONTRACT §2.6). */
-  notFoundGraceMs: number;
-  now?: () => number;
-}
-
-/** What a status read decided of an operation: Kustomer's account of it, or all its lines in one state. */
-type Verdict = { status: OperationStatus } | { state: LineState; reason: string };
-
-/**
- * Settles a batch's decided operations: their lines in its file, with each operation's counts kept
- * there too, then the counts in its ledger entry. A call cut off between the two finds the counts
- * in the file and does not lose or repeat them.
- */
-async function settle(store: JobStore, run: string, batch: LedgerBatch, decided: Map<string, Verdict>): Promise<void> {
-  const file = await store.getJson<RecordedBatch>(batchKey(run, batch.first));
-  file.settled ??= {};
-  for (const operation of file.pending.filter(({ bulkId }) => decided.has(bulkId))) {
-    const verdict = decided.get(operation.bulkId) as Verdict;
-    const outcomes =
-      "status" in verdict ? accountFor(operation, verdict.status).outcomes : allLines(operation, verdict.state, verdict.reason);
-    file.outcomes.push(...outcomes);
-    const counts = zeroCounts();
-    for (const outcome of outcomes) count(counts, outcome.state);
-    count(counts, "applied", operation.lines.length - outcomes.length);
-    file.settled[operation.bulkId] = counts;
-  }
-  file.pending = file.pending.filter(({ bulkId }) => !decided.has(bulkId));
-  file.outcomes.sort((a, b) => a.line - b.line);
-  await store.put(batchKey(run, batch.first), JSON.stringify(file));
-  for (const bulkId of decided.keys()) {
-    const counts = file.settled[bulkId];
-    if (counts) for (const state of ["applied", "failed", "inDoubt", "unsent"] as const) count(batch, state, counts[state]);
-  }
-  batch.pending = batch.pending.filter(({ bulkId }) => !decided.has(bulkId));
-}
-
-/**
- * Reads the oldest operations still pending, for up to `budgetMs`; stops at one still running, since
- * Kustomer works through them in order. A status read that fails is tried again on the next call: the
- * state machine's loop (or the local run's) goes on until the status timeout.
- */
-export async function follow(store: JobStore, run: string, options: FollowOptions, budgetMs: number): Promise<{ pending: number }> {
-  const now = options.now ?? Date.now;
-  const ledger = await store.getJson<Ledger>(ledgerKey(run));
-  const stopAt = Math.min(options.deadlineAt, now() + budgetMs);
-  for (let running = false; !running && pendingOf(ledger) > 0 && now() < stopAt; ) {
-    const oldest = ledger.batches.flatMap((batch) => batch.pending.map((operation) => ({ batch, operation }))).slice(0, 100);
-    let statuses: OperationStatus[];
-    try {
-      ({ operations: statuses } = await getBulkStatuses(
-        oldest.map(({ operation }) => operation.bulkId),
-        options.client,
-        stopAt,
-        options.concurrency,
-      ));
-    } catch (error) {
-      if (!(error instanceof KustomerError) || !error.retryable) throw error;
-      options.log.warn("could not read the job's bulk operations: reading them again on the next round", {
-        error: error.name,
-        kustomerStatus: error.kustomerStatus,
-      });
-      break;
-    }
-    const decided = new Map<LedgerBatch, Map<string, Verdict>>();
-    const decide = (batch: LedgerBatch, bulkId: string, verdict: Verdict) =>
-      decided.set(batch, (decided.get(batch) ?? new Map()).set(bulkId, verdict));
-    statuses.forEach((status, index) => {
-      const { batch, operation } = oldest[index] as (typeof oldest)[number];
-      const verdict = verdictOf(
-        status.status,
-        { bulkId: operation.bulkId, recordedAt: operation.acceptedAt, previous: operation.lastStatus },
-        now(),
-        options.notFoundGraceMs,
-      );
-      operation.lastStatus = status.status;
-      if (verdict.kind === "complete") decide(batch, operation.bulkId, { status });
-      else if (verdict.kind === "lost") decide(batch, operation.bulkId, { state: "inDoubt", reason: verdict.reason });
-      else running = true;
-    });
-    await Promise.all([...decided].map(([batch, verdicts]) => settle(store, run, batch, verdicts)));
   }
   await store.put(ledgerKey(run), JSON.stringify(ledger));
   return { pending: pendingOf(ledger) };

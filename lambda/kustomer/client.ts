@@ -2,14 +2,14 @@
 // full jitter, Kustomer's rate-limit headers, and its two error shapes mapped to the contract's errors.
 import type * as z from "zod/mini";
 import type { ApiKeyProvider } from "../adapters/aws/secrets.ts";
+import type { BulkUpdateError } from "../contract/errors.ts";
 import {
-  type BulkUpdateError,
   KustomerAuthError,
   KustomerError,
   KustomerRateLimitError,
   KustomerRequestError,
   KustomerUnavailableError,
-} from "../contract/errors.ts";
+} from "../contract/kustomer-errors.ts";
 import { type HttpAnswer, type HttpHeaders, sendHttp } from "../platform/http-client.ts";
 import { type Counters, type Log, noCounters, noteRateLimitWait } from "../platform/observability.ts";
 import { RateBudget, readBudget, resetAtOf, trusted } from "./rate-budget.ts";

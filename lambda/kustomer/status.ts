@@ -1,6 +1,6 @@
 // Reading bulk operations back: each one's status and, once complete, its per-customer failures.
 import type * as z from "zod/mini";
-import { KustomerRequestError } from "../contract/errors.ts";
+import { KustomerRequestError } from "../contract/kustomer-errors.ts";
 import type { CustomerFailure, OperationStatus, StatusResult } from "../contract/results.ts";
 import { account } from "../core/accounting.ts";
 import { inPool } from "../core/pool.ts";

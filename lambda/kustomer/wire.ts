@@ -1,7 +1,7 @@
 // Kustomer's wire shapes, in one place: the bulk operation resource, its batches with their
 // per-customer results, and Kustomer's two error shapes (with the masking of what they may quote).
 import * as z from "zod/mini";
-import type { KustomerErrorDetail } from "../contract/errors.ts";
+import type { KustomerErrorDetail } from "../contract/kustomer-errors.ts";
 import type { CustomerFailure } from "../contract/results.ts";
 
 /** What PUT /v1/customers/bulk and GET /v1/bulk/{id} both answer: the bulk operation resource. */
