@@ -15,7 +15,6 @@ import {
   DistributedMap,
   Fail,
   type IChainable,
-  JitterType,
   JsonPath,
   Pass,
   ResultWriterV2,
@@ -32,7 +31,7 @@ import { JOB_COMPLETED_DETAIL_TYPE, JOB_FAILED_DETAIL_TYPE, JOB_PREFIX, OUTCOME_
 import { EVENT_DELIVERY_RETRIES } from "../lambda/contract/retry-policy.ts";
 import type { DataKey } from "./data-key.ts";
 import type { ServiceFunction } from "./service-function.ts";
-import { createStateMachine, withTaskRetries } from "./state-machine.ts";
+import { ANNOUNCE_RETRY, createStateMachine, withTaskRetries } from "./state-machine.ts";
 
 export interface BulkUpdateJobProps {
   /** Runs every step of the job, the Distributed Map's children included (lambda/job-handler.ts). */
@@ -155,13 +154,7 @@ export class BulkUpdateJob extends Construct {
           },
         ],
         resultPath: JsonPath.DISCARD,
-      }).addRetry({
-        errors: ["States.ALL"],
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 6,
-        jitterStrategy: JitterType.FULL,
-      });
+      }).addRetry(ANNOUNCE_RETRY);
     const counts = Object.fromEntries(
       ["lines", "sent", "applied", "failed", "inDoubt", "unsent", "unchanged", "report", "retry"].map((field) => [
         field,

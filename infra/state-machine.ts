@@ -45,6 +45,15 @@ export const THROTTLE_RETRY: RetryProps = {
   jitterStrategy: JitterType.FULL,
 };
 
+/** Putting an outcome or job event on the bus: EventBridge's own faults, ridden out for about two minutes. */
+export const ANNOUNCE_RETRY: RetryProps = {
+  errors: ["States.ALL"],
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxAttempts: 6,
+  jitterStrategy: JitterType.FULL,
+};
+
 /** The retry policy of every task that invokes a function of this stack. */
 export function withTaskRetries<T extends LambdaInvoke>(task: T): T {
   task.addRetry(THROTTLE_RETRY).addRetry(TASK_RETRY);

@@ -4,14 +4,13 @@
 // The command stays in the execution input: no state carries it, so every state stays far under
 // 256 KiB. The function answers the workflow's tasks (told apart by their client context) with what
 // the events need, errors included, since a thrown error would reach here without its fields.
-import { type CfnElement, Duration, Stack, Validations } from "aws-cdk-lib";
+import { type CfnElement, type Duration, Stack, Validations } from "aws-cdk-lib";
 import type { IEventBus } from "aws-cdk-lib/aws-events";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import {
   Choice,
   Condition,
   Fail,
-  JitterType,
   JsonPath,
   Pass,
   type StateMachine,
@@ -32,7 +31,7 @@ import {
 } from "../lambda/contract/names.ts";
 import { WORKFLOW_RESUBMITS } from "../lambda/contract/retry-policy.ts";
 import type { DataKey } from "./data-key.ts";
-import { createStateMachine, withTaskRetries } from "./state-machine.ts";
+import { ANNOUNCE_RETRY, createStateMachine, withTaskRetries } from "./state-machine.ts";
 
 /** The name the workflow fails with when Kustomer has not completed every operation in time. */
 export const INCOMPLETE_ERROR = "KustomerBulkIncompleteError";
@@ -67,13 +66,7 @@ export class BulkUpdateWorkflow extends Construct {
       new EventBridgePutEvents(this, name, {
         entries: [{ eventBus: props.bus, source: OUTCOME_SOURCE, detailType, detail: TaskInput.fromJsonPathAt("$.detail") }],
         resultPath: JsonPath.DISCARD,
-      }).addRetry({
-        errors: ["States.ALL"],
-        interval: Duration.seconds(2),
-        backoffRate: 2,
-        maxAttempts: 6,
-        jitterStrategy: JitterType.FULL,
-      });
+      }).addRetry(ANNOUNCE_RETRY);
 
     const completed = announce("AnnounceCompleted", COMPLETED_DETAIL_TYPE).next(
       new Succeed(this, "BulkUpdateCompleted", { outputPath: "$.detail" }),
@@ -84,6 +77,12 @@ export class BulkUpdateWorkflow extends Construct {
     const describe = (name: string, detail: Record<string, unknown> | string) =>
       new Pass(this, name, { parameters: typeof detail === "string" ? { "detail.$": detail } : { detail } });
     /** The function did not answer (throttled, timed out, crashed): what it had done is not known. */
+    /** A run that fails after the submit: what Kustomer accepted, what it left in doubt, nothing unsent. */
+    const afterAcceptance = {
+      "acceptedBulkIds.$": "$.summary.bulkIds",
+      "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds",
+      unsentCustomerIds: [],
+    };
     const unanswered = (name: string, accepted: Record<string, unknown>) =>
       describe(name, {
         "correlationId.$": "$.summary.correlationId",
@@ -149,17 +148,10 @@ export class BulkUpdateWorkflow extends Construct {
         { task: OUTCOME_TASK },
       ),
     );
-    checkStatus.addCatch(
-      unanswered("CheckStatusUnanswered", {
-        "acceptedBulkIds.$": "$.summary.bulkIds",
-        "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds",
-        unsentCustomerIds: [],
-      }).next(failed),
-      {
-        errors: ["States.ALL"],
-        resultPath: "$.caught",
-      },
-    );
+    checkStatus.addCatch(unanswered("CheckStatusUnanswered", afterAcceptance).next(failed), {
+      errors: ["States.ALL"],
+      resultPath: "$.caught",
+    });
     const countPoll = new Pass(this, "CountPoll", {
       parameters: {
         "summary.$": "$.summary",
@@ -185,9 +177,7 @@ export class BulkUpdateWorkflow extends Construct {
           describe("DescribeOutcomeFailure", {
             "correlationId.$": "$.summary.correlationId",
             "error.$": "$.checked.answer.outcome.error",
-            "acceptedBulkIds.$": "$.summary.bulkIds",
-            "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds",
-            unsentCustomerIds: [],
+            ...afterAcceptance,
           }).next(failed),
         )
         .when(
@@ -198,9 +188,7 @@ export class BulkUpdateWorkflow extends Construct {
               name: INCOMPLETE_ERROR,
               "message.$": `States.Format('Kustomer did not complete every bulk operation within ${minutes} minutes: bulk ids {} with statuses {}', States.JsonToString($.checked.answer.incomplete[*].bulkId), States.JsonToString($.checked.answer.incomplete[*].status))`,
             },
-            "acceptedBulkIds.$": "$.summary.bulkIds",
-            "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds",
-            unsentCustomerIds: [],
+            ...afterAcceptance,
           }).next(failed),
         )
         .otherwise(countPoll.next(wait)),

@@ -1,10 +1,9 @@
 // What `npm start` and `npm run invoke` share: the embedded Kustomer sandbox (unless KUSTOMER_BASE_URL
 // points elsewhere) and the environment the handler reads, with defaults that need no AWS account.
 
-import type { Context } from "aws-lambda";
-import { WORKFLOW_CALLER } from "../lambda/contract/names.ts";
 import type { LocalDynamoDb } from "./dynamodb.ts";
 import { KustomerSandbox, SANDBOX_API_KEY, type SandboxOptions } from "./kustomer-sandbox.ts";
+import { routeAsTheStack } from "./stack-wiring.ts";
 
 export interface LocalEnvironment {
   sandbox?: KustomerSandbox;
@@ -39,14 +38,7 @@ export async function loadQuietHandler(logLevel = "WARN") {
     import("../lambda/workflow-handler.ts"),
     import("../lambda/queue-handler.ts"),
   ]);
-  // As the stack wires them: an SQS batch reaches the queue's consumer, a workflow task the workflow's
-  // function, anything else the bulk-update function.
-  return (event: unknown, context?: Context): Promise<unknown> => {
-    const records = (event as { Records?: Array<{ eventSource?: unknown }> } | null)?.Records;
-    if (Array.isArray(records) && records.every((record) => record?.eventSource === "aws:sqs")) return queueHandler(event, context);
-    if (context?.clientContext?.custom?.caller === WORKFLOW_CALLER) return workflowHandler(event, context);
-    return handler(event, context);
-  };
+  return routeAsTheStack({ service: handler, workflow: workflowHandler, queue: queueHandler });
 }
 
 /** A command-line failure: one line, no stack trace, and the exit code. */

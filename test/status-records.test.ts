@@ -1,8 +1,9 @@
 // Which caller received which bulk ids (CONTRACT §2.3, §2.6), kept in the stack's table on a real
 // local DynamoDB (dynalite) through the real SDK: a caller reads only the operations it submitted, and
 // a recorded id Kustomer does not know yet is pending, then, past the grace, its customers are in doubt.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
+import { shiftedClock } from "./support/clock.ts";
 import { customerId, customerUpdates, restApiEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 
@@ -94,14 +95,7 @@ describe("status reads of recorded bulk ids", () => {
   });
 
   describe("that Kustomer answers 404 for", () => {
-    let shift = 0;
-    let clock: MockInstance<() => number> | undefined;
-    beforeEach(() => {
-      shift = 0;
-      const realNow = Date.now.bind(Date);
-      clock = vi.spyOn(Date, "now").mockImplementation(() => realNow() + shift);
-    });
-    afterEach(() => clock?.mockRestore());
+    const clock = shiftedClock();
 
     it("is pending right after the submit, not a 404, then read as Kustomer has it", async () => {
       world.kustomer.addCustomers(customerUpdates(3));
@@ -125,7 +119,7 @@ describe("status reads of recorded bulk ids", () => {
       const submitted = await submit(session("monday"), updates);
       const bulkId = submitted.body.operations[0].bulkId as string;
       world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\/[^/]+$/, times: 10, fault: NOT_FOUND_ANSWER });
-      shift = 301_000;
+      clock.shift(301_000);
       expect(await read(session("monday"), bulkId)).toEqual({
         status: 200,
         body: {

@@ -3,12 +3,13 @@
 // per-customer failures, a long failure list kept in S3, an outage, a partial submit, a function that
 // never answers, an operation that never completes, the largest commands StartExecution accepts (every
 // state under 256 KiB), and a dry run.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MAX_LISTED } from "../lambda/adapters/aws/list-store.ts";
 import { MAX_WORKFLOW_COMMAND_BYTES } from "../lambda/adapters/aws/workflow-starter.ts";
 import { COMPLETED_DETAIL_TYPE, FAILED_DETAIL_TYPE, OUTCOME_SOURCE } from "../lambda/contract/names.ts";
 import { WORKFLOW_RESUBMITS } from "../lambda/contract/retry-policy.ts";
 import { definitionFromTemplate, type Run, runStateMachine } from "../local/state-machines.ts";
+import { shiftedClock } from "./support/clock.ts";
 import { customerId, customerUpdates } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 
@@ -359,14 +360,7 @@ describe("the workflow, executed", () => {
   });
 
   describe("a bulk id Kustomer answers 404 for", () => {
-    let shift = 0;
-    let clock: MockInstance<() => number> | undefined;
-    beforeEach(() => {
-      shift = 0;
-      const realNow = Date.now.bind(Date);
-      clock = vi.spyOn(Date, "now").mockImplementation(() => realNow() + shift);
-    });
-    afterEach(() => clock?.mockRestore());
+    const clock = shiftedClock();
 
     it("is pending right after the submit, then followed to the end", async () => {
       const updates = customerUpdates(120);
@@ -394,7 +388,7 @@ describe("the workflow, executed", () => {
       });
       // Each check comes two minutes after the last: past the 300 s grace by the fourth.
       const run = await execute({ body: updates }, "exec-404-lost", byDefault, (state) => {
-        if (state === "CheckStatus") shift += 120_000;
+        if (state === "CheckStatus") clock.shift(120_000);
       });
       const { detailType, detail } = outcomeOf(run);
       expect(detailType).toBe(COMPLETED_DETAIL_TYPE);

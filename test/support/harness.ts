@@ -4,10 +4,10 @@
 import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import { vi } from "vitest";
-import { WORKFLOW_CALLER } from "../../lambda/contract/names.ts";
 import { CONFIG_VARIABLES } from "../../lambda/platform/config.ts";
 import { lambdaContext as gatewayContext } from "../../local/gateway.ts";
 import { KustomerSandbox, type SandboxOptions } from "../../local/kustomer-sandbox.ts";
+import { routeAsTheStack } from "../../local/stack-wiring.ts";
 import { FakeS3 } from "./fake-s3.ts";
 import { FakeSecretsManager } from "./fake-secrets-manager.ts";
 import { API_KEY, SECRET_ID } from "./fixtures.ts";
@@ -81,11 +81,7 @@ export async function startWorld(environment: Record<string, string> = {}, sandb
   const { handler: serviceHandler } = await import("../../lambda/handler.ts");
   const { handler: workflowHandler } = await import("../../lambda/workflow-handler.ts");
   const { handler: queueHandler } = await import("../../lambda/queue-handler.ts");
-  const handler = (event: unknown, context?: Context): Promise<unknown> => {
-    if (isSqsBatch(event)) return queueHandler(event, context);
-    if (context?.clientContext?.custom?.caller === WORKFLOW_CALLER) return workflowHandler(event, context);
-    return serviceHandler(event, context);
-  };
+  const handler = routeAsTheStack({ service: serviceHandler, workflow: workflowHandler, queue: queueHandler });
 
   return {
     kustomer,
@@ -111,7 +107,3 @@ export async function startWorld(environment: Record<string, string> = {}, sandb
 export function findLeaks(logs: string[], sensitive: Array<string | RegExp>): string[] {
   return logs.filter((line) => sensitive.some((pattern) => (typeof pattern === "string" ? line.includes(pattern) : pattern.test(line))));
 }
-
-const isSqsBatch = (event: unknown): boolean =>
-  Array.isArray((event as { Records?: unknown } | null)?.Records) &&
-  (event as { Records: Array<{ eventSource?: unknown }> }).Records.every((record) => record?.eventSource === "aws:sqs");
