@@ -61,7 +61,9 @@ export const NODE_OPTIONS: Record<FunctionEntry, string | undefined> = {
  * goes to Secrets Manager directly (lambda/adapters/aws/secrets.ts).
  */
 export const SECRETS_EXTENSION_PORT = 2773;
-const SECRETS_EXTENSION = ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103, {
+/** The newest the pinned aws-cdk-lib knows: a test fails when an upgrade brings a newer one. */
+export const SECRETS_EXTENSION_VERSION = ParamsAndSecretsVersions.V1_0_103;
+const SECRETS_EXTENSION = ParamsAndSecretsLayerVersion.fromVersion(SECRETS_EXTENSION_VERSION, {
   httpPort: SECRETS_EXTENSION_PORT,
   secretsManagerTtl: Duration.minutes(5),
   logLevel: ParamsAndSecretsLogLevel.WARN,

@@ -391,6 +391,18 @@ export class BulkUpdateStack extends Stack {
         allowed: [this.workflow.stateMachine.role.roleArn, this.job.stateMachine.role.roleArn],
       },
     ];
+    // And from the other side: the state machines' roles may put nothing but the outcome source, on any bus.
+    for (const machine of [this.workflow.stateMachine, this.job.stateMachine]) {
+      machine.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: "OnlyTheOutcomeSource",
+          effect: Effect.DENY,
+          actions: ["events:PutEvents"],
+          resources: ["*"],
+          conditions: { "ForAnyValue:StringNotEquals": { "events:source": [OUTCOME_SOURCE] } },
+        }),
+      );
+    }
     for (const { sid, values, allowed } of sources) {
       new CfnEventBusPolicy(this, `Bus${sid}`, {
         eventBusName: this.bus.eventBusName,

@@ -1,5 +1,6 @@
 // Runs before `npm start` and `npm test`, so either works as the first command on a fresh clone:
-// installs exactly the lock file when node_modules is missing or older than package-lock.json.
+// installs exactly the lock file when node_modules is missing or older than package-lock.json, running
+// no dependency's install script (none is needed).
 // Plain JavaScript with no dependencies, because it runs before there are any.
 import { spawnSync } from "node:child_process";
 import { statSync } from "node:fs";
@@ -17,6 +18,6 @@ const installedAt = modifiedAt("node_modules/.package-lock.json");
 const lockedAt = modifiedAt("package-lock.json");
 if (installedAt === undefined || (lockedAt !== undefined && installedAt < lockedAt)) {
   console.error(installedAt === undefined ? "node_modules is missing: npm ci" : "package-lock.json is newer than node_modules: npm ci");
-  const result = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { stdio: "inherit" });
+  const result = spawnSync("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund"], { stdio: "inherit" });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }

@@ -60,7 +60,7 @@ describe("reading status", () => {
 });
 
 describe("per-customer failures", () => {
-  it("mask the emails and phone numbers Kustomer quotes in a customer's error", async () => {
+  it("give Kustomer's code as the reason, or rejected, and mask the emails and phone numbers its words quote", async () => {
     sandbox.inject({
       method: "GET",
       path: /^\/v1\/bulk\/b-1$/,
@@ -78,8 +78,13 @@ describe("per-customer failures", () => {
                 successCount: 0,
                 failureCount: 2,
                 results: [
-                  { _clientRef: customerId(1), status: "error", error: { message: "email ada.1@example.com is taken" } },
+                  {
+                    _clientRef: customerId(1),
+                    status: "error",
+                    error: { code: "email.taken", message: "email ada.1@example.com is taken" },
+                  },
                   { _clientRef: customerId(2), status: "error", error: "phone +1 555 010 0002 is invalid" },
+                  { _clientRef: customerId(3), status: "error", error: { code: "ada.3@example.com is a duplicate" } },
                 ],
               },
             },
@@ -89,8 +94,10 @@ describe("per-customer failures", () => {
     });
     const status = await getBulkStatuses(["b-1"], client, Date.now() + 10_000, 1);
     expect(status.operations[0]?.failures).toEqual([
-      { id: customerId(1), error: "email [email] is taken" },
-      { id: customerId(2), error: "phone [number] is invalid" },
+      { id: customerId(1), error: "email.taken", detail: "email [email] is taken" },
+      { id: customerId(2), error: "rejected", detail: "phone [number] is invalid" },
+      // A code that is not one is never passed on as one.
+      { id: customerId(3), error: "rejected" },
     ]);
   });
 

@@ -103,7 +103,7 @@ describe("Step Functions task / direct invocation", () => {
     expect(status.operations[0]).toMatchObject({
       successCount: 1,
       failureCount: 1,
-      failures: [{ id: customerId(2), error: "customer not found" }],
+      failures: [{ id: customerId(2), error: "rejected", detail: "customer not found" }],
     });
   });
 

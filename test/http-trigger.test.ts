@@ -73,7 +73,7 @@ describe.each(Object.entries(submitEvents))("%s", (_, eventOf) => {
             status: "complete",
             successCount: 2,
             failureCount: 1,
-            failures: [{ id: customerId(2), error: "customer not found" }],
+            failures: [{ id: customerId(2), error: "rejected", detail: "customer not found" }],
             inDoubtCustomerIds: [],
           },
         ],

@@ -91,8 +91,8 @@ describe("the workflow, executed", () => {
       applied: 148,
       failed: 2,
       failures: [
-        { id: customerId(149), error: "customer not found" },
-        { id: customerId(150), error: "customer not found" },
+        { id: customerId(149), error: "rejected" },
+        { id: customerId(150), error: "rejected" },
       ],
       bulkIds: [expect.stringMatching(/^[0-9a-f]{24}$/), expect.stringMatching(/^[0-9a-f]{24}$/)],
       inDoubt: 0,

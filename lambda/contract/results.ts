@@ -28,7 +28,18 @@ export const submitResultSchema = z.object({
     .meta({ description: "a large job's batch only: its lines that could not be sent, each failing alone" }),
 });
 
-export const customerFailureSchema = z.object({ id: z.string().nullable(), error: z.string() });
+/** The reason a failed customer carries where Kustomer gave no code of its own. */
+export const REJECTED = "rejected";
+
+export const customerFailureSchema = z.object({
+  id: z.string().nullable(),
+  error: z.string().meta({
+    description: `Kustomer's error code when it gives one (letters, digits and _.:-, at most 64), else "${REJECTED}"`,
+  }),
+  detail: z.optional(z.string()).meta({
+    description: "Kustomer's own words, with emails and phone numbers masked: in status reads, reports and failure lists, never in events",
+  }),
+});
 
 export const operationStatusSchema = z.object({
   bulkId: z.string(),

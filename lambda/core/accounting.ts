@@ -25,7 +25,7 @@ export function account(customerIds: string[], { successCount, failures, applied
     const id = failure.id === null ? undefined : rest.get(failure.id.toLowerCase());
     if (id === undefined) continue;
     rest.delete(id.toLowerCase());
-    failed.push({ id, error: failure.error });
+    failed.push({ ...failure, id });
   }
   let applied = 0;
   for (const id of appliedIds) if (rest.delete(id.toLowerCase())) applied += 1;

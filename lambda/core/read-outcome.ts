@@ -79,7 +79,8 @@ export async function readOutcome(
     incomplete,
     seen,
     ...counts,
-    failures: listedFailures.listed,
+    // Events carry the reason's code only: Kustomer's words stay in the list kept in S3.
+    failures: listedFailures.listed.map(({ id, error }) => ({ id, error })),
     ...(listedFailures.object ? { failuresObject: listedFailures.object } : {}),
     inDoubtCustomerIds: listedDoubts.listed,
     ...(listedDoubts.object ? { inDoubtCustomerIdsObject: listedDoubts.object } : {}),

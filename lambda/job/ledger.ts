@@ -3,7 +3,7 @@
 // the run's ledger (results/<run>/ledger.json) holds one small entry a batch, with its counts and the
 // bulk operations still to follow.
 
-import type { OperationStatus } from "../contract/results.ts";
+import { type CustomerFailure, type OperationStatus, REJECTED } from "../contract/results.ts";
 import { account } from "../core/accounting.ts";
 
 /** A line's state when it is not applied (CONTRACT §2.6). */
@@ -99,7 +99,12 @@ export function accountFor(operation: PendingOperation, status: OperationStatus)
   for (const { id } of failed) doubted.delete(id.toLowerCase());
   const reason = `Kustomer reported bulk operation ${status.bulkId} complete with ${status.successCount ?? "no"} updated and ${status.failureCount ?? "no"} failed of ${operation.lines.length}, without naming which`;
   const outcomes: LineOutcome[] = [
-    ...failed.map(({ id, error }) => ({ line: lineOf.get(id.toLowerCase()) as number, id, state: "failed" as const, reason: error })),
+    ...failed.map((failure) => ({
+      line: lineOf.get(failure.id.toLowerCase()) as number,
+      id: failure.id,
+      state: "failed" as const,
+      reason: reasonOf(failure),
+    })),
     ...operation.customerIds
       .filter((id) => doubted.has(id.toLowerCase()))
       .map((id) => ({ line: lineOf.get(id.toLowerCase()) as number, id, state: "inDoubt" as const, reason })),
@@ -110,4 +115,10 @@ export function accountFor(operation: PendingOperation, status: OperationStatus)
 /** Every line of an operation in one state. */
 export function allLines(operation: PendingOperation, state: LineState, reason: string): LineOutcome[] {
   return operation.lines.map((line, position) => ({ line, id: operation.customerIds[position], state, reason }));
+}
+
+/** A report is the operator's: it keeps Kustomer's own words (masked) beside its code. */
+function reasonOf({ error, detail }: CustomerFailure): string {
+  if (detail === undefined) return error;
+  return error === REJECTED ? detail : `${error}: ${detail}`;
 }

@@ -2,7 +2,7 @@
 // per-customer results, and Kustomer's two error shapes (with the masking of what they may quote).
 import * as z from "zod/mini";
 import type { KustomerErrorDetail } from "../contract/kustomer-errors.ts";
-import type { CustomerFailure } from "../contract/results.ts";
+import { type CustomerFailure, REJECTED } from "../contract/results.ts";
 
 /** What PUT /v1/customers/bulk and GET /v1/bulk/{id} both answer: the bulk operation resource. */
 export const bulkOperationResponse = z.object({
@@ -40,15 +40,26 @@ export const batchesResponse = z.object({
 });
 
 /** Kustomer's reason for one customer, which may quote the customer's data: masked like its request errors. */
-function errorText(error: unknown): string {
-  if (typeof error === "string") return redact(error) ?? "failed";
+function errorText(error: unknown): string | undefined {
+  if (typeof error === "string") return redact(error);
   if (error && typeof error === "object") {
     const e = error as Record<string, unknown>;
-    for (const key of ["message", "title", "detail", "error", "code"]) {
-      if (typeof e[key] === "string") return redact(e[key]) ?? "failed";
+    for (const key of ["message", "title", "detail", "error"]) {
+      if (typeof e[key] === "string") return redact(e[key]);
     }
   }
-  return "failed";
+  return undefined;
+}
+
+/** A code from a fixed alphabet can be put in an event; Kustomer's free text cannot (it may quote a name). */
+function reasonOf(error: unknown): string {
+  const code = error && typeof error === "object" ? (error as Record<string, unknown>).code : undefined;
+  return typeof code === "string" && /^[A-Za-z0-9_.:-]{1,64}$/.test(code) ? code : REJECTED;
+}
+
+function failureOf(id: string | null, error: unknown): CustomerFailure {
+  const detail = errorText(error);
+  return { id, error: reasonOf(error), ...(detail ? { detail } : {}) };
 }
 
 /** The customers a batch names as updated (created counts too), by `_clientRef` or objectId. */
@@ -64,13 +75,13 @@ export function appliedOf(batch: z.infer<typeof batchFields>): string[] {
 export function failuresOf(batch: z.infer<typeof batchFields>): CustomerFailure[] {
   const failures: CustomerFailure[] = (batch.results ?? [])
     .filter((result) => result.status === "error")
-    .map((result) => ({ id: result._clientRef ?? result.objectId ?? null, error: errorText(result.error) }));
+    .map((result) => failureOf(result._clientRef ?? result.objectId ?? null, result.error));
   // Without `_clientRef` (ids mode) Kustomer reports only `errors`, whose shape it does not document.
   if (failures.length === 0 && Array.isArray(batch.errors)) {
     for (const error of batch.errors) {
       const id =
         error && typeof error === "object" ? ((error as Record<string, unknown>).objectId ?? (error as Record<string, unknown>).id) : null;
-      failures.push({ id: typeof id === "string" ? id : null, error: errorText(error) });
+      failures.push(failureOf(typeof id === "string" ? id : null, error));
     }
   }
   return failures;

@@ -52,6 +52,14 @@ describe("the bus, with a producer listed", () => {
     expect(await bus.put(PRODUCER, [DEFAULT_EVENT_SOURCE, OUTCOME_SOURCE])).toBe("ExplicitlyDenied");
   });
 
+  it("lets the state machines put the outcome source only, alone or in a mixed batch", async () => {
+    for (const role of [bus.workflowRole, bus.jobRole]) {
+      expect(await bus.put(role, [DEFAULT_EVENT_SOURCE])).toBe("ExplicitlyDenied");
+      expect(await bus.put(role, ["com.example.inventory"])).toBe("ExplicitlyDenied");
+      expect(await bus.put(role, [OUTCOME_SOURCE, "com.example.inventory"])).toBe("ExplicitlyDenied");
+    }
+  });
+
   it("leaves other sources to the account's own policies", async () => {
     expect(await bus.put(OUTSIDER, ["com.example.inventory"])).toBe("Allowed");
   });

@@ -1,5 +1,7 @@
 import { Match, Template } from "aws-cdk-lib/assertions";
+import { ParamsAndSecretsVersions } from "aws-cdk-lib/aws-lambda";
 import { describe, expect, it } from "vitest";
+import { SECRETS_EXTENSION_VERSION } from "../../infra/service-function.ts";
 import { RETRYABLE_ERRORS } from "../../infra/state-machine.ts";
 import { synthApp } from "../../local/synth.ts";
 import { unwrittenReads } from "../support/asl-fields.ts";
@@ -138,6 +140,14 @@ describe("the function", () => {
         fn.Properties.Handler === "job-handler.handler" ? "--enable-source-maps" : undefined,
       );
     }
+  });
+
+  it("pins the newest Parameters and Secrets extension the pinned aws-cdk-lib knows", () => {
+    const newest = Object.values(ParamsAndSecretsVersions)
+      .map((version) => ({ version, parts: version.split(".").map(Number) }))
+      .sort((a, b) => a.parts.reduce((order, part, i) => order || part - (b.parts[i] ?? 0), 0))
+      .at(-1)?.version;
+    expect(SECRETS_EXTENSION_VERSION).toBe(newest);
   });
 
   it("keeps one idempotency record per key in an on-demand, encrypted, recoverable table only the submitting functions use", () => {
