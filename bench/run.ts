@@ -319,7 +319,7 @@ async function main() {
     AWS_SESSION_TOKEN: SESSION_TOKEN,
   };
   const sdkOnly = { ...environment, ...nodeOptions };
-  const dynamodb = await startLocalDynamoDb("bench-idempotency");
+  const dynamodb = await startLocalDynamoDb(["bench-idempotency"]);
   const idempotent = { ...deployed, IDEMPOTENCY_TABLE_NAME: "bench-idempotency", AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url };
   const keyed = join(OUT, "command-100-keyed.json");
   const lambdaNode = await node22();

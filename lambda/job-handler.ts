@@ -29,6 +29,9 @@ const stepSchema = z.discriminatedUnion("step", [
     ...range,
     version: z.optional(z.string().check(z.maxLength(1024))),
     duplicates: z.optional(z.array(z.tuple([atLeast(1), atLeast(1)]))),
+    changes: z.optional(
+      z.array(z.union([z.tuple([atLeast(1)]), z.tuple([atLeast(1), z.array(z.string().check(z.minLength(1), z.maxLength(200)))])])),
+    ),
   }),
   z.strictObject({
     step: z.literal("collect"),
@@ -66,20 +69,23 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
   const store = new JobBucket(step.bucket);
   try {
     switch (step.step) {
-      case "plan":
-        return await plan(store, step.key, step.run);
+      case "plan": {
+        const services = servicesFor(process.env);
+        const deadlineAt = deadlineOf(context, started);
+        return await plan(
+          store,
+          step.key,
+          step.run,
+          services.changes && { ledger: services.changes, fullResync: false, deadlineAt, log: logger, counters: services.counters },
+        );
+      }
       case "lines":
         return await lines(store, step, servicesFor(process.env), deadlineOf(context, started));
       case "collect":
         return await collect(store, step.run, resultWriterResults(store, `${step.mapResultsPrefix}/`), step.mapFailed || undefined);
       case "follow": {
         const services = servicesFor(process.env);
-        return await follow(
-          store,
-          step.run,
-          { ...services, deadlineAt: deadlineOf(context, started), notFoundGraceMs: services.notFoundGraceMs },
-          FOLLOW_BUDGET_MS,
-        );
+        return await follow(store, step.run, { ...services, deadlineAt: deadlineOf(context, started) }, FOLLOW_BUDGET_MS);
       }
       case "report": {
         const summary = await report(store, step.key, step.run, step.statusTimeoutMinutes, step.followFailed || undefined);

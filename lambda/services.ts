@@ -2,11 +2,13 @@
 // configuration, the Kustomer client with its key provider, and the optional outlets the stack wires.
 import type { Context } from "aws-lambda";
 import { DynamoDbBulkRecords } from "./adapters/aws/bulk-records.ts";
+import { DynamoDbChangeLedger } from "./adapters/aws/changes-table.ts";
 import { type DeadLetterQueue, SqsDeadLetterQueue } from "./adapters/aws/dead-letter.ts";
 import { DynamoDbIdempotency, type Idempotency } from "./adapters/aws/idempotency.ts";
 import { S3ListStore } from "./adapters/aws/list-store.ts";
 import { type ApiKeyProvider, SecretsManagerKeyProvider, StaticApiKeyProvider } from "./adapters/aws/secrets.ts";
 import { StepFunctionsStarter, type WorkflowStarter } from "./adapters/aws/workflow-starter.ts";
+import type { ChangeLedger } from "./core/changes.ts";
 import type { Services } from "./core/process-request.ts";
 import { KustomerClient } from "./kustomer/client.ts";
 import { type Config, loadConfig } from "./platform/config.ts";
@@ -25,6 +27,8 @@ export type HandlerServices = Services & {
   idempotency?: Idempotency;
   /** How long a recorded bulk id may read 404 before its customers are in doubt. */
   notFoundGraceMs: number;
+  /** What Kustomer last applied (CONTRACT §2.7): a job sends only what changed when it is set. */
+  changes?: ChangeLedger;
 };
 
 let cachedServices: HandlerServices | undefined;
@@ -71,6 +75,7 @@ export function servicesFor(environment: Record<string, string | undefined>): Ha
     idempotency: config.idempotency ? new DynamoDbIdempotency(config.idempotency.tableName, config.idempotency.ttlSeconds) : undefined,
     // The same table keeps which caller received which bulk ids.
     bulkRecords: config.idempotency ? new DynamoDbBulkRecords(config.idempotency.tableName) : undefined,
+    changes: config.changes ? new DynamoDbChangeLedger(config.changes.tableName, config.changes.ttlDays) : undefined,
   };
   return cachedServices;
 }

@@ -1,6 +1,8 @@
-// A DynamoDB on this machine for the idempotency table: dynalite (in memory) on 127.0.0.1, behind a
-// small front that can answer with injected faults, reached by the real SDK through
-// AWS_ENDPOINT_URL_DYNAMODB. npm start runs it when IDEMPOTENCY_TABLE_NAME is set; the tests too.
+// A DynamoDB on this machine for the stack's tables: dynalite on 127.0.0.1 (in memory, or kept in a
+// folder), behind a small front that can answer with injected faults, reached by the real SDK through
+// AWS_ENDPOINT_URL_DYNAMODB. npm start and npm run job run it when IDEMPOTENCY_TABLE_NAME or
+// CHANGES_TABLE_NAME is set; the tests too.
+import { mkdir } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import dynalite from "dynalite";
@@ -15,8 +17,10 @@ export interface LocalDynamoDb {
   stop(): Promise<void>;
 }
 
-export async function startLocalDynamoDb(tableName: string): Promise<LocalDynamoDb> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+/** `path`: a folder that keeps the tables between runs (created if missing); in memory without it. */
+export async function startLocalDynamoDb(tableNames: string[], path?: string): Promise<LocalDynamoDb> {
+  if (path) await mkdir(path, { recursive: true });
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path ? { path } : {}) });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const backend = (server.address() as AddressInfo).port;
   const faults: string[] = [];
@@ -46,15 +50,22 @@ export async function startLocalDynamoDb(tableName: string): Promise<LocalDynamo
     region: "us-east-1",
     credentials: { accessKeyId: "local", secretAccessKey: "local" },
   });
-  // The stack's table: partition key `id` (Powertools' default); dynalite keeps no TTL, Powertools checks expiry itself.
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
-      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-      ProvisionedThroughput: { ReadCapacityUnits: 1000, WriteCapacityUnits: 1000 },
-    }),
-  );
+  // The stack's tables: partition key `id` (Powertools' default); dynalite keeps no TTL, and readers
+  // check expiry themselves. A table kept from an earlier run is used as it is.
+  for (const tableName of tableNames) {
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+          KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+          ProvisionedThroughput: { ReadCapacityUnits: 1000, WriteCapacityUnits: 1000 },
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name !== "ResourceInUseException") throw error;
+    }
+  }
   client.destroy();
   return {
     url: front.url,

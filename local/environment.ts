@@ -71,12 +71,16 @@ export async function prepareLocalEnvironment(options: {
   }
   // Locally the key comes from the environment; with KUSTOMER_SECRET_ID set it comes from Secrets Manager.
   if (!process.env.KUSTOMER_SECRET_ID && !process.env.KUSTOMER_API_KEY) process.env.KUSTOMER_API_KEY = SANDBOX_API_KEY;
-  // Idempotency on, with no DynamoDB named: an embedded one (dynalite), so it can be tried with curl.
-  const tableName = process.env.IDEMPOTENCY_TABLE_NAME;
+  // Idempotency or changes on, with no DynamoDB named: an embedded one (dynalite), so it can be tried
+  // with curl. The changes table is kept in .local/ between runs, so a second run can show what it saves.
+  const tableNames = [process.env.IDEMPOTENCY_TABLE_NAME, process.env.CHANGES_TABLE_NAME].filter((name): name is string => Boolean(name));
   let dynamodb: LocalDynamoDb | undefined;
-  if (tableName && !process.env.AWS_ENDPOINT_URL_DYNAMODB) {
+  if (tableNames.length > 0 && !process.env.AWS_ENDPOINT_URL_DYNAMODB) {
     const { startLocalDynamoDb } = await import("./dynamodb.ts");
-    dynamodb = await startLocalDynamoDb(tableName);
+    dynamodb = await startLocalDynamoDb(
+      tableNames,
+      process.env.CHANGES_TABLE_NAME ? (process.env.LOCAL_STATE_DIR ?? ".local/dynamodb") : undefined,
+    );
     Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url, AWS_REGION: process.env.AWS_REGION ?? "us-east-1" });
     // The SDK signs every request, even to this machine: any credentials do.
     process.env.AWS_ACCESS_KEY_ID ??= "local";

@@ -12,7 +12,7 @@ import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { BulkUpdateError } from "../lambda/contract/errors.ts";
-import type { BulkDependencies } from "../lambda/core/submit.ts";
+import type { BatchDependencies } from "../lambda/job/batch.ts";
 import type { ChildResult } from "../lambda/job/children.ts";
 import { type FollowOptions, follow } from "../lambda/job/follow.ts";
 import { type BatchSummary, type Ledger, totalsOf } from "../lambda/job/ledger.ts";
@@ -34,7 +34,7 @@ export interface JobProgress {
   waitingUntil?: number;
 }
 
-export type JobServices = BulkDependencies & Pick<FollowOptions, "notFoundGraceMs">;
+export type JobServices = BatchDependencies & Pick<FollowOptions, "notFoundGraceMs">;
 
 export interface JobOptions {
   services: JobServices;
@@ -46,6 +46,8 @@ export interface JobOptions {
   /** How often the status of what was sent is read, and for how long at most. */
   pollMs?: number;
   statusTimeoutMs?: number;
+  /** With the changes table: send every line, and refresh every hash (CONTRACT §2.7). */
+  fullResync?: boolean;
 }
 
 export interface LocalReport extends ReportSummary {
@@ -109,8 +111,21 @@ export async function runJob(file: string, options: JobOptions): Promise<LocalRe
     show();
   });
   try {
-    const planned = await plan(folder, key, run);
+    const { services } = options;
+    const planned = await plan(
+      folder,
+      key,
+      run,
+      services.changes && {
+        ledger: services.changes,
+        fullResync: options.fullResync ?? false,
+        deadlineAt: Date.now() + STEP_TIMEOUT_MS,
+        log: services.log,
+        counters: services.counters,
+      },
+    );
     progress.lines = planned.lines;
+    progress.done = planned.unchanged;
     show();
 
     // The map: batches `concurrency` at a time, each result kept for Collect (a few numbers a batch).
@@ -140,8 +155,8 @@ export async function runJob(file: string, options: JobOptions): Promise<LocalRe
         await sleep(options.pollMs ?? 1_000);
         const budgetMs = Math.min(FOLLOW_BUDGET_MS, giveUpAt - Date.now());
         ({ pending } = await follow(folder, run, { ...options.services, deadlineAt: Date.now() + STEP_TIMEOUT_MS }, budgetMs));
-        const { applied, failed, inDoubt, unsent } = totalsOf(await folder.getJson<Ledger>(`results/${run}/ledger.json`));
-        progress.done = applied + failed + inDoubt + unsent;
+        const { applied, failed, inDoubt, unsent, unchanged } = totalsOf(await folder.getJson<Ledger>(`results/${run}/ledger.json`));
+        progress.done = applied + failed + inDoubt + unsent + unchanged;
         show();
       }
     } catch (error) {
@@ -215,7 +230,10 @@ function progressDisplay() {
 }
 
 async function main() {
-  const argument = process.argv[2] ?? fail("usage: npm run job -- <updates.jsonl>   (one customer update per line)", 2);
+  const fullResync = process.argv.includes("--full-resync");
+  const argument =
+    process.argv.slice(2).find((given) => given !== "--full-resync") ??
+    fail("usage: npm run job -- <updates.jsonl> [--full-resync]   (one customer update per line)", 2);
   // npm runs scripts from the repository: a relative path is the user's own, from where they typed it.
   const file = resolve(process.env.INIT_CWD ?? process.cwd(), argument);
   const environment = await prepareLocalEnvironment({ sandboxPort: 0 });
@@ -229,6 +247,7 @@ async function main() {
       concurrency: Number(process.env.JOB_CONCURRENCY ?? 4),
       pollMs: Number(process.env.JOB_POLL_MS ?? 1_000),
       statusTimeoutMs: Number(process.env.JOB_STATUS_TIMEOUT_MINUTES ?? 360) * 60_000,
+      fullResync,
       onProgress: (progress) => {
         last = progress;
         display.update(progress);
@@ -237,9 +256,10 @@ async function main() {
     display.finish({ ...last, done: summary.lines, lines: summary.lines, elapsedMs: Date.now() - started, waitingUntil: undefined });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const peakMb = (process.resourceUsage().maxRSS / 1024).toFixed(0);
-    const { lines: total, sent, applied, failed, inDoubt, unsent } = summary;
+    const { lines: total, sent, applied, failed, inDoubt, unsent, unchanged } = summary;
+    const skipped = process.env.CHANGES_TABLE_NAME ? `, ${unchanged} unchanged (not sent)` : "";
     console.log(
-      `${total} lines: ${sent} sent, ${applied} applied, ${failed} failed, ${inDoubt} in doubt, ${unsent} not sent, in ${seconds} s (peak memory ${peakMb} MB). Report: ${summary.reportFile}`,
+      `${total} lines: ${sent} sent, ${applied} applied, ${failed} failed, ${inDoubt} in doubt, ${unsent} not sent${skipped}, in ${seconds} s (peak memory ${peakMb} MB). Report: ${summary.reportFile}`,
     );
     const toRetry = failed + inDoubt + unsent;
     if (toRetry > 0)

@@ -148,6 +148,8 @@ describe("configuration", () => {
 describe("the list of variables", () => {
   it("names every variable of CONTRACT §5 the function reads, and the two the stack sets for the workflow, so tests can reset them all", () => {
     expect([...CONFIG_VARIABLES].sort()).toEqual([
+      "CHANGES_TABLE_NAME",
+      "CHANGES_TTL_DAYS",
       "DEAD_LETTER_QUEUE_URL",
       "IDEMPOTENCY_TABLE_NAME",
       "IDEMPOTENCY_TTL_SECONDS",

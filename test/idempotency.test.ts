@@ -16,7 +16,7 @@ let dynamodb: LocalDynamoDb;
 let world: World;
 
 beforeAll(async () => {
-  dynamodb = await startLocalDynamoDb(TABLE);
+  dynamodb = await startLocalDynamoDb([TABLE]);
   process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
   world = await startWorld({ IDEMPOTENCY_TABLE_NAME: TABLE, IDEMPOTENCY_TTL_SECONDS: String(TTL_SECONDS), KUSTOMER_MAX_ATTEMPTS: "2" });
 });

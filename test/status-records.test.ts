@@ -13,7 +13,7 @@ let dynamodb: LocalDynamoDb;
 let world: World;
 
 beforeAll(async () => {
-  dynamodb = await startLocalDynamoDb(TABLE);
+  dynamodb = await startLocalDynamoDb([TABLE]);
   process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
   world = await startWorld({ IDEMPOTENCY_TABLE_NAME: TABLE, KUSTOMER_MAX_ATTEMPTS: "2" });
 });

@@ -29,6 +29,11 @@ export const OUTCOMES_PREFIX = "results/outcomes/";
 /** The shared table's key prefixes: a function may touch only its own kinds of record (dynamodb:LeadingKeys). */
 export const IDEMPOTENCY_KEY_PREFIX = "idempotency";
 export const BULK_RECORD_KEY_PREFIX = "bulk#";
+/** The reason a failed customer carries where Kustomer gave no code of its own. */
+export const REJECTED = "rejected";
+
+/** The changes table's key: the object type, then its id (CONTRACT §2.7). */
+export const CHANGES_KEY_PREFIX = "customer#";
 
 /** CloudWatch namespace and metric names, shared with the stack's dashboard and alarms. */
 export const METRICS_NAMESPACE = "KustomerBulkUpdate";
@@ -41,4 +46,7 @@ export const METRIC_NAMES = [
   "RateLimitRemaining",
   "HeadroomWaitMs",
   "BulkRecordsNotKept",
+  "CustomersUnchanged",
+  "FieldsSent",
+  "ChangesNotKept",
 ] as const;

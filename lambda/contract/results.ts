@@ -2,6 +2,7 @@
 // The function itself imports only the types from here (so none of this is in its bundle); the
 // OpenAPI document is generated from the schemas.
 import * as z from "zod";
+import { REJECTED } from "./names.ts";
 
 export const operationSchema = z.object({
   bulkId: z.string().nullable().meta({ description: "Kustomer's bulk operation id; null in a dry run, or when the request is in doubt" }),
@@ -27,9 +28,6 @@ export const submitResultSchema = z.object({
     .optional()
     .meta({ description: "a large job's batch only: its lines that could not be sent, each failing alone" }),
 });
-
-/** The reason a failed customer carries where Kustomer gave no code of its own. */
-export const REJECTED = "rejected";
 
 export const customerFailureSchema = z.object({
   id: z.string().nullable(),

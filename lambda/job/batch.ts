@@ -5,6 +5,7 @@
 import { BulkUpdateError } from "../contract/errors.ts";
 import { KustomerError } from "../contract/kustomer-errors.ts";
 import { splitBatch } from "../contract/validation.ts";
+import { type ChangeLedger, type FieldHashes, fieldHashes, reduce, type SentCustomer } from "../core/changes.ts";
 import { type BulkDependencies, IN_DOUBT, submitBulkUpdate } from "../core/submit.ts";
 import { allLines, type BatchFile, type BatchSummary, count, type LineOutcome, type PendingOperation, zeroCounts } from "./ledger.ts";
 import type { JobLine } from "./lines.ts";
@@ -15,7 +16,12 @@ export interface BatchLines {
   lines: JobLine[];
   /** Lines whose customer an earlier line of the file already named: [line, that earlier line]. */
   duplicates?: Array<[number, number]>;
+  /** With the changes table: each line's fields to send (undefined: all of them) (CONTRACT §2.7). */
+  fields?: Map<number, string[] | undefined>;
 }
+
+/** The Kustomer call, and the changes table when the job compares. */
+export type BatchDependencies = BulkDependencies & { changes?: ChangeLedger };
 
 /** The batch's file and what the child answers of it. */
 export interface BatchResult {
@@ -24,8 +30,8 @@ export interface BatchResult {
 }
 
 export async function submitLines(
-  { first, last, lines, duplicates = [] }: BatchLines,
-  services: BulkDependencies,
+  { first, last, lines, duplicates = [], fields }: BatchLines,
+  services: BatchDependencies,
   deadlineAt: number,
 ): Promise<BatchResult> {
   const outcomes: LineOutcome[] = [];
@@ -38,6 +44,9 @@ export async function submitLines(
       let item: unknown;
       try {
         item = JSON.parse(text);
+        const sending = fields?.get(line);
+        // Only the changed fields go out, with the id: the comparison named them when the job planned.
+        if (sending && item !== null && typeof item === "object") item = reduce(item as never, sending);
       } catch {
         // JSON.parse quotes the text in its message, and the text holds personal data.
         outcomes.push({ line, state: "failed", reason: "is not JSON" });
@@ -59,6 +68,7 @@ export async function submitLines(
     outcomes.push({ line: (parsed[index] as { line: number }).line, ...(id === undefined ? {} : { id }), state: "failed", reason });
 
   const pending: PendingOperation[] = [];
+  const ledger = fields && services.changes ? new SentFields(services, fields, deadlineAt) : undefined;
   if (command) {
     const refused = new Set(rejected.map(({ index }) => index));
     // Customer ids are unique within a batch (splitBatch refuses a repeat), so each names its line.
@@ -68,14 +78,19 @@ export async function submitLines(
     const linesFor = (customerIds: string[]) => customerIds.map((id) => lineOf.get(id.toLowerCase()) as number);
     const sending: PendingOperation = { bulkId: "", customerIds: command.body.map((update) => update.id), lines: [] };
     sending.lines = linesFor(sending.customerIds);
+    ledger?.know(command.body, lineOf);
     try {
       const submitted = await submitBulkUpdate(command, services, deadlineAt);
       for (const operation of submitted.operations) {
         const lines = { lines: linesFor(operation.customerIds), customerIds: operation.customerIds };
         // Sent, and no answer says what became of it: nothing to follow.
-        if (operation.status === IN_DOUBT)
+        if (operation.status === IN_DOUBT) {
           outcomes.push(...allLines({ bulkId: "", ...lines }, "inDoubt", operation.reason ?? "no answer from Kustomer"));
-        else pending.push({ bulkId: operation.bulkId as string, ...lines });
+          await ledger?.inDoubt(operation.customerIds);
+        } else {
+          const bulkId = operation.bulkId as string;
+          pending.push({ bulkId, ...lines, ...(ledger ? { hashes: await ledger.pending(bulkId, operation.customerIds) } : {}) });
+        }
       }
     } catch (error) {
       if (!(error instanceof BulkUpdateError)) throw error;
@@ -83,6 +98,7 @@ export async function submitLines(
       // Nothing in doubt and worth another try: the state machine's retry sends it again, safely.
       if (error.retryable && !inDoubt) throw error;
       outcomes.push(...allLines(sending, inDoubt ? "inDoubt" : "failed", `${error.name}: ${error.message}`));
+      if (inDoubt) await ledger?.inDoubt(sending.customerIds);
     }
   }
   outcomes.sort((a, b) => a.line - b.line);
@@ -94,4 +110,53 @@ export async function submitLines(
     summary.pending.push({ bulkId: operation.bulkId, items: operation.lines.length, acceptedAt });
   }
   return { file: { first, last, outcomes, pending }, summary };
+}
+
+/**
+ * What a batch sent, for the changes table: pending under its bulk id once accepted, dropped when in
+ * doubt. A table that fails is logged and counted; the job goes on, and the next run sends again.
+ */
+class SentFields {
+  private readonly sent = new Map<string, SentCustomer>();
+
+  constructor(
+    private readonly services: BatchDependencies,
+    private readonly fields: Map<number, string[] | undefined>,
+    private readonly deadlineAt: number,
+  ) {}
+
+  know(updates: Array<{ id: string }>, lineOf: Map<string, number>): void {
+    for (const update of updates) {
+      const line = lineOf.get(update.id.toLowerCase());
+      const hashes = fieldHashes(update as never);
+      this.sent.set(update.id.toLowerCase(), { id: update.id, hashes, whole: this.fields.get(line as number) === undefined });
+      this.services.counters.count("FieldsSent", Object.keys(hashes).length);
+    }
+  }
+
+  async pending(bulkId: string, customerIds: string[]): Promise<FieldHashes[]> {
+    const customers = this.of(customerIds);
+    await this.kept("pending", () => this.services.changes?.pending(bulkId, customers, this.deadlineAt));
+    return customers.map(({ hashes }) => hashes);
+  }
+
+  async inDoubt(customerIds: string[]): Promise<void> {
+    await this.kept("inDoubt", () => this.services.changes?.inDoubt(this.of(customerIds), this.deadlineAt));
+  }
+
+  private of(customerIds: string[]): SentCustomer[] {
+    return customerIds.map((id) => this.sent.get(id.toLowerCase()) ?? { id, hashes: {} });
+  }
+
+  private async kept(what: string, write: () => Promise<void> | undefined): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      this.services.counters.count("ChangesNotKept");
+      this.services.log.warn("the changes table could not be written: the next run sends these customers again", {
+        what,
+        error: (error as Error).name,
+      });
+    }
+  }
 }

@@ -4,11 +4,22 @@
 // nothing is pending or the status timeout passes.
 import { KustomerError } from "../contract/kustomer-errors.ts";
 import type { OperationStatus } from "../contract/results.ts";
+import type { ChangeLedger } from "../core/changes.ts";
 import { verdictOf } from "../core/verdict.ts";
 import type { KustomerApi } from "../kustomer/client.ts";
 import { getBulkStatuses } from "../kustomer/status.ts";
-import type { Log } from "../platform/observability.ts";
-import { accountFor, allLines, count, type Ledger, type LedgerBatch, type LineState, zeroCounts } from "./ledger.ts";
+import type { Counters, Log } from "../platform/observability.ts";
+import {
+  accountFor,
+  allLines,
+  count,
+  type Ledger,
+  type LedgerBatch,
+  type LineOutcome,
+  type LineState,
+  type PendingOperation,
+  zeroCounts,
+} from "./ledger.ts";
 import { batchKey, ledgerKey, pendingOf, type RecordedBatch } from "./run-files.ts";
 import type { JobStore } from "./store.ts";
 
@@ -20,6 +31,9 @@ export interface FollowOptions {
   /** How long a bulk id this job recorded may read 404 before its lines are in doubt (CONTRACT §2.6). */
   notFoundGraceMs: number;
   now?: () => number;
+  /** With the changes table: what Kustomer applied becomes current, what it failed or left in doubt does not. */
+  changes?: ChangeLedger;
+  counters?: Counters;
 }
 
 /** What a status read decided of an operation: Kustomer's account of it, or all its lines in one state. */
@@ -30,13 +44,20 @@ type Verdict = { status: OperationStatus } | { state: LineState; reason: string 
  * there too, then the counts in its ledger entry. A call cut off between the two finds the counts
  * in the file and does not lose or repeat them.
  */
-async function settle(store: JobStore, run: string, batch: LedgerBatch, decided: Map<string, Verdict>): Promise<void> {
+async function settle(
+  store: JobStore,
+  run: string,
+  batch: LedgerBatch,
+  decided: Map<string, Verdict>,
+  options: FollowOptions,
+): Promise<void> {
   const file = await store.getJson<RecordedBatch>(batchKey(run, batch.first));
   file.settled ??= {};
   for (const operation of file.pending.filter(({ bulkId }) => decided.has(bulkId))) {
     const verdict = decided.get(operation.bulkId) as Verdict;
     const outcomes =
       "status" in verdict ? accountFor(operation, verdict.status).outcomes : allLines(operation, verdict.state, verdict.reason);
+    if (operation.hashes) await keepChanges(operation, outcomes, options);
     file.outcomes.push(...outcomes);
     const counts = zeroCounts();
     for (const outcome of outcomes) count(counts, outcome.state);
@@ -96,8 +117,46 @@ export async function follow(store: JobStore, run: string, options: FollowOption
       else if (verdict.kind === "lost") decide(batch, operation.bulkId, { state: "inDoubt", reason: verdict.reason });
       else running = true;
     });
-    await Promise.all([...decided].map(([batch, verdicts]) => settle(store, run, batch, verdicts)));
+    await Promise.all([...decided].map(([batch, verdicts]) => settle(store, run, batch, verdicts, options)));
   }
   await store.put(ledgerKey(run), JSON.stringify(ledger));
   return { pending: pendingOf(ledger) };
+}
+
+/**
+ * The changes table told what Kustomer made of an operation: applied hashes become current (if the
+ * pending record still names this bulk id), failed ones are dropped, and in-doubt fields lose their
+ * current hashes. Written before the batch's file, so a call cut off between the two writes again.
+ */
+async function keepChanges(operation: PendingOperation, outcomes: LineOutcome[], options: FollowOptions): Promise<void> {
+  const { changes, deadlineAt } = options;
+  if (!changes) return;
+  const stateOf = new Map(outcomes.map((outcome) => [outcome.line, outcome.state]));
+  const customers = operation.customerIds.map((id, position) => ({
+    id,
+    hashes: operation.hashes?.[position] ?? {},
+    state: stateOf.get(operation.lines[position] as number) ?? "applied",
+  }));
+  try {
+    await changes.applied(
+      operation.bulkId,
+      customers.filter(({ state }) => state === "applied"),
+      deadlineAt,
+    );
+    await changes.failed(
+      operation.bulkId,
+      customers.filter(({ state }) => state === "failed").map(({ id }) => id),
+      deadlineAt,
+    );
+    await changes.inDoubt(
+      customers.filter(({ state }) => state === "inDoubt"),
+      deadlineAt,
+    );
+  } catch (error) {
+    options.counters?.count("ChangesNotKept");
+    options.log.warn("the changes table could not be written: the next run sends these customers again", {
+      bulkId: operation.bulkId,
+      error: (error as Error).name,
+    });
+  }
 }

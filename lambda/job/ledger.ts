@@ -3,8 +3,10 @@
 // the run's ledger (results/<run>/ledger.json) holds one small entry a batch, with its counts and the
 // bulk operations still to follow.
 
-import { type CustomerFailure, type OperationStatus, REJECTED } from "../contract/results.ts";
+import { REJECTED } from "../contract/names.ts";
+import type { CustomerFailure, OperationStatus } from "../contract/results.ts";
 import { account } from "../core/accounting.ts";
+import type { FieldHashes } from "../core/changes.ts";
 
 /** A line's state when it is not applied (CONTRACT §2.6). */
 export type LineState = "failed" | "inDoubt" | "unsent";
@@ -29,6 +31,8 @@ export interface PendingOperation {
   bulkId: string;
   lines: number[];
   customerIds: string[];
+  /** With the changes table: the hashes each customer's request carried, to make current once applied. */
+  hashes?: FieldHashes[];
 }
 
 /** One batch's file: every line that is not applied, and the operations not settled yet. */
@@ -54,6 +58,8 @@ export interface BatchSummary extends StateCounts {
   first: number;
   /** Lines in operations Kustomer accepted. */
   sent: number;
+  /** Lines not sent: Kustomer already holds their values (CONTRACT §2.7). */
+  unchanged?: number;
   pending: FollowedOperation[];
 }
 
@@ -62,6 +68,8 @@ export interface LedgerBatch extends BatchSummary {
   count: number;
   /** A batch with no file: every line of it in one state, for one reason. */
   whole?: { state: LineState; reason: string };
+  /** With the changes table, a batch with no file: the lines it was to send (the rest are unchanged). */
+  sends?: number[];
 }
 
 export interface Ledger {
@@ -78,11 +86,12 @@ export function count(counts: StateCounts, state: LineState | "applied", lines =
 }
 
 /** The totals of the whole run. */
-export function totalsOf(ledger: Ledger): StateCounts & { sent: number } {
-  const totals = { ...zeroCounts(), sent: 0 };
+export function totalsOf(ledger: Ledger): StateCounts & { sent: number; unchanged: number } {
+  const totals = { ...zeroCounts(), sent: 0, unchanged: 0 };
   for (const batch of ledger.batches) {
     for (const state of ["applied", "failed", "inDoubt", "unsent"] as const) totals[state] += batch[state];
     totals.sent += batch.sent;
+    totals.unchanged += batch.unchanged ?? 0;
   }
   return totals;
 }

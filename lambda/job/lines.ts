@@ -121,25 +121,37 @@ function decode(parts: Buffer[], held: number, tooLong: boolean, line: number, s
   return { line, text: raw.toString("utf8"), start, bytes };
 }
 
+/** Lines one range may span when only changed lines are sent (CONTRACT §2.7): a child's read stays bounded. */
+export const MAX_LINES_PER_RANGE = 10_000;
+
 /**
  * Cuts a stream of the file's lines (each with its byte length, newline included) into ranges of at
- * most LINES_PER_BATCH non-blank lines. Constant memory: only the current range is held.
+ * most LINES_PER_BATCH non-blank lines to send, and MAX_LINES_PER_RANGE lines in all. Constant memory:
+ * only the current range is held. `sends` tells which lines go out (all of them by default).
  */
-export async function* rangesOf(lines: AsyncIterable<ReadLine>): AsyncGenerator<LineRange & { count: number }> {
-  let current: (LineRange & { count: number }) | undefined;
+export async function* rangesOf(
+  lines: AsyncIterable<ReadLine>,
+  sends: (read: ReadLine) => boolean = () => true,
+): AsyncGenerator<LineRange & { count: number }> {
+  let current: (LineRange & { count: number; sending: number }) | undefined;
   let offset = 0;
   for await (const read of lines) {
     if (!isBlank(read)) {
-      current ??= { first: read.line, last: read.line, start: offset, end: offset, count: 0 };
+      current ??= { first: read.line, last: read.line, start: offset, end: offset, count: 0, sending: 0 };
       current.last = read.line;
       current.end = offset + read.bytes;
       current.count += 1;
+      if (sends(read)) current.sending += 1;
     }
     offset += read.bytes;
-    if (current?.count === LINES_PER_BATCH) {
-      yield current;
+    if (current && (current.sending === LINES_PER_BATCH || current.count === MAX_LINES_PER_RANGE)) {
+      const { sending: _, ...range } = current;
+      yield range;
       current = undefined;
     }
   }
-  if (current) yield current;
+  if (current) {
+    const { sending: _, ...range } = current;
+    yield range;
+  }
 }

@@ -90,6 +90,8 @@ export async function writeReport({ totals, batches, lines, bytes, batchFile, re
     }
     if (!batch || line < batch.first || settledAll(batch)) continue;
     let outcome: Omit<LineOutcome, "line"> | undefined = batch.whole;
+    // A batch that failed whole failed only the lines it was to send: the others were unchanged.
+    if (outcome && batch.sends && !batch.sends.includes(line)) continue;
     if (!outcome) {
       current ??= await load(index);
       outcome = current?.get(line);

@@ -6,9 +6,9 @@
 //   follow  - (follow.ts) reads the operations not complete yet, settling each batch's file (repeated);
 //   report  - the report and the retry file, streamed in file order.
 // No step holds a line's data for the whole job: the ledger keeps one entry a batch of 100 lines.
-import type { BulkDependencies } from "../core/submit.ts";
-import { submitLines } from "./batch.ts";
+import { type BatchDependencies, submitLines } from "./batch.ts";
 import type { ChildResults } from "./children.ts";
+import { type ComparedLine, type CompareOptions, compared, type LineChange } from "./compare.ts";
 import { CustomerLines } from "./customer-lines.ts";
 import { allLines, type BatchFile, count, type Ledger, type LedgerBatch, type LineState, totalsOf, zeroCounts } from "./ledger.ts";
 import { type JobLine, type LineRange, nonBlank, type ReadLine, rangesOf } from "./lines.ts";
@@ -26,22 +26,29 @@ export interface BatchItem extends LineRange {
   /** The job file's version when planned: every read names it. */
   version?: string;
   duplicates?: Array<[number, number]>;
+  /** With the changes table: the lines of the range to send (the rest are unchanged), whole or in part. */
+  changes?: LineChange[];
 }
 
 export interface Plan {
   lines: number;
   batches: number;
+  /** Lines not sent because Kustomer already holds their values (CONTRACT §2.7). */
+  unchanged: number;
   batchesKey: string;
   mapResultsPrefix: string;
 }
 
-export async function plan(store: JobStore, key: string, run: string): Promise<Plan> {
+export async function plan(store: JobStore, key: string, run: string, comparing?: CompareOptions): Promise<Plan> {
   const customers = new CustomerLines();
   const version = await store.version(key);
   const items = store.writer(runKey(run, "batches.json"));
   let batches = 0;
   let lines = 0;
   let duplicates: Array<[number, number]> = [];
+  const repeated = new Set<number>();
+  let changes: LineChange[] = [];
+  let unchanged = 0;
   // Each line's customer is noted as the ranges are cut, in the same single pass over the file.
   async function* noted(source: AsyncIterable<ReadLine>) {
     for await (const read of source) {
@@ -53,15 +60,29 @@ export async function plan(store: JobStore, key: string, run: string): Promise<P
           // Not JSON: the child says so.
         }
         const earlier = typeof id === "string" ? customers.firstLineOf(id.toLowerCase(), read.line) : undefined;
-        if (earlier !== undefined) duplicates.push([read.line, earlier]);
+        if (earlier !== undefined) {
+          duplicates.push([read.line, earlier]);
+          if (comparing) repeated.add(read.line);
+        }
       }
       yield read;
     }
   }
+  async function* planned(source: AsyncIterable<ReadLine>): AsyncGenerator<ReadLine> {
+    if (!comparing) return yield* source;
+    for await (const read of compared(source, (line) => repeated.delete(line), comparing)) {
+      if (read.change) changes.push(read.change);
+      yield read;
+    }
+  }
+  const sends = comparing ? (read: ReadLine) => (read as ComparedLine).change !== undefined : undefined;
   await items.write("[");
-  for await (const { count: lineCount, ...range } of rangesOf(noted(store.lines(key, undefined, version)))) {
+  for await (const { count: lineCount, ...range } of rangesOf(planned(noted(store.lines(key, undefined, version))), sends)) {
     const mine = duplicates.filter(([line]) => line <= range.last);
     duplicates = duplicates.filter(([line]) => line > range.last);
+    const sending = changes.filter(([line]) => line <= range.last);
+    changes = changes.filter(([line]) => line > range.last);
+    if (comparing) unchanged += lineCount - sending.length;
     const item: BatchItem = {
       step: "lines",
       bucket: store.name,
@@ -71,6 +92,7 @@ export async function plan(store: JobStore, key: string, run: string): Promise<P
       count: lineCount,
       version,
       ...(mine.length ? { duplicates: mine } : {}),
+      ...(comparing ? { changes: sending } : {}),
     };
     await items.write(`${batches ? "," : ""}\n${JSON.stringify(item)}`);
     batches += 1;
@@ -78,20 +100,26 @@ export async function plan(store: JobStore, key: string, run: string): Promise<P
   }
   await items.write("\n]\n");
   await items.end();
-  return { lines, batches, batchesKey: runKey(run, "batches.json"), mapResultsPrefix: runKey(run, "map") };
+  return { lines, batches, unchanged, batchesKey: runKey(run, "batches.json"), mapResultsPrefix: runKey(run, "map") };
 }
 
-/** One child: its lines sent once. A retried child whose batch was already recorded sends nothing again. */
-export async function lines(store: JobStore, item: BatchItem, services: BulkDependencies, deadlineAt: number) {
+/**
+ * One child: its lines sent once. A retried child whose batch was already recorded sends nothing again.
+ * With the changes table, only the lines its item names are read and sent, with their changed fields.
+ */
+export async function lines(store: JobStore, item: BatchItem, services: BatchDependencies, deadlineAt: number) {
   if (await store.exists(batchKey(item.run, item.first)))
     return (await store.getJson<RecordedBatch>(batchKey(item.run, item.first))).summary;
+  const fields = item.changes ? new Map(item.changes.map(([line, only]) => [line, only])) : undefined;
   const read: JobLine[] = [];
-  for await (const line of nonBlank(store.lines(item.key, item, item.version))) read.push(line);
+  if (!fields || fields.size > 0)
+    for await (const line of nonBlank(store.lines(item.key, item, item.version))) if (!fields || fields.has(line.line)) read.push(line);
   const { file, summary } = await submitLines(
-    { first: item.first, last: item.last, lines: read, duplicates: item.duplicates },
+    { first: item.first, last: item.last, lines: read, duplicates: item.duplicates, ...(fields ? { fields } : {}) },
     services,
     deadlineAt,
   );
+  if (fields) summary.unchanged = item.count - fields.size;
   await store.put(batchKey(item.run, item.first), JSON.stringify({ ...file, summary }));
   return summary;
 }
@@ -137,7 +165,15 @@ export async function collect(store: JobStore, run: string, children: ChildResul
     ...zeroCounts(),
     sent: 0,
     pending: [],
+    ...(item.changes ? { unchanged: item.count - item.changes.length } : {}),
   });
+  /** A batch's lines in one state: with the changes table, only those it was to send. */
+  const wholeOf = (item: BatchItem, whole: LedgerBatch["whole"]) => ({
+    whole,
+    ...(item.changes ? { sends: item.changes.map(([line]) => line) } : {}),
+  });
+  /** The lines a batch was to send: all of them, or only the changed ones. */
+  const sendsOf = (item: BatchItem) => item.changes?.length ?? item.count;
   const byFirst = new Map(planned.map((item) => [item.first, item]));
   for await (const child of children) {
     const item = byFirst.get(child.first);
@@ -152,8 +188,8 @@ export async function collect(store: JobStore, run: string, children: ChildResul
           ? "failed"
           : "inDoubt";
       const entry = entryOf(item);
-      count(entry, state, item.count);
-      entries.set(item.first, { ...entry, whole: { state, reason: reasonOf(child.error, child.cause) } });
+      count(entry, state, sendsOf(item));
+      entries.set(item.first, { ...entry, ...wholeOf(item, { state, reason: reasonOf(child.error, child.cause) }) });
     }
   }
   const why = mapFailed ? ` (${reasonOf(mapFailed.Error, mapFailed.Cause)})` : "";
@@ -167,14 +203,17 @@ export async function collect(store: JobStore, run: string, children: ChildResul
     if (!entry) {
       entry = entryOf(item);
       const state: LineState = neverStarted.has(item.first) || nothingRan ? "unsent" : "inDoubt";
-      count(entry, state, item.count);
-      entry.whole = {
-        state,
-        reason:
-          state === "unsent"
-            ? `not sent: the job stopped before this line's batch ran${why}`
-            : `the job stopped with no record of this line's batch${why}; it may have been sent`,
-      };
+      count(entry, state, sendsOf(item));
+      Object.assign(
+        entry,
+        wholeOf(item, {
+          state,
+          reason:
+            state === "unsent"
+              ? `not sent: the job stopped before this line's batch ran${why}`
+              : `the job stopped with no record of this line's batch${why}; it may have been sent`,
+        }),
+      );
     }
     ledger.lines += item.count;
     ledger.batches.push(entry);
@@ -209,7 +248,7 @@ export async function report(
       ? `following bulk operation ${bulkId} stopped (${reasonOf(followFailed.Error, followFailed.Cause)}): what Kustomer made of it is not known`
       : `Kustomer did not complete bulk operation ${bulkId} within ${statusTimeoutMinutes} minutes`;
   return writeReport({
-    totals: { lines: ledger.lines, ...totalsOf(ledger), unchanged: 0 },
+    totals: { lines: ledger.lines, ...totalsOf(ledger) },
     batches: ledger.batches,
     lines: nonBlank(store.lines(key, undefined, ledger.version)),
     bytes: (start, end) => store.bytes(key, start, end, ledger.version),

@@ -2,7 +2,8 @@
 // per-customer results, and Kustomer's two error shapes (with the masking of what they may quote).
 import * as z from "zod/mini";
 import type { KustomerErrorDetail } from "../contract/kustomer-errors.ts";
-import { type CustomerFailure, REJECTED } from "../contract/results.ts";
+import { REJECTED } from "../contract/names.ts";
+import type { CustomerFailure } from "../contract/results.ts";
 
 /** What PUT /v1/customers/bulk and GET /v1/bulk/{id} both answer: the bulk operation resource. */
 export const bulkOperationResponse = z.object({

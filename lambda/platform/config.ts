@@ -93,6 +93,10 @@ const variables = z.object({
   IDEMPOTENCY_TTL_SECONDS: integer(1, 30 * 86_400, 86_400),
   /** How long a bulk id this service recorded may read 404 before its customers are in doubt (CONTRACT §2.6). */
   KUSTOMER_NOT_FOUND_GRACE_SECONDS: integer(0, 86_400, 300),
+  /** What Kustomer last applied, per customer and field: only changes are sent when set (CONTRACT §2.7). */
+  CHANGES_TABLE_NAME: variable(z.optional(z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoDB table name")))),
+  /** How long a customer's hashes are trusted since it was last sent whole. */
+  CHANGES_TTL_DAYS: integer(1, 365, 30),
   /** Where lists too long for an outcome event are kept (the job bucket). */
   RESULTS_BUCKET_NAME: variable(z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name")))),
 });
@@ -145,6 +149,7 @@ const environmentSchema = z.pipe(
     idempotency: env.IDEMPOTENCY_TABLE_NAME
       ? { tableName: env.IDEMPOTENCY_TABLE_NAME, ttlSeconds: env.IDEMPOTENCY_TTL_SECONDS }
       : undefined,
+    changes: env.CHANGES_TABLE_NAME ? { tableName: env.CHANGES_TABLE_NAME, ttlDays: env.CHANGES_TTL_DAYS } : undefined,
   })),
 );
 

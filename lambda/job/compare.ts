@@ -1,0 +1,90 @@
+// A job's comparison (CONTRACT §2.7), made while it plans and before it cuts batches, so that its
+// requests carry only changed customers: each valid line's fields are compared with what Kustomer last
+// applied, a window of 100 lines per table read. A line that cannot be compared (unreadable, invalid,
+// repeated) is sent as it is, for its batch to report; a table that fails sends everything.
+import { splitBatch } from "../contract/validation.ts";
+import { type ChangeLedger, compare, fieldHashes } from "../core/changes.ts";
+import type { Counters, Log } from "../platform/observability.ts";
+import { LINES_PER_BATCH, type ReadLine } from "./lines.ts";
+
+export interface CompareOptions {
+  ledger: ChangeLedger;
+  /** Send every line, and refresh every hash. */
+  fullResync: boolean;
+  deadlineAt: number;
+  log: Log;
+  counters: Counters;
+}
+
+/** A line to send: whole, or its id and these fields only. */
+export type LineChange = [line: number] | [line: number, fields: string[]];
+
+/** A line as planned: `change` says how it goes out; absent, it is unchanged (or blank). */
+export type ComparedLine = ReadLine & { change?: LineChange };
+
+const isBlank = (read: ReadLine) => !read.unreadable && read.text.trim() === "";
+
+/** The lines in order, each marked; `repeated` names the lines an earlier line's customer repeats. */
+export async function* compared(
+  source: AsyncIterable<ReadLine>,
+  repeated: (line: number) => boolean,
+  options: CompareOptions,
+): AsyncGenerator<ComparedLine> {
+  let window: ComparedLine[] = [];
+  let filled = 0;
+  for await (const read of source) {
+    window.push(read);
+    if (!isBlank(read)) filled += 1;
+    if (filled === LINES_PER_BATCH) {
+      yield* await decide(window, repeated, options);
+      window = [];
+      filled = 0;
+    }
+  }
+  yield* await decide(window, repeated, options);
+}
+
+async function decide(window: ComparedLine[], repeated: (line: number) => boolean, options: CompareOptions): Promise<ComparedLine[]> {
+  const candidates: Array<{ read: ComparedLine; item: unknown }> = [];
+  for (const read of window) {
+    if (isBlank(read)) continue;
+    read.change = [read.line];
+    if (read.unreadable || repeated(read.line)) continue;
+    try {
+      candidates.push({ read, item: JSON.parse(read.text) });
+    } catch {
+      // Not JSON: its batch says so.
+    }
+  }
+  if (options.fullResync || candidates.length === 0) return window;
+  const { command, rejected } = splitBatch(candidates.map(({ item }) => item));
+  const refused = new Set(rejected.map(({ index }) => index));
+  const valid = candidates.filter((_, index) => !refused.has(index));
+  const updates = command?.body ?? [];
+  let current = new Map<string, Record<string, string>>();
+  try {
+    current = await options.ledger.current(
+      updates.map(({ id }) => id),
+      options.deadlineAt,
+    );
+  } catch (error) {
+    // Never skip on doubt: what could not be compared is sent.
+    options.counters.count("ChangesNotKept");
+    options.log.warn("the changes table could not be read: these lines are sent whole", {
+      lines: updates.length,
+      error: (error as Error).name,
+    });
+    return window;
+  }
+  let unchanged = 0;
+  updates.forEach((update, index) => {
+    const { read } = valid[index] as (typeof valid)[number];
+    const change = compare(fieldHashes(update), current.get(update.id.toLowerCase()));
+    if (change.kind === "unchanged") {
+      read.change = undefined;
+      unchanged += 1;
+    } else if (change.kind === "fields") read.change = [read.line, change.fields];
+  });
+  if (unchanged > 0) options.counters.count("CustomersUnchanged", unchanged);
+  return window;
+}

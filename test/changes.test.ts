@@ -1,0 +1,218 @@
+// Sending only what changed (CONTRACT §2.7), through `npm run job`'s own driver against the sandbox,
+// with the changes table on a real local DynamoDB (dynalite) reached by the real SDK: a resync of
+// unchanged lines costs no request, a changed field goes out alone with the id, and what Kustomer
+// failed or left in doubt is sent again on the next run.
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
+import type { JobServices, runJob as RunJob } from "../local/job.ts";
+import { customerUpdate } from "./support/fixtures.ts";
+import { startWorld, type World } from "./support/harness.ts";
+
+const TABLE = "kbu-changes";
+let dynamodb: LocalDynamoDb;
+let world: World;
+let services: JobServices;
+let runJob: typeof RunJob;
+let directory: string;
+
+beforeAll(async () => {
+  dynamodb = await startLocalDynamoDb([TABLE]);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
+  world = await startWorld({ CHANGES_TABLE_NAME: TABLE, KUSTOMER_MAX_ATTEMPTS: "2" });
+  services = (await import("../lambda/services.ts")).servicesFor(process.env);
+  ({ runJob } = await import("../local/job.ts"));
+  directory = await mkdtemp(join(tmpdir(), "kbu-changes-"));
+});
+beforeEach(() => {
+  world.kustomer.reset();
+  dynamodb.faults.length = 0;
+});
+afterAll(async () => {
+  await world.stop();
+  await dynamodb.stop();
+  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  await rm(directory, { recursive: true, force: true });
+});
+
+type Update = ReturnType<typeof customerUpdate> & Record<string, unknown>;
+
+/** Customers of their own for each test, so that one test's hashes are not another's. */
+let nextCustomer = 1;
+function customers(count: number, unknownToKustomer?: number): Update[] {
+  const start = nextCustomer;
+  nextCustomer += count;
+  const updates = Array.from({ length: count }, (_, index) => customerUpdate(start + index) as Update);
+  world.kustomer.addCustomers(updates.filter((_, index) => index !== unknownToKustomer).map(({ id }) => ({ id })));
+  return updates;
+}
+
+let files = 0;
+async function run(updates: Update[], fullResync = false) {
+  const file = join(directory, `updates-${(files += 1)}.jsonl`);
+  await writeFile(file, `${updates.map((update) => JSON.stringify(update)).join("\n")}\n`);
+  const puts = world.kustomer.bulkPuts.length;
+  const summary = await runJob(file, {
+    services,
+    concurrency: 4,
+    pollMs: 1,
+    retryDelayMs: 1,
+    fullResync,
+    onProgress: () => world.advance(1_000),
+  });
+  const sent = world.kustomer.bulkPuts.slice(puts).map((put) => put.body as Array<Record<string, unknown>>);
+  const report = JSON.parse(await readFile(`${file}.report.json`, "utf8")) as { failures: Array<{ line: number; state: string }> };
+  return { summary, sent, report };
+}
+
+/** A fixed pseudo-random choice, so a failure can be replayed. */
+function spread(count: number, of: number, seed = 7): number[] {
+  const chosen = new Set<number>();
+  let state = seed;
+  while (chosen.size < count) {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    chosen.add(state % of);
+  }
+  return [...chosen];
+}
+
+describe("a job with the changes table", () => {
+  it("sends 10,000 lines once, costs no request the second time, and then sends only the 500 changed, 100 a request, each with its id and that field", async () => {
+    const updates = customers(10_000);
+
+    const first = await run(updates);
+    expect(first.summary).toMatchObject({ lines: 10_000, sent: 10_000, applied: 10_000, unchanged: 0 });
+    expect(first.sent).toHaveLength(100);
+
+    const second = await run(updates);
+    expect(second.summary).toMatchObject({ lines: 10_000, sent: 0, applied: 0, failed: 0, inDoubt: 0, unsent: 0, unchanged: 10_000 });
+    expect(second.sent).toHaveLength(0);
+    expect(second.report.failures).toEqual([]);
+
+    const changed = new Set(spread(500, 10_000));
+    const renamed = updates.map((update, index) => (changed.has(index) ? { ...update, name: `Renamed ${index}` } : update));
+    const third = await run(renamed);
+    expect(third.summary).toMatchObject({ lines: 10_000, sent: 500, applied: 500, unchanged: 9_500 });
+    expect(third.sent).toHaveLength(5);
+    for (const body of third.sent) {
+      expect(body).toHaveLength(100);
+      for (const item of body) expect(Object.keys(item).sort()).toEqual(["_clientRef", "id", "name"]);
+    }
+    expect(
+      third.sent
+        .flat()
+        .map(({ id }) => id)
+        .sort(),
+    ).toEqual([...changed].map((index) => updates[index]!.id).sort());
+
+    // Now current: the renamed values cost nothing again.
+    expect((await run(renamed)).sent).toHaveLength(0);
+  });
+
+  it("sends a changed custom attribute alone inside custom", async () => {
+    const updates = customers(10);
+    await run(updates);
+    const changed = updates.map((update, index) =>
+      index === 3 ? { ...update, custom: { ...update.custom, loyaltyTierStr: "platinum" } } : update,
+    );
+
+    const { summary, sent } = await run(changed);
+
+    expect(summary).toMatchObject({ sent: 1, applied: 1, unchanged: 9 });
+    expect(sent).toEqual([[{ id: updates[3]!.id, custom: { loyaltyTierStr: "platinum" }, _clientRef: updates[3]!.id }]]);
+  });
+
+  it("sends again what Kustomer failed, and a field left in doubt even when the source goes back to the old value", async () => {
+    // Kustomer does not know one customer yet.
+    const updates = customers(200, 10);
+    const gone = updates[10]!.id;
+    expect((await run(updates)).summary).toMatchObject({ applied: 199, failed: 1 });
+    // The second request's connection drops after it went out, on both of the client's attempts.
+    world.kustomer.inject({
+      method: "PUT",
+      match: (request) => JSON.stringify(request.body).includes(updates[150]!.id),
+      times: 2,
+      fault: { reset: true },
+    });
+    const renamed = updates.map((update, index) => ({ ...update, name: `Renamed ${index}` }));
+    const failing = await run(renamed);
+    expect(failing.summary).toMatchObject({ applied: 99, failed: 1, inDoubt: 100, unchanged: 0 });
+
+    // The source goes back to the old names. The in-doubt ones may hold the new name: their name goes
+    // out again. The failed one was never applied: it goes out whole.
+    world.kustomer.addCustomers([{ id: gone }]);
+    const back = await run(updates);
+    expect(back.summary).toMatchObject({ sent: 200, applied: 200, unchanged: 0 });
+    const items = new Map(back.sent.flat().map((item) => [item.id as string, Object.keys(item).sort()]));
+    for (const update of updates.slice(100)) expect(items.get(update.id)).toEqual(["_clientRef", "id", "name"]);
+    expect(items.get(gone)).toEqual(["_clientRef", ...Object.keys(updates[10]!)].sort());
+
+    expect((await run(updates)).summary).toMatchObject({ sent: 0, unchanged: 200 });
+  });
+
+  it("sends everything with a full resync, and refreshes the hashes", async () => {
+    const updates = customers(150);
+    await run(updates);
+
+    const full = await run(updates, true);
+    expect(full.summary).toMatchObject({ lines: 150, sent: 150, applied: 150, unchanged: 0 });
+    expect(full.sent.flat()).toHaveLength(150);
+    expect(Object.keys(full.sent[0]![0]!).sort()).toEqual(["_clientRef", ...Object.keys(updates[0]!)].sort());
+
+    expect((await run(updates)).summary).toMatchObject({ sent: 0, unchanged: 150 });
+  });
+
+  it("sends everything when the table cannot be read, and says so in the log", async () => {
+    const updates = customers(100);
+    await run(updates);
+    // More than the SDK's attempts at the one read.
+    dynamodb.faults.push(...Array(10).fill("InternalServerError"));
+
+    const { summary } = await run(updates);
+
+    expect(summary).toMatchObject({ sent: 100, applied: 100, unchanged: 0 });
+    expect(world.logs.join("")).toContain("the changes table could not be read: these lines are sent whole");
+  });
+
+  it("still fails an invalid or repeated line, by its line number, and counts the rest unchanged", async () => {
+    const updates = customers(20);
+    await run(updates);
+    const lines: Update[] = [...updates];
+    lines[4] = { ...updates[4]!, gender: "x" };
+    lines.push(updates[7]!);
+
+    const { summary, report } = await run(lines);
+
+    expect(summary).toMatchObject({ lines: 21, sent: 0, failed: 2, unchanged: 19 });
+    expect(report.failures.map(({ line, state }) => [line, state])).toEqual([
+      [5, "failed"],
+      [21, "failed"],
+    ]);
+  });
+});
+
+describe("the change ledger in DynamoDB", () => {
+  it("makes hashes current only from the pending record that still names the bulk id: an overlapping run's older promotion is dropped", async () => {
+    const { DynamoDbChangeLedger } = await import("../lambda/adapters/aws/changes-table.ts");
+    const ledger = new DynamoDbChangeLedger(TABLE, 30);
+    const deadlineAt = Date.now() + 10_000;
+    const id = customerUpdate(90_001).id;
+    await ledger.pending("older", [{ id, hashes: { name: "old-hash" } }], deadlineAt);
+    await ledger.pending("newer", [{ id, hashes: { name: "new-hash" } }], deadlineAt);
+
+    await ledger.applied("older", [{ id, hashes: { name: "old-hash" } }], deadlineAt);
+    expect((await ledger.current([id], deadlineAt)).get(id)).toEqual({});
+
+    await ledger.applied("newer", [{ id, hashes: { name: "new-hash" } }], deadlineAt);
+    expect(await ledger.current([id], deadlineAt)).toEqual(new Map([[id, { name: "new-hash" }]]));
+
+    // Failed keeps the current hashes; in doubt drops those of the fields sent.
+    await ledger.pending("third", [{ id, hashes: { name: "third-hash" } }], deadlineAt);
+    await ledger.failed("third", [id], deadlineAt);
+    expect((await ledger.current([id], deadlineAt)).get(id)).toEqual({ name: "new-hash" });
+    await ledger.inDoubt([{ id, hashes: { name: "third-hash" } }], deadlineAt);
+    expect((await ledger.current([id], deadlineAt)).get(id)).toEqual({});
+  });
+});
