@@ -106,6 +106,7 @@ export class BulkUpdateWorkflow extends Construct {
           command: JsonPath.objectAt("$$.Execution.Input"),
           attempt: JsonPath.numberAt("$.attempts"),
           settled: JsonPath.objectAt("$.settled"),
+          sent: JsonPath.stringAt("$.sent"),
         }),
         "$.submitted",
         { task: RESUBMIT_TASK },
@@ -118,6 +119,7 @@ export class BulkUpdateWorkflow extends Construct {
         "attempts.$": "States.MathAdd($.attempts, 1)",
         "retryAfterSeconds.$": "$.submitted.answer.retryAfterSeconds",
         "settled.$": "$.submitted.answer.settled",
+        "sent.$": "$.submitted.answer.sent",
       },
     }).next(new Wait(this, "WaitToResubmit", { time: WaitTime.secondsPath("$.retryAfterSeconds") }).next(resubmitTask));
 
@@ -143,6 +145,7 @@ export class BulkUpdateWorkflow extends Construct {
           requests: JsonPath.listAt("$.follow.requests"),
           submittedAt: JsonPath.numberAt("$.follow.submittedAt"),
           seen: JsonPath.listAt("$.seen"),
+          sent: JsonPath.stringAt("$.follow.sent"),
         }),
         "$.checked",
         { task: OUTCOME_TASK },

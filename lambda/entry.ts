@@ -38,7 +38,12 @@ async function handle(adapters: TriggerAdapter[], fallback: TriggerAdapter, even
     const valid = validateRequest(request, ready.maxItems, adapter.accepts);
     const caller = adapter.callerOf?.(event);
     const calls = new CountedCalls(ready.client);
-    const run = () => processRequest(valid, { ...ready, client: calls }, callerDeadlineAt, { earlier: adapter.settledOf?.(event), caller });
+    const run = () =>
+      processRequest(valid, { ...ready, client: calls }, callerDeadlineAt, {
+        earlier: adapter.settledOf?.(event),
+        sent: adapter.sentOf?.(event),
+        caller,
+      });
     // Only a command changes anything: reads are not keyed, nor read for a key. A key is the caller's
     // own: another caller's same key is another key (CONTRACT §2.4).
     const delivery = ready.idempotency && isCommand(valid) ? adapter.idempotencyKey?.(event) : undefined;

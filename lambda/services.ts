@@ -8,7 +8,6 @@ import { DynamoDbIdempotency, type Idempotency } from "./adapters/aws/idempotenc
 import { S3ListStore } from "./adapters/aws/list-store.ts";
 import { type ApiKeyProvider, SecretsManagerKeyProvider, StaticApiKeyProvider } from "./adapters/aws/secrets.ts";
 import { StepFunctionsStarter, type WorkflowStarter } from "./adapters/aws/workflow-starter.ts";
-import type { ChangeLedger } from "./core/changes.ts";
 import type { Services } from "./core/process-request.ts";
 import { KustomerClient } from "./kustomer/client.ts";
 import { type Config, loadConfig } from "./platform/config.ts";
@@ -27,8 +26,6 @@ export type HandlerServices = Services & {
   idempotency?: Idempotency;
   /** How long a recorded bulk id may read 404 before its customers are in doubt. */
   notFoundGraceMs: number;
-  /** What Kustomer last applied (CONTRACT §2.7): a job sends only what changed when it is set. */
-  changes?: ChangeLedger;
 };
 
 let cachedServices: HandlerServices | undefined;

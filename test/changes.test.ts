@@ -1,15 +1,18 @@
-// Sending only what changed (CONTRACT §2.7), through `npm run job`'s own driver against the sandbox,
-// with the changes table on a real local DynamoDB (dynalite) reached by the real SDK: a resync of
-// unchanged lines costs no request, a changed field goes out alone with the id, and what Kustomer
-// failed or left in doubt is sent again on the next run.
+// Sending only what changed (CONTRACT §2.7) against the sandbox, through `npm run job`'s own driver
+// and through the synthesized workflow, with the changes table on a real local DynamoDB (dynalite)
+// reached by the real SDK: a resync of unchanged customers costs no request, a changed field goes out
+// alone with the id, and what Kustomer failed or left in doubt is sent again on the next run.
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { COMPLETED_DETAIL_TYPE } from "../lambda/contract/names.ts";
+import type { SubmitResult } from "../lambda/contract/results.ts";
 import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
 import type { JobServices, runJob as RunJob } from "../local/job.ts";
+import { definitionFromTemplate, runStateMachine } from "../local/state-machines.ts";
 import { customerUpdate } from "./support/fixtures.ts";
-import { startWorld, type World } from "./support/harness.ts";
+import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 
 const TABLE = "kbu-changes";
 let dynamodb: LocalDynamoDb;
@@ -73,7 +76,8 @@ function spread(count: number, of: number, seed = 7): number[] {
   let state = seed;
   while (chosen.size < count) {
     state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    chosen.add(state % of);
+    // The high bits: an LCG's low bits repeat with a short period.
+    chosen.add(Math.floor((state / 2 ** 31) * of));
   }
   return [...chosen];
 }
@@ -214,5 +218,110 @@ describe("the change ledger in DynamoDB", () => {
     expect((await ledger.current([id], deadlineAt)).get(id)).toEqual({ name: "new-hash" });
     await ledger.inDoubt([{ id, hashes: { name: "third-hash" } }], deadlineAt);
     expect((await ledger.current([id], deadlineAt)).get(id)).toEqual({});
+  });
+});
+
+describe("the workflow with the changes table", () => {
+  const workflow = definitionFromTemplate({}, "Workflow");
+  let executions = 0;
+  /** One run of the synthesized workflow: its outcome event's detail, the bodies it sent, and its largest state. */
+  async function execute(command: Record<string, unknown>, beforeTask?: (state: string) => void) {
+    const puts = world.kustomer.bulkPuts.length;
+    const run = await runStateMachine(workflow, command, world.handler, () => lambdaContext(), {
+      executionName: `changes-${(executions += 1)}`,
+      beforeTask: (state) => {
+        if (state === "CheckStatus") world.advance(1_000);
+        beforeTask?.(state);
+      },
+    });
+    expect(run.events).toHaveLength(1);
+    const sent = world.kustomer.bulkPuts.slice(puts).map((put) => put.body as Array<Record<string, unknown>>);
+    // The command stays in the execution input: the states after the first carry the rest.
+    const afterStart = run.sizes.filter(({ state }) => !["HasCorrelationId?", "UseExecutionName", "UseCorrelationId"].includes(state));
+    const largestState = Math.max(...afterStart.flatMap(({ inputBytes, outputBytes }) => [inputBytes, outputBytes]));
+    return { ...(run.events[0] as { detailType: string; detail: Record<string, unknown> }), sent, largestState, visited: run.visited };
+  }
+  /** As many lean updates as fit the workflow's command, each with a name. */
+  function leanCustomers(count: number): Array<{ id: string; name: string }> {
+    const updates = customers(count).map(({ id }, index) => ({ id, name: `C${index}` }));
+    return updates;
+  }
+
+  it("costs no request the second time for the same 5,000 customers, and then sends only the 300 changed, 100 a request", async () => {
+    const body = leanCustomers(5_000);
+    const first = await execute({ body });
+    expect(first).toMatchObject({ detailType: COMPLETED_DETAIL_TYPE, detail: { items: 5_000, applied: 5_000, unchanged: 0 } });
+    expect(first.sent).toHaveLength(50);
+
+    const second = await execute({ body });
+    expect(second.detail).toMatchObject({ items: 5_000, applied: 0, failed: 0, inDoubt: 0, unsent: 0, unchanged: 5_000, bulkIds: [] });
+    expect(second.sent).toHaveLength(0);
+
+    const changed = new Set(spread(300, 5_000, 11));
+    const renamed = body.map((update, index) => (changed.has(index) ? { ...update, name: `Renamed ${index}` } : update));
+    const third = await execute({ body: renamed });
+    expect(third.detail).toMatchObject({ items: 5_000, applied: 300, unchanged: 4_700 });
+    expect(third.sent.map((request) => request.length)).toEqual([100, 100, 100]);
+    for (const item of third.sent.flat()) expect(Object.keys(item).sort()).toEqual(["_clientRef", "id", "name"]);
+    // The state carries a bitmap of what was sent, never the customers.
+    expect(third.largestState).toBeLessThan(20_000);
+
+    expect((await execute({ body: renamed })).sent).toHaveLength(0);
+  }, 120_000);
+
+  it("resubmits after a retryable failure only the requests of the changed customers that Kustomer did not accept", async () => {
+    const body = leanCustomers(1_000);
+    await execute({ body });
+    const changed = spread(300, 1_000, 5).sort((a, b) => a - b);
+    const renamed = body.map((update, index) => (changed.includes(index) ? { ...update, name: `Renamed ${index}` } : update));
+    // The second request of the changed customers fails both of its attempts.
+    const second = renamed[changed[100] as number]!.id;
+    world.kustomer.inject({
+      method: "PUT",
+      match: (request) => (request.body as Array<{ id: string }>).some((item) => item.id === second),
+      times: 2,
+      fault: { status: 503 },
+    });
+
+    const { detail, sent, visited } = await execute({ body: renamed });
+
+    expect(visited.filter((state) => state === "Resubmit")).toHaveLength(1);
+    expect(detail).toMatchObject({ items: 1_000, applied: 300, failed: 0, inDoubt: 0, unsent: 0, unchanged: 700 });
+    // Three requests, the refused one twice more: only the changed customers, each once accepted.
+    expect(sent.map((request) => request.length)).toEqual([100, 100, 100, 100, 100]);
+    const accepted = new Set(sent.flat().map(({ id }) => id));
+    expect([...accepted].sort()).toEqual(changed.map((index) => renamed[index]!.id).sort());
+    expect((await execute({ body: renamed })).sent).toHaveLength(0);
+  });
+
+  it("sends a changed custom attribute alone; fullResync sends everything; ids mode is always sent", async () => {
+    const updates = customers(5);
+    await execute({ body: updates });
+    const changed = updates.map((update, index) => (index === 2 ? { ...update, custom: { ...update.custom, ordersNum: 999 } } : update));
+
+    expect((await execute({ body: changed })).sent).toEqual([
+      [{ id: updates[2]!.id, custom: { ordersNum: 999 }, _clientRef: updates[2]!.id }],
+    ]);
+    const full = await execute({ body: changed, fullResync: true });
+    expect(full.detail).toMatchObject({ items: 5, applied: 5, unchanged: 0 });
+    expect(full.sent.flat()).toEqual(changed.map((update) => ({ ...update, _clientRef: update.id })));
+    const ids = updates.map(({ id }) => id);
+    const shared = await execute({ ids, body: [{ id: ids[0], tags: ["vip"] }] });
+    expect(shared.sent).toHaveLength(1);
+  });
+
+  it("shows in a dry run what would be sent, per customer and field, and sends nothing", async () => {
+    const updates = customers(3);
+    await execute({ body: updates });
+    const changed = [updates[0], { ...updates[1]!, name: "Grace", tags: ["new"] }, updates[2]];
+
+    const result = (await world.serviceHandler({ body: changed, dryRun: true }, lambdaContext())) as SubmitResult;
+
+    expect(result).toEqual({
+      status: "dryRun",
+      items: 3,
+      unchanged: 2,
+      operations: [{ bulkId: null, status: "planned", items: 1, customerIds: [updates[1]!.id], fields: [["name", "tags"]] }],
+    });
   });
 });

@@ -136,7 +136,7 @@ describe("HTTP requests", () => {
       "an unknown query parameter",
       { query: { dryrun: "true" } },
       400,
-      [{ path: "dryrun", message: "is not a query parameter; use ids or dryRun" }],
+      [{ path: "dryrun", message: "is not a query parameter; use ids, dryRun or fullResync" }],
     ],
     ["a dryRun that is not true or false", { query: { dryRun: "yes" } }, 400, [{ path: "dryRun", message: expect.any(String) }]],
     ["a wrong route", { path: "/customers" }, 404, [{ path: "", message: expect.stringContaining("no route for PUT") }]],

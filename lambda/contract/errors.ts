@@ -15,6 +15,8 @@ export interface SubmissionProgress {
   unsentCustomerIds: string[];
   /** The same, by request, for the workflow's resubmission: what it must not send again. */
   settled?: Settled;
+  /** With the changes table: which of the command's updates were to be sent (a bitmap); a resubmission sends the same. */
+  sent?: string;
 }
 
 /** Issues a message quotes; the answer lists more (MAX_LISTED_ISSUES). */

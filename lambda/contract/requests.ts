@@ -3,7 +3,7 @@
 // with zod/mini: the same checks and messages as full zod, a fraction of its load on a cold start.
 import * as z from "zod/mini";
 import "./zod-messages.ts";
-import { KUSTOMER_BULK_LIMIT } from "./limits.ts";
+import { KUSTOMER_BULK_LIMIT, MAX_COMMAND_ITEMS } from "./limits.ts";
 
 /** Kustomer ids are MongoDB ObjectIds, lowercase hex: an uppercase id is taken and sent in lowercase. */
 export const objectId = z.string().check(z.regex(/^[0-9a-f]{24}$/i, "must be a Kustomer id: 24 hexadecimal characters"), z.toLowerCase());
@@ -163,6 +163,8 @@ export const bulkUpdateCommandSchema = z.strictObject({
   ids: z.optional(idList),
   body: z.array(customerUpdateSchema).check(z.minLength(1, "must hold at least one customer update")),
   dryRun: z.optional(z.boolean()),
+  /** With the changes table (CONTRACT §2.7): send every update whole, and refresh what is recorded. */
+  fullResync: z.optional(z.boolean()),
   /** The caller's own reference, echoed in results and outcome events. */
   correlationId: z.optional(z.string().check(z.regex(/^[\x20-\x7E]{1,128}$/, "must be 1 to 128 printable ASCII characters"))),
 });
@@ -177,6 +179,9 @@ const bulkIds = z.array(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE))).che
 
 export const statusRequestSchema = z.strictObject({ action: z.literal("status"), bulkIds });
 
+/** A bitmap of MAX_COMMAND_ITEMS updates, in base64. */
+const SENT_MAX_LENGTH = Math.ceil(MAX_COMMAND_ITEMS / 8 / 3) * 4;
+
 /**
  * The workflow's question: are its command's operations all done, and what became of each customer?
  * The command is the execution's input; `requests` names, in the command's plan, each request's bulk
@@ -189,6 +194,8 @@ export const outcomeRequestSchema = z.strictObject({
   /** When the submit answered (epoch ms): a 404 soon after is Kustomer's lag (CONTRACT §2.6). */
   submittedAt: z.int().check(z.gte(0)),
   seen: z.array(z.nullable(z.string().check(z.maxLength(64)))).check(z.maxLength(KUSTOMER_BULK_LIMIT)),
+  /** With the changes table: which of the command's updates the submit sent (a bitmap); empty, all of them. */
+  sent: z.optional(z.base64().check(z.maxLength(SENT_MAX_LENGTH))),
 });
 
 /**

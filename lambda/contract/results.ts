@@ -12,12 +12,18 @@ export const operationSchema = z.object({
   items: z.number().int(),
   customerIds: z.array(z.string()),
   reason: z.optional(z.string()).meta({ description: "an inDoubt operation's cause: the error's name and message" }),
+  fields: z.optional(z.array(z.array(z.string()))).meta({
+    description: "a dry run with the changes table (CONTRACT §2.7): each customer's fields that would be sent, in customerIds' order",
+  }),
 });
 
 export const submitResultSchema = z.object({
   status: z.enum(["submitted", "dryRun"]),
   correlationId: z.string().optional().meta({ description: "the command's correlationId, when it has one" }),
   items: z.number().int(),
+  unchanged: z.number().int().optional().meta({
+    description: "with the changes table (CONTRACT §2.7): customers not sent, since Kustomer already holds their values",
+  }),
   operations: z.array(operationSchema),
   inDoubtCustomerIds: z.array(z.string()).optional().meta({
     description:

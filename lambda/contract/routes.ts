@@ -17,7 +17,7 @@ export interface HttpRoute {
 }
 
 export const HTTP_ROUTES: readonly HttpRoute[] = [
-  { method: "PUT", resource: "/customers/bulk", query: ["ids", "dryRun"] },
+  { method: "PUT", resource: "/customers/bulk", query: ["ids", "dryRun", "fullResync"] },
   { method: "GET", resource: "/bulk/{bulkId}", query: [] },
 ];
 

@@ -3,7 +3,8 @@
 // and the update cut down to its id and the fields that differ. The port the hashes are kept behind is
 // here too (the DynamoDB table in adapters/aws/changes-table.ts).
 import { createHash } from "node:crypto";
-import type { CustomerUpdate } from "../contract/requests.ts";
+import type { BulkUpdateCommand, CustomerUpdate } from "../contract/requests.ts";
+import type { Counters, Log } from "../platform/observability.ts";
 
 /** A field's name (`name`, `custom.tierStr`) and the hash of its value. */
 export type FieldHashes = Record<string, string>;
@@ -79,6 +80,91 @@ export function reduce(update: CustomerUpdate, fields: string[]): CustomerUpdate
 export function pick(hashes: FieldHashes, fields: string[] | undefined): FieldHashes {
   if (!fields) return hashes;
   return Object.fromEntries(fields.flatMap((field) => (hashes[field] === undefined ? [] : [[field, hashes[field]]])));
+}
+
+/** What a command sends once compared: changed customers only, each cut down to its changed fields. */
+export interface CommandChanges {
+  command: BulkUpdateCommand | undefined;
+  /** Which of the command's updates go out, as a bitmap: the follow-up finds them again (`sentOf`). */
+  sent: string;
+  unchanged: number;
+  /** Each sent customer's hashes, of the fields it carries. */
+  customers: SentCustomer[];
+  /** Per sent customer, in order: the fields it carries (CONTRACT §2.7's dry run). */
+  fields: string[][];
+}
+
+export interface CompareContext {
+  deadlineAt: number;
+  log: Log;
+  counters: Counters;
+}
+
+/**
+ * Compares a command's updates with what Kustomer last applied: one table read per 100 customers. A
+ * full resync, or a table that cannot be read, sends every update whole (never skip on doubt).
+ */
+export async function compareCommand(
+  command: BulkUpdateCommand,
+  ledger: ChangeLedger,
+  { deadlineAt, log, counters }: CompareContext,
+): Promise<CommandChanges> {
+  const hashes = command.body.map(fieldHashes);
+  let current = new Map<string, FieldHashes>();
+  if (!command.fullResync) {
+    try {
+      current = await ledger.current(
+        command.body.map(({ id }) => id),
+        deadlineAt,
+      );
+    } catch (error) {
+      counters.count("ChangesNotKept");
+      log.warn("the changes table could not be read: every customer is sent whole", {
+        items: command.body.length,
+        error: (error as Error).name,
+      });
+    }
+  }
+  const flags: boolean[] = [];
+  const body: CustomerUpdate[] = [];
+  const customers: SentCustomer[] = [];
+  const fields: string[][] = [];
+  command.body.forEach((update, index) => {
+    const own = hashes[index] as FieldHashes;
+    const change = command.fullResync ? ({ kind: "whole" } as const) : compare(own, current.get(update.id.toLowerCase()));
+    flags.push(change.kind !== "unchanged");
+    if (change.kind === "unchanged") return;
+    const only = change.kind === "fields" ? change.fields : undefined;
+    body.push(only ? reduce(update, only) : update);
+    customers.push({ id: update.id, hashes: pick(own, only), whole: only === undefined });
+    fields.push(only ?? Object.keys(own));
+  });
+  const unchanged = command.body.length - body.length;
+  if (unchanged > 0) counters.count("CustomersUnchanged", unchanged);
+  const { fullResync: _, ...rest } = command;
+  return { command: body.length > 0 ? { ...rest, body } : undefined, sent: encodeFlags(flags), unchanged, customers, fields };
+}
+
+/** The updates a comparison sent, whole, in their order: what a follow-up or a resubmission plans with. */
+export function sentOf(command: BulkUpdateCommand, sent: string): BulkUpdateCommand | undefined {
+  const flags = sentFlags(sent, command.body.length);
+  const body = command.body.filter((_, index) => flags[index]);
+  return body.length > 0 ? { ...command, body } : undefined;
+}
+
+function encodeFlags(flags: boolean[]): string {
+  const bytes = Buffer.alloc(Math.ceil(flags.length / 8));
+  flags.forEach((flag, index) => {
+    if (flag) bytes[index >> 3] = (bytes[index >> 3] as number) | (1 << (index & 7));
+  });
+  return bytes.toString("base64");
+}
+
+/** Which of `count` updates the bitmap names; empty, all of them: no comparison was made. */
+export function sentFlags(text: string, count: number): boolean[] {
+  if (text === "") return Array.from({ length: count }, () => true);
+  const bytes = Buffer.from(text, "base64");
+  return Array.from({ length: count }, (_, index) => (((bytes[index >> 3] ?? 0) >> (index & 7)) & 1) === 1);
 }
 
 /** 96 bits of SHA-256 over the value with its keys sorted: the same value always hashes the same. */

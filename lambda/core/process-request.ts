@@ -6,10 +6,12 @@ import { BulkUpdateError, InternalError, validationErrorOf } from "../contract/e
 import type { BulkRequest, BulkUpdateCommand, Settled } from "../contract/requests.ts";
 import type { OutcomeResult, StatusResult, SubmitResult } from "../contract/results.ts";
 import { parseRequest, splitBatch } from "../contract/validation.ts";
+import { sentOf } from "./changes.ts";
 import { dryRun, planRequests } from "./plan.ts";
 import { type OutcomeDependencies, readOutcome } from "./read-outcome.ts";
 import { readStatus } from "./read-status.ts";
 import { submitBulkUpdate } from "./submit.ts";
+import { planChanges, submitChanges } from "./submit-changes.ts";
 
 /** What the use case uses, and nothing else. */
 export interface Services extends OutcomeDependencies {
@@ -25,13 +27,15 @@ export type RequestKind = "command" | "status" | "outcome" | "batch";
 export interface RequestOptions {
   /** What earlier attempts of the same command settled (the workflow's resubmission). */
   earlier?: Settled;
+  /** With the changes table: which updates the first attempt sent (the workflow's resubmission). */
+  sent?: string;
   /** Who asks, where the trigger can tell (HTTP): its bulk ids are recorded, and it reads only those. */
   caller?: string;
 }
 
 /** What the use case answers, told apart by `kind` so no caller tests a result's shape. */
 export type RequestResult =
-  | { kind: "submitted" | "dryRun"; result: SubmitResult }
+  | { kind: "submitted" | "dryRun"; result: SubmitResult; sent?: string }
   | { kind: "status"; result: StatusResult }
   | { kind: "outcome"; result: OutcomeResult };
 
@@ -56,7 +60,7 @@ export async function processRequest(
   request: BulkRequest,
   services: Services,
   deadlineAt: number,
-  { earlier, caller }: RequestOptions = {},
+  { earlier, sent, caller }: RequestOptions = {},
 ): Promise<RequestResult> {
   if (request.action === "status") return { kind: "status", result: await readStatus(request, services, deadlineAt, caller) };
   if (request.action === "outcome") {
@@ -72,28 +76,36 @@ export async function processRequest(
       : { status: "submitted" as const, items: 0, operations: [] };
     return { kind: "submitted", result: rejected.length > 0 ? { ...submitted, rejected } : submitted };
   }
-  if (request.dryRun) return { kind: "dryRun", result: dryRun(request) };
-  if (!caller || !services.bulkRecords)
-    return { kind: "submitted", result: await submitBulkUpdate(request, services, deadlineAt, earlier) };
-  let result: SubmitResult;
+  // ids mode is always sent: one update for many customers has no per-customer values to compare.
+  const changes = request.ids ? undefined : services.changes;
+  if (request.dryRun)
+    return { kind: "dryRun", result: changes ? await planChanges(request, { ...services, changes }, deadlineAt) : dryRun(request) };
+  const submit = async (until: number): Promise<{ result: SubmitResult; sent?: string }> => {
+    if (!changes) return { result: await submitBulkUpdate(request, services, until, earlier) };
+    const resumed = earlier && (earlier.accepted.length > 0 || earlier.unanswered.length > 0) ? { earlier, sent: sent ?? "" } : undefined;
+    return submitChanges(request, { ...services, changes }, until, resumed);
+  };
+  if (!caller || !services.bulkRecords) return { kind: "submitted", ...(await submit(deadlineAt)) };
+  let submitted: Awaited<ReturnType<typeof submit>>;
   // Kustomer gets all but the last second: recording what it accepted must not be cut off by the deadline
   // the submit used up, or the caller could never read its own bulk ids.
   const submitDeadlineAt = deadlineAt - RECORD_RESERVE_MS;
   try {
-    result = await submitBulkUpdate(request, services, submitDeadlineAt, earlier);
+    submitted = await submit(submitDeadlineAt);
   } catch (error) {
     // What was accepted before the failure is the caller's to read too.
     if (error instanceof BulkUpdateError && error.progress?.settled)
-      await record(services, caller, acceptedOf(request, error.progress.settled), deadlineAt);
+      await record(services, caller, acceptedOf(request, error.progress.settled, error.progress.sent), deadlineAt);
     throw error;
   }
+  const { result } = submitted;
   await record(
     services,
     caller,
     result.operations.flatMap(({ bulkId, customerIds }) => (bulkId === null ? [] : [{ bulkId, customerIds }])),
     deadlineAt,
   );
-  return { kind: "submitted", result };
+  return { kind: "submitted", ...submitted };
 }
 
 function kindOf(input: unknown): RequestKind | "other" {
@@ -105,8 +117,8 @@ function kindOf(input: unknown): RequestKind | "other" {
 /** Time kept from the submit for recording the bulk ids it was given. */
 const RECORD_RESERVE_MS = 1_000;
 
-function acceptedOf(command: BulkUpdateCommand, settled: Settled): Array<{ bulkId: string; customerIds: string[] }> {
-  const planned = planRequests(command);
+function acceptedOf(command: BulkUpdateCommand, settled: Settled, sent?: string): Array<{ bulkId: string; customerIds: string[] }> {
+  const planned = planRequests((sent === undefined ? command : sentOf(command, sent)) ?? command);
   return settled.accepted.flatMap(({ request, bulkId }) =>
     bulkId === null ? [] : [{ bulkId, customerIds: planned[request]?.customerIds ?? [] }],
   );

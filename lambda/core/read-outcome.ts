@@ -8,6 +8,8 @@ import { InternalError } from "../contract/errors.ts";
 import type { BulkUpdateCommand, OutcomeRequest } from "../contract/requests.ts";
 import type { CustomerFailure, OutcomeResult } from "../contract/results.ts";
 import { readOperations } from "../kustomer/status.ts";
+import { type ChangeLedger, sentOf } from "./changes.ts";
+import { type CustomerState, keepChanges, sentCustomers, statesOf } from "./keep-changes.ts";
 import { planRequests } from "./plan.ts";
 import type { BulkDependencies } from "./submit.ts";
 import { verdictOf } from "./verdict.ts";
@@ -18,6 +20,8 @@ export interface OutcomeDependencies extends BulkDependencies {
   /** How long a recorded bulk id may read 404 before its customers are in doubt. */
   notFoundGraceMs: number;
   now?: () => number;
+  /** What Kustomer last applied (CONTRACT §2.7): only changes are sent when it is set. */
+  changes?: ChangeLedger;
 }
 
 export async function readOutcome(
@@ -26,7 +30,9 @@ export async function readOutcome(
   services: OutcomeDependencies,
   deadlineAt: number,
 ): Promise<OutcomeResult> {
-  const planned = planRequests(command);
+  // With the changes table, the requests carried only the updates the submit sent.
+  const sent = request.sent ? sentOf(command, request.sent) : command;
+  const planned = sent ? planRequests(sent) : [];
   if (planned.length !== request.requests.length) {
     throw new InternalError(`the workflow named ${request.requests.length} requests for a command of ${planned.length}`);
   }
@@ -41,6 +47,8 @@ export async function readOutcome(
   const seen: Array<string | null> = request.requests.map(() => null);
   const incomplete: OutcomeResult["incomplete"] = [];
   const failures: CustomerFailure[] = [];
+  /** What each followed operation made of its customers, for the changes table. */
+  const kept: Array<{ bulkId: string; index: number; states: Map<string, CustomerState> }> = [];
   // The submit's own in-doubt requests first, in the command's order.
   const doubted = request.requests.flatMap((bulkId, index) => (bulkId === null ? (planned[index]?.customerIds ?? []) : []));
   let applied = 0;
@@ -62,7 +70,9 @@ export async function readOutcome(
         items: planned[index]?.customerIds.length,
       });
       doubted.push(...(planned[index]?.customerIds ?? []));
+      kept.push({ bulkId, index, states: new Map() });
     } else {
+      kept.push({ bulkId, index, states: statesOf(planned[index]?.customerIds ?? [], status) });
       applied += appliedCount;
       failed += failedCount;
       failures.push(...status.failures);
@@ -72,6 +82,10 @@ export async function readOutcome(
   const allComplete = incomplete.length === 0;
   const counts = { applied, failed, inDoubt: doubted.length };
   if (!allComplete) return { allComplete, incomplete, seen, ...counts, failures: [], inDoubtCustomerIds: [] };
+  if (services.changes) {
+    const context = { ledger: services.changes, log: services.log, counters: services.counters, deadlineAt };
+    for (const { bulkId, index, states } of kept) await keepChanges(bulkId, sentCustomers(planned[index]?.items ?? [], states), context);
+  }
   const listedFailures = await listForEvent(failures, services.listStore, "failures");
   const listedDoubts = await listForEvent(doubted, services.listStore, "in-doubt-customer-ids");
   return {

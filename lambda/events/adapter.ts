@@ -22,6 +22,8 @@ export interface TriggerAdapter<Response = unknown> {
   toRequest(event: unknown): unknown;
   /** What earlier attempts of the same command settled, where the trigger resubmits (the workflow). */
   settledOf?(event: unknown): Settled | undefined;
+  /** With the changes table: which updates an earlier attempt sent (the workflow's resubmission). */
+  sentOf?(event: unknown): string | undefined;
   /** Who sent it, where the trigger can tell (CONTRACT §2.4): the scope of its keys and its bulk ids. */
   callerOf?(event: unknown): string | undefined;
   /** The delivery's idempotency key, where the trigger has one (CONTRACT §2.4). */

@@ -97,11 +97,14 @@ function toRequest(raw: unknown): unknown {
   const unknown = Object.keys(query).filter((name) => !QUERY_PARAMETERS.has(name));
   if (unknown.length > 0) {
     // A typo such as dryrun=true must not turn a dry run into a real update.
-    throw validationErrorOf(unknown.map((name) => ({ path: name, message: "is not a query parameter; use ids or dryRun" })));
+    throw validationErrorOf(unknown.map((name) => ({ path: name, message: "is not a query parameter; use ids, dryRun or fullResync" })));
   }
   const request: Record<string, unknown> = { body: bodyOf(event) };
   if (query.ids !== undefined) request.ids = query.ids;
-  if (query.dryRun !== undefined) request.dryRun = query.dryRun === "true" ? true : query.dryRun === "false" ? false : query.dryRun;
+  for (const flag of ["dryRun", "fullResync"] as const) {
+    const value = query[flag];
+    if (value !== undefined) request[flag] = value === "true" ? true : value === "false" ? false : value;
+  }
   return request;
 }
 

@@ -13,11 +13,20 @@ import { KUSTOMER_BULK_LIMIT } from "../contract/limits.ts";
 import { OUTCOME_TASK, RESUBMIT_TASK, WORKFLOW_CALLER } from "../contract/names.ts";
 import { type Settled, settledSchema } from "../contract/requests.ts";
 import type { OutcomeResult } from "../contract/results.ts";
+import { sentFlags } from "../core/changes.ts";
 import type { RequestResult } from "../core/process-request.ts";
 import { type AdapterCall, correlationKey, isObject, type TriggerAdapter } from "./adapter.ts";
 
+/** A bitmap of 10,000 updates, in base64, with room. */
+const MAX_SENT_LENGTH = 2_000;
+
 /** What the workflow's Resubmit task sends: the command, the attempt, and what earlier attempts settled. */
-const resubmissionSchema = z.object({ command: z.unknown(), attempt: z.int().check(z.gte(1)), settled: settledSchema });
+const resubmissionSchema = z.object({
+  command: z.unknown(),
+  attempt: z.int().check(z.gte(1)),
+  settled: settledSchema,
+  sent: z.optional(z.string().check(z.maxLength(MAX_SENT_LENGTH))),
+});
 type Resubmission = z.infer<typeof resubmissionSchema>;
 
 const NOTHING_SETTLED: Settled = { accepted: [], unanswered: [] };
@@ -33,18 +42,24 @@ export interface SubmittedSummary {
   inDoubtCustomerIds: string[];
   inDoubtCustomerIdsObject?: string;
   unsent: 0;
-  unchanged: 0;
+  /** With the changes table: customers not sent, since Kustomer already holds their values (CONTRACT §2.7). */
+  unchanged: number;
 }
 
 /** What the follow-up reads with the command (CONTRACT §2.6): each request's bulk id, or null when in doubt. */
 export interface FollowUp {
   submittedAt: number;
   requests: Array<string | null>;
+  /** With the changes table, which updates the submit sent (a bitmap); empty, all of them. */
+  sent: string;
 }
 
 export type WorkflowAnswer =
   | { status: "submitted"; summary: SubmittedSummary; follow: FollowUp }
-  | { status: "dryRun"; outcome: { dryRun: true; items: number; requests: number; applied: 0; failed: 0; failures: []; bulkIds: [] } }
+  | {
+      status: "dryRun";
+      outcome: { dryRun: true; items: number; requests: number; applied: 0; failed: 0; unchanged: number; failures: []; bulkIds: [] };
+    }
   | { status: "complete"; outcome: Omit<OutcomeResult, "allComplete" | "incomplete" | "seen"> }
   | { status: "incomplete"; incomplete: Array<{ bulkId: string; status: string }>; seen: Array<string | null> }
   | {
@@ -53,20 +68,21 @@ export type WorkflowAnswer =
       retryAfterSeconds: number;
       outcome: Record<string, unknown>;
       settled?: Settled;
+      sent?: string;
       seen?: unknown[];
     };
 
 async function toAnswer(answer: RequestResult, { listStore }: AdapterCall): Promise<WorkflowAnswer> {
   switch (answer.kind) {
     case "dryRun": {
-      const { items, operations } = answer.result;
+      const { items, operations, unchanged = 0 } = answer.result;
       return {
         status: "dryRun",
-        outcome: { dryRun: true, items, requests: operations.length, applied: 0, failed: 0, failures: [], bulkIds: [] },
+        outcome: { dryRun: true, items, requests: operations.length, applied: 0, failed: 0, unchanged, failures: [], bulkIds: [] },
       };
     }
     case "submitted": {
-      const { items, operations, inDoubtCustomerIds = [] } = answer.result;
+      const { items, operations, inDoubtCustomerIds = [], unchanged = 0 } = answer.result;
       const { listed, object } = await listForEvent(inDoubtCustomerIds, listStore, "in-doubt-customer-ids");
       const bulkIds = operations.flatMap((operation) => (operation.bulkId === null ? [] : [operation.bulkId]));
       const summary: SubmittedSummary = {
@@ -75,9 +91,9 @@ async function toAnswer(answer: RequestResult, { listStore }: AdapterCall): Prom
         inDoubt: inDoubtCustomerIds.length,
         inDoubtCustomerIds: listed,
         unsent: 0,
-        unchanged: 0,
+        unchanged,
       };
-      const follow = { submittedAt: Date.now(), requests: operations.map((operation) => operation.bulkId) };
+      const follow = { submittedAt: Date.now(), requests: operations.map((operation) => operation.bulkId), sent: answer.sent ?? "" };
       return { status: "submitted", summary: object ? { ...summary, inDoubtCustomerIdsObject: object } : summary, follow };
     }
     case "outcome": {
@@ -107,7 +123,12 @@ function customerIdsOf(command: unknown): string[] {
  * What a failed submit answers: the error, the bulk ids accepted, the customers in doubt and those not
  * sent, over every attempt; and, for a resubmission, what the attempts so far settled.
  */
-async function toFailure(failure: unknown, { event, listStore }: AdapterCall, earlier?: Settled): Promise<WorkflowAnswer> {
+async function toFailure(
+  failure: unknown,
+  { event, listStore }: AdapterCall,
+  earlier?: Settled,
+  earlierSent?: string,
+): Promise<WorkflowAnswer> {
   const error = contractErrorOf(failure);
   const outcome: Record<string, unknown> = { error: { name: error.name, message: error.message } };
   const isCommand = isObject(event) && event.action !== "outcome";
@@ -117,7 +138,7 @@ async function toFailure(failure: unknown, { event, listStore }: AdapterCall, ea
   const known = isCommand && !(error instanceof ValidationError) && !(error instanceof InternalError);
   if (known) {
     const { acceptedBulkIds, inDoubtCustomerIds, unsentCustomerIds } =
-      error.progress ?? progressOf(customerIdsOf(event), earlier ?? NOTHING_SETTLED);
+      error.progress ?? progressOf(sentIdsOf(customerIdsOf(event), earlierSent ?? ""), earlier ?? NOTHING_SETTLED);
     const unsent = await listForEvent(unsentCustomerIds, listStore, "unsent-customer-ids");
     const inDoubt = await listForEvent(inDoubtCustomerIds, listStore, "in-doubt-customer-ids");
     Object.assign(
@@ -136,9 +157,16 @@ async function toFailure(failure: unknown, { event, listStore }: AdapterCall, ea
   };
   if (!known || !error.retryable) return answer;
   const settled = error.progress?.settled ?? earlier ?? NOTHING_SETTLED;
+  const sent = error.progress?.sent ?? earlierSent ?? "";
   // A resubmission that Step Functions could not hand over would end the run with no event at all.
-  const resubmission = Buffer.byteLength(JSON.stringify({ command: event, attempt: Number.MAX_SAFE_INTEGER, settled }));
-  return resubmission > MAX_TASK_INPUT_BYTES ? { ...answer, retryable: false, retryAfterSeconds: 0 } : { ...answer, settled };
+  const resubmission = Buffer.byteLength(JSON.stringify({ command: event, attempt: Number.MAX_SAFE_INTEGER, settled, sent }));
+  return resubmission > MAX_TASK_INPUT_BYTES ? { ...answer, retryable: false, retryAfterSeconds: 0 } : { ...answer, settled, sent };
+}
+
+/** With the changes table, the customers the first attempt sent: the requests' customers are those. */
+function sentIdsOf(customerIds: string[], sent: string): string[] {
+  const flags = sentFlags(sent, customerIds.length);
+  return customerIds.filter((_, index) => flags[index]);
 }
 
 /** What earlier attempts settled, as customers, when this attempt failed before sending anything. */
@@ -199,6 +227,7 @@ export const workflowResubmitAdapter: TriggerAdapter<WorkflowAnswer> = {
   accepts: ["command"],
   toRequest: (event) => resubmissionOf(event).command,
   settledOf: (event) => resubmissionOf(event).settled,
+  sentOf: (event) => resubmissionOf(event).sent,
   // While nothing is settled the resubmission is the command itself, under the command's own key: a
   // first delivery still in flight, or already answered, is found there rather than sent again. Once
   // something is settled, each attempt sends less, and is a delivery of its own.
@@ -211,7 +240,9 @@ export const workflowResubmitAdapter: TriggerAdapter<WorkflowAnswer> = {
   toResponse: toAnswer,
   onError(failure, call) {
     const parsed = resubmissionSchema.safeParse(call.event);
-    return parsed.success ? toFailure(failure, { ...call, event: parsed.data.command }, parsed.data.settled) : toFailure(failure, call);
+    return parsed.success
+      ? toFailure(failure, { ...call, event: parsed.data.command }, parsed.data.settled, parsed.data.sent)
+      : toFailure(failure, call);
   },
 };
 

@@ -5,7 +5,8 @@
 import { BulkUpdateError } from "../contract/errors.ts";
 import { KustomerError } from "../contract/kustomer-errors.ts";
 import { splitBatch } from "../contract/validation.ts";
-import { type ChangeLedger, type FieldHashes, fieldHashes, reduce, type SentCustomer } from "../core/changes.ts";
+import { ChangeRecorder } from "../core/change-recorder.ts";
+import { type ChangeLedger, fieldHashes, reduce } from "../core/changes.ts";
 import { type BulkDependencies, IN_DOUBT, submitBulkUpdate } from "../core/submit.ts";
 import { allLines, type BatchFile, type BatchSummary, count, type LineOutcome, type PendingOperation, zeroCounts } from "./ledger.ts";
 import type { JobLine } from "./lines.ts";
@@ -68,7 +69,10 @@ export async function submitLines(
     outcomes.push({ line: (parsed[index] as { line: number }).line, ...(id === undefined ? {} : { id }), state: "failed", reason });
 
   const pending: PendingOperation[] = [];
-  const ledger = fields && services.changes ? new SentFields(services, fields, deadlineAt) : undefined;
+  const ledger =
+    fields && services.changes
+      ? new ChangeRecorder({ ledger: services.changes, counters: services.counters, log: services.log, deadlineAt })
+      : undefined;
   if (command) {
     const refused = new Set(rejected.map(({ index }) => index));
     // Customer ids are unique within a batch (splitBatch refuses a repeat), so each names its line.
@@ -78,7 +82,13 @@ export async function submitLines(
     const linesFor = (customerIds: string[]) => customerIds.map((id) => lineOf.get(id.toLowerCase()) as number);
     const sending: PendingOperation = { bulkId: "", customerIds: command.body.map((update) => update.id), lines: [] };
     sending.lines = linesFor(sending.customerIds);
-    ledger?.know(command.body, lineOf);
+    ledger?.know(
+      command.body.map((update) => ({
+        id: update.id,
+        hashes: fieldHashes(update),
+        whole: fields?.get(lineOf.get(update.id.toLowerCase()) as number) === undefined,
+      })),
+    );
     try {
       const submitted = await submitBulkUpdate(command, services, deadlineAt);
       for (const operation of submitted.operations) {
@@ -110,53 +120,4 @@ export async function submitLines(
     summary.pending.push({ bulkId: operation.bulkId, items: operation.lines.length, acceptedAt });
   }
   return { file: { first, last, outcomes, pending }, summary };
-}
-
-/**
- * What a batch sent, for the changes table: pending under its bulk id once accepted, dropped when in
- * doubt. A table that fails is logged and counted; the job goes on, and the next run sends again.
- */
-class SentFields {
-  private readonly sent = new Map<string, SentCustomer>();
-
-  constructor(
-    private readonly services: BatchDependencies,
-    private readonly fields: Map<number, string[] | undefined>,
-    private readonly deadlineAt: number,
-  ) {}
-
-  know(updates: Array<{ id: string }>, lineOf: Map<string, number>): void {
-    for (const update of updates) {
-      const line = lineOf.get(update.id.toLowerCase());
-      const hashes = fieldHashes(update as never);
-      this.sent.set(update.id.toLowerCase(), { id: update.id, hashes, whole: this.fields.get(line as number) === undefined });
-      this.services.counters.count("FieldsSent", Object.keys(hashes).length);
-    }
-  }
-
-  async pending(bulkId: string, customerIds: string[]): Promise<FieldHashes[]> {
-    const customers = this.of(customerIds);
-    await this.kept("pending", () => this.services.changes?.pending(bulkId, customers, this.deadlineAt));
-    return customers.map(({ hashes }) => hashes);
-  }
-
-  async inDoubt(customerIds: string[]): Promise<void> {
-    await this.kept("inDoubt", () => this.services.changes?.inDoubt(this.of(customerIds), this.deadlineAt));
-  }
-
-  private of(customerIds: string[]): SentCustomer[] {
-    return customerIds.map((id) => this.sent.get(id.toLowerCase()) ?? { id, hashes: {} });
-  }
-
-  private async kept(what: string, write: () => Promise<void> | undefined): Promise<void> {
-    try {
-      await write();
-    } catch (error) {
-      this.services.counters.count("ChangesNotKept");
-      this.services.log.warn("the changes table could not be written: the next run sends these customers again", {
-        what,
-        error: (error as Error).name,
-      });
-    }
-  }
 }

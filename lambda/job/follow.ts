@@ -5,6 +5,7 @@
 import { KustomerError } from "../contract/kustomer-errors.ts";
 import type { OperationStatus } from "../contract/results.ts";
 import type { ChangeLedger } from "../core/changes.ts";
+import { keepChanges } from "../core/keep-changes.ts";
 import { verdictOf } from "../core/verdict.ts";
 import type { KustomerApi } from "../kustomer/client.ts";
 import { getBulkStatuses } from "../kustomer/status.ts";
@@ -57,7 +58,7 @@ async function settle(
     const verdict = decided.get(operation.bulkId) as Verdict;
     const outcomes =
       "status" in verdict ? accountFor(operation, verdict.status).outcomes : allLines(operation, verdict.state, verdict.reason);
-    if (operation.hashes) await keepChanges(operation, outcomes, options);
+    if (operation.hashes) await keepOperation(operation, outcomes, options);
     file.outcomes.push(...outcomes);
     const counts = zeroCounts();
     for (const outcome of outcomes) count(counts, outcome.state);
@@ -123,40 +124,14 @@ export async function follow(store: JobStore, run: string, options: FollowOption
   return { pending: pendingOf(ledger) };
 }
 
-/**
- * The changes table told what Kustomer made of an operation: applied hashes become current (if the
- * pending record still names this bulk id), failed ones are dropped, and in-doubt fields lose their
- * current hashes. Written before the batch's file, so a call cut off between the two writes again.
- */
-async function keepChanges(operation: PendingOperation, outcomes: LineOutcome[], options: FollowOptions): Promise<void> {
-  const { changes, deadlineAt } = options;
-  if (!changes) return;
+/** The changes table's part: written before the batch's file, so a call cut off between the two writes again. */
+async function keepOperation(operation: PendingOperation, outcomes: LineOutcome[], options: FollowOptions): Promise<void> {
+  if (!options.changes) return;
   const stateOf = new Map(outcomes.map((outcome) => [outcome.line, outcome.state]));
-  const customers = operation.customerIds.map((id, position) => ({
-    id,
-    hashes: operation.hashes?.[position] ?? {},
-    state: stateOf.get(operation.lines[position] as number) ?? "applied",
-  }));
-  try {
-    await changes.applied(
-      operation.bulkId,
-      customers.filter(({ state }) => state === "applied"),
-      deadlineAt,
-    );
-    await changes.failed(
-      operation.bulkId,
-      customers.filter(({ state }) => state === "failed").map(({ id }) => id),
-      deadlineAt,
-    );
-    await changes.inDoubt(
-      customers.filter(({ state }) => state === "inDoubt"),
-      deadlineAt,
-    );
-  } catch (error) {
-    options.counters?.count("ChangesNotKept");
-    options.log.warn("the changes table could not be written: the next run sends these customers again", {
-      bulkId: operation.bulkId,
-      error: (error as Error).name,
-    });
-  }
+  const customers = operation.customerIds.map((id, position) => {
+    const state = stateOf.get(operation.lines[position] as number) ?? "applied";
+    // A follow-up never leaves a sent customer unsent; were it to, its fields are dropped as in doubt.
+    return { id, hashes: operation.hashes?.[position] ?? {}, state: state === "unsent" ? "inDoubt" : state } as const;
+  });
+  await keepChanges(operation.bulkId, customers, { ...options, ledger: options.changes });
 }

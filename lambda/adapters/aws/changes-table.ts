@@ -104,7 +104,9 @@ export class DynamoDbChangeLedger implements ChangeLedger {
       ({ id, hashes }) => {
         const fields = Object.keys(hashes);
         return {
-          UpdateExpression: `REMOVE ${fields.map((_, index) => `#c${index}`).join(", ")}`,
+          // And whatever another run has pending: its promotion could otherwise restore a hash this
+          // send may have made stale.
+          UpdateExpression: `REMOVE ${[...fields.map((_, index) => `#c${index}`), "pending", "pendingBulkId"].join(", ")}`,
           ExpressionAttributeNames: Object.fromEntries(fields.map((field, index) => [`#c${index}`, `${CURRENT}${field}`])),
           key: id,
         };
