@@ -62,6 +62,10 @@ const settingsSchema = z
       .max(7 * 24 * 60)
       .default(360),
     jobToleratedFailurePercent: z.coerce.number().min(0).max(100).default(10),
+    /** Make the changes table, so that only what changed since Kustomer last applied it is sent (CONTRACT §2.7). */
+    sendOnlyChanges: flag.default(false),
+    /** How long a customer's recorded values are trusted since it was last sent whole. */
+    changesTtlDays: z.coerce.number().int().min(1).max(365).default(30),
   })
   .refine((settings) => !(settings.kustomerSecretName && settings.kustomerSecretArn), {
     message: "give kustomerSecretName or kustomerSecretArn, not both",

@@ -20,6 +20,7 @@ import {
 } from "../lambda/contract/names.ts";
 import { ASYNC_RETRIES, EVENT_DELIVERY_RETRIES, QUEUE_RECEIVES } from "../lambda/contract/retry-policy.ts";
 import { BulkUpdateApi, callerSuffix } from "./api.ts";
+import { ChangesTable } from "./changes-table.ts";
 import { DataKey } from "./data-key.ts";
 import { BulkUpdateJob } from "./job.ts";
 import { KustomerApiKey } from "./kustomer-api-key.ts";
@@ -42,6 +43,8 @@ export class BulkUpdateStack extends Stack {
   readonly jobFn: ServiceFunction;
   /** One record per idempotency key (CONTRACT §2.4). */
   readonly idempotencyTable: Table;
+  /** With `sendOnlyChanges`: what Kustomer last applied, per customer and field. */
+  readonly changesTable?: Table;
   /** Where the functions read the Kustomer API key. */
   readonly kustomerKey: KustomerApiKey;
   readonly api: BulkUpdateApi;
@@ -236,6 +239,12 @@ export class BulkUpdateStack extends Stack {
     this.startWorkflowFromQueue();
     this.guardTheBus(settings);
     this.idempotencyTable = this.applyDeliveriesOnce();
+    if (settings.sendOnlyChanges)
+      this.changesTable = new ChangesTable(this, "Changes", {
+        functions: [this.fn, this.workflowFn, this.jobFn],
+        key: this.dataKey.key,
+        ttl: Duration.days(settings.changesTtlDays),
+      }).table;
     this.keepLongListsInTheJobBucket();
     // Producers send commands (SQS) and job files (S3): never the secret's key or the execution
     // history, which the operator reads.

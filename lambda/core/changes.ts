@@ -27,6 +27,8 @@ export interface SentCustomer {
 export interface ChangeLedger {
   /** The current hashes of those of `ids` that have any. */
   current(ids: string[], deadlineAt: number): Promise<Map<string, FieldHashes>>;
+  /** What is pending for those of `ids` that have anything pending, and under which bulk id. */
+  pendingOf(ids: string[], deadlineAt: number): Promise<Map<string, { bulkId: string; hashes: FieldHashes }>>;
   /** Sent and accepted as `bulkId`: pending until the follow-up reads them. */
   pending(bulkId: string, customers: SentCustomer[], deadlineAt: number): Promise<void>;
   /** Read applied: their pending hashes become current, where the pending record still names `bulkId`. */

@@ -1,11 +1,14 @@
 // Reading bulk operations back (CONTRACT §2.3): Kustomer's account of each one. For an HTTP caller,
 // with the stack's table, only the operations it submitted are read, and a recorded id Kustomer does
 // not know yet is `pending` for the grace, then its customers are `inDoubt` (CONTRACT §2.6).
-import type { BulkRecords } from "../adapters/aws/bulk-records.ts";
+import type { BulkRecord, BulkRecords } from "../adapters/aws/bulk-records.ts";
 import type { StatusRequest } from "../contract/requests.ts";
 import type { OperationStatus, StatusResult } from "../contract/results.ts";
 import type { KustomerApi } from "../kustomer/client.ts";
-import { NOT_FOUND, readOperations } from "../kustomer/status.ts";
+import { NOT_FOUND, type ReadOperation, readOperations } from "../kustomer/status.ts";
+import type { Counters, Log } from "../platform/observability.ts";
+import type { ChangeLedger } from "./changes.ts";
+import { type CustomerState, type KeepContext, keepChanges, statesOf } from "./keep-changes.ts";
 import { verdictOf } from "./verdict.ts";
 
 /** A recorded operation Kustomer does not know yet (CONTRACT §2.6). */
@@ -19,6 +22,10 @@ export interface StatusDependencies {
   bulkRecords?: BulkRecords;
   notFoundGraceMs: number;
   now?: () => number;
+  /** What Kustomer last applied (CONTRACT §2.7): a final read makes what it applied current. */
+  changes?: ChangeLedger;
+  log: Log;
+  counters: Counters;
 }
 
 export async function readStatus(
@@ -58,8 +65,41 @@ export async function readStatus(
   });
   const allComplete = operations.every((operation) => operation.status === "complete" || operation.status === LOST);
   if (!allComplete) return { allComplete, operations };
+  if (services.changes) await keepWhatWasRead(operations, byId, records, { ...services, ledger: services.changes, deadlineAt });
   // Final: every customer of these operations counted once (CONTRACT §2.6).
   const once = new Map(operations.map((operation) => [operation.bulkId, operation]));
   const inDoubt = [...once.values()].reduce((sum, operation) => sum + operation.inDoubtCustomerIds.length, 0);
   return { allComplete, operations, items: applied + failed + inDoubt, applied, failed, inDoubt, unsent: 0, unchanged: 0 };
+}
+
+/**
+ * A final status read is a follow-up too (CONTRACT §2.7): each customer whose pending record names the
+ * operation gets its hashes made current, dropped, or its fields' dropped, by what Kustomer said.
+ */
+async function keepWhatWasRead(
+  operations: OperationStatus[],
+  byId: Map<string, ReadOperation | undefined>,
+  records: Map<string, BulkRecord> | undefined,
+  context: KeepContext,
+): Promise<void> {
+  for (const operation of new Map(operations.map((read) => [read.bulkId, read])).values()) {
+    const customerIds = records?.get(operation.bulkId)?.customerIds ?? byId.get(operation.bulkId)?.customerIds ?? [];
+    if (customerIds.length === 0 || (operation.status !== "complete" && operation.status !== LOST)) continue;
+    let pending: Awaited<ReturnType<ChangeLedger["pendingOf"]>>;
+    try {
+      pending = await context.ledger.pendingOf(customerIds, context.deadlineAt);
+    } catch (error) {
+      context.counters?.count("ChangesNotKept");
+      context.log.warn("the changes table could not be read: the next run sends these customers again", { error: (error as Error).name });
+      return;
+    }
+    const states = operation.status === LOST ? new Map<string, CustomerState>() : statesOf(customerIds, operation);
+    const customers = customerIds.flatMap((id) => {
+      const mine = pending.get(id.toLowerCase());
+      return mine?.bulkId === operation.bulkId
+        ? [{ id, hashes: mine.hashes, state: states.get(id.toLowerCase()) ?? ("inDoubt" as const) }]
+        : [];
+    });
+    await keepChanges(operation.bulkId, customers, context);
+  }
 }

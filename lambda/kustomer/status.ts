@@ -15,6 +15,8 @@ export interface ReadOperation {
   status: OperationStatus;
   applied: number;
   failed: number;
+  /** The customers Kustomer names as the operation's, once complete. */
+  customerIds?: string[];
 }
 
 async function getBulkStatus(bulkId: string, client: KustomerApi, deadlineAt: number): Promise<ReadOperation> {
@@ -61,6 +63,7 @@ async function getBulkStatus(bulkId: string, client: KustomerApi, deadlineAt: nu
     status: { bulkId, status, successCount, failureCount, failures, inDoubtCustomerIds: named?.inDoubt ?? [] },
     applied: named ? named.applied : successCount,
     failed: named ? named.failed.length : Math.max(failureCount, failures.length),
+    customerIds: [...customerIds],
   };
 }
 

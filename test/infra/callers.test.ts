@@ -226,4 +226,21 @@ describe("the shared table", () => {
     expect(await call("WorkflowFunction", "dynamodb:GetItem", "bulk#5e4c41c8c9f1e7001a5a3b2c")).not.toBe("Allowed");
     expect(await call("WorkflowFunction", "dynamodb:BatchWriteItem", "bulk#5e4c41c8c9f1e7001a5a3b2c")).not.toBe("Allowed");
   });
+
+  it("lets the submitting functions read and update customers' records in the changes table, and nothing else there", async () => {
+    const template = Template.fromStack(synthApp({ sendOnlyChanges: true }).stack).toJSON();
+    const permissions = new Permissions(template);
+    const table = permissions.arnOf("AWS::DynamoDB::Table", "ChangesTable");
+    const roleOf = (prefix: string) =>
+      template.Resources[permissions.idOf("AWS::Lambda::Function", prefix)].Properties.Role["Fn::GetAtt"][0] as string;
+    const call = (fn: string, action: string, key: string) =>
+      permissions.decide({ principal: roleOf(fn), action, resource: table, context: { "dynamodb:LeadingKeys": [key] } });
+    for (const fn of ["BulkUpdateFunction", "WorkflowFunction", "JobFunction"]) {
+      expect(await call(fn, "dynamodb:BatchGetItem", "customer#5e4c41c8c9f1e7001a5a3b2c")).toBe("Allowed");
+      expect(await call(fn, "dynamodb:UpdateItem", "customer#5e4c41c8c9f1e7001a5a3b2c")).toBe("Allowed");
+      expect(await call(fn, "dynamodb:UpdateItem", "idempotency#5f2a")).not.toBe("Allowed");
+      expect(await call(fn, "dynamodb:DeleteItem", "customer#5e4c41c8c9f1e7001a5a3b2c")).not.toBe("Allowed");
+    }
+    expect(await call("QueueConsumerFunction", "dynamodb:BatchGetItem", "customer#5e4c41c8c9f1e7001a5a3b2c")).not.toBe("Allowed");
+  });
 });

@@ -43,6 +43,7 @@ describe("cdk-nag AwsSolutionsChecks and ServerlessChecks", () => {
         eventSources: "crm.sync,billing.sync",
         producerRoleArns: "arn:aws:iam::123456789012:role/crm-sync,arn:aws:iam::123456789012:role/billing-sync",
         operatorRoleArn: "arn:aws:iam::123456789012:role/kustomer-bulk-update-operator",
+        sendOnlyChanges: true,
       }),
     ).not.toThrow();
   });

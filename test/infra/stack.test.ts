@@ -189,6 +189,32 @@ describe("the function", () => {
     }
   });
 
+  it("makes the changes table only when asked: on demand, under the data key, recoverable, expiring after changesTtlDays", () => {
+    expect(Object.keys(byDefault.findResources("AWS::DynamoDB::Table")).filter((id) => id.startsWith("ChangesTable"))).toEqual([]);
+    for (const handler of ["BulkUpdateFunction", "WorkflowFunction", "JobFunction"])
+      expect(Object.keys(onlyResource(byDefault, "AWS::Lambda::Function", handler).properties.Environment.Variables)).not.toContain(
+        "CHANGES_TABLE_NAME",
+      );
+
+    const template = templateOf({ sendOnlyChanges: "true", changesTtlDays: "14" });
+    const table = onlyResource(template, "AWS::DynamoDB::Table", "ChangesTable");
+    expect(table.properties).toMatchObject({
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+      TimeToLiveSpecification: { AttributeName: "expiration", Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true, SSEType: "KMS", KMSMasterKeyId: { "Fn::GetAtt": [dataKeyId(template), "Arn"] } },
+    });
+    for (const handler of ["BulkUpdateFunction", "WorkflowFunction", "JobFunction"])
+      expect(onlyResource(template, "AWS::Lambda::Function", handler).properties.Environment.Variables).toMatchObject({
+        CHANGES_TABLE_NAME: { Ref: table.logicalId },
+        CHANGES_TTL_DAYS: "14",
+      });
+    expect(onlyResource(template, "AWS::Lambda::Function", "QueueConsumerFunction").properties.Environment.Variables).not.toHaveProperty(
+      "CHANGES_TABLE_NAME",
+    );
+  });
+
   it("never carries the key in its environment", () => {
     const { properties } = onlyResource(byDefault, "AWS::Lambda::Function", "BulkUpdateFunction");
     expect(Object.keys(properties.Environment.Variables)).not.toContain("KUSTOMER_API_KEY");

@@ -35,8 +35,28 @@ export class DynamoDbChangeLedger implements ChangeLedger {
   }
 
   async current(ids: string[], deadlineAt: number): Promise<Map<string, FieldHashes>> {
-    const { documents, commands } = await this.load();
     const found = new Map<string, FieldHashes>();
+    for (const [id, item] of await this.read(ids, deadlineAt)) {
+      const hashes: FieldHashes = {};
+      for (const [name, value] of Object.entries(item)) if (name.startsWith(CURRENT)) hashes[name.slice(CURRENT.length)] = String(value);
+      found.set(id, hashes);
+    }
+    return found;
+  }
+
+  async pendingOf(ids: string[], deadlineAt: number): Promise<Map<string, { bulkId: string; hashes: FieldHashes }>> {
+    const found = new Map<string, { bulkId: string; hashes: FieldHashes }>();
+    for (const [id, item] of await this.read(ids, deadlineAt)) {
+      if (typeof item.pendingBulkId === "string")
+        found.set(id, { bulkId: item.pendingBulkId, hashes: (item.pending ?? {}) as FieldHashes });
+    }
+    return found;
+  }
+
+  /** Each customer's record, by lower-case id; expired ones are absent. */
+  private async read(ids: string[], deadlineAt: number): Promise<Map<string, Record<string, unknown>>> {
+    const { documents, commands } = await this.load();
+    const found = new Map<string, Record<string, unknown>>();
     const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
     for (let start = 0; start < unique.length; start += READ_BATCH) {
       let keys: Array<Record<string, unknown>> = unique.slice(start, start + READ_BATCH).map((id) => ({ id: keyOf(id) }));
@@ -48,10 +68,7 @@ export class DynamoDbChangeLedger implements ChangeLedger {
         for (const item of Responses?.[this.tableName] ?? []) {
           // DynamoDB deletes expired items within days, not at once.
           if (typeof item.expiration === "number" && item.expiration * 1000 < this.now()) continue;
-          const hashes: FieldHashes = {};
-          for (const [name, value] of Object.entries(item))
-            if (name.startsWith(CURRENT)) hashes[name.slice(CURRENT.length)] = String(value);
-          found.set(String(item.id).slice(CHANGES_KEY_PREFIX.length), hashes);
+          found.set(String(item.id).slice(CHANGES_KEY_PREFIX.length), item);
         }
         keys = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
       }
