@@ -4,6 +4,7 @@
 import type { Context } from "aws-lambda";
 import * as z from "zod/mini";
 import { validationErrorOf } from "./contract/errors.ts";
+import { FULL_RESYNC_PREFIX } from "./contract/names.ts";
 import { issuesOf } from "./contract/validation.ts";
 import { JobBucket } from "./job/bucket.ts";
 import { follow } from "./job/follow.ts";
@@ -76,7 +77,13 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
           store,
           step.key,
           step.run,
-          services.changes && { ledger: services.changes, fullResync: false, deadlineAt, log: logger, counters: services.counters },
+          services.changes && {
+            ledger: services.changes,
+            fullResync: step.key.startsWith(FULL_RESYNC_PREFIX),
+            deadlineAt,
+            log: logger,
+            counters: services.counters,
+          },
         );
       }
       case "lines":
@@ -89,8 +96,8 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
       }
       case "report": {
         const summary = await report(store, step.key, step.run, step.statusTimeoutMinutes, step.followFailed || undefined);
-        const { lines: count, applied, failed, inDoubt, unsent } = summary;
-        logger.info("job report written", { lines: count, applied, failed, inDoubt, unsent });
+        const { lines: count, applied, failed, inDoubt, unsent, unchanged } = summary;
+        logger.info("job report written", { lines: count, applied, failed, inDoubt, unsent, unchanged });
         return summary;
       }
     }

@@ -10,9 +10,10 @@ import { COMPLETED_DETAIL_TYPE } from "../lambda/contract/names.ts";
 import type { SubmitResult } from "../lambda/contract/results.ts";
 import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
 import type { JobServices, runJob as RunJob } from "../local/job.ts";
-import { definitionFromTemplate, runStateMachine } from "../local/state-machines.ts";
+import { definitionFromTemplate, LOCAL_NAMES, runStateMachine } from "../local/state-machines.ts";
 import { customerUpdate } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
+import { jobStack, objectCreated, runJobMachine } from "./support/job-machine.ts";
 
 const TABLE = "kbu-changes";
 let dynamodb: LocalDynamoDb;
@@ -345,4 +346,43 @@ describe("a direct call with the changes table", () => {
     expect(third).toEqual({ status: "submitted", items: 150, unchanged: 150, operations: [] });
     expect(world.kustomer.bulkPuts.length - puts).toBe(2);
   });
+});
+
+describe("the job state machine with the changes table", () => {
+  it("runs a file from its S3 event through the synthesized machine: again, it sends nothing; changed, only the changes; under jobs/full-resync/, everything", async () => {
+    const { handler: jobHandler } = await import("../lambda/job-handler.ts");
+    const stack = jobStack({ sendOnlyChanges: true });
+    const updates = customers(1_000);
+    const changed = new Set(spread(40, 1_000, 3));
+    const runOnce = async (body: Update[], key = "jobs/resync.jsonl") => {
+      world.s3.objects.clear();
+      const text = `${body.map((update) => JSON.stringify(update)).join("\n")}\n`;
+      world.s3.put(LOCAL_NAMES.bucket, key, text);
+      const puts = world.kustomer.bulkPuts.length;
+      const run = await runJobMachine({
+        stack,
+        event: objectCreated(key, Buffer.byteLength(text)),
+        handler: jobHandler,
+        lambdaContext: () => lambdaContext(900_000),
+        beforeTask: () => world.advance(1_000),
+      });
+      expect(run.error).toBeUndefined();
+      const reportKey = [...world.s3.objects.keys()].find((key) => key.endsWith("/report.json")) as string;
+      const report = JSON.parse(world.s3.objects.get(reportKey)?.toString("utf8") ?? "{}");
+      return { report, sent: world.kustomer.bulkPuts.slice(puts).map((put) => put.body as Array<Record<string, unknown>>) };
+    };
+
+    expect((await runOnce(updates)).report).toMatchObject({ lines: 1_000, sent: 1_000, applied: 1_000, unchanged: 0 });
+    const second = await runOnce(updates);
+    expect(second.report).toMatchObject({ lines: 1_000, sent: 0, applied: 0, unchanged: 1_000, failures: [] });
+    expect(second.sent).toHaveLength(0);
+    const third = await runOnce(updates.map((update, index) => (changed.has(index) ? { ...update, tags: ["changed"] } : update)));
+    expect(third.report).toMatchObject({ lines: 1_000, sent: 40, applied: 40, unchanged: 960 });
+    expect(third.sent.map((request) => request.length)).toEqual([40]);
+    for (const item of third.sent.flat()) expect(Object.keys(item).sort()).toEqual(["_clientRef", "id", "tags"]);
+
+    // A file under jobs/full-resync/ is sent whole.
+    const full = await runOnce(updates, "jobs/full-resync/resync.jsonl");
+    expect(full.report).toMatchObject({ lines: 1_000, sent: 1_000, applied: 1_000, unchanged: 0 });
+  }, 120_000);
 });

@@ -22,6 +22,8 @@ export const RESUBMIT_TASK = "resubmit";
 
 /** The job bucket: job files arrive under jobs/, everything the service writes goes under results/. */
 export const JOB_PREFIX = "jobs/";
+/** With the changes table, a job file under here is sent whole, and refreshes what is recorded (CONTRACT §2.7). */
+export const FULL_RESYNC_PREFIX = `${JOB_PREFIX}full-resync/`;
 export const RESULTS_PREFIX = "results";
 /** Under the job bucket's results/ prefix, which its lifecycle rule expires. */
 export const OUTCOMES_PREFIX = "results/outcomes/";
