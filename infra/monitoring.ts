@@ -207,6 +207,16 @@ export class Monitoring extends Construct {
           }),
           new GraphWidget({ title: "Time held back to keep the org's headroom (ms)", left: [count("HeadroomWaitMs")], width: 12 }),
         ],
+        [
+          // With the changes table (CONTRACT §2.7): what was not sent, and what went out instead.
+          new GraphWidget({
+            title: "Sending only what changed: customers not sent, fields sent",
+            left: [count("CustomersUnchanged")],
+            right: [count("FieldsSent")],
+            width: 12,
+          }),
+          new GraphWidget({ title: "Changes table calls that failed (everything sent again)", left: [count("ChangesNotKept")], width: 12 }),
+        ],
       ],
     });
   }
