@@ -15,13 +15,13 @@ import {
   ResponseType,
   RestApi,
 } from "aws-cdk-lib/aws-apigateway";
-import { AnyPrincipal, Effect, PolicyDocument, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import { CfnWebACL, CfnWebACLAssociation } from "aws-cdk-lib/aws-wafv2";
+import type { CfnWebACL } from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
 import { API_STAGE, HTTP_ROUTES } from "../lambda/contract/routes.ts";
+import { limitEachAddress, onlyCallers } from "./api-guards.ts";
 
 export interface BulkUpdateApiProps {
   /** The function every route invokes. */
@@ -114,7 +114,7 @@ export class BulkUpdateApi extends RestApi {
     // 3. Who may call.
     if (props.apiKeyAuth) {
       this.apiKeys = this.offerApiKeys(requestsPerSecond, props.apiKeyCallers ?? [DEFAULT_CALLER]);
-      this.webAcl = this.limitEachAddress(scope, id, requestsPerSecond);
+      this.webAcl = limitEachAddress(scope, id, this.deploymentStage.stageArn, requestsPerSecond);
     } else {
       Validations.of(this).acknowledge({
         id: "AwsSolutions::AwsSolutions-APIG3",
@@ -171,41 +171,6 @@ export class BulkUpdateApi extends RestApi {
       keys.set(caller, key);
     }
     return keys;
-  }
-
-  /**
-   * An API key identifies a caller but does not authorize one, and it can leak: a WAF rate-based rule
-   * caps what any one address can send, whatever key it holds.
-   */
-  private limitEachAddress(scope: Construct, id: string, requestsPerSecond: number): CfnWebACL {
-    const acl = new CfnWebACL(scope, `${id}WebAcl`, {
-      scope: "REGIONAL",
-      defaultAction: { allow: {} },
-      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: "kustomer-bulk-update-api", sampledRequestsEnabled: false },
-      rules: [
-        {
-          name: "RatePerAddress",
-          priority: 0,
-          action: { block: {} },
-          // Per five minutes, per client address: a fifth of the stage's rate, so no one address takes it all.
-          statement: { rateBasedStatement: { aggregateKeyType: "IP", limit: Math.max(100, Math.floor((requestsPerSecond * 300) / 5)) } },
-          visibilityConfig: {
-            cloudWatchMetricsEnabled: true,
-            metricName: "kustomer-bulk-update-rate-per-address",
-            sampledRequestsEnabled: false,
-          },
-        },
-        ...["AWSManagedRulesKnownBadInputsRuleSet", "AWSManagedRulesAmazonIpReputationList"].map((name, index) => ({
-          name,
-          priority: index + 1,
-          overrideAction: { none: {} },
-          statement: { managedRuleGroupStatement: { vendorName: "AWS", name } },
-          visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: `kustomer-bulk-update-${name}`, sampledRequestsEnabled: false },
-        })),
-      ],
-    });
-    new CfnWebACLAssociation(scope, `${id}WebAclAssociation`, { resourceArn: this.deploymentStage.stageArn, webAclArn: acl.attrArn });
-    return acl;
   }
 
   private acknowledgeDesign(apiKeyAuth: boolean): void {
@@ -267,20 +232,4 @@ const DEFAULT_CALLER = "default";
 /** What a caller's resources' ids end in; the default caller keeps the ids one shared key had, so an upgrade keeps it. */
 export function callerSuffix(caller: string): string {
   return caller === DEFAULT_CALLER ? "" : caller.replace(/(^|-)([a-z0-9])/g, (_, _dash: string, letter: string) => letter.toUpperCase());
-}
-
-/** Denies every principal but the listed roles (`execute-api:/*` is the API itself, whatever its id). */
-function onlyCallers(callerRoleArns: string[]): PolicyDocument {
-  return new PolicyDocument({
-    statements: [
-      new PolicyStatement({
-        sid: "OnlyTheListedCallers",
-        effect: Effect.DENY,
-        principals: [new AnyPrincipal()],
-        actions: ["execute-api:Invoke"],
-        resources: ["execute-api:/*"],
-        conditions: { ArnNotEquals: { "aws:PrincipalArn": callerRoleArns } },
-      }),
-    ],
-  });
 }

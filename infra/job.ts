@@ -2,12 +2,12 @@
 // the job state machine. It cuts the file into batches of 100 lines, sends them with a Distributed Map
 // no faster than the rate limit allows, follows every bulk operation until Kustomer has applied it,
 // and writes the report and the retry file under results/<run>/ (CONTRACT §7).
-import { type CfnElement, Duration, Lazy, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { type CfnElement, Duration, Stack, Validations } from "aws-cdk-lib";
 import { EventField, type IEventBus, Rule, RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { SfnStateMachine } from "aws-cdk-lib/aws-events-targets";
-import { Effect, type IRole, PolicyDocument, PolicyStatement, Role, ServicePrincipal, StarPrincipal } from "aws-cdk-lib/aws-iam";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
+import type { Bucket } from "aws-cdk-lib/aws-s3";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import {
   Choice,
@@ -17,8 +17,6 @@ import {
   type IChainable,
   JsonPath,
   Pass,
-  ResultWriterV2,
-  S3JsonItemReader,
   type StateMachine,
   Succeed,
   TaskInput,
@@ -30,6 +28,7 @@ import { Construct } from "constructs";
 import { JOB_COMPLETED_DETAIL_TYPE, JOB_FAILED_DETAIL_TYPE, JOB_PREFIX, OUTCOME_SOURCE, RESULTS_PREFIX } from "../lambda/contract/names.ts";
 import { EVENT_DELIVERY_RETRIES } from "../lambda/contract/retry-policy.ts";
 import type { DataKey } from "./data-key.ts";
+import { BatchesReader, createJobBucket, denyJobFilesExceptFrom, grantSteps, keepResultsFor, ResultsWriter } from "./job-bucket.ts";
 import type { ServiceFunction } from "./service-function.ts";
 import { ANNOUNCE_RETRY, createStateMachine, withTaskRetries } from "./state-machine.ts";
 
@@ -53,70 +52,18 @@ export interface BulkUpdateJobProps {
   bus: IEventBus;
 }
 
-/** The map reads the run's own list of batches, under results/ only. */
-class BatchesReader extends S3JsonItemReader {
-  constructor(private readonly jobBucket: Bucket) {
-    super({ bucket: jobBucket, key: JsonPath.stringAt("$.plan.batchesKey") });
-  }
-
-  override providePolicyStatements(): PolicyStatement[] {
-    return [new PolicyStatement({ actions: ["s3:GetObject"], resources: [this.jobBucket.arnForObjects(`${RESULTS_PREFIX}/*`)] })];
-  }
-}
-
-/** The map writes its results under the run's own prefix in results/ only. */
-class ResultsWriter extends ResultWriterV2 {
-  constructor(private readonly jobBucket: Bucket) {
-    super({ bucket: jobBucket, prefix: JsonPath.stringAt("$.plan.mapResultsPrefix") });
-  }
-
-  override providePolicyStatements(): PolicyStatement[] {
-    return [
-      new PolicyStatement({
-        actions: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-        resources: [this.jobBucket.arnForObjects(`${RESULTS_PREFIX}/*`)],
-      }),
-    ];
-  }
-}
-
 export class BulkUpdateJob extends Construct {
   readonly bucket: Bucket;
   readonly stateMachine: StateMachine;
 
   constructor(scope: Construct, id: string, props: BulkUpdateJobProps) {
     super(scope, id);
-    const accessLogs = new Bucket(this, "AccessLogs", {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      // ACLs off: S3's log delivery is granted by the bucket policy instead.
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(365) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // S3 server access logs can only be delivered to a bucket encrypted with S3-managed keys.
-    this.bucket = new Bucket(this, "Bucket", {
-      encryption: BucketEncryption.KMS,
-      encryptionKey: props.dataKey.key,
-      bucketKeyEnabled: true,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      serverAccessLogsBucket: accessLogs,
-      serverAccessLogsPrefix: "job-bucket/",
-      // S3 tells EventBridge when a job file arrives.
-      eventBridgeEnabled: true,
-      notificationsHandlerRole: this.notificationsHandlerRole(),
-      // Job files and results hold personal data: keep them no longer than needed.
-      // An upload a step could not finish (the report, the retry file) is not kept, nor paid for.
-      lifecycleRules: [{ expiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-
-    this.denyJobFilesExceptFrom(props.producerRoleArns);
-    this.grantSteps(props.fn);
+    this.bucket = createJobBucket(this, props.dataKey);
+    denyJobFilesExceptFrom(this.bucket, props.producerRoleArns);
+    grantSteps(this.bucket, props.fn);
     this.stateMachine = createStateMachine(this, this.definition(props), props.dataKey);
-    this.keepResultsFor(
+    keepResultsFor(
+      this.bucket,
       [props.fn.role?.roleArn ?? "", this.stateMachine.role.roleArn, ...props.resultWriterArns].filter(Boolean),
       props.dataKey,
     );
@@ -240,28 +187,6 @@ export class BulkUpdateJob extends Construct {
     return start.next(plan).next(map).next(collect);
   }
 
-  /** The job's steps read job files and write results, each under its own prefix only. */
-  private grantSteps(fn: ServiceFunction): void {
-    fn.addToRolePolicy(new PolicyStatement({ actions: ["s3:GetObject"], resources: [this.bucket.arnForObjects(`${JOB_PREFIX}*`)] }));
-    fn.addToRolePolicy(
-      new PolicyStatement({ actions: ["s3:GetObject", "s3:PutObject"], resources: [this.bucket.arnForObjects(`${RESULTS_PREFIX}/*`)] }),
-    );
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: ["s3:ListBucket"],
-        resources: [this.bucket.bucketArn],
-        conditions: { StringLike: { "s3:prefix": [`${RESULTS_PREFIX}/*`] } },
-      }),
-    );
-    const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnElement);
-    for (const [prefix, reason] of [
-      [`${JOB_PREFIX}*`, "Reads the job files under jobs/, whose names the producers choose."],
-      [`${RESULTS_PREFIX}/*`, "Reads and writes each run's own files under results/<run>/, whose names are made per run."],
-    ] as const) {
-      Validations.of(fn.role as Role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}]`, reason });
-    }
-  }
-
   /** Dropping a file under jobs/ starts a job on it; a start that keeps failing lands in the dead-letter queue. */
   private startOnJobFiles({ dataKey, deadLetterQueue }: BulkUpdateJobProps): void {
     const stack = Stack.of(this);
@@ -295,75 +220,6 @@ export class BulkUpdateJob extends Construct {
         }),
       ],
     });
-  }
-
-  /** Job files hold personal data and start CRM writes: only the listed producer roles may put them. */
-  private denyJobFilesExceptFrom(producerRoleArns: string[]): void {
-    this.bucket.addToResourcePolicy(
-      new PolicyStatement({
-        sid: "JobFilesFromProducersOnly",
-        effect: Effect.DENY,
-        principals: [new StarPrincipal()],
-        actions: ["s3:PutObject"],
-        resources: [this.bucket.arnForObjects(`${JOB_PREFIX}*`)],
-        ...(producerRoleArns.length ? { conditions: { ArnNotEquals: { "aws:PrincipalArn": producerRoleArns } } } : {}),
-      }),
-    );
-  }
-
-  /**
-   * Reports and retry files are what operators act on (a retry file is uploaded again as a job): only
-   * the service's writers and the operator may write or delete under results/. Any object written
-   * with an encryption header must name the data key; one that sends none gets the bucket's default.
-   */
-  private keepResultsFor(writerArns: string[], dataKey: DataKey): void {
-    const deny = (sid: string, actions: string[], prefix: string, conditions: Record<string, unknown>) =>
-      this.bucket.addToResourcePolicy(
-        new PolicyStatement({
-          sid,
-          effect: Effect.DENY,
-          principals: [new StarPrincipal()],
-          actions,
-          resources: [this.bucket.arnForObjects(`${prefix}*`)],
-          conditions,
-        }),
-      );
-    deny("ResultsFromTheServiceOnly", ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"], `${RESULTS_PREFIX}/`, {
-      ArnNotEquals: { "aws:PrincipalArn": writerArns },
-    });
-    deny("OnlyKmsEncryption", ["s3:PutObject"], "", {
-      StringNotEquals: { "s3:x-amz-server-side-encryption": "aws:kms" },
-      Null: { "s3:x-amz-server-side-encryption": "false" },
-    });
-    deny("OnlyTheDataKey", ["s3:PutObject"], "", {
-      StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": dataKey.key.keyArn },
-      Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" },
-    });
-  }
-
-  /**
-   * CDK's deploy-time handler that turns the bucket's EventBridge notifications on runs with this role:
-   * PutBucketNotification on this bucket, nothing else. Not even logs, which Lambda would keep forever
-   * in a group of its making; the handler reports a failure to CloudFormation in its answer anyway.
-   */
-  private notificationsHandlerRole(): IRole {
-    const role = new Role(this, "NotificationsHandlerRole", {
-      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
-      description: "kustomer-bulk-update: CDK's handler that turns on the job bucket's EventBridge notifications",
-      inlinePolicies: {
-        BucketNotifications: new PolicyDocument({
-          // Lazy: the bucket is made with this role, so its ARN exists only once the bucket does.
-          statements: [
-            new PolicyStatement({
-              actions: ["s3:PutBucketNotification"],
-              resources: [Lazy.string({ produce: () => this.bucket.bucketArn })],
-            }),
-          ],
-        }),
-      },
-    });
-    // CDK would add the managed basic execution policy and a policy of its own: the one above is all it gets.
-    return role.withoutPolicyUpdates();
   }
 
   /** The wildcards CDK grants for a Distributed Map, each scoped as far as the service allows. */
