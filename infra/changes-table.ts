@@ -36,7 +36,7 @@ export class ChangesTable extends Construct {
     for (const fn of props.functions) {
       fn.addToRolePolicy(
         new PolicyStatement({
-          actions: ["dynamodb:BatchGetItem", "dynamodb:UpdateItem"],
+          actions: ["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"],
           resources: [this.table.tableArn],
           conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${CHANGES_KEY_PREFIX}*`] } },
         }),

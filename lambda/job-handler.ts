@@ -31,7 +31,7 @@ const stepSchema = z.discriminatedUnion("step", [
     version: z.optional(z.string().check(z.maxLength(1024))),
     duplicates: z.optional(z.array(z.tuple([atLeast(1), atLeast(1)]))),
     changes: z.optional(
-      z.array(z.union([z.tuple([atLeast(1)]), z.tuple([atLeast(1), z.array(z.string().check(z.minLength(1), z.maxLength(200)))])])),
+      z.array(z.union([z.tuple([atLeast(1)]), z.tuple([atLeast(1), z.array(z.string().check(z.minLength(1), z.maxLength(1_000)))])])),
     ),
   }),
   z.strictObject({

@@ -95,7 +95,7 @@ export async function runStateMachine(
   lambdaContext: () => Context,
   options: {
     executionName: string;
-    beforeTask?: (state: string) => void;
+    beforeTask?: (state: string) => void | Promise<void>;
     waitMs?: number;
     onEvent?: (event: Run["events"][number]) => void;
     /** States bound to handlers of the caller's own (an emulated Distributed Map). */
@@ -115,7 +115,7 @@ export async function runStateMachine(
   const eventsOf = (state: string) =>
     options.distributedMaps?.includes(state) ? 6 : (({ Task: 5, Fail: 1 } as Record<string, number>)[definition.States[state]?.Type] ?? 2);
   const invoke = async (state: string, payload: unknown, context: Context) => {
-    options.beforeTask?.(state);
+    await options.beforeTask?.(state);
     run.taskInputs.push({ state, bytes: bytes(payload) });
     const result = await handler(payload, context);
     run.taskResults.push({ state, bytes: bytes(result) });

@@ -198,7 +198,63 @@ describe("a job with the changes table", () => {
   });
 });
 
+describe("what is never trusted", () => {
+  const invoke = async (request: unknown) => (await world.serviceHandler(request, lambdaContext())) as SubmitResult;
+  const readAll = async (result: SubmitResult) => {
+    world.advance(2_000);
+    await world.serviceHandler({ action: "status", bulkIds: result.operations.map(({ bulkId }) => bulkId) }, lambdaContext());
+  };
+
+  it("a value sent and never followed: going back to the value before it sends it again", async () => {
+    const [ada] = customers(1) as [Update];
+    await readAll(await invoke({ body: [ada] }));
+    expect(await invoke({ body: [ada] })).toMatchObject({ unchanged: 1, operations: [] });
+    // Accepted, maybe applied by now, and never read.
+    await invoke({ body: [{ ...ada, name: "Bob" }] });
+
+    const back = await invoke({ body: [ada] });
+
+    expect(back).toMatchObject({ unchanged: 0, operations: [{ customerIds: [ada.id] }] });
+    expect(world.kustomer.bulkPuts.at(-1)?.body).toEqual([{ id: ada.id, name: ada.name, _clientRef: ada.id }]);
+  });
+
+  it("a field an ids-mode update or a batch of your own sent: the next command sends it", async () => {
+    const updates = customers(2);
+    await readAll(await invoke({ body: updates }));
+    await invoke({ ids: updates.map(({ id }) => id), body: [{ id: updates[0]!.id, tags: ["other"] }] });
+    await world.serviceHandler({ Items: [{ ...updates[1]!, name: "Other" }] }, lambdaContext());
+
+    const again = await invoke({ body: updates });
+
+    expect(again).toMatchObject({ unchanged: 0 });
+    expect(world.kustomer.bulkPuts.at(-1)?.body).toEqual([
+      { id: updates[0]!.id, tags: updates[0]!.tags, _clientRef: updates[0]!.id },
+      // The batch sent every field of its update.
+      { ...updates[1]!, _clientRef: updates[1]!.id },
+    ]);
+  });
+});
+
 describe("the change ledger in DynamoDB", () => {
+  it("drops, rather than keeps, what an applied operation sent when another run's record has replaced its own", async () => {
+    const { DynamoDbChangeLedger } = await import("../lambda/adapters/aws/changes-table.ts");
+    const ledger = new DynamoDbChangeLedger(TABLE, 30);
+    const deadlineAt = Date.now() + 10_000;
+    const id = customerUpdate(90_101).id;
+    await ledger.pending("first", [{ id, hashes: { name: "n1", tags: "t1" }, whole: true }], deadlineAt);
+    await ledger.applied("first", [{ id, hashes: { name: "n1", tags: "t1" } }], deadlineAt);
+    // Two runs: B sends tags and records first; A sends name and records after it.
+    await ledger.pending("B", [{ id, hashes: { tags: "t2" } }], deadlineAt);
+    await ledger.pending("A", [{ id, hashes: { name: "n2" } }], deadlineAt);
+    expect((await ledger.current([id], deadlineAt)).get(id)).toEqual({ tags: "t1" });
+
+    await ledger.applied("B", [{ id, hashes: { tags: "t2" } }], deadlineAt);
+    await ledger.applied("A", [{ id, hashes: { name: "n2" } }], deadlineAt);
+
+    // Kustomer holds t2, which was never made current: tags is not trusted.
+    expect((await ledger.current([id], deadlineAt)).get(id)).toEqual({ name: "n2" });
+  });
+
   it("makes hashes current only from the pending record that still names the bulk id: an overlapping run's older promotion is dropped", async () => {
     const { DynamoDbChangeLedger } = await import("../lambda/adapters/aws/changes-table.ts");
     const ledger = new DynamoDbChangeLedger(TABLE, 30);
@@ -226,13 +282,13 @@ describe("the workflow with the changes table", () => {
   const workflow = definitionFromTemplate({}, "Workflow");
   let executions = 0;
   /** One run of the synthesized workflow: its outcome event's detail, the bodies it sent, and its largest state. */
-  async function execute(command: Record<string, unknown>, beforeTask?: (state: string) => void) {
+  async function execute(command: Record<string, unknown>, beforeTask?: (state: string) => void | Promise<void>) {
     const puts = world.kustomer.bulkPuts.length;
     const run = await runStateMachine(workflow, command, world.handler, () => lambdaContext(), {
       executionName: `changes-${(executions += 1)}`,
-      beforeTask: (state) => {
+      beforeTask: async (state) => {
         if (state === "CheckStatus") world.advance(1_000);
-        beforeTask?.(state);
+        await beforeTask?.(state);
       },
     });
     expect(run.events).toHaveLength(1);
@@ -309,6 +365,25 @@ describe("the workflow with the changes table", () => {
     const ids = updates.map(({ id }) => id);
     const shared = await execute({ ids, body: [{ id: ids[0], tags: ["vip"] }] });
     expect(shared.sent).toHaveLength(1);
+  });
+
+  it("leaves a customer another run sent meanwhile to that run: the other value stands, and the old tags go out again", async () => {
+    const [ada] = customers(1) as [Update];
+    await execute({ body: [ada] });
+    let interleaved = false;
+    // The workflow sends the name; before it reads its operation, a direct call sends new tags and reads them applied.
+    const run = await execute({ body: [{ ...ada, name: "Grace" }] }, async (state) => {
+      if (state !== "CheckStatus" || interleaved) return;
+      interleaved = true;
+      const other = (await world.serviceHandler({ body: [{ ...ada, name: "Grace", tags: ["t2"] }] }, lambdaContext())) as SubmitResult;
+      world.advance(2_000);
+      await world.serviceHandler({ action: "status", bulkIds: other.operations.map(({ bulkId }) => bulkId) }, lambdaContext());
+    });
+    expect(run.detail).toMatchObject({ applied: 1 });
+
+    // Kustomer holds tags t2: the old tags must go out again.
+    const back = await execute({ body: [{ ...ada, name: "Grace" }] });
+    expect(back.sent).toEqual([[{ id: ada.id, tags: ada.tags, _clientRef: ada.id }]]);
   });
 
   it("shows in a dry run what would be sent, per customer and field, and sends nothing", async () => {

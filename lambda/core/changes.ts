@@ -55,12 +55,11 @@ export function fieldHashes(update: CustomerUpdate): FieldHashes {
   return hashes;
 }
 
+/** Whole only with no record at all: a whole send starts the record (and its time to live) again. */
 export function compare(hashes: FieldHashes, current: FieldHashes | undefined): Change {
-  const fields = Object.keys(hashes);
   if (!current) return { kind: "whole" };
-  const changed = fields.filter((field) => current[field] !== hashes[field]);
-  if (changed.length === 0) return { kind: "unchanged" };
-  return changed.length === fields.length ? { kind: "whole" } : { kind: "fields", fields: changed };
+  const changed = Object.keys(hashes).filter((field) => current[field] !== hashes[field]);
+  return changed.length === 0 ? { kind: "unchanged" } : { kind: "fields", fields: changed };
 }
 
 /** The update cut down to its id and the named fields; `custom` keeps only its named attributes. */

@@ -32,27 +32,50 @@ export async function keepChanges(
   { ledger, log, counters, deadlineAt }: KeepContext,
 ): Promise<void> {
   const inState = (state: CustomerState) => customers.filter((customer) => customer.state === state);
-  try {
-    await ledger.applied(bulkId, inState("applied"), deadlineAt);
-    await ledger.failed(
-      bulkId,
-      inState("failed").map(({ id }) => id),
-      deadlineAt,
-    );
-    await ledger.inDoubt(inState("inDoubt"), deadlineAt);
-  } catch (error) {
-    counters?.count("ChangesNotKept");
-    log.warn("the changes table could not be written: the next run sends these customers again", { bulkId, error: (error as Error).name });
+  // Each apart, the drops first: a failed promotion must not keep a doubt from being recorded.
+  const writes: Array<[string, () => Promise<void>]> = [
+    ["inDoubt", () => ledger.inDoubt(inState("inDoubt"), deadlineAt)],
+    ["applied", () => ledger.applied(bulkId, inState("applied"), deadlineAt)],
+    [
+      "failed",
+      () =>
+        ledger.failed(
+          bulkId,
+          inState("failed").map(({ id }) => id),
+          deadlineAt,
+        ),
+    ],
+  ];
+  for (const [what, write] of writes) {
+    try {
+      await write();
+    } catch (error) {
+      counters?.count("ChangesNotKept");
+      log.warn("the changes table could not be written", { bulkId, what, error: (error as Error).name });
+    }
   }
 }
 
 /**
- * A workflow's customers, with the hashes of every field of their update: the fields not sent were
- * current already, and any other run that touched a customer since has made its promotion fail.
+ * An operation's customers as the follow-up found them, with what each carried: the hashes its pending
+ * record holds, when that record still names this operation (another run's record is left alone). A
+ * customer in doubt whose record names another operation still has its fields dropped, all of them
+ * where its update is known (the workflow's command), since which were sent is not.
  */
-export function sentCustomers(
-  updates: CustomerUpdate[],
+export async function followedCustomers(
+  bulkId: string,
+  customerIds: string[],
   states: Map<string, CustomerState>,
-): Array<SentCustomer & { state: CustomerState }> {
-  return updates.map((update) => ({ id: update.id, hashes: fieldHashes(update), state: states.get(update.id.toLowerCase()) ?? "inDoubt" }));
+  context: KeepContext,
+  updates?: CustomerUpdate[],
+): Promise<Array<SentCustomer & { state: CustomerState }>> {
+  const pending = await context.ledger.pendingOf(customerIds, context.deadlineAt);
+  const updateOf = new Map(updates?.map((update) => [update.id.toLowerCase(), update]));
+  return customerIds.flatMap((id) => {
+    const state = states.get(id.toLowerCase()) ?? "inDoubt";
+    const mine = pending.get(id.toLowerCase());
+    if (mine?.bulkId === bulkId) return [{ id, hashes: mine.hashes, state }];
+    const update = updateOf.get(id.toLowerCase());
+    return state === "inDoubt" && update ? [{ id, hashes: fieldHashes(update), state }] : [];
+  });
 }

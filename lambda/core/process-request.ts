@@ -11,7 +11,7 @@ import { dryRun, planRequests } from "./plan.ts";
 import { type OutcomeDependencies, readOutcome } from "./read-outcome.ts";
 import { readStatus } from "./read-status.ts";
 import { submitBulkUpdate } from "./submit.ts";
-import { planChanges, submitChanges } from "./submit-changes.ts";
+import { forgetWhatIsSent, planChanges, submitChanges } from "./submit-changes.ts";
 
 /** What the use case uses, and nothing else. */
 export interface Services extends OutcomeDependencies {
@@ -71,6 +71,7 @@ export async function processRequest(
   }
   if (request.action === "batch") {
     const { command, rejected } = splitBatch(request.items);
+    if (command && services.changes) await forgetWhatIsSent(command, { ...services, changes: services.changes }, deadlineAt);
     const submitted = command
       ? await submitBulkUpdate(command, services, deadlineAt)
       : { status: "submitted" as const, items: 0, operations: [] };
@@ -81,6 +82,7 @@ export async function processRequest(
   if (request.dryRun)
     return { kind: "dryRun", result: changes ? await planChanges(request, { ...services, changes }, deadlineAt) : dryRun(request) };
   const submit = async (until: number): Promise<{ result: SubmitResult; sent?: string }> => {
+    if (request.ids && services.changes) await forgetWhatIsSent(request, { ...services, changes: services.changes }, until);
     if (!changes) return { result: await submitBulkUpdate(request, services, until, earlier) };
     const resumed = earlier && (earlier.accepted.length > 0 || earlier.unanswered.length > 0) ? { earlier, sent: sent ?? "" } : undefined;
     return submitChanges(request, { ...services, changes }, until, resumed);

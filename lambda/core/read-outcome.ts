@@ -9,7 +9,7 @@ import type { BulkUpdateCommand, OutcomeRequest } from "../contract/requests.ts"
 import type { CustomerFailure, OutcomeResult } from "../contract/results.ts";
 import { readOperations } from "../kustomer/status.ts";
 import { type ChangeLedger, sentOf } from "./changes.ts";
-import { type CustomerState, keepChanges, sentCustomers, statesOf } from "./keep-changes.ts";
+import { type CustomerState, followedCustomers, keepChanges, statesOf } from "./keep-changes.ts";
 import { planRequests } from "./plan.ts";
 import type { BulkDependencies } from "./submit.ts";
 import { verdictOf } from "./verdict.ts";
@@ -84,7 +84,16 @@ export async function readOutcome(
   if (!allComplete) return { allComplete, incomplete, seen, ...counts, failures: [], inDoubtCustomerIds: [] };
   if (services.changes) {
     const context = { ledger: services.changes, log: services.log, counters: services.counters, deadlineAt };
-    for (const { bulkId, index, states } of kept) await keepChanges(bulkId, sentCustomers(planned[index]?.items ?? [], states), context);
+    for (const { bulkId, index, states } of kept) {
+      const request = planned[index];
+      try {
+        const customers = await followedCustomers(bulkId, request?.customerIds ?? [], states, context, request?.items);
+        await keepChanges(bulkId, customers, context);
+      } catch (error) {
+        services.counters.count("ChangesNotKept");
+        services.log.warn("the changes table could not be read", { bulkId, error: (error as Error).name });
+      }
+    }
   }
   const listedFailures = await listForEvent(failures, services.listStore, "failures");
   const listedDoubts = await listForEvent(doubted, services.listStore, "in-doubt-customer-ids");

@@ -8,7 +8,7 @@ import type { KustomerApi } from "../kustomer/client.ts";
 import { NOT_FOUND, type ReadOperation, readOperations } from "../kustomer/status.ts";
 import type { Counters, Log } from "../platform/observability.ts";
 import type { ChangeLedger } from "./changes.ts";
-import { type CustomerState, type KeepContext, keepChanges, statesOf } from "./keep-changes.ts";
+import { type CustomerState, followedCustomers, type KeepContext, keepChanges, statesOf } from "./keep-changes.ts";
 import { verdictOf } from "./verdict.ts";
 
 /** A recorded operation Kustomer does not know yet (CONTRACT §2.6). */
@@ -85,21 +85,12 @@ async function keepWhatWasRead(
   for (const operation of new Map(operations.map((read) => [read.bulkId, read])).values()) {
     const customerIds = records?.get(operation.bulkId)?.customerIds ?? byId.get(operation.bulkId)?.customerIds ?? [];
     if (customerIds.length === 0 || (operation.status !== "complete" && operation.status !== LOST)) continue;
-    let pending: Awaited<ReturnType<ChangeLedger["pendingOf"]>>;
+    const states = operation.status === LOST ? new Map<string, CustomerState>() : statesOf(customerIds, operation);
     try {
-      pending = await context.ledger.pendingOf(customerIds, context.deadlineAt);
+      await keepChanges(operation.bulkId, await followedCustomers(operation.bulkId, customerIds, states, context), context);
     } catch (error) {
       context.counters?.count("ChangesNotKept");
-      context.log.warn("the changes table could not be read: the next run sends these customers again", { error: (error as Error).name });
-      return;
+      context.log.warn("the changes table could not be read", { bulkId: operation.bulkId, error: (error as Error).name });
     }
-    const states = operation.status === LOST ? new Map<string, CustomerState>() : statesOf(customerIds, operation);
-    const customers = customerIds.flatMap((id) => {
-      const mine = pending.get(id.toLowerCase());
-      return mine?.bulkId === operation.bulkId
-        ? [{ id, hashes: mine.hashes, state: states.get(id.toLowerCase()) ?? ("inDoubt" as const) }]
-        : [];
-    });
-    await keepChanges(operation.bulkId, customers, context);
   }
 }

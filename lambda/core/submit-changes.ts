@@ -3,7 +3,7 @@
 // resubmission of the workflow sends the same customers as the first attempt (the `sent` bitmap),
 // whole, so that its requests are the first attempt's requests.
 import { BulkUpdateError } from "../contract/errors.ts";
-import type { BulkUpdateCommand, Settled } from "../contract/requests.ts";
+import type { BulkUpdateCommand, CustomerUpdate, Settled } from "../contract/requests.ts";
 import type { SubmitResult } from "../contract/results.ts";
 import { ChangeRecorder } from "./change-recorder.ts";
 import { type ChangeLedger, type CommandChanges, compareCommand, fieldHashes, sentOf } from "./changes.ts";
@@ -29,11 +29,14 @@ export async function submitChanges(
   const { sent, unchanged } = changes;
   const toSend = changes.command;
   if (!toSend) return { result: { status: "submitted", ...echo(command), items: unchanged, operations: [], unchanged }, sent };
+  // What an earlier attempt had accepted is recorded already: recording it again would overwrite what
+  // another run has sent since, and let this older value be made current.
+  const earlier = new Set(resumed?.earlier.accepted.map(({ bulkId }) => bulkId).filter((bulkId) => bulkId !== null));
   try {
     const result = await submitBulkUpdate(toSend, services, deadlineAt, resumed?.earlier);
     for (const operation of result.operations) {
       if (operation.bulkId === null || operation.status === IN_DOUBT) await recorder.inDoubt(operation.customerIds);
-      else await recorder.pending(operation.bulkId, operation.customerIds);
+      else if (!earlier.has(operation.bulkId)) await recorder.pending(operation.bulkId, operation.customerIds);
     }
     return { result: { ...result, items: result.items + unchanged, unchanged }, sent };
   } catch (error) {
@@ -42,7 +45,7 @@ export async function submitChanges(
     for (const { request, bulkId } of error.progress.settled?.accepted ?? []) {
       const customerIds = planned[request]?.customerIds ?? [];
       if (bulkId === null) await recorder.inDoubt(customerIds);
-      else await recorder.pending(bulkId, customerIds);
+      else if (!earlier.has(bulkId)) await recorder.pending(bulkId, customerIds);
     }
     for (const request of error.progress.settled?.unanswered ?? []) await recorder.inDoubt(planned[request]?.customerIds ?? []);
     throw error.withProgress({ ...error.progress, sent });
@@ -76,4 +79,23 @@ export async function planChanges(
     return { bulkId: null, status: "planned", items: request.customerIds.length, customerIds: request.customerIds, fields };
   });
   return { status: "dryRun", ...echo(command), items: command.body.length, unchanged: changes.unchanged, operations };
+}
+
+/**
+ * A submit that is not compared (ids mode, a Distributed Map batch of your own) still changes what
+ * Kustomer holds: the fields it sends lose their current hashes first, so no later comparison
+ * trusts a value this send may replace.
+ */
+export async function forgetWhatIsSent(
+  command: BulkUpdateCommand,
+  services: Pick<BulkDependencies, "log" | "counters"> & { changes: ChangeLedger },
+  deadlineAt: number,
+): Promise<void> {
+  const recorder = new ChangeRecorder({ ledger: services.changes, log: services.log, counters: services.counters, deadlineAt });
+  const shared = command.ids ? fieldHashes(command.body[0] as CustomerUpdate) : undefined;
+  const customers = command.ids
+    ? command.ids.map((id) => ({ id, hashes: shared ?? {} }))
+    : command.body.map((update) => ({ id: update.id, hashes: fieldHashes(update) }));
+  recorder.know(customers);
+  await recorder.inDoubt(customers.map(({ id }) => id));
 }

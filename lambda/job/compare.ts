@@ -23,6 +23,8 @@ export type LineChange = [line: number] | [line: number, fields: string[]];
 export type ComparedLine = ReadLine & { change?: LineChange };
 
 const isBlank = (read: ReadLine) => !read.unreadable && read.text.trim() === "";
+/** A line whose changed fields' names run longer is sent whole: a batch's item stays well under 256 KiB. */
+const MAX_FIELDS_CHARS = 1_000;
 
 /** The lines in order, each marked; `repeated` names the lines an earlier line's customer repeats. */
 export async function* compared(
@@ -83,7 +85,8 @@ async function decide(window: ComparedLine[], repeated: (line: number) => boolea
     if (change.kind === "unchanged") {
       read.change = undefined;
       unchanged += 1;
-    } else if (change.kind === "fields") read.change = [read.line, change.fields];
+    } else if (change.kind === "fields" && JSON.stringify(change.fields).length <= MAX_FIELDS_CHARS)
+      read.change = [read.line, change.fields];
   });
   if (unchanged > 0) options.counters.count("CustomersUnchanged", unchanged);
   return window;

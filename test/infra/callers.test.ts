@@ -238,6 +238,7 @@ describe("the shared table", () => {
     for (const fn of ["BulkUpdateFunction", "WorkflowFunction", "JobFunction"]) {
       expect(await call(fn, "dynamodb:BatchGetItem", "customer#5e4c41c8c9f1e7001a5a3b2c")).toBe("Allowed");
       expect(await call(fn, "dynamodb:UpdateItem", "customer#5e4c41c8c9f1e7001a5a3b2c")).toBe("Allowed");
+      expect(await call(fn, "dynamodb:PutItem", "customer#5e4c41c8c9f1e7001a5a3b2c")).toBe("Allowed");
       expect(await call(fn, "dynamodb:UpdateItem", "idempotency#5f2a")).not.toBe("Allowed");
       expect(await call(fn, "dynamodb:DeleteItem", "customer#5e4c41c8c9f1e7001a5a3b2c")).not.toBe("Allowed");
     }

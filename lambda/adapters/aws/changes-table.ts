@@ -1,10 +1,11 @@
 // The change ledger in DynamoDB (CONTRACT §2.7): one item per customer, keyed `customer#<id>`, holding
 // the current hash of each field as its own attribute (`c:name`, `c:custom.tierStr`), and what was
-// last sent (`pending`, with `pendingBulkId`). Reads are one BatchGetItem per 100 customers. Writes
-// are one UpdateItem per customer, a few at a time: the promotion must be conditional per customer,
-// and a TransactWriteItems of 100 would be cancelled whole by one stale customer, at twice the
-// write cost. The DynamoDB client is loaded on first use.
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+// last sent (`pending`, with `pendingBulkId`). A field pending is never current. Reads are one
+// BatchGetItem per 100 customers. Writes are one UpdateItem per customer (a PutItem for one sent whole,
+// which starts its record again), a few at a time: the promotion must be conditional per customer,
+// and a TransactWriteItems of 100 would be cancelled whole by one stale customer, at twice the write
+// cost. The DynamoDB client is loaded on first use.
+import type { DynamoDBDocumentClient, PutCommand, UpdateCommand, UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import { CHANGES_KEY_PREFIX } from "../../contract/names.ts";
 import type { ChangeLedger, FieldHashes, SentCustomer } from "../../core/changes.ts";
 import { inPool } from "../../core/pool.ts";
@@ -16,7 +17,7 @@ const WRITES_AT_ONCE = 16;
 const CURRENT = "c:";
 
 export class DynamoDbChangeLedger implements ChangeLedger {
-  private client?: Promise<{ documents: DynamoDBDocumentClient; commands: typeof import("@aws-sdk/lib-dynamodb") }>;
+  private client?: Promise<{ documents: DynamoDBDocumentClient; commands: Commands }>;
 
   constructor(
     private readonly tableName: string,
@@ -37,8 +38,13 @@ export class DynamoDbChangeLedger implements ChangeLedger {
   async current(ids: string[], deadlineAt: number): Promise<Map<string, FieldHashes>> {
     const found = new Map<string, FieldHashes>();
     for (const [id, item] of await this.read(ids, deadlineAt)) {
+      // A field sent and not yet known applied is not current: what Kustomer holds of it is unknown.
+      const pending = (item.pending ?? {}) as FieldHashes;
       const hashes: FieldHashes = {};
-      for (const [name, value] of Object.entries(item)) if (name.startsWith(CURRENT)) hashes[name.slice(CURRENT.length)] = String(value);
+      for (const [name, value] of Object.entries(item)) {
+        const field = name.slice(CURRENT.length);
+        if (name.startsWith(CURRENT) && pending[field] === undefined) hashes[field] = String(value);
+      }
       found.set(id, hashes);
     }
     return found;
@@ -77,82 +83,93 @@ export class DynamoDbChangeLedger implements ChangeLedger {
   }
 
   async pending(bulkId: string, customers: SentCustomer[], deadlineAt: number): Promise<void> {
-    // A record's time to live runs from its last whole send, not its last change: a field that never
-    // changes in the source is still sent again within CHANGES_TTL_DAYS, restoring an edit in Kustomer.
-    await this.each(customers, deadlineAt, ({ id, hashes, whole }) => ({
-      UpdateExpression: `SET pending = :pending, pendingBulkId = :bulkId, expiration = ${whole ? ":expiration" : "if_not_exists(expiration, :expiration)"}`,
-      ExpressionAttributeValues: { ":pending": hashes, ":bulkId": bulkId, ":expiration": this.expiration() },
-      key: id,
-    }));
+    await this.each(customers, deadlineAt, ({ id, hashes, whole }, commands) =>
+      // Sent whole (no current record): the record starts again, and what an expired one held goes with
+      // it. Its time to live runs from here, not from the last change: a field that never changes in the
+      // source is still sent again within CHANGES_TTL_DAYS, restoring an edit made in Kustomer.
+      whole
+        ? new commands.PutCommand({
+            TableName: this.tableName,
+            Item: { id: keyOf(id), pending: hashes, pendingBulkId: bulkId, expiration: this.expiration() },
+          })
+        : update(commands, this.tableName, id, {
+            UpdateExpression: "SET pending = :pending, pendingBulkId = :bulkId, expiration = if_not_exists(expiration, :expiration)",
+            ExpressionAttributeValues: { ":pending": hashes, ":bulkId": bulkId, ":expiration": this.expiration() },
+          }),
+    );
   }
 
   async applied(bulkId: string, customers: SentCustomer[], deadlineAt: number): Promise<void> {
-    await this.each(customers, deadlineAt, ({ id, hashes }) => {
-      const fields = Object.keys(hashes);
-      const names = Object.fromEntries(fields.map((field, index) => [`#c${index}`, `${CURRENT}${field}`]));
-      const values = Object.fromEntries(fields.map((field, index) => [`:c${index}`, hashes[field]]));
-      return {
-        UpdateExpression: `SET ${[...fields.map((_, index) => `#c${index} = :c${index}`), "expiration = if_not_exists(expiration, :expiration)"].join(", ")} REMOVE pending, pendingBulkId`,
-        ConditionExpression: "pendingBulkId = :bulkId",
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: { ...values, ":bulkId": bulkId, ":expiration": this.expiration() },
-        key: id,
-      };
-    });
+    const lost: SentCustomer[] = [];
+    await this.each(
+      customers,
+      deadlineAt,
+      ({ id, hashes }, commands) => {
+        const fields = Object.keys(hashes);
+        const values = Object.fromEntries(fields.map((field, index) => [`:c${index}`, hashes[field]]));
+        return update(commands, this.tableName, id, {
+          UpdateExpression: `SET ${[...fields.map((_, index) => `#c${index} = :c${index}`), "expiration = if_not_exists(expiration, :expiration)"].join(", ")} REMOVE pending, pendingBulkId`,
+          ConditionExpression: "pendingBulkId = :bulkId",
+          ExpressionAttributeNames: currentNames(fields),
+          ExpressionAttributeValues: { ...values, ":bulkId": bulkId, ":expiration": this.expiration() },
+        });
+      },
+      // Another run has sent since: Kustomer may apply the two in either order, so what this one
+      // sent is current no more than it was before. Its fields are sent again next time.
+      (customer) => lost.push(customer),
+    );
+    await this.inDoubt(lost, deadlineAt, { keepPending: true });
   }
 
   async failed(bulkId: string, ids: string[], deadlineAt: number): Promise<void> {
     await this.each(
       ids.map((id) => ({ id, hashes: {} })),
       deadlineAt,
-      ({ id }) => ({
-        UpdateExpression: "REMOVE pending, pendingBulkId",
-        ConditionExpression: "pendingBulkId = :bulkId",
-        ExpressionAttributeValues: { ":bulkId": bulkId },
-        key: id,
-      }),
+      ({ id }, commands) =>
+        update(commands, this.tableName, id, {
+          UpdateExpression: "REMOVE pending, pendingBulkId",
+          ConditionExpression: "pendingBulkId = :bulkId",
+          ExpressionAttributeValues: { ":bulkId": bulkId },
+        }),
     );
   }
 
-  async inDoubt(customers: SentCustomer[], deadlineAt: number): Promise<void> {
+  async inDoubt(customers: SentCustomer[], deadlineAt: number, { keepPending = false } = {}): Promise<void> {
     await this.each(
       customers.filter(({ hashes }) => Object.keys(hashes).length > 0),
       deadlineAt,
-      ({ id, hashes }) => {
+      ({ id, hashes }, commands) => {
         const fields = Object.keys(hashes);
-        return {
-          // And whatever another run has pending: its promotion could otherwise restore a hash this
-          // send may have made stale.
-          UpdateExpression: `REMOVE ${[...fields.map((_, index) => `#c${index}`), "pending", "pendingBulkId"].join(", ")}`,
-          ExpressionAttributeNames: Object.fromEntries(fields.map((field, index) => [`#c${index}`, `${CURRENT}${field}`])),
-          key: id,
-        };
+        // And whatever another run has pending: its promotion could otherwise restore a hash this send
+        // may have made stale.
+        const removed = [...fields.map((_, index) => `#c${index}`), ...(keepPending ? [] : ["pending", "pendingBulkId"])];
+        return update(commands, this.tableName, id, {
+          UpdateExpression: `REMOVE ${removed.join(", ")}`,
+          ExpressionAttributeNames: currentNames(fields),
+        });
       },
     );
   }
 
-  /** One conditional update per customer; a condition that no longer holds (another run's record) is not an error. */
+  /**
+   * One write per customer, a few at a time. A condition that no longer holds (another run's record)
+   * is not an error: `onLost` hears of it.
+   */
   private async each(
     customers: SentCustomer[],
     deadlineAt: number,
-    update: (customer: SentCustomer) => {
-      UpdateExpression: string;
-      ConditionExpression?: string;
-      ExpressionAttributeNames?: Record<string, string>;
-      ExpressionAttributeValues?: Record<string, unknown>;
-      key: string;
-    },
+    write: (customer: SentCustomer, commands: Commands) => UpdateCommand | PutCommand,
+    onLost?: (customer: SentCustomer) => void,
   ): Promise<void> {
     if (customers.length === 0) return;
     const { documents, commands } = await this.load();
     const failure = await inPool(customers.length, WRITES_AT_ONCE, async (index) => {
-      const { key, ...expression } = update(customers[index] as SentCustomer);
+      const customer = customers[index] as SentCustomer;
       try {
-        await documents.send(new commands.UpdateCommand({ TableName: this.tableName, Key: { id: keyOf(key) }, ...expression }), {
-          abortSignal: signalFor(deadlineAt),
-        });
+        await documents.send(write(customer, commands) as UpdateCommand, { abortSignal: signalFor(deadlineAt) });
       } catch (error) {
         if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+        onLost?.(customer);
       }
     });
     if (failure) throw failure.error;
@@ -164,6 +181,20 @@ export class DynamoDbChangeLedger implements ChangeLedger {
 }
 
 const keyOf = (id: string) => `${CHANGES_KEY_PREFIX}${id.toLowerCase()}`;
+
+type Commands = typeof import("@aws-sdk/lib-dynamodb");
+
+function update(
+  commands: Commands,
+  tableName: string,
+  id: string,
+  expression: Omit<UpdateCommandInput, "TableName" | "Key">,
+): UpdateCommand {
+  return new commands.UpdateCommand({ TableName: tableName, Key: { id: keyOf(id) }, ...expression });
+}
+
+/** `#c0`, `#c1`, ... for the fields' current-hash attributes (`c:name`, `c:custom.tierStr`). */
+const currentNames = (fields: string[]) => Object.fromEntries(fields.map((field, index) => [`#c${index}`, `${CURRENT}${field}`]));
 
 function signalFor(deadlineAt: number): AbortSignal {
   return AbortSignal.timeout(Math.max(1, deadlineAt - Date.now()));
