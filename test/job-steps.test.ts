@@ -52,7 +52,8 @@ it("counts a Follow cut off after settling a batch's file, before the ledger, on
   const options = { ...services, deadlineAt: Date.now() + 60_000 };
   await expect(following.follow(failing, run, options, 10_000)).rejects.toThrow("the disk is full");
   // Following stopped for good (the state machine's Catch goes to Report): the report takes the files' counts.
-  const summary = await steps.report(store, "job.jsonl", run, 360, { Error: "Error", Cause: "the disk is full" });
+  const reportStep = await import("../lambda/job/report.ts");
+  const summary = await reportStep.report(store, "job.jsonl", run, 360, { Error: "Error", Cause: "the disk is full" });
 
   expect(summary).toMatchObject({ lines: 150, applied: 149, failed: 1, inDoubt: 0, unsent: 0 });
   const report = await store.getJson<{ failures: Array<{ line: number; state: string }> }>(`results/${run}/report.json`);

@@ -1,9 +1,10 @@
 // The job's report and retry file (CONTRACT §7), streamed in one pass over the file: every line that is
 // not applied is in the report with its number, customer id, state and reason, and in the retry file
 // verbatim. Only the batches holding such lines have their files read, a few ahead of the pass.
-import type { LedgerBatch, LineOutcome, StateCounts } from "./ledger.ts";
-import type { ReadLine } from "./lines.ts";
-import type { ObjectWriter } from "./store.ts";
+import { allLines, type BatchFile, count, type Ledger, type LedgerBatch, type LineOutcome, type StateCounts, totalsOf } from "./ledger.ts";
+import { nonBlank, type ReadLine } from "./lines.ts";
+import { batchKey, ledgerKey, type MapFailure, type RecordedBatch, reasonOf } from "./run-files.ts";
+import { type JobStore, type ObjectWriter, runKey } from "./store.ts";
 
 export interface ReportTotals extends StateCounts {
   /** Non-blank lines: applied + failed + inDoubt + unsent + unchanged. */
@@ -105,4 +106,47 @@ export async function writeReport({ totals, batches, lines, bytes, batchFile, re
   }
   await report.write(`${written ? "\n  " : ""}]\n}\n`);
   return { ...totals, report: await report.end(), retry: await retry.end() };
+}
+
+/**
+ * The report: an operation still pending leaves its lines in doubt, because the status timeout passed
+ * or, when `followFailed` says so, because following stopped on an error.
+ */
+export async function report(
+  store: JobStore,
+  key: string,
+  run: string,
+  statusTimeoutMinutes: number,
+  followFailed?: MapFailure,
+): Promise<ReportSummary> {
+  const ledger = await store.getJson<Ledger>(ledgerKey(run));
+  for (const batch of ledger.batches.filter(({ pending }) => pending.length > 0)) {
+    // A Follow cut off after settling a batch's file, before the ledger: the file's counts stand.
+    const { settled = {} } = await store.getJson<RecordedBatch>(batchKey(run, batch.first));
+    for (const operation of batch.pending) {
+      const counts = settled[operation.bulkId];
+      if (!counts) count(batch, "inDoubt", operation.items);
+      else for (const state of ["applied", "failed", "inDoubt", "unsent"] as const) count(batch, state, counts[state]);
+    }
+  }
+  const stillPending = (bulkId: string) =>
+    followFailed
+      ? `following bulk operation ${bulkId} stopped (${reasonOf(followFailed.Error, followFailed.Cause)}): what Kustomer made of it is not known`
+      : `Kustomer did not complete bulk operation ${bulkId} within ${statusTimeoutMinutes} minutes`;
+  return writeReport({
+    totals: { lines: ledger.lines, ...totalsOf(ledger) },
+    batches: ledger.batches,
+    lines: nonBlank(store.lines(key, undefined, ledger.version)),
+    bytes: (start, end) => store.bytes(key, start, end, ledger.version),
+    batchFile: async (batch) => {
+      const file = await store.getJson<BatchFile>(batchKey(run, batch.first));
+      const outcomes = [
+        ...file.outcomes,
+        ...file.pending.flatMap((operation) => allLines(operation, "inDoubt", stillPending(operation.bulkId))),
+      ];
+      return outcomes.sort((a, b) => a.line - b.line);
+    },
+    report: store.writer(runKey(run, "report.json")),
+    retry: store.writer(runKey(run, "retry.jsonl"), "application/x-ndjson"),
+  });
 }

@@ -11,3 +11,20 @@ export type RecordedBatch = BatchFile & { summary: BatchSummary; settled?: Recor
 
 /** The operations of a run not settled yet. */
 export const pendingOf = (ledger: Ledger) => ledger.batches.reduce((sum, batch) => sum + batch.pending.length, 0);
+
+/** Lambda hands Step Functions `{errorType, errorMessage, trace}` as the cause: keep the message. */
+export function reasonOf(error: string | undefined, cause: string | undefined): string {
+  let message = cause ?? "";
+  try {
+    const parsed = JSON.parse(cause ?? "") as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === "string") message = parsed.errorMessage;
+  } catch {
+    // Not JSON: the cause as it is.
+  }
+  return `${error ?? "Failed"}${message ? `: ${message}` : ""}`;
+}
+
+export interface MapFailure {
+  Error: string;
+  Cause?: string;
+}

@@ -1,19 +1,19 @@
 // A large job's steps (CONTRACT §7), the same on AWS (lambda/job-handler.ts, run by the job state
 // machine) and on this machine (local/job.ts), over a JobStore:
-//   plan    - reads the file once: batches of 100 lines (byte ranges), and repeated customers;
+//   plan    - reads the file once: batches of 100 lines to send (byte ranges), repeated customers,
+//             and, with the changes table, what changed (compare.ts);
 //   lines   - one batch, a Distributed Map child: its lines checked and sent, its file written;
 //   collect - the children's results, through the ChildResults port, into the run's ledger;
 //   follow  - (follow.ts) reads the operations not complete yet, settling each batch's file (repeated);
-//   report  - the report and the retry file, streamed in file order.
+//   report  - (report.ts) the report and the retry file, streamed in file order.
 // No step holds a line's data for the whole job: the ledger keeps one entry a batch of 100 lines.
 import { type BatchDependencies, submitLines } from "./batch.ts";
 import type { ChildResults } from "./children.ts";
 import { type ComparedLine, type CompareOptions, compared, type LineChange } from "./compare.ts";
 import { CustomerLines } from "./customer-lines.ts";
-import { allLines, type BatchFile, count, type Ledger, type LedgerBatch, type LineState, totalsOf, zeroCounts } from "./ledger.ts";
+import { count, type Ledger, type LedgerBatch, type LineState, zeroCounts } from "./ledger.ts";
 import { type JobLine, type LineRange, nonBlank, type ReadLine, rangesOf } from "./lines.ts";
-import { type ReportSummary, writeReport } from "./report.ts";
-import { batchKey, ledgerKey, pendingOf, type RecordedBatch } from "./run-files.ts";
+import { batchKey, ledgerKey, type MapFailure, pendingOf, type RecordedBatch, reasonOf } from "./run-files.ts";
 import { type JobStore, runKey } from "./store.ts";
 
 /** A Distributed Map item: one child's whole request. */
@@ -129,23 +129,6 @@ const CONTRACT_ERRORS = /^(Kustomer\w*Error|SecretUnavailableError|Configuration
 /** Errors a child meets before it sends anything. */
 const BEFORE_SENDING = /^JobFileChangedError$/;
 
-/** Lambda hands Step Functions `{errorType, errorMessage, trace}` as the cause: keep the message. */
-function reasonOf(error: string | undefined, cause: string | undefined): string {
-  let message = cause ?? "";
-  try {
-    const parsed = JSON.parse(cause ?? "") as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === "string") message = parsed.errorMessage;
-  } catch {
-    // Not JSON: the cause as it is.
-  }
-  return `${error ?? "Failed"}${message ? `: ${message}` : ""}`;
-}
-
-export interface MapFailure {
-  Error: string;
-  Cause?: string;
-}
-
 /**
  * Every planned batch gets its entry: its own record (a child that finished, or was stopped after
  * recording), a failed child's lines in one state, unsent only for a batch the map says it never
@@ -220,47 +203,4 @@ export async function collect(store: JobStore, run: string, children: ChildResul
   }
   await store.put(ledgerKey(run), JSON.stringify(ledger));
   return { pending: pendingOf(ledger) };
-}
-
-/**
- * The report: an operation still pending leaves its lines in doubt, because the status timeout passed
- * or, when `followFailed` says so, because following stopped on an error.
- */
-export async function report(
-  store: JobStore,
-  key: string,
-  run: string,
-  statusTimeoutMinutes: number,
-  followFailed?: MapFailure,
-): Promise<ReportSummary> {
-  const ledger = await store.getJson<Ledger>(ledgerKey(run));
-  for (const batch of ledger.batches.filter(({ pending }) => pending.length > 0)) {
-    // A Follow cut off after settling a batch's file, before the ledger: the file's counts stand.
-    const { settled = {} } = await store.getJson<RecordedBatch>(batchKey(run, batch.first));
-    for (const operation of batch.pending) {
-      const counts = settled[operation.bulkId];
-      if (!counts) count(batch, "inDoubt", operation.items);
-      else for (const state of ["applied", "failed", "inDoubt", "unsent"] as const) count(batch, state, counts[state]);
-    }
-  }
-  const stillPending = (bulkId: string) =>
-    followFailed
-      ? `following bulk operation ${bulkId} stopped (${reasonOf(followFailed.Error, followFailed.Cause)}): what Kustomer made of it is not known`
-      : `Kustomer did not complete bulk operation ${bulkId} within ${statusTimeoutMinutes} minutes`;
-  return writeReport({
-    totals: { lines: ledger.lines, ...totalsOf(ledger) },
-    batches: ledger.batches,
-    lines: nonBlank(store.lines(key, undefined, ledger.version)),
-    bytes: (start, end) => store.bytes(key, start, end, ledger.version),
-    batchFile: async (batch) => {
-      const file = await store.getJson<BatchFile>(batchKey(run, batch.first));
-      const outcomes = [
-        ...file.outcomes,
-        ...file.pending.flatMap((operation) => allLines(operation, "inDoubt", stillPending(operation.bulkId))),
-      ];
-      return outcomes.sort((a, b) => a.line - b.line);
-    },
-    report: store.writer(runKey(run, "report.json")),
-    retry: store.writer(runKey(run, "retry.jsonl"), "application/x-ndjson"),
-  });
 }
