@@ -1,26 +1,12 @@
 // HTTP to Kustomer: bearer auth, per-request timeout, retries with capped exponential backoff and
-// full jitter, Kustomer's rate-limit headers, and its two error shapes mapped to the contract's errors.
+// full jitter, and Kustomer's rate-limit headers. What each answer means is answer.ts's.
 import type * as z from "zod/mini";
 import type { ApiKeyProvider } from "../adapters/aws/secrets.ts";
-import type { BulkUpdateError } from "../contract/errors.ts";
-import {
-  KustomerAuthError,
-  KustomerError,
-  KustomerRateLimitError,
-  KustomerRequestError,
-  KustomerUnavailableError,
-} from "../contract/kustomer-errors.ts";
-import { type HttpAnswer, type HttpHeaders, sendHttp } from "../platform/http-client.ts";
+import { KustomerAuthError, KustomerError, KustomerRateLimitError, KustomerUnavailableError } from "../contract/kustomer-errors.ts";
+import { type HttpAnswer, sendHttp } from "../platform/http-client.ts";
 import { type Counters, type Log, noCounters, noteRateLimitWait } from "../platform/observability.ts";
-import { RateBudget, readBudget, resetAtOf, trusted } from "./rate-budget.ts";
-import { parseKustomerErrors } from "./wire.ts";
-
-export interface KustomerRequest {
-  method: "GET" | "PUT";
-  path: string;
-  query?: Record<string, string>;
-  body?: unknown;
-}
+import { describe, type KustomerRequest, MAX_ANSWER_BYTES, type Outcome, outcomeOfAnswer, outcomeOfFailure } from "./answer.ts";
+import { RateBudget, readBudget } from "./rate-budget.ts";
 
 export interface KustomerClientOptions {
   baseUrl: string;
@@ -43,17 +29,11 @@ export interface Sent<T> {
 
 /** Names this service to Kustomer (and to whatever fronts its API) in every request. */
 const USER_AGENT = "kustomer-bulk-update";
-/** Kustomer's answers are read up to this (CONTRACT §4.1): a larger one is not buffered. */
-export const MAX_ANSWER_BYTES = 1024 * 1024;
 /** Below this, an attempt cannot finish in time: better to report than to be killed mid-request. */
 const MIN_ATTEMPT_MS = 250;
 /** Backoff: full jitter under a ceiling that doubles from 200 ms up to 5 s. */
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_CAP_MS = 5_000;
-/** Network failures that happen before a request's first byte is written: nothing reached Kustomer. */
-const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"]);
-
-type Outcome<T> = { kind: "ok"; data: T } | { kind: "unauthorized" } | { kind: "retry"; error: BulkUpdateError; waitMs?: number };
 
 /** What the use cases need of Kustomer: a request, checked against the shape of its answer. */
 export interface KustomerApi {
@@ -172,119 +152,23 @@ export class KustomerClient implements KustomerApi {
         maxBodyBytes: MAX_ANSWER_BYTES,
       });
     } catch (error) {
-      const name = error instanceof Error ? error.name : "";
-      // Only a write can leave customers in doubt; a read is simply read again.
-      const write = request.method === "PUT";
-      if (name === "TimeoutError") {
-        return {
-          kind: "retry",
-          error: new KustomerUnavailableError(`Kustomer did not answer ${describe(request)} within ${timeoutMs} ms`, {
-            timedOut: true,
-            inDoubt: write,
-            cause: error,
-          }),
-        };
-      }
-      // Only the error code: Node's messages name hosts and ports.
-      const code = (error as { code?: string }).code ?? (name || "network error");
-      return {
-        kind: "retry",
-        error: new KustomerUnavailableError(`could not reach Kustomer for ${describe(request)}: ${code}`, {
-          inDoubt: write && !NOT_SENT_CODES.has(code),
-          cause: error,
-        }),
-      };
+      return outcomeOfFailure(request, error, timeoutMs);
     }
 
     const budget = readBudget(answer.headers, this.now());
     this.budget.note(budget);
     if (budget.remaining !== undefined) this.counters.observe("RateLimitRemaining", budget.remaining);
-    const { status } = answer;
-    const write = request.method === "PUT";
-    if (answer.cutOff) {
-      const cutOff = `Kustomer answered ${describe(request)} with ${status}, then the connection broke before the body ended`;
-      // A 2xx to a write was accepted: never sent again, its customers in doubt.
-      if (status >= 200 && status < 300 && write) throw new KustomerUnavailableError(cutOff, { kustomerStatus: status, inDoubt: true });
-      return { kind: "retry", error: new KustomerUnavailableError(cutOff, { kustomerStatus: status, inDoubt: write }) };
-    }
-    if (answer.tooLarge) {
-      const tooLarge = `Kustomer answered ${describe(request)} with ${status} and over ${MAX_ANSWER_BYTES / (1024 * 1024)} MB`;
-      // A 2xx to a write was accepted, whatever its body says: never sent again, its customers in doubt.
-      if (status >= 200 && status < 300 && write)
-        throw new KustomerUnavailableError(`${tooLarge}, not read`, { kustomerStatus: status, inDoubt: true });
-      return { kind: "retry", error: new KustomerUnavailableError(tooLarge, { kustomerStatus: status }) };
-    }
-    if (status >= 200 && status < 300) {
-      const parsed = schema.safeParse(parseJson(answer.body));
-      if (parsed.success) return { kind: "ok", data: parsed.data };
-      // A 2xx to a write means Kustomer took it: sending it again would apply it twice (CONTRACT §2.6).
-      if (write) {
-        throw new KustomerUnavailableError(`Kustomer accepted ${describe(request)} with ${status}, but its answer could not be read`, {
-          kustomerStatus: status,
-          inDoubt: true,
-        });
-      }
-      return {
-        kind: "retry",
-        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status} but an unexpected body`, {
-          kustomerStatus: status,
-        }),
-      };
-    }
-    if (status === 401) return { kind: "unauthorized" };
-    if (status === 403) throw KustomerAuthError.of(403);
-    if (status === 429) {
-      this.counters.count("RateLimited");
-      const serverWaitMs = this.serverWaitMs(answer.headers);
-      // Kept: the next commands wait for it too, rather than collect 429s of their own.
-      if (serverWaitMs !== undefined) this.budget.holdUntil(this.now() + serverWaitMs);
-      // A wait of nothing (a reset already past) would retry at once: never less than the backoff.
-      const waitMs = Math.max(serverWaitMs ?? 0, this.backoff(attempt));
-      return {
-        kind: "retry",
-        waitMs,
-        error: new KustomerRateLimitError(`Kustomer rate limit reached for ${describe(request)}`, {
-          kustomerStatus: 429,
-          retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
-        }),
-      };
-    }
-    if (status >= 500) {
-      return {
-        kind: "retry",
-        waitMs: this.serverWaitMs(answer.headers, false),
-        // A gateway's 502 or 504 is not Kustomer's answer: the write may have reached it behind the gateway.
-        error: new KustomerUnavailableError(`Kustomer answered ${describe(request)} with ${status}`, {
-          timedOut: status === 504,
-          kustomerStatus: status,
-          inDoubt: write && (status === 502 || status === 504),
-        }),
-      };
-    }
-    const details = parseKustomerErrors(parseJson(answer.body.replaceAll(apiKey, "[key]")));
-    // Kustomer's own words stay in `details` (redacted, for HTTP callers); the message, which logs,
-    // Step Functions and dead letters carry, names only its error codes.
-    const codes = [...new Set(details.map((detail) => detail.code).filter(Boolean))].slice(0, 5).join(", ");
-    throw new KustomerRequestError(`Kustomer rejected ${describe(request)} with ${status}${codes ? ` (${codes})` : ""}`, {
-      kustomerStatus: status,
-      details,
+    return outcomeOfAnswer(answer, request, schema, {
+      apiKey,
+      budget: this.budget,
+      counters: this.counters,
+      now: this.now,
+      backoffMs: () => this.backoff(attempt),
     });
   }
 
   private backoff(attempt: number): number {
     return this.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-  }
-
-  /** How long the server asked us to wait: Retry-After, else (for 429) until x-ratelimit-reset; never beyond a trusted wait. */
-  private serverWaitMs(headers: HttpHeaders, useReset = true): number | undefined {
-    const retryAfter = headers.get("retry-after");
-    if (retryAfter) {
-      const at = trusted(/^\d+$/.test(retryAfter.trim()) ? this.now() + Number(retryAfter) * 1000 : Date.parse(retryAfter), this.now());
-      if (at !== undefined && Number.isFinite(at)) return Math.max(0, at - this.now());
-    }
-    if (!useReset) return undefined;
-    const resetAt = resetAtOf(headers, this.now());
-    return resetAt === undefined ? undefined : Math.max(0, resetAt - this.now());
   }
 
   /**
@@ -306,17 +190,5 @@ export class KustomerClient implements KustomerApi {
     }
     this.budget.take();
     if (waitedMs > 0) this.counters.observe("HeadroomWaitMs", waitedMs);
-  }
-}
-
-function describe(request: KustomerRequest): string {
-  return `${request.method} ${request.path}`;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

@@ -2,7 +2,8 @@
 // reports. The client lives for the execution environment, and a local server runs requests side by
 // side, so no count is read off the client itself.
 import type * as z from "zod/mini";
-import type { KustomerApi, KustomerRequest, Sent } from "./client.ts";
+import type { KustomerRequest } from "./answer.ts";
+import type { KustomerApi, Sent } from "./client.ts";
 
 export class CountedCalls implements KustomerApi {
   retries = 0;
