@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import { API_GATEWAY_TIMEOUT_MS, API_STAGE, matchRoute } from "../lambda/contract/routes.ts";
-import { listen } from "./kustomer-sandbox.ts";
+import { listen } from "./serve.ts";
 
 export type Handler = (event: unknown, context: Context) => Promise<unknown>;
 

@@ -1,18 +1,14 @@
 // An in-memory Kustomer for local runs, tests and benchmarks alike: the bulk-update, bulk-status and
 // customer endpoints over real HTTP, bearer keys, a per-minute rate limit with Kustomer's headers, and
 // injectable faults. Bulk updates are applied asynchronously, as Kustomer does.
-import { randomBytes } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { answerWith, type FaultRule, matches, type RecordedRequest } from "./sandbox-faults.ts";
+import { apply, type BulkOperation, batchesOf, bulkResource, type Customer, operationOf, statusOf } from "./sandbox-operations.ts";
+import { listen } from "./serve.ts";
 
 /** Bulk operations the sandbox remembers; older ones are forgotten (their status then answers 404). */
 const MAX_OPERATIONS = 10_000;
-/**
- * Customers a sandbox that knows every customer remembers: a forgotten one is made again on its next
- * update, so a local job of millions of lines keeps the sandbox, in the job's own process, small.
- */
-const MAX_REMEMBERED_CUSTOMERS = 20_000;
-
 /** The key the sandbox accepts unless told otherwise; `npm start` uses it when no key is given. */
 export const SANDBOX_API_KEY = "kst_sandbox_local_development_key";
 
@@ -24,30 +20,6 @@ export const SEED_CUSTOMERS = [
   { id: "5e4c41c8c9f1e7001a5a3b2f", name: "Katherine Johnson", phones: [{ phone: "+15550100", type: "mobile" }], tags: [] },
   { id: "5e4c41c8c9f1e7001a5a3b30", name: "Edsger Dijkstra", company: "Eindhoven", tags: ["beta"] },
 ];
-
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-}
-
-export type Fault =
-  | { status: number; headers?: Record<string, string>; body?: unknown }
-  | { hang: true }
-  /** The connection dropped before any answer, or (`midResponse`) after the headers and part of the body. */
-  | { reset: true; midResponse?: boolean };
-
-export interface FaultRule {
-  method?: string;
-  path?: RegExp;
-  /** Only requests this accepts, e.g. the one carrying a given customer. */
-  match?: (request: RecordedRequest) => boolean;
-  /** How many matching requests get the fault; the default is one. */
-  times?: number;
-  fault: Fault;
-}
 
 export interface SandboxOptions {
   apiKey?: string;
@@ -68,38 +40,6 @@ export interface SandboxOptions {
   /** Called once per answered request, for a one-line log. */
   onRequest?: (line: { method: string; path: string; status: number; ms: number }) => void;
   now?: () => number;
-}
-
-type Customer = Record<string, unknown> & { id: string };
-
-interface ItemResult {
-  _clientRef?: string;
-  objectId: string;
-  status: "updated" | "error";
-  error?: string;
-}
-
-interface BulkOperation {
-  id: string;
-  createdAt: number;
-  customerIds: string[];
-  updates: Array<Record<string, unknown>>;
-  idsMode: boolean;
-  /** Each customer's _clientRef (the same string as its id where they are equal), when sent. */
-  refs?: Array<string | undefined>;
-  /** Once applied: the customers it failed, by position, with the reason. Kept this small for long jobs. */
-  failed?: Map<number, string>;
-}
-
-/** Listens, or rejects with the error (a port in use is EADDRINUSE) instead of throwing it later. */
-export async function listen(server: Server, port: number, host: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
 }
 
 export class KustomerSandbox {
@@ -206,33 +146,10 @@ export class KustomerSandbox {
     const recorded = { method, path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body };
     if (this.options.record ?? true) this.requests.push(recorded);
 
-    const rule = this.rules.find(
-      (candidate) =>
-        candidate.left > 0 &&
-        (!candidate.method || candidate.method === method) &&
-        (!candidate.path || candidate.path.test(url.pathname)) &&
-        (!candidate.match || candidate.match(recorded)),
-    );
+    const rule = this.rules.find((candidate) => candidate.left > 0 && matches(candidate, recorded));
     if (rule) {
       rule.left -= 1;
-      const { fault } = rule;
-      if ("hang" in fault) return;
-      if ("reset" in fault) {
-        if (fault.midResponse) {
-          response.writeHead(201, { "content-type": "application/json", "content-length": "200" });
-          response.write('{"data":{"type":"bulk","id":');
-          setTimeout(() => response.socket?.destroy(), 10);
-        } else {
-          response.socket?.destroy();
-        }
-        return;
-      }
-      const text =
-        typeof fault.body === "string"
-          ? fault.body
-          : JSON.stringify(fault.body ?? { errors: [{ code: "fault", title: "injected fault" }] });
-      response.writeHead(fault.status, { "content-type": "application/json", ...fault.headers }).end(text);
-      return;
+      return answerWith(rule.fault, response);
     }
 
     const token = /^Bearer (.+)$/.exec(headers.authorization ?? "")?.[1];
@@ -293,122 +210,31 @@ export class KustomerSandbox {
   private bulkUpdate(url: URL, body: unknown, response: ServerResponse, headers: Record<string, string>): void {
     // Applying what is due frees its payload: a long job must not keep every update in memory.
     this.applyDueOperations();
-    const bad = (title: string) => this.reply(response, 400, { errors: [{ status: 400, code: "bad_request", title }] }, headers);
-    if (!Array.isArray(body) || body.length === 0 || body.length > 100) return bad("body must be an array of 1 to 100 customers");
-    const updates = body as Array<Record<string, unknown>>;
-    const ids = url.searchParams.get("ids");
-    const customerIds = ids ? ids.split(",") : updates.map((update) => String(update.id));
-    if (customerIds.length > 100) return bad("at most 100 ids");
-    const refs = updates.map((update) => update._clientRef);
-    if (!ids && refs.some((ref) => ref !== undefined) && refs.some((ref) => typeof ref !== "string" || ref === "" || ref.length > 255)) {
-      return bad("_clientRef must be on every item, a non-empty string of at most 255 characters");
-    }
-    const operation: BulkOperation = {
-      id: randomBytes(12).toString("hex"),
-      createdAt: this.now(),
-      customerIds,
-      updates,
-      idsMode: Boolean(ids),
-      ...(!ids && refs.some((ref) => ref !== undefined)
-        ? { refs: refs.map((ref, index) => (ref === customerIds[index] ? customerIds[index] : (ref as string))) }
-        : {}),
-    };
+    const operation = operationOf(url, body, this.now());
+    if (typeof operation === "string")
+      return this.reply(response, 400, { errors: [{ status: 400, code: "bad_request", title: operation }] }, headers);
     this.operations.set(operation.id, operation);
     // Kustomer keeps bulk operations for a while; the sandbox keeps the latest ones, so long jobs stay small.
     if (this.operations.size > MAX_OPERATIONS) this.operations.delete(this.operations.keys().next().value as string);
-    this.reply(response, 201, { data: this.bulkResource(operation) }, headers);
-  }
-
-  private statusOf(operation: BulkOperation): "queued" | "running" | "complete" {
-    const age = this.now() - operation.createdAt;
-    if (age >= this.applyAfterMs) return "complete";
-    return age >= this.applyAfterMs / 2 ? "running" : "queued";
+    this.reply(response, 201, { data: bulkResource(operation, statusOf(operation, this.now(), this.applyAfterMs)) }, headers);
   }
 
   /** Applies the operations whose time has come: the data changes only then, as with Kustomer. */
   private applyDueOperations(): void {
     for (const operation of this.operations.values()) {
-      if (!operation.failed && this.statusOf(operation) === "complete") this.apply(operation);
+      if (!operation.failed && statusOf(operation, this.now(), this.applyAfterMs) === "complete")
+        apply(operation, this.customers, this.options.knowsEveryCustomer ?? false);
     }
-  }
-
-  private apply(operation: BulkOperation): void {
-    operation.failed = new Map();
-    operation.customerIds.forEach((objectId, index) => {
-      const update = operation.idsMode ? operation.updates[0] : operation.updates[index];
-      const { id: _id, _clientRef, ...fields } = update ?? {};
-      if (this.options.knowsEveryCustomer && !this.customers.has(objectId)) {
-        this.customers.set(objectId, { id: objectId });
-        if (this.customers.size > MAX_REMEMBERED_CUSTOMERS) this.customers.delete(this.customers.keys().next().value as string);
-      }
-      const customer = this.customers.get(objectId);
-      if (!customer) return operation.failed?.set(index, "customer not found");
-      Object.assign(customer, fields);
-    });
-    operation.updates = [];
-  }
-
-  /** Its per-customer results, as Kustomer lists them, made when asked for rather than kept. */
-  private resultsOf(operation: BulkOperation): ItemResult[] {
-    return operation.customerIds.map((objectId, index) => {
-      const ref = operation.refs?.[index];
-      const error = operation.failed?.get(index);
-      return {
-        ...(ref ? { _clientRef: ref } : {}),
-        objectId,
-        ...(error ? { status: "error" as const, error } : { status: "updated" as const }),
-      };
-    });
-  }
-
-  private bulkResource(operation: BulkOperation) {
-    const status = this.statusOf(operation);
-    return {
-      type: "bulk",
-      id: operation.id,
-      attributes: {
-        status,
-        ids: operation.customerIds,
-        v2: true,
-        completed: status === "complete",
-        batches: { complete: status === "complete" ? 1 : 0, total: 1 },
-      },
-    };
   }
 
   private bulkStatus(operation: BulkOperation, response: ServerResponse, headers: Record<string, string>): void {
     this.applyDueOperations();
-    this.reply(response, 200, { data: this.bulkResource(operation) }, headers);
+    this.reply(response, 200, { data: bulkResource(operation, statusOf(operation, this.now(), this.applyAfterMs)) }, headers);
   }
 
   private batches(operation: BulkOperation, response: ServerResponse, headers: Record<string, string>): void {
     this.applyDueOperations();
-    const results = operation.failed ? this.resultsOf(operation) : [];
-    const failed = results.filter((result) => result.status === "error");
-    const hasRefs = results.some((result) => result._clientRef !== undefined);
-    this.reply(
-      response,
-      200,
-      {
-        data: [
-          {
-            type: "batch",
-            id: `${operation.id}-1`,
-            attributes: {
-              status: operation.failed ? "complete" : "queued",
-              objectIds: operation.customerIds,
-              successCount: results.length - failed.length,
-              failureCount: failed.length,
-              // Without _clientRef Kustomer gives no per-item results, only errors.
-              ...(hasRefs
-                ? { errors: [], results }
-                : { errors: failed.map((result) => ({ objectId: result.objectId, message: result.error })) }),
-            },
-          },
-        ],
-      },
-      headers,
-    );
+    this.reply(response, 200, batchesOf(operation), headers);
   }
 
   private reply(response: ServerResponse, status: number, body: unknown, headers: Record<string, string>): void {

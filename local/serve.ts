@@ -1,5 +1,5 @@
 // A loopback HTTP server for the local AWS endpoints and the tests' protocol stubs: each request arrives with its whole body.
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface Served {
@@ -21,4 +21,15 @@ export async function serve(handle: (request: IncomingMessage, body: Buffer, res
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** Listens, or rejects with the error (a port in use is EADDRINUSE) instead of throwing it later. */
+export async function listen(server: Server, port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
 }

@@ -3,7 +3,7 @@
 // with its HTTP status), within the deadline, with nothing leaked to the caller and no unhandled rejection.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { StatusResult, SubmitResult } from "../lambda/contract/results.ts";
-import type { FaultRule } from "../local/kustomer-sandbox.ts";
+import type { FaultRule } from "../local/sandbox-faults.ts";
 import { API_KEY, customerUpdates, eventBridgeEvent, httpApiEvent, ROTATED_API_KEY, SECRET_ID } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 
