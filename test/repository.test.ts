@@ -15,3 +15,14 @@ it("refers to nothing outside the repository", () => {
 it("shows in docs/configuration.md the retry table the code's own constants make", () => {
   expect(readFileSync("docs/configuration.md", "utf8")).toContain(retryTable());
 });
+
+it("names every source file of lambda/, infra/, local/ and tools/ in docs/architecture.md's code map, and none that is gone", () => {
+  const map = /```\nlambda\/\n([\s\S]*?)```/.exec(readFileSync("docs/architecture.md", "utf8"))?.[1] ?? "";
+  const named = new Set([...map.matchAll(/[\w-]+\.(?:ts|mjs)\b/g)].map(([name]) => name));
+  const files = execFileSync("git", ["ls-files", "lambda", "infra", "local", "tools"], { encoding: "utf8" })
+    .split("\n")
+    .filter((file) => /\.(ts|mjs)$/.test(file) && !file.endsWith(".d.ts"));
+  const names = new Set(files.map((file) => file.split("/").at(-1) as string));
+  expect(files.filter((file) => !named.has(file.split("/").at(-1) as string))).toEqual([]);
+  expect([...named].filter((name) => !names.has(name) && !/^(run|child|job-machine|resync)\.(ts|mjs)$/.test(name))).toEqual([]);
+});
