@@ -22,7 +22,7 @@ const write = (file: string, text: string) => {
   writeFileSync(join(seeded, file), text);
 };
 
-it("reports a circle made of a type-only import, the stack importing past the contract, and the contract importing upward", async () => {
+it("reports a circle made of a type-only import, the stack importing past the contract, the contract importing upward, and a use case importing an adapter", async () => {
   write(
     "lambda/kustomer/plan.ts",
     'import type { Command } from "../contract/requests.ts";\nexport const plan = (command: Command) => command;\n',
@@ -32,6 +32,8 @@ it("reports a circle made of a type-only import, the stack importing past the co
     'import { plan } from "../kustomer/plan.ts";\nexport type Command = { id: string };\nexport const planned = plan;\n',
   );
   write("lambda/contract/names.ts", 'export const SOURCE = "x";\n');
+  write("lambda/adapters/aws/list-store.ts", "export const put = () => undefined;\n");
+  write("lambda/core/read-outcome.ts", 'import { put } from "../adapters/aws/list-store.ts";\nexport const read = put;\n');
   write(
     "infra/stack.ts",
     'import { SOURCE } from "../lambda/contract/names.ts";\nimport { plan } from "../lambda/kustomer/plan.ts";\nexport const stack = [SOURCE, plan];\n',
@@ -42,6 +44,7 @@ it("reports a circle made of a type-only import, the stack importing past the co
     "import circle: lambda/contract/requests.ts > lambda/kustomer/plan.ts > lambda/contract/requests.ts",
     "infra/stack.ts imports lambda/kustomer/plan.ts: the stack may import only lambda/contract/",
     "lambda/contract/requests.ts imports lambda/kustomer/plan.ts: the contract imports nothing above it",
+    "lambda/core/read-outcome.ts imports lambda/adapters/aws/list-store.ts: the use cases reach adapters through their ports",
   ]);
 }, 60_000);
 

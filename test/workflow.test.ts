@@ -4,10 +4,10 @@
 // never answers, an operation that never completes, the largest commands StartExecution accepts (every
 // state under 256 KiB), and a dry run.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { MAX_LISTED } from "../lambda/adapters/aws/list-store.ts";
 import { MAX_WORKFLOW_COMMAND_BYTES } from "../lambda/adapters/aws/workflow-starter.ts";
 import { COMPLETED_DETAIL_TYPE, FAILED_DETAIL_TYPE, OUTCOME_SOURCE } from "../lambda/contract/names.ts";
 import { WORKFLOW_RESUBMITS } from "../lambda/contract/retry-policy.ts";
+import { MAX_LISTED } from "../lambda/core/listed.ts";
 import { definitionFromTemplate, type Run, runStateMachine } from "../local/state-machines.ts";
 import { shiftedClock } from "./support/clock.ts";
 import { customerId, customerUpdates } from "./support/fixtures.ts";

@@ -1,6 +1,7 @@
 // The layering, checked (npm run lint): no import circles, type-only imports included; the contract
-// (lambda/contract/) imports nothing above it; and the stack (infra/) imports nothing of the function
-// but the contract, so synthesis never builds a logger or a client.
+// (lambda/contract/) imports nothing above it; the use cases (lambda/core/) import no adapter, trigger,
+// job or entry (they reach their outlets through ports); and the stack (infra/) imports nothing of the
+// function but the contract, so synthesis never builds a logger or a client.
 //   tsx tools/check-dependencies.ts [folder]   (the repository by default)
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -8,6 +9,9 @@ import { fileURLToPath } from "node:url";
 import madge from "madge";
 
 const CONTRACT = "lambda/contract/";
+const CORE = "lambda/core/";
+/** What the use cases never import: the outer layers and the entries on top. */
+const ABOVE_CORE = /^lambda\/(adapters|events|job)\/|^lambda\/[^/]+\.ts$/;
 const ROOTS = ["lambda", "infra", "local", "bench", "test", "tools"];
 
 /** Every breach under `baseDir`'s source folders, one line each, in a stable order. */
@@ -32,6 +36,8 @@ export async function dependencyProblems(baseDir: string): Promise<string[]> {
       }
       if (file.startsWith(CONTRACT) && !imported.startsWith(CONTRACT))
         problems.push(`${file} imports ${imported}: the contract imports nothing above it`);
+      if (file.startsWith(CORE) && ABOVE_CORE.test(imported))
+        problems.push(`${file} imports ${imported}: the use cases reach adapters through their ports`);
     }
   }
   return problems.sort();
@@ -41,5 +47,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const problems = await dependencyProblems(process.argv[2] ?? process.cwd());
   for (const problem of problems) console.error(problem);
   if (problems.length > 0) process.exit(1);
-  console.log("dependencies: no circles; infra/ imports only lambda/contract/");
+  console.log("dependencies: no circles; lambda/core/ imports no adapter, trigger, job or entry; infra/ imports only lambda/contract/");
 }

@@ -1,13 +1,13 @@
 // The use case, free of any trigger: validate the request, then submit, plan (dry run), read status
 // or the outcome, or submit what is valid of a Distributed Map batch; each entry point names the
 // requests it takes (CONTRACT §0.1).
-import type { BulkRecords } from "../adapters/aws/bulk-records.ts";
 import { BulkUpdateError, InternalError, validationErrorOf } from "../contract/errors.ts";
 import type { BulkRequest, BulkUpdateCommand, Settled } from "../contract/requests.ts";
 import type { OutcomeResult, StatusResult, SubmitResult } from "../contract/results.ts";
 import { parseRequest, splitBatch } from "../contract/validation.ts";
 import { sentOf } from "./changes.ts";
 import { dryRun, planRequests } from "./plan.ts";
+import type { BulkRecords } from "./ports.ts";
 import { type OutcomeDependencies, readOutcome } from "./read-outcome.ts";
 import { readStatus } from "./read-status.ts";
 import { submitBulkUpdate } from "./submit.ts";

@@ -3,14 +3,15 @@
 // Kustomer's reason, and the customers in doubt: those the submit left so, those no answer names, and
 // those of an operation Kustomer stopped reporting (CONTRACT §2.6).
 
-import { type ListStore, listForEvent } from "../adapters/aws/list-store.ts";
 import { InternalError } from "../contract/errors.ts";
 import type { BulkUpdateCommand, OutcomeRequest } from "../contract/requests.ts";
 import type { CustomerFailure, OutcomeResult } from "../contract/results.ts";
 import { readOperations } from "../kustomer/status.ts";
 import { type ChangeLedger, sentOf } from "./changes.ts";
 import { type CustomerState, followedCustomers, keepChanges, statesOf } from "./keep-changes.ts";
+import { listForEvent } from "./listed.ts";
 import { planRequests } from "./plan.ts";
+import type { ListStore } from "./ports.ts";
 import type { BulkDependencies } from "./submit.ts";
 import { verdictOf } from "./verdict.ts";
 

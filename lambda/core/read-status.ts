@@ -1,7 +1,7 @@
 // Reading bulk operations back (CONTRACT §2.3): Kustomer's account of each one. For an HTTP caller,
 // with the stack's table, only the operations it submitted are read, and a recorded id Kustomer does
 // not know yet is `pending` for the grace, then its customers are `inDoubt` (CONTRACT §2.6).
-import type { BulkRecord, BulkRecords } from "../adapters/aws/bulk-records.ts";
+
 import type { StatusRequest } from "../contract/requests.ts";
 import type { OperationStatus, StatusResult } from "../contract/results.ts";
 import type { KustomerApi } from "../kustomer/client.ts";
@@ -9,6 +9,7 @@ import { NOT_FOUND, type ReadOperation, readOperations } from "../kustomer/statu
 import type { Counters, Log } from "../platform/observability.ts";
 import type { ChangeLedger } from "./changes.ts";
 import { type CustomerState, followedCustomers, type KeepContext, keepChanges, statesOf } from "./keep-changes.ts";
+import type { BulkRecord, BulkRecords } from "./ports.ts";
 import { verdictOf } from "./verdict.ts";
 
 /** A recorded operation Kustomer does not know yet (CONTRACT §2.6). */

@@ -1,8 +1,8 @@
 // What every trigger adapter does: recognise its event, unwrap the request, and answer in its caller's shape.
 import type { Context } from "aws-lambda";
-import type { ListStore } from "../adapters/aws/list-store.ts";
 import { contractErrorOf } from "../contract/errors.ts";
 import type { Settled } from "../contract/requests.ts";
+import type { ListStore } from "../core/ports.ts";
 import type { RequestKind, RequestResult } from "../core/process-request.ts";
 
 /** The invocation an answer is for. */

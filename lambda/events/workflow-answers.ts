@@ -1,4 +1,7 @@
-import { listForEvent } from "../adapters/aws/list-store.ts";
+// What the workflow's tasks answer (infra/workflow.ts puts its outcome event straight from these):
+// a submit answers its bulk ids and which updates it sent (never every customer id, which could pass
+// Step Functions' 256 KiB), an outcome its sums, and an error is an answer too, because a thrown error
+// reaches Step Functions without its fields (which customers were not sent).
 import { MAX_TASK_INPUT_BYTES } from "../adapters/aws/workflow-starter.ts";
 import { contractErrorOf, InternalError, type SubmissionProgress, ValidationError } from "../contract/errors.ts";
 import { KustomerRateLimitError } from "../contract/kustomer-errors.ts";
@@ -6,6 +9,7 @@ import { KUSTOMER_BULK_LIMIT } from "../contract/limits.ts";
 import type { Settled } from "../contract/requests.ts";
 import type { OutcomeResult } from "../contract/results.ts";
 import { sentFlags } from "../core/changes.ts";
+import { listForEvent } from "../core/listed.ts";
 import type { RequestResult } from "../core/process-request.ts";
 import { type AdapterCall, isObject } from "./adapter.ts";
 

@@ -5,19 +5,7 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { IdempotencyUnavailableError } from "../../contract/errors.ts";
 import { BULK_RECORD_KEY_PREFIX } from "../../contract/names.ts";
-
-export interface BulkRecord {
-  caller: string;
-  /** When the submit was accepted (epoch ms). */
-  recordedAt: number;
-  customerIds: string[];
-}
-
-export interface BulkRecords {
-  record(caller: string, operations: Array<{ bulkId: string; customerIds: string[] }>, deadlineAt: number): Promise<void>;
-  /** The records of those of `bulkIds` that have one. */
-  find(bulkIds: string[], deadlineAt: number): Promise<Map<string, BulkRecord>>;
-}
+import type { BulkRecord, BulkRecords } from "../../core/ports.ts";
 
 /** How long a bulk id stays readable by its caller. */
 export const BULK_RECORD_TTL_SECONDS = 30 * 24 * 60 * 60;
