@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
-import { customerUpdates } from "../test/support/fixtures.ts";
+import { customerUpdates, spread } from "../test/support/fixtures.ts";
 
 export interface ResyncRun {
   requests: number;
@@ -30,17 +30,6 @@ export interface Resync {
 
 const API_KEY = "kst_bench_resync";
 const CHANGED_SHARE = 0.05;
-
-/** Which lines change: the high bits of an LCG, so they spread through the file. */
-function spread(count: number, of: number): Set<number> {
-  const chosen = new Set<number>();
-  let state = 17;
-  while (chosen.size < count) {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    chosen.add(Math.floor((state / 2 ** 31) * of));
-  }
-  return chosen;
-}
 
 async function job(file: string, sandbox: KustomerSandbox, url: string, environment: Record<string, string>): Promise<ResyncRun> {
   sandbox.reset();
@@ -84,7 +73,7 @@ export async function measureResync(lines: number, latencyMs: number): Promise<R
   const url = await sandbox.start();
   try {
     const updates = customerUpdates(lines);
-    const changed = spread(Math.round(lines * CHANGED_SHARE), lines);
+    const changed = new Set(spread(Math.round(lines * CHANGED_SHARE), lines, 17));
     const before = join(folder, "before.jsonl");
     const after = join(folder, "after.jsonl");
     await writeFile(before, `${updates.map((update) => JSON.stringify(update)).join("\n")}\n`);

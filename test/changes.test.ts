@@ -11,7 +11,7 @@ import type { SubmitResult } from "../lambda/contract/results.ts";
 import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
 import type { JobServices, runJob as RunJob } from "../local/job.ts";
 import { definitionFromTemplate, LOCAL_NAMES, runStateMachine } from "../local/state-machines.ts";
-import { customerUpdate } from "./support/fixtures.ts";
+import { customerUpdate, spread } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 import { jobStack, objectCreated, runJobMachine } from "./support/job-machine.ts";
 
@@ -71,18 +71,6 @@ async function run(updates: Update[], fullResync = false) {
   return { summary, sent, report };
 }
 
-/** A fixed pseudo-random choice, so a failure can be replayed. */
-function spread(count: number, of: number, seed = 7): number[] {
-  const chosen = new Set<number>();
-  let state = seed;
-  while (chosen.size < count) {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    // The high bits: an LCG's low bits repeat with a short period.
-    chosen.add(Math.floor((state / 2 ** 31) * of));
-  }
-  return [...chosen];
-}
-
 describe("a job with the changes table", () => {
   it("sends 10,000 lines once, costs no request the second time, and then sends only the 500 changed, 100 a request, each with its id and that field", async () => {
     const updates = customers(10_000);
@@ -96,7 +84,7 @@ describe("a job with the changes table", () => {
     expect(second.sent).toHaveLength(0);
     expect(second.report.failures).toEqual([]);
 
-    const changed = new Set(spread(500, 10_000));
+    const changed = new Set(spread(500, 10_000, 7));
     const renamed = updates.map((update, index) => (changed.has(index) ? { ...update, name: `Renamed ${index}` } : update));
     const third = await run(renamed);
     expect(third.summary).toMatchObject({ lines: 10_000, sent: 500, applied: 500, unchanged: 9_500 });
@@ -178,7 +166,7 @@ describe("a job with the changes table", () => {
     const { summary } = await run(updates);
 
     expect(summary).toMatchObject({ sent: 100, applied: 100, unchanged: 0 });
-    expect(world.logs.join("")).toContain("the changes table could not be read: these lines are sent whole");
+    expect(world.logs.join("")).toContain("the changes table could not be read: every customer is sent whole");
   });
 
   it("still fails an invalid or repeated line, by its line number, and counts the rest unchanged", async () => {

@@ -179,8 +179,11 @@ const bulkIds = z.array(z.string().check(z.regex(BULK_ID, BULK_ID_MESSAGE))).che
 
 export const statusRequestSchema = z.strictObject({ action: z.literal("status"), bulkIds });
 
-/** A bitmap of MAX_COMMAND_ITEMS updates, in base64. */
-const SENT_MAX_LENGTH = Math.ceil(MAX_COMMAND_ITEMS / 8 / 3) * 4;
+/**
+ * With the changes table (CONTRACT §2.7): which of a command's updates its submit sent, a bitmap in
+ * base64 (at most MAX_COMMAND_ITEMS bits); empty, all of them. The workflow carries it between tasks.
+ */
+export const sentSchema = z.base64().check(z.maxLength(Math.ceil(MAX_COMMAND_ITEMS / 8 / 3) * 4));
 
 /**
  * The workflow's question: are its command's operations all done, and what became of each customer?
@@ -195,7 +198,7 @@ export const outcomeRequestSchema = z.strictObject({
   submittedAt: z.int().check(z.gte(0)),
   seen: z.array(z.nullable(z.string().check(z.maxLength(64)))).check(z.maxLength(KUSTOMER_BULK_LIMIT)),
   /** With the changes table: which of the command's updates the submit sent (a bitmap); empty, all of them. */
-  sent: z.optional(z.base64().check(z.maxLength(SENT_MAX_LENGTH))),
+  sent: z.optional(sentSchema),
 });
 
 /**

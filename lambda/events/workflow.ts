@@ -6,19 +6,16 @@ import * as z from "zod/mini";
 import { MAX_WORKFLOW_COMMAND_BYTES, tooLargeForWorkflow } from "../adapters/aws/workflow-starter.ts";
 import { validationErrorOf } from "../contract/errors.ts";
 import { OUTCOME_TASK, RESUBMIT_TASK, WORKFLOW_CALLER } from "../contract/names.ts";
-import { settledSchema } from "../contract/requests.ts";
+import { sentSchema, settledSchema } from "../contract/requests.ts";
 import { correlationKey, isObject, type TriggerAdapter } from "./adapter.ts";
 import { toAnswer, toFailure, type WorkflowAnswer } from "./workflow-answers.ts";
-
-/** A bitmap of 10,000 updates, in base64, with room. */
-const MAX_SENT_LENGTH = 2_000;
 
 /** What the workflow's Resubmit task sends: the command, the attempt, and what earlier attempts settled. */
 const resubmissionSchema = z.object({
   command: z.unknown(),
   attempt: z.int().check(z.gte(1)),
   settled: settledSchema,
-  sent: z.optional(z.string().check(z.maxLength(MAX_SENT_LENGTH))),
+  sent: z.optional(sentSchema),
 });
 type Resubmission = z.infer<typeof resubmissionSchema>;
 

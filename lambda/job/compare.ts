@@ -3,7 +3,7 @@
 // applied, a window of 100 lines per table read. A line that cannot be compared (unreadable, invalid,
 // repeated) is sent as it is, for its batch to report; a table that fails sends everything.
 import { splitBatch } from "../contract/validation.ts";
-import { type ChangeLedger, compare, fieldHashes } from "../core/changes.ts";
+import { type ChangeLedger, compareCommand, sentFlags } from "../core/changes.ts";
 import type { Counters, Log } from "../platform/observability.ts";
 import { LINES_PER_BATCH, type ReadLine } from "./lines.ts";
 
@@ -62,32 +62,21 @@ async function decide(window: ComparedLine[], repeated: (line: number) => boolea
   const { command, rejected } = splitBatch(candidates.map(({ item }) => item));
   const refused = new Set(rejected.map(({ index }) => index));
   const valid = candidates.filter((_, index) => !refused.has(index));
-  const updates = command?.body ?? [];
-  let current = new Map<string, Record<string, string>>();
-  try {
-    current = await options.ledger.current(
-      updates.map(({ id }) => id),
-      options.deadlineAt,
-    );
-  } catch (error) {
-    // Never skip on doubt: what could not be compared is sent.
-    options.counters.count("ChangesNotKept");
-    options.log.warn("the changes table could not be read: these lines are sent whole", {
-      lines: updates.length,
-      error: (error as Error).name,
-    });
-    return window;
-  }
-  let unchanged = 0;
-  updates.forEach((update, index) => {
+  if (!command) return window;
+  // The same comparison as a command's: a table that cannot be read sends every line whole.
+  const changes = await compareCommand(command, options.ledger, options);
+  const flags = sentFlags(changes.sent, command.body.length);
+  let sent = 0;
+  command.body.forEach((_, index) => {
     const { read } = valid[index] as (typeof valid)[number];
-    const change = compare(fieldHashes(update), current.get(update.id.toLowerCase()));
-    if (change.kind === "unchanged") {
+    if (!flags[index]) {
       read.change = undefined;
-      unchanged += 1;
-    } else if (change.kind === "fields" && JSON.stringify(change.fields).length <= MAX_FIELDS_CHARS)
-      read.change = [read.line, change.fields];
+      return;
+    }
+    const whole = changes.customers[sent]?.whole;
+    const fields = changes.fields[sent] ?? [];
+    sent += 1;
+    if (!whole && JSON.stringify(fields).length <= MAX_FIELDS_CHARS) read.change = [read.line, fields];
   });
-  if (unchanged > 0) options.counters.count("CustomersUnchanged", unchanged);
   return window;
 }

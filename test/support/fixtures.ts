@@ -26,6 +26,20 @@ export function customerUpdate(n: number) {
   };
 }
 
+/**
+ * `count` of the positions below `of`, spread through them, the same for the same seed, so a failure
+ * can be replayed. The high bits of an LCG: its low bits repeat with a short period.
+ */
+export function spread(count: number, of: number, seed: number): number[] {
+  const chosen = new Set<number>();
+  let state = seed;
+  while (chosen.size < count) {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    chosen.add(Math.floor((state / 2 ** 31) * of));
+  }
+  return [...chosen];
+}
+
 export function customerUpdates(count: number) {
   return Array.from({ length: count }, (_, index) => customerUpdate(index + 1));
 }

@@ -5,35 +5,24 @@
 // which starts its record again), a few at a time: the promotion must be conditional per customer,
 // and a TransactWriteItems of 100 would be cancelled whole by one stale customer, at twice the write
 // cost. The DynamoDB client is loaded on first use.
-import type { DynamoDBDocumentClient, PutCommand, UpdateCommand, UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
+import type { PutCommand, UpdateCommand, UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
 import { CHANGES_KEY_PREFIX } from "../../contract/names.ts";
 import type { ChangeLedger, FieldHashes, SentCustomer } from "../../core/changes.ts";
 import { inPool } from "../../core/pool.ts";
+import { type Commands, documentsLoader, readMany, signalFor } from "./dynamodb.ts";
 
-/** DynamoDB's limit for one BatchGetItem. */
-const READ_BATCH = 100;
 /** Writes in flight at once. */
 const WRITES_AT_ONCE = 16;
 const CURRENT = "c:";
 
 export class DynamoDbChangeLedger implements ChangeLedger {
-  private client?: Promise<{ documents: DynamoDBDocumentClient; commands: Commands }>;
-
   constructor(
     private readonly tableName: string,
     private readonly ttlDays: number,
     private readonly now: () => number = Date.now,
   ) {}
 
-  private load() {
-    this.client ??= Promise.all([import("@aws-sdk/client-dynamodb"), import("@aws-sdk/lib-dynamodb")]).then(
-      ([{ DynamoDBClient }, commands]) => ({
-        documents: commands.DynamoDBDocumentClient.from(new DynamoDBClient({})),
-        commands,
-      }),
-    );
-    return this.client;
-  }
+  private readonly load = documentsLoader();
 
   async current(ids: string[], deadlineAt: number): Promise<Map<string, FieldHashes>> {
     const found = new Map<string, FieldHashes>();
@@ -61,25 +50,8 @@ export class DynamoDbChangeLedger implements ChangeLedger {
 
   /** Each customer's record, by lower-case id; expired ones are absent. */
   private async read(ids: string[], deadlineAt: number): Promise<Map<string, Record<string, unknown>>> {
-    const { documents, commands } = await this.load();
-    const found = new Map<string, Record<string, unknown>>();
-    const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
-    for (let start = 0; start < unique.length; start += READ_BATCH) {
-      let keys: Array<Record<string, unknown>> = unique.slice(start, start + READ_BATCH).map((id) => ({ id: keyOf(id) }));
-      while (keys.length > 0) {
-        const { Responses, UnprocessedKeys } = await documents.send(
-          new commands.BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } }),
-          { abortSignal: signalFor(deadlineAt) },
-        );
-        for (const item of Responses?.[this.tableName] ?? []) {
-          // DynamoDB deletes expired items within days, not at once.
-          if (typeof item.expiration === "number" && item.expiration * 1000 < this.now()) continue;
-          found.set(String(item.id).slice(CHANGES_KEY_PREFIX.length), item);
-        }
-        keys = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
-    }
-    return found;
+    const items = await readMany(await this.load(), this.tableName, ids.map(keyOf), deadlineAt, this.now);
+    return new Map(items.map((item) => [String(item.id).slice(CHANGES_KEY_PREFIX.length), item]));
   }
 
   async pending(bulkId: string, customers: SentCustomer[], deadlineAt: number): Promise<void> {
@@ -182,8 +154,6 @@ export class DynamoDbChangeLedger implements ChangeLedger {
 
 const keyOf = (id: string) => `${CHANGES_KEY_PREFIX}${id.toLowerCase()}`;
 
-type Commands = typeof import("@aws-sdk/lib-dynamodb");
-
 function update(
   commands: Commands,
   tableName: string,
@@ -195,7 +165,3 @@ function update(
 
 /** `#c0`, `#c1`, ... for the fields' current-hash attributes (`c:name`, `c:custom.tierStr`). */
 const currentNames = (fields: string[]) => Object.fromEntries(fields.map((field, index) => [`#c${index}`, `${CURRENT}${field}`]));
-
-function signalFor(deadlineAt: number): AbortSignal {
-  return AbortSignal.timeout(Math.max(1, deadlineAt - Date.now()));
-}
