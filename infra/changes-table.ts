@@ -7,7 +7,7 @@ import { AttributeType, BillingMode, Table, TableEncryption } from "aws-cdk-lib/
 import { PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { IKey } from "aws-cdk-lib/aws-kms";
 import { Construct } from "constructs";
-import { CHANGES_KEY_PREFIX } from "../lambda/contract/names.ts";
+import { OBJECTS } from "../lambda/contract/objects/registry.ts";
 import type { ServiceFunction } from "./service-function.ts";
 
 export interface ChangesTableProps {
@@ -38,7 +38,7 @@ export class ChangesTable extends Construct {
         new PolicyStatement({
           actions: ["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"],
           resources: [this.table.tableArn],
-          conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${CHANGES_KEY_PREFIX}*`] } },
+          conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": OBJECTS.map((object) => `${object.changesKeyPrefix}*`) } },
         }),
       );
       fn.addEnvironment("CHANGES_TABLE_NAME", this.table.tableName);

@@ -9,7 +9,8 @@ import { SqsQueue } from "aws-cdk-lib/aws-events-targets";
 import { Effect, PolicyStatement, StarPrincipal } from "aws-cdk-lib/aws-iam";
 import type { Queue } from "aws-cdk-lib/aws-sqs";
 import type { StateMachine } from "aws-cdk-lib/aws-stepfunctions";
-import { BULK_UPDATE_DETAIL_TYPE, OUTCOME_SOURCE } from "../lambda/contract/names.ts";
+import { OUTCOME_SOURCE } from "../lambda/contract/names.ts";
+import { OBJECTS } from "../lambda/contract/objects/registry.ts";
 import { EVENT_DELIVERY_RETRIES } from "../lambda/contract/retry-policy.ts";
 import type { StackSettings } from "./settings.ts";
 
@@ -37,7 +38,7 @@ export function createCommandBus(stack: Stack, { settings, burstQueue, failedDel
   // events:PutEvents with that source); the outcome events' own source is never one of them.
   const rule = new Rule(stack, "BulkUpdateRequested", {
     eventBus: bus,
-    eventPattern: { source: settings.eventSources, detailType: [BULK_UPDATE_DETAIL_TYPE] },
+    eventPattern: { source: settings.eventSources, detailType: OBJECTS.map((object) => object.detailType) },
     targets: [
       new SqsQueue(burstQueue, {
         deadLetterQueue: failedDeliveriesQueue,

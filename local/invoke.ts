@@ -6,7 +6,8 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { FUNCTION_TIMEOUT_MS, fail, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
 import { lambdaContext } from "./gateway.ts";
-import { SANDBOX_API_KEY, SEED_CUSTOMERS } from "./kustomer-sandbox.ts";
+import { SANDBOX_API_KEY } from "./kustomer-sandbox.ts";
+import { SEED_CUSTOMERS } from "./sandbox-records.ts";
 import type { LocalWorkflow } from "./workflow.ts";
 
 const USAGE = "usage: npm run invoke -- <event.json>   (samples in events/)\n       npm run invoke -- status <bulkId> [<bulkId>...]";

@@ -1,25 +1,19 @@
-// An in-memory Kustomer for local runs, tests and benchmarks alike: the bulk-update, bulk-status and
-// customer endpoints over real HTTP, bearer keys, a per-minute rate limit with Kustomer's headers, and
+// An in-memory Kustomer for local runs, tests and benchmarks alike: the bulk-update (of customers, or of
+// any object's collection), bulk-status and record endpoints over real HTTP, bearer keys, a per-minute rate limit with Kustomer's headers, and
 // injectable faults. Bulk updates are applied asynchronously, as Kustomer does.
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { answerWith, type FaultRule, matches, type RecordedRequest } from "./sandbox-faults.ts";
-import { apply, type BulkOperation, batchesOf, bulkResource, type Customer, operationOf, statusOf } from "./sandbox-operations.ts";
+import { apply, type BulkOperation, batchesOf, bulkResource, operationOf, statusOf } from "./sandbox-operations.ts";
+import { type Customer, SandboxRecords, SEED_CUSTOMERS, singularOf } from "./sandbox-records.ts";
 import { listen } from "./serve.ts";
 
+/** PUT /v1/<collection>/bulk: Kustomer's bulk update, for whichever object's collection. */
+const BULK_UPDATE = /^\/v1\/([a-z]+)\/bulk$/;
 /** Bulk operations the sandbox remembers; older ones are forgotten (their status then answers 404). */
 const MAX_OPERATIONS = 10_000;
 /** The key the sandbox accepts unless told otherwise; `npm start` uses it when no key is given. */
 export const SANDBOX_API_KEY = "kst_sandbox_local_development_key";
-
-/** Customers the sandbox starts with, so the first request has something to update. */
-export const SEED_CUSTOMERS = [
-  { id: "5e4c41c8c9f1e7001a5a3b2c", name: "Ada Lovelace", emails: [{ email: "ada@example.com", type: "work" }], tags: [] },
-  { id: "5e4c41c8c9f1e7001a5a3b2d", name: "Grace Hopper", emails: [{ email: "grace@example.com", type: "work" }], tags: [] },
-  { id: "5e4c41c8c9f1e7001a5a3b2e", name: "Alan Turing", emails: [{ email: "alan@example.com", type: "home" }], tags: [] },
-  { id: "5e4c41c8c9f1e7001a5a3b2f", name: "Katherine Johnson", phones: [{ phone: "+15550100", type: "mobile" }], tags: [] },
-  { id: "5e4c41c8c9f1e7001a5a3b30", name: "Edsger Dijkstra", company: "Eindhoven", tags: ["beta"] },
-];
 
 export interface SandboxOptions {
   apiKey?: string;
@@ -45,7 +39,9 @@ export interface SandboxOptions {
 export class KustomerSandbox {
   readonly requests: RecordedRequest[] = [];
   readonly apiKeys = new Set<string>();
-  readonly customers = new Map<string, Customer>();
+  /** Each object's records, by collection (`customers`, as in /v1/customers/bulk). */
+  readonly records = new SandboxRecords();
+  readonly customers = this.records.of("customers");
   readonly operations = new Map<string, BulkOperation>();
   rateLimitPerMinute: number;
   readonly rateLimitWindowMs: number;
@@ -114,7 +110,7 @@ export class KustomerSandbox {
   }
 
   addCustomers(customers: Array<Partial<Customer> & { id: string }>): void {
-    for (const customer of customers) this.customers.set(customer.id, structuredClone(customer) as Customer);
+    this.records.add("customers", customers);
   }
 
   /** Forgets recorded requests, pending faults and the rate-limit window, for the next test. */
@@ -132,7 +128,7 @@ export class KustomerSandbox {
 
   /** Requests to the bulk-update endpoint only. */
   get bulkPuts(): RecordedRequest[] {
-    return this.requests.filter((request) => request.method === "PUT" && request.path === "/v1/customers/bulk");
+    return this.requests.filter((request) => request.method === "PUT" && BULK_UPDATE.test(request.path));
   }
 
   private handle(method: string, rawUrl: string, headers: IncomingHttpHeaders, raw: Buffer, response: ServerResponse): void {
@@ -168,19 +164,20 @@ export class KustomerSandbox {
     }
 
     const path = url.pathname;
-    if (method === "PUT" && path === "/v1/customers/bulk") return this.bulkUpdate(url, body, response, budget.headers);
+    const collection = BULK_UPDATE.exec(path)?.[1];
+    if (method === "PUT" && collection) return this.bulkUpdate(collection, url, body, response, budget.headers);
     const bulk = /^\/v1\/bulk\/([^/]+)(\/batches)?$/.exec(path);
     const operation = bulk && this.operations.get(bulk[1] as string);
     if (method === "GET" && operation) {
       return bulk[2] ? this.batches(operation, response, budget.headers) : this.bulkStatus(operation, response, budget.headers);
     }
-    const customer = /^\/v1\/customers\/([^/]+)$/.exec(path);
-    if (method === "GET" && customer) {
+    const record = /^\/v1\/([a-z]+)\/([^/]+)$/.exec(path);
+    if (method === "GET" && record) {
       this.applyDueOperations();
-      const found = this.customers.get(customer[1] as string);
+      const found = this.records.find(record[1] as string, record[2] as string);
       if (found) {
         const { id, ...attributes } = found;
-        return this.reply(response, 200, { data: { type: "customer", id, attributes } }, budget.headers);
+        return this.reply(response, 200, { data: { type: singularOf(record[1] as string), id, attributes } }, budget.headers);
       }
     }
     this.reply(response, 404, { errors: [{ status: 404, code: "not_found", title: "Not Found" }] }, budget.headers);
@@ -207,10 +204,10 @@ export class KustomerSandbox {
     };
   }
 
-  private bulkUpdate(url: URL, body: unknown, response: ServerResponse, headers: Record<string, string>): void {
+  private bulkUpdate(collection: string, url: URL, body: unknown, response: ServerResponse, headers: Record<string, string>): void {
     // Applying what is due frees its payload: a long job must not keep every update in memory.
     this.applyDueOperations();
-    const operation = operationOf(url, body, this.now());
+    const operation = operationOf(collection, url, body, this.now());
     if (typeof operation === "string")
       return this.reply(response, 400, { errors: [{ status: 400, code: "bad_request", title: operation }] }, headers);
     this.operations.set(operation.id, operation);
@@ -223,7 +220,7 @@ export class KustomerSandbox {
   private applyDueOperations(): void {
     for (const operation of this.operations.values()) {
       if (!operation.failed && statusOf(operation, this.now(), this.applyAfterMs) === "complete")
-        apply(operation, this.customers, this.options.knowsEveryCustomer ?? false);
+        apply(operation, this.records.of(operation.collection), this.options.knowsEveryCustomer ?? false);
     }
   }
 

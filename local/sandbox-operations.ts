@@ -1,15 +1,14 @@
-// The sandbox's bulk operations, as Kustomer keeps them: made from a PUT, queued, running, then
-// applied to the customers (a customer it does not know fails), and read back as a resource and its
+// The sandbox's bulk operations, as Kustomer keeps them: made from a PUT to an object's collection,
+// queued, running, then applied to its records (one it does not know fails), and read back as a resource and its
 // batch, with per-customer results when `_clientRef` was sent.
 import { randomBytes } from "node:crypto";
+import { type Customer, singularOf } from "./sandbox-records.ts";
 
 /**
  * Customers a sandbox that knows every customer remembers: a forgotten one is made again on its next
  * update, so a local job of millions of lines keeps the sandbox, in the job's own process, small.
  */
 const MAX_REMEMBERED_CUSTOMERS = 20_000;
-
-export type Customer = Record<string, unknown> & { id: string };
 
 interface ItemResult {
   _clientRef?: string;
@@ -20,6 +19,8 @@ interface ItemResult {
 
 export interface BulkOperation {
   id: string;
+  /** The object's collection, as in its path: /v1/customers/bulk. */
+  collection: string;
   createdAt: number;
   customerIds: string[];
   updates: Array<Record<string, unknown>>;
@@ -31,8 +32,8 @@ export interface BulkOperation {
 }
 
 /** A bulk update as Kustomer takes it, or the reason it refuses it. */
-export function operationOf(url: URL, body: unknown, now: number): BulkOperation | string {
-  if (!Array.isArray(body) || body.length === 0 || body.length > 100) return "body must be an array of 1 to 100 customers";
+export function operationOf(collection: string, url: URL, body: unknown, now: number): BulkOperation | string {
+  if (!Array.isArray(body) || body.length === 0 || body.length > 100) return `body must be an array of 1 to 100 ${collection}`;
   const updates = body as Array<Record<string, unknown>>;
   const ids = url.searchParams.get("ids");
   const customerIds = ids ? ids.split(",") : updates.map((update) => String(update.id));
@@ -43,6 +44,7 @@ export function operationOf(url: URL, body: unknown, now: number): BulkOperation
   }
   const operation: BulkOperation = {
     id: randomBytes(12).toString("hex"),
+    collection,
     createdAt: now,
     customerIds,
     updates,
@@ -71,7 +73,7 @@ export function apply(operation: BulkOperation, customers: Map<string, Customer>
       if (customers.size > MAX_REMEMBERED_CUSTOMERS) customers.delete(customers.keys().next().value as string);
     }
     const customer = customers.get(objectId);
-    if (!customer) return operation.failed?.set(index, "customer not found");
+    if (!customer) return operation.failed?.set(index, `${singularOf(operation.collection)} not found`);
     Object.assign(customer, fields);
   });
   operation.updates = [];

@@ -3,7 +3,8 @@
 import { loadConfig } from "../lambda/platform/config.ts";
 import { fail, loadQuietHandler, prepareLocalEnvironment } from "./environment.ts";
 import { startGateway } from "./gateway.ts";
-import { SANDBOX_API_KEY, SEED_CUSTOMERS } from "./kustomer-sandbox.ts";
+import { SANDBOX_API_KEY } from "./kustomer-sandbox.ts";
+import { SEED_CUSTOMERS } from "./sandbox-records.ts";
 
 // One compact line per request; the function's JSON log lines (as on AWS) with POWERTOOLS_LOG_LEVEL=INFO.
 const handler = await loadQuietHandler("WARN");

@@ -1,7 +1,7 @@
 // The follow-up's writes to the change ledger (CONTRACT §2.7), against a ledger that fails on
 // purpose: one failed write never keeps the others, the doubts first, from being made.
 import { describe, expect, it } from "vitest";
-import { compare } from "../lambda/core/changes.ts";
+import { type ChangeLedger, compare } from "../lambda/core/changes.ts";
 import { keepChanges } from "../lambda/core/keep-changes.ts";
 
 const quiet = { warn: () => {}, info: () => {}, debug: () => {}, error: () => {} };
@@ -9,7 +9,8 @@ const quiet = { warn: () => {}, info: () => {}, debug: () => {}, error: () => {}
 describe("keeping what a follow-up learned", () => {
   it("drops the doubts even when making the applied ones current fails", async () => {
     const calls: string[] = [];
-    const ledger = {
+    const ledger: ChangeLedger = {
+      of: () => ledger,
       current: async () => new Map(),
       pendingOf: async () => new Map(),
       pending: async () => {},

@@ -10,7 +10,7 @@ describe("openapi.json", () => {
   it("describes both routes and every field of Kustomer's bulk-update item", () => {
     const document = buildOpenApiDocument();
     expect(Object.keys(document.paths)).toEqual(["/customers/bulk", "/bulk/{bulkId}"]);
-    const item = document.components.schemas.CustomerUpdate as any;
+    const item = (document.components.schemas as Record<string, unknown>).CustomerUpdate as any;
     expect(item.required).toEqual(["id"]);
     expect(item.additionalProperties).toBe(false);
     expect(Object.keys(item.properties)).toEqual(

@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ValidationError } from "../lambda/contract/errors.ts";
-import { customerUpdateSchema } from "../lambda/contract/requests.ts";
+import { customer } from "../lambda/contract/objects/customer.ts";
 import { issuesOf, parseRequest } from "../lambda/contract/validation.ts";
 import { httpApiEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
@@ -99,7 +99,7 @@ describe("validation, property-based", () => {
         (update, mutate) => {
           const item = JSON.parse(JSON.stringify(update)) as Record<string, unknown>;
           mutate?.(item);
-          const whole = customerUpdateSchema.safeParse(item);
+          const whole = customer.update.safeParse(item);
           if (whole.success) expect(parseRequest({ body: [item] }, 10_000)).toEqual({ body: [whole.data] });
           else expect(validationError({ body: [item] })?.issues).toEqual(issuesOf(whole.error, ["body", 0]));
         },

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { JobServices, runJob as RunJob } from "../local/job.ts";
-import { SEED_CUSTOMERS } from "../local/kustomer-sandbox.ts";
+import { SEED_CUSTOMERS } from "../local/sandbox-records.ts";
 import { customerUpdates } from "./support/fixtures.ts";
 import { startWorld, type World } from "./support/harness.ts";
 

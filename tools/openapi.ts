@@ -3,7 +3,9 @@
 import { writeFile } from "node:fs/promises";
 import * as z from "zod";
 import { MAX_COMMAND_ITEMS } from "../lambda/contract/limits.ts";
-import { BULK_ID, customerUpdateSchema } from "../lambda/contract/requests.ts";
+import type { KustomerObject } from "../lambda/contract/objects/kustomer-object.ts";
+import { DEFAULT_OBJECT, OBJECTS } from "../lambda/contract/objects/registry.ts";
+import { BULK_ID } from "../lambda/contract/requests.ts";
 import { errorResponseSchema, statusResultSchema, submitResultSchema } from "../lambda/contract/results.ts";
 
 export const OPENAPI_FILE = "openapi.json";
@@ -33,6 +35,46 @@ const errors = Object.fromEntries(
   ].map(([status, description]) => [status, { description, content: json("Error") }]),
 );
 
+/** PUT /<plural>/bulk: an object's updates (objects/registry.ts), validated and submitted. */
+function submitOperation(object: KustomerObject) {
+  const update = `${object.title}Update`;
+  return {
+    // The customer's keeps the name it had before objects had names.
+    operationId: object.name === DEFAULT_OBJECT.name ? "submitBulkUpdate" : `submit${object.title}BulkUpdate`,
+    summary: `Validate and submit ${object.name} updates`,
+    parameters: [
+      {
+        name: "ids",
+        in: "query",
+        required: false,
+        description: `Comma-separated ${object.name} ids: the body's one update is applied to each of them`,
+        schema: { type: "string" },
+      },
+      { name: "dryRun", in: "query", required: false, description: "Validate and plan, send nothing", schema: { type: "boolean" } },
+      {
+        name: "Idempotency-Key",
+        in: "header",
+        required: false,
+        description: "Applies the request once per key: a repeat answers the first result (IDEMPOTENCY_TTL_SECONDS)",
+        schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
+      },
+    ],
+    requestBody: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: { type: "array", minItems: 1, maxItems: MAX_COMMAND_ITEMS, items: { $ref: `#/components/schemas/${update}` } },
+        },
+      },
+    },
+    responses: {
+      "202": { description: "Accepted by Kustomer", content: json("SubmitResult") },
+      "200": { description: "Dry run: the planned requests", content: json("SubmitResult") },
+      ...errors,
+    },
+  };
+}
+
 export function buildOpenApiDocument() {
   return {
     openapi: "3.1.0",
@@ -43,42 +85,7 @@ export function buildOpenApiDocument() {
     },
     security: [{ sigv4: [] }, { apiKey: [] }],
     paths: {
-      "/customers/bulk": {
-        put: {
-          operationId: "submitBulkUpdate",
-          summary: "Validate and submit customer updates",
-          parameters: [
-            {
-              name: "ids",
-              in: "query",
-              required: false,
-              description: "Comma-separated customer ids: the body's one update is applied to each of them",
-              schema: { type: "string" },
-            },
-            { name: "dryRun", in: "query", required: false, description: "Validate and plan, send nothing", schema: { type: "boolean" } },
-            {
-              name: "Idempotency-Key",
-              in: "header",
-              required: false,
-              description: "Applies the request once per key: a repeat answers the first result (IDEMPOTENCY_TTL_SECONDS)",
-              schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" },
-            },
-          ],
-          requestBody: {
-            required: true,
-            content: {
-              "application/json": {
-                schema: { type: "array", minItems: 1, maxItems: MAX_COMMAND_ITEMS, items: { $ref: "#/components/schemas/CustomerUpdate" } },
-              },
-            },
-          },
-          responses: {
-            "202": { description: "Accepted by Kustomer", content: json("SubmitResult") },
-            "200": { description: "Dry run: the planned requests", content: json("SubmitResult") },
-            ...errors,
-          },
-        },
-      },
+      ...Object.fromEntries(OBJECTS.map((object) => [object.route, { put: submitOperation(object) }])),
       "/bulk/{bulkId}": {
         get: {
           operationId: "getBulkStatus",
@@ -94,7 +101,7 @@ export function buildOpenApiDocument() {
         apiKey: { type: "apiKey", name: "x-api-key", in: "header", description: "API key with a usage plan (the apiKeyAuth option)" },
       },
       schemas: {
-        CustomerUpdate: jsonSchema(customerUpdateSchema, "input"),
+        ...Object.fromEntries(OBJECTS.map((object) => [`${object.title}Update`, jsonSchema(object.update, "input")])),
         SubmitResult: jsonSchema(submitResultSchema, "output"),
         StatusResult: jsonSchema(statusResultSchema, "output"),
         Error: jsonSchema(errorResponseSchema, "output"),

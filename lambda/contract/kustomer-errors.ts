@@ -45,11 +45,12 @@ export class KustomerAuthError extends KustomerError<KustomerErrorOptions & { ku
   readonly httpStatus = 502;
   declare readonly kustomerStatus: 401 | 403;
 
-  static of(kustomerStatus: 401 | 403): KustomerAuthError {
+  /** `role`: the one the request needed, named in a 403's message. */
+  static of(kustomerStatus: 401 | 403, role?: string): KustomerAuthError {
     return new KustomerAuthError(
       kustomerStatus === 401
         ? "Kustomer rejected the API key (401), also after fetching the secret again"
-        : "Kustomer refused the request (403): the API key lacks the role org.permission.customer.update",
+        : `Kustomer refused the request (403): the API key lacks the role ${role ?? "this request needs"}`,
       { kustomerStatus },
     );
   }

@@ -1,9 +1,10 @@
 // Names the function, the stack and their callers share: event sources and detail types, the
 // workflow's task names, S3 prefixes and metric names. Changing one is a contract change.
 
-/** The request events (CONTRACT §3.1): producers put them with one of the stack's `eventSources`. */
-export const BULK_UPDATE_DETAIL_TYPE = "Customer Bulk Update Requested";
-/** The source producers put on request events unless the operator names others. */
+/**
+ * The source producers put on request events (CONTRACT §3.1) unless the operator names others; each
+ * object's detail type is its own (objects/kustomer-object.ts).
+ */
 export const DEFAULT_EVENT_SOURCE = "kustomer-bulk-update.client";
 
 /** The outcome events (CONTRACT §3.2); settings.ts keeps their source out of the request sources. */
@@ -33,9 +34,6 @@ export const IDEMPOTENCY_KEY_PREFIX = "idempotency";
 export const BULK_RECORD_KEY_PREFIX = "bulk#";
 /** The reason a failed customer carries where Kustomer gave no code of its own. */
 export const REJECTED = "rejected";
-
-/** The changes table's key: the object type, then its id (CONTRACT §2.7). */
-export const CHANGES_KEY_PREFIX = "customer#";
 
 /** CloudWatch namespace and metric names, shared with the stack's dashboard and alarms. */
 export const METRICS_NAMESPACE = "KustomerBulkUpdate";

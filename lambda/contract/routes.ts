@@ -1,6 +1,10 @@
 // The HTTP API, once: the stack's REST API resources, the HTTP adapter's query parameters and the
 // local gateway's routing and timeout all come from here, so the local API cannot drift from the
-// deployed one. No imports: the local tools load it before the function's logger is configured.
+// deployed one. Each object (objects/registry.ts) has its PUT route; bulk ids are read on one route
+// whatever their object.
+
+import type { KustomerObject } from "./objects/kustomer-object.ts";
+import { OBJECTS } from "./objects/registry.ts";
 
 /** API Gateway ends an integration after 29 seconds, whatever the function's own timeout. */
 export const API_GATEWAY_TIMEOUT_MS = 29_000;
@@ -14,10 +18,12 @@ export interface HttpRoute {
   resource: string;
   /** The query parameters the route takes; any other is refused. */
   query: readonly string[];
+  /** The object a PUT route updates. */
+  object?: KustomerObject;
 }
 
 export const HTTP_ROUTES: readonly HttpRoute[] = [
-  { method: "PUT", resource: "/customers/bulk", query: ["ids", "dryRun", "fullResync"] },
+  ...OBJECTS.map((object) => ({ method: "PUT" as const, resource: object.route, query: ["ids", "dryRun", "fullResync"], object })),
   { method: "GET", resource: "/bulk/{bulkId}", query: [] },
 ];
 

@@ -4,12 +4,13 @@
 import * as z from "zod/mini";
 import { editDistance } from "./edit-distance.ts";
 import { MAX_ISSUES_IN_MESSAGE, MAX_LISTED_ISSUES, type ValidationIssue, validationErrorOf } from "./errors.ts";
+import type { KustomerObject, ObjectUpdate } from "./objects/kustomer-object.ts";
+import { DEFAULT_OBJECT, namedObject, OBJECTS, objectNamed } from "./objects/registry.ts";
 import {
   type BulkRequest,
   type BulkUpdateCommand,
-  bulkUpdateCommandSchema,
-  type CustomerUpdate,
-  customerUpdateSchema,
+  commandEnvelopeOf,
+  commandSchemaOf,
   type JobBatch,
   jobBatchSchema,
   type OutcomeRequest,
@@ -18,28 +19,28 @@ import {
   statusRequestSchema,
 } from "./requests.ts";
 
-type UpdateField = keyof typeof customerUpdateSchema.shape;
 /** Distinct field lists checked by a schema of their own; a hostile mix beyond that takes the whole one. */
 const MAX_PICKED_SCHEMAS = 64;
-const pickedSchemas = new Map<string, z.ZodMiniType<CustomerUpdate>>();
+const pickedSchemas = new Map<string, z.ZodMiniType<ObjectUpdate>>();
 
 /**
- * The update schema picked to the fields an update carries. zod runs every one of the schema's 32
- * fields on every update, present or not, and an update usually carries a handful: picked, the
- * checks, messages and output are the same, at a fraction of the work. `id` is always checked (it is
- * required), and an unknown field takes the whole schema, which names it.
+ * The update schema picked to the fields an update carries. zod runs every one of the schema's
+ * fields (a customer's 32) on every update, present or not, and an update usually carries a handful:
+ * picked, the checks, messages and output are the same, at a fraction of the work. `id` is always
+ * checked (it is required), and an unknown field takes the whole schema, which names it.
  */
-function updateSchemaFor(item: unknown): z.ZodMiniType<CustomerUpdate> {
-  if (typeof item !== "object" || item === null || Array.isArray(item)) return customerUpdateSchema;
+function updateSchemaFor(object: KustomerObject, item: unknown): z.ZodMiniType<ObjectUpdate> {
+  const whole = object.update as unknown as z.ZodMiniType<ObjectUpdate>;
+  if (typeof item !== "object" || item === null || Array.isArray(item)) return whole;
   const fields = Object.keys(item);
-  if (!fields.every((field) => Object.hasOwn(customerUpdateSchema.shape, field))) return customerUpdateSchema;
-  const signature = fields.join();
+  if (!fields.every((field) => Object.hasOwn(object.update.shape, field))) return whole;
+  const signature = `${object.name}:${fields.join()}`;
   let schema = pickedSchemas.get(signature);
   if (!schema) {
-    if (pickedSchemas.size >= MAX_PICKED_SCHEMAS) return customerUpdateSchema;
-    const mask: Partial<Record<UpdateField, true>> = { id: true };
-    for (const field of fields) mask[field as UpdateField] = true;
-    schema = z.pick(customerUpdateSchema, mask);
+    if (pickedSchemas.size >= MAX_PICKED_SCHEMAS) return whole;
+    const mask: Record<string, true> = { id: true };
+    for (const field of fields) mask[field] = true;
+    schema = z.pick(object.update, mask) as unknown as z.ZodMiniType<ObjectUpdate>;
     pickedSchemas.set(signature, schema);
   }
   return schema;
@@ -57,8 +58,8 @@ export interface RejectedItem {
  * Splits a batch into the command of its valid items and the items refused, each with the first
  * problems found (a line is at most one update, so its reason stays short).
  */
-export function splitBatch(items: unknown[]): { command?: BulkUpdateCommand; rejected: RejectedItem[] } {
-  const body: CustomerUpdate[] = [];
+export function splitBatch(items: unknown[], object = DEFAULT_OBJECT): { command?: BulkUpdateCommand; rejected: RejectedItem[] } {
+  const body: ObjectUpdate[] = [];
   const rejected: RejectedItem[] = [];
   const seen = new Set<string>();
   for (const [index, item] of items.entries()) {
@@ -71,18 +72,18 @@ export function splitBatch(items: unknown[]): { command?: BulkUpdateCommand; rej
         .join("; ");
       rejected.push({ index, ...(id === undefined ? {} : { id }), reason });
     };
-    const parsed = updateSchemaFor(item).safeParse(item);
+    const parsed = updateSchemaFor(object, item).safeParse(item);
     if (!parsed.success) {
       reject(issuesOf(parsed.error));
     } else if (seen.has(parsed.data.id)) {
       // Sent together, two lines for one customer would make Kustomer's outcome ambiguous.
-      reject([{ path: "id", message: "is the same customer as an earlier line of its batch" }]);
+      reject([{ path: "id", message: `is the same ${object.name} as an earlier line of its batch` }]);
     } else {
       seen.add(parsed.data.id);
       body.push(parsed.data);
     }
   }
-  return { command: body.length > 0 ? { body } : undefined, rejected };
+  return { command: body.length > 0 ? { ...namedObject(object), body } : undefined, rejected };
 }
 
 /** A key a path may quote: a field's name, not data (an email, a phone number, a person's name). */
@@ -157,15 +158,21 @@ function crossFieldIssues(input: Record<string, unknown>): ValidationIssue[] {
 /** A message stays a line, whatever it quotes. */
 const MAX_MESSAGE_LENGTH = 300;
 /** Fields a misspelt key is matched against, to suggest one of ours rather than quote the caller's. */
-const KNOWN_FIELDS = [...Object.keys(customerUpdateSchema.shape), ...Object.keys(bulkUpdateCommandSchema.shape)];
+const KNOWN_FIELDS = new Map(
+  OBJECTS.map((object) => [object.name, [...Object.keys(object.update.shape), ...Object.keys(commandSchemaOf(object).shape)]]),
+);
 
 export function issuesOf(
   error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string; keys?: string[] }> },
   prefix: PropertyKey[] = [],
+  object = DEFAULT_OBJECT,
 ): ValidationIssue[] {
   return error.issues.map((issue) => ({
     path: formatPath([...prefix, ...issue.path]),
-    message: (issue.code === "unrecognized_keys" && issue.keys ? unknownFields(issue.keys) : issue.message).slice(0, MAX_MESSAGE_LENGTH),
+    message: (issue.code === "unrecognized_keys" && issue.keys ? unknownFields(issue.keys, object) : issue.message).slice(
+      0,
+      MAX_MESSAGE_LENGTH,
+    ),
   }));
 }
 
@@ -173,9 +180,12 @@ export function issuesOf(
  * Unknown keys are counted, not quoted (they may be anything, an email included, and any number):
  * the answer names at most a few of our own fields they look like.
  */
-function unknownFields(keys: string[]): string {
+function unknownFields(keys: string[], object: KustomerObject): string {
   const reserved = RESERVED_KEYS.filter((key) => keys.includes(key)).map((key) => `${key} is refused`);
-  const suggestions = [...new Set(keys.flatMap((key) => (RESERVED_KEYS.includes(key) ? [] : (nearestField(key) ?? []))))].slice(0, 5);
+  const suggestions = [...new Set(keys.flatMap((key) => (RESERVED_KEYS.includes(key) ? [] : (nearestField(key, object) ?? []))))].slice(
+    0,
+    5,
+  );
   const notes = [...reserved, ...(suggestions.length ? [`did you mean ${suggestions.join(", ")}?`] : [])];
   const count = keys.length === 1 ? "an unknown field" : `${keys.length} unknown fields`;
   return `has ${count}${notes.length ? ` (${notes.join("; ")})` : ""}`;
@@ -184,16 +194,14 @@ function unknownFields(keys: string[]): string {
 /** Keys of ours, named when refused: `_clientRef` is this service's to set; `__proto__` is never a field. */
 const RESERVED_KEYS = ["_clientRef", "__proto__"];
 
-function nearestField(key: string): string | undefined {
+function nearestField(key: string, object: KustomerObject): string | undefined {
   if (key.length > 40) return undefined;
   const lower = key.toLowerCase();
-  return KNOWN_FIELDS.find((field) => editDistance(lower, field.toLowerCase()) <= 2);
+  return KNOWN_FIELDS.get(object.name)?.find((field) => editDistance(lower, field.toLowerCase()) <= 2);
 }
 
-/** The command without its items, which are checked one by one so that checking can stop early. */
-const commandEnvelopeSchema = z.extend(bulkUpdateCommandSchema, {
-  body: z.array(z.unknown()).check(z.minLength(1, "must hold at least one customer update")),
-});
+/** Each object's command without its items, which are checked one by one so that checking can stop early. */
+const ENVELOPES = new Map(OBJECTS.map((object) => [object.name, commandEnvelopeOf(object)]));
 
 /** The requests other than a command; a Map, so no `action` can reach Object's prototype. */
 const ACTION_SCHEMAS = new Map<unknown, z.ZodMiniType<StatusRequest | OutcomeRequest | JobBatch>>([
@@ -230,14 +238,17 @@ export function parseRequest(input: unknown, maxItems: number): BulkRequest {
   }
 
   const issues = new IssueList();
-  const envelope = commandEnvelopeSchema.safeParse(request);
-  if (!envelope.success) issues.add(issuesOf(envelope.error));
-  const items = Array.isArray(request.body) ? request.body : [];
-  const body: CustomerUpdate[] = [];
+  const named = objectNamed(request.object);
+  // An object not listed is reported by the envelope, whose updates no schema of ours can check.
+  const object = named ?? DEFAULT_OBJECT;
+  const envelope = (ENVELOPES.get(object.name) as ReturnType<typeof commandEnvelopeOf>).safeParse(request);
+  if (!envelope.success) issues.add(issuesOf(envelope.error, [], object));
+  const items = Array.isArray(request.body) && named ? request.body : [];
+  const body: ObjectUpdate[] = [];
   for (let index = 0; index < items.length && !issues.full; index += 1) {
-    const item = updateSchemaFor(items[index]).safeParse(items[index]);
+    const item = updateSchemaFor(object, items[index]).safeParse(items[index]);
     if (item.success) body.push(item.data);
-    else issues.add(issuesOf(item.error, ["body", index]));
+    else issues.add(issuesOf(item.error, ["body", index], object));
   }
   issues.add(crossFieldIssues(request));
   if (issues.count > 0 || !envelope.success) throw validationErrorOf(issues.listed, 400, issues.count);

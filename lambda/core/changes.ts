@@ -3,7 +3,8 @@
 // and the update cut down to its id and the fields that differ. The port the hashes are kept behind is
 // here too (the DynamoDB table in adapters/aws/changes-table.ts).
 import { createHash } from "node:crypto";
-import type { BulkUpdateCommand, CustomerUpdate } from "../contract/requests.ts";
+import type { KustomerObject, ObjectUpdate } from "../contract/objects/kustomer-object.ts";
+import type { BulkUpdateCommand } from "../contract/requests.ts";
 import type { Counters, Log } from "../platform/observability.ts";
 
 /** A field's name (`name`, `custom.tierStr`) and the hash of its value. */
@@ -37,12 +38,14 @@ export interface ChangeLedger {
   failed(bulkId: string, ids: string[], deadlineAt: number): Promise<void>;
   /** In doubt: the fields sent may have landed, so their current hashes are dropped too. */
   inDoubt(customers: SentCustomer[], deadlineAt: number): Promise<void>;
+  /** The same ledger for another object's records, each object's under keys of its own. */
+  of(object: KustomerObject): ChangeLedger;
 }
 
 /** The key of a `custom` attribute among the fields. */
 const CUSTOM = "custom.";
 
-export function fieldHashes(update: CustomerUpdate): FieldHashes {
+export function fieldHashes(update: ObjectUpdate): FieldHashes {
   const hashes: FieldHashes = {};
   for (const [field, value] of Object.entries(update)) {
     if (field === "id" || value === undefined) continue;
@@ -63,7 +66,7 @@ export function compare(hashes: FieldHashes, current: FieldHashes | undefined): 
 }
 
 /** The update cut down to its id and the named fields; `custom` keeps only its named attributes. */
-export function reduce(update: CustomerUpdate, fields: string[]): CustomerUpdate {
+export function reduce(update: ObjectUpdate, fields: string[]): ObjectUpdate {
   const reduced: Record<string, unknown> = { id: update.id };
   const custom: Record<string, unknown> = {};
   const source = update as Record<string, unknown>;
@@ -74,7 +77,7 @@ export function reduce(update: CustomerUpdate, fields: string[]): CustomerUpdate
     } else reduced[field] = source[field];
   }
   if (Object.keys(custom).length > 0) reduced.custom = custom;
-  return reduced as CustomerUpdate;
+  return reduced as ObjectUpdate;
 }
 
 /** The hashes of those fields only. */
@@ -127,7 +130,7 @@ export async function compareCommand(
     }
   }
   const flags: boolean[] = [];
-  const body: CustomerUpdate[] = [];
+  const body: ObjectUpdate[] = [];
   const customers: SentCustomer[] = [];
   const fields: string[][] = [];
   command.body.forEach((update, index) => {

@@ -1,7 +1,7 @@
 // What the follow-up learned, kept in the change ledger (CONTRACT §2.7): applied hashes become current
 // (where the pending record still names the bulk id), failed ones are dropped, and in-doubt fields
 // lose their current hashes. A table that fails is logged and counted: the next run sends again.
-import type { CustomerUpdate } from "../contract/requests.ts";
+import type { ObjectUpdate } from "../contract/objects/kustomer-object.ts";
 import type { OperationStatus } from "../contract/results.ts";
 import type { Counters, Log } from "../platform/observability.ts";
 import { account } from "./accounting.ts";
@@ -67,7 +67,7 @@ export async function followedCustomers(
   customerIds: string[],
   states: Map<string, CustomerState>,
   context: KeepContext,
-  updates?: CustomerUpdate[],
+  updates?: ObjectUpdate[],
 ): Promise<Array<SentCustomer & { state: CustomerState }>> {
   const pending = await context.ledger.pendingOf(customerIds, context.deadlineAt);
   const updateOf = new Map(updates?.map((update) => [update.id.toLowerCase(), update]));

@@ -2,14 +2,15 @@
 // customers, each request's body, and the dry run's answer.
 
 import { KUSTOMER_BULK_LIMIT } from "../contract/limits.ts";
-import type { BulkUpdateCommand, CustomerUpdate } from "../contract/requests.ts";
+import type { ObjectUpdate } from "../contract/objects/kustomer-object.ts";
+import type { BulkUpdateCommand } from "../contract/requests.ts";
 import type { Operation, SubmitResult } from "../contract/results.ts";
 
 export interface PlannedRequest {
   customerIds: string[];
   query?: { ids: string };
   /** The command's own items, not copies: bodies are built one request at a time, when sent. */
-  items: CustomerUpdate[];
+  items: ObjectUpdate[];
   /** Array mode: each item goes out with `_clientRef`. */
   tagged: boolean;
 }
@@ -35,7 +36,7 @@ export function planRequests(command: BulkUpdateCommand): PlannedRequest[] {
   return planned;
 }
 
-export function requestBody(request: PlannedRequest): Array<CustomerUpdate & { _clientRef?: string }> {
+export function requestBody(request: PlannedRequest): Array<ObjectUpdate & { _clientRef?: string }> {
   return request.tagged ? request.items.map((item) => ({ ...item, _clientRef: item.id })) : request.items;
 }
 

@@ -2,6 +2,7 @@
 // or the outcome, or submit what is valid of a Distributed Map batch; each entry point names the
 // requests it takes (CONTRACT §0.1).
 import { BulkUpdateError, InternalError, validationErrorOf } from "../contract/errors.ts";
+import { objectOf } from "../contract/objects/registry.ts";
 import type { BulkRequest, BulkUpdateCommand, Settled } from "../contract/requests.ts";
 import type { OutcomeResult, StatusResult, SubmitResult } from "../contract/results.ts";
 import { parseRequest, splitBatch } from "../contract/validation.ts";
@@ -67,7 +68,7 @@ export async function processRequest(
     const command = parseRequest(request.command, services.maxItems);
     if (command.action !== undefined && command.action !== "submit")
       throw new InternalError(`the workflow asked for the outcome of a ${command.action} request`);
-    return { kind: "outcome", result: await readOutcome(request, command, services, deadlineAt) };
+    return { kind: "outcome", result: await readOutcome(request, command, withLedgerOf(command, services), deadlineAt) };
   }
   if (request.action === "batch") {
     const { command, rejected } = splitBatch(request.items);
@@ -77,6 +78,7 @@ export async function processRequest(
       : { status: "submitted" as const, items: 0, operations: [] };
     return { kind: "submitted", result: rejected.length > 0 ? { ...submitted, rejected } : submitted };
   }
+  services = withLedgerOf(request, services);
   // ids mode is always sent: one update for many customers has no per-customer values to compare.
   const changes = request.ids ? undefined : services.changes;
   if (request.dryRun)
@@ -108,6 +110,11 @@ export async function processRequest(
     deadlineAt,
   );
   return { kind: "submitted", ...submitted };
+}
+
+/** The changes table keeps each object's records apart (CONTRACT §2.7): the ledger of the command's. */
+function withLedgerOf(command: BulkUpdateCommand, services: Services): Services {
+  return services.changes ? { ...services, changes: services.changes.of(objectOf(command)) } : services;
 }
 
 function kindOf(input: unknown): RequestKind | "other" {

@@ -2,6 +2,7 @@
 // with the stack's table, only the operations it submitted are read, and a recorded id Kustomer does
 // not know yet is `pending` for the grace, then its customers are `inDoubt` (CONTRACT §2.6).
 
+import { OBJECTS } from "../contract/objects/registry.ts";
 import type { StatusRequest } from "../contract/requests.ts";
 import type { OperationStatus, StatusResult } from "../contract/results.ts";
 import type { KustomerApi } from "../kustomer/client.ts";
@@ -66,7 +67,12 @@ export async function readStatus(
   });
   const allComplete = operations.every((operation) => operation.status === "complete" || operation.status === LOST);
   if (!allComplete) return { allComplete, operations };
-  if (services.changes) await keepWhatWasRead(operations, byId, records, { ...services, ledger: services.changes, deadlineAt });
+  // A bulk id does not say its object: each listed object's pending records are looked up, and only
+  // those that name the operation are kept.
+  for (const object of services.changes ? OBJECTS : []) {
+    const ledger = (services.changes as ChangeLedger).of(object);
+    await keepWhatWasRead(operations, byId, records, { ...services, ledger, deadlineAt });
+  }
   // Final: every customer of these operations counted once (CONTRACT §2.6).
   const once = new Map(operations.map((operation) => [operation.bulkId, operation]));
   const inDoubt = [...once.values()].reduce((sum, operation) => sum + operation.inDoubtCustomerIds.length, 0);

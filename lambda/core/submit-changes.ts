@@ -3,7 +3,8 @@
 // resubmission of the workflow sends the same customers as the first attempt (the `sent` bitmap),
 // whole, so that its requests are the first attempt's requests.
 import { BulkUpdateError } from "../contract/errors.ts";
-import type { BulkUpdateCommand, CustomerUpdate, Settled } from "../contract/requests.ts";
+import type { ObjectUpdate } from "../contract/objects/kustomer-object.ts";
+import type { BulkUpdateCommand, Settled } from "../contract/requests.ts";
 import type { SubmitResult } from "../contract/results.ts";
 import { ChangeRecorder } from "./change-recorder.ts";
 import { type ChangeLedger, type CommandChanges, compareCommand, fieldHashes, sentOf } from "./changes.ts";
@@ -92,7 +93,7 @@ export async function forgetWhatIsSent(
   deadlineAt: number,
 ): Promise<void> {
   const recorder = new ChangeRecorder({ ledger: services.changes, log: services.log, counters: services.counters, deadlineAt });
-  const shared = command.ids ? fieldHashes(command.body[0] as CustomerUpdate) : undefined;
+  const shared = command.ids ? fieldHashes(command.body[0] as ObjectUpdate) : undefined;
   const customers = command.ids
     ? command.ids.map((id) => ({ id, hashes: shared ?? {} }))
     : command.body.map((update) => ({ id: update.id, hashes: fieldHashes(update) }));

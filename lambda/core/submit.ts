@@ -3,6 +3,7 @@
 import type * as z from "zod/mini";
 import { BulkUpdateError } from "../contract/errors.ts";
 import { KustomerError } from "../contract/kustomer-errors.ts";
+import { objectOf } from "../contract/objects/registry.ts";
 import type { BulkUpdateCommand, Settled } from "../contract/requests.ts";
 import type { Operation, SubmitResult } from "../contract/results.ts";
 import type { KustomerApi, Sent } from "../kustomer/client.ts";
@@ -36,6 +37,7 @@ export async function submitBulkUpdate(
   earlier?: Settled,
 ): Promise<SubmitResult> {
   const planned = planRequests(command);
+  const { bulkPath, role } = objectOf(command);
   const done: Array<Operation | undefined> = new Array(planned.length);
   // Each request's fate so far: accepted with a 2xx (read or not), or sent with no answer.
   const fates: Array<Fate | undefined> = new Array(planned.length);
@@ -56,7 +58,7 @@ export async function submitBulkUpdate(
     let sent: Sent<z.infer<typeof bulkOperationResponse>>;
     try {
       sent = await client.send(
-        { method: "PUT", path: "/v1/customers/bulk", query: request.query, body: requestBody(request) },
+        { method: "PUT", path: bulkPath, query: request.query, body: requestBody(request), role },
         bulkOperationResponse,
         deadlineAt,
       );

@@ -1,6 +1,7 @@
 // What every trigger adapter does: recognise its event, unwrap the request, and answer in its caller's shape.
 import type { Context } from "aws-lambda";
-import { contractErrorOf } from "../contract/errors.ts";
+import { contractErrorOf, validationErrorOf } from "../contract/errors.ts";
+import { namedObject, OBJECTS, objectOfDetailType } from "../contract/objects/registry.ts";
 import type { Settled } from "../contract/requests.ts";
 import type { ListStore } from "../core/ports.ts";
 import type { RequestKind, RequestResult } from "../core/process-request.ts";
@@ -45,6 +46,23 @@ export const resultOrThrow: Pick<TriggerAdapter, "toResponse" | "onError"> = {
 export function correlationKey(event: unknown): string | undefined {
   const correlationId = isObject(event) ? event.correlationId : undefined;
   return typeof correlationId === "string" ? `correlation:${correlationId}` : undefined;
+}
+
+/**
+ * A request event's command (CONTRACT §3.1): its detail, naming the object its detail type is for. A
+ * detail that names another object is refused rather than sent as either.
+ */
+export function commandOfEvent(detailType: unknown, detail: unknown): unknown {
+  const object = objectOfDetailType(detailType);
+  if (!object) {
+    const types = OBJECTS.map((listed) => `"${listed.detailType}"`);
+    throw validationErrorOf([{ path: "detail-type", message: `must be ${types.length > 1 ? `one of ${types.join(", ")}` : types[0]}` }]);
+  }
+  if (!isObject(detail) || detail.object === object.name) return detail;
+  if (detail.object !== undefined) {
+    throw validationErrorOf([{ path: "object", message: `must be "${object.name}", as the detail-type says, or absent` }]);
+  }
+  return { ...detail, ...namedObject(object) };
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,9 +1,7 @@
 // EventBridge: the command is the event's `detail`; failures are thrown so the rule's retry policy
 // and dead-letter queue keep the event.
 import type { EventBridgeEvent } from "aws-lambda";
-import { validationErrorOf } from "../contract/errors.ts";
-import { BULK_UPDATE_DETAIL_TYPE } from "../contract/names.ts";
-import { isObject, resultOrThrow, type TriggerAdapter } from "./adapter.ts";
+import { commandOfEvent, isObject, resultOrThrow, type TriggerAdapter } from "./adapter.ts";
 
 export const eventBridgeAdapter: TriggerAdapter = {
   trigger: "eventbridge",
@@ -11,10 +9,7 @@ export const eventBridgeAdapter: TriggerAdapter = {
   accepts: ["command"],
   toRequest(event) {
     const { "detail-type": detailType, detail } = event as EventBridgeEvent<string, unknown>;
-    if (detailType !== BULK_UPDATE_DETAIL_TYPE) {
-      throw validationErrorOf([{ path: "detail-type", message: `must be "${BULK_UPDATE_DETAIL_TYPE}"` }]);
-    }
-    return detail;
+    return commandOfEvent(detailType, detail);
   },
   // EventBridge delivers at least once, each time with the event's own id; a key is its source's own
   // (the bus policy lets only the producers put request sources).

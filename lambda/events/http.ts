@@ -3,6 +3,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
 import { contractErrorOf, IdempotencyConflictError, NotFoundError, ValidationError, validationErrorOf } from "../contract/errors.ts";
 import { KustomerRateLimitError, KustomerRequestError } from "../contract/kustomer-errors.ts";
+import type { KustomerObject } from "../contract/objects/kustomer-object.ts";
+import { namedObject } from "../contract/objects/registry.ts";
 import { BULK_ID, BULK_ID_MESSAGE } from "../contract/requests.ts";
 import { API_GATEWAY_TIMEOUT_MS, decodePathSegment, HTTP_ROUTES } from "../contract/routes.ts";
 import type { RequestResult } from "../core/process-request.ts";
@@ -13,9 +15,11 @@ import { callerOf } from "./http-caller.ts";
 type HttpEvent = APIGatewayProxyEvent | APIGatewayProxyEventV2;
 
 // Matched at the end of the path, so a stage or base-path prefix does not matter.
-const SUBMIT_ROUTE = /(?:^|\/)customers\/bulk\/?$/;
+const SUBMIT_ROUTES = HTTP_ROUTES.flatMap(({ resource, query, object }) =>
+  object ? [{ path: new RegExp(`(?:^|/)${resource.slice(1)}/?$`), query: new Set(query), object }] : [],
+);
 const STATUS_ROUTE = /(?:^|\/)bulk\/([^/]+)\/?$/;
-const QUERY_PARAMETERS = new Set(HTTP_ROUTES.find((route) => route.method === "PUT")?.query);
+const ROUTE_LIST = HTTP_ROUTES.map(({ method, resource }) => `${method} ${resource}`).join(", ");
 
 function methodOf(event: HttpEvent): string {
   return "httpMethod" in event ? event.httpMethod : event.requestContext.http.method;
@@ -42,12 +46,12 @@ const JSON_MEDIA_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-function bodyOf(event: HttpEvent): unknown {
+function bodyOf(event: HttpEvent, object: KustomerObject): unknown {
   // JSON only, declared as such: a form post or a missing type is refused before the body is read.
   if (!JSON_MEDIA_TYPE.test(headerOf(event, "content-type") ?? "")) {
     throw validationErrorOf([{ path: "body", message: "Content-Type must be application/json (or application/*+json)" }], 415);
   }
-  if (!event.body) throw validationErrorOf([{ path: "body", message: "is required: a JSON array of customer updates" }]);
+  if (!event.body) throw validationErrorOf([{ path: "body", message: `is required: a JSON array of ${object.name} updates` }]);
   // Base64 takes 4 characters for 3 bytes; either way, measure what the body will decode to.
   const bytes = event.isBase64Encoded ? Math.floor((event.body.length * 3) / 4) : Buffer.byteLength(event.body);
   if (bytes > MAX_BODY_BYTES) {
@@ -72,10 +76,7 @@ function bodyOf(event: HttpEvent): unknown {
 }
 
 function routeNotFound(method: string): ValidationError {
-  return validationErrorOf(
-    [{ path: "", message: `no route for ${method} on this path; routes are PUT /customers/bulk and GET /bulk/{bulkId}` }],
-    404,
-  );
+  return validationErrorOf([{ path: "", message: `no route for ${method} on this path; routes are ${ROUTE_LIST}` }], 404);
 }
 
 function toRequest(raw: unknown): unknown {
@@ -91,15 +92,16 @@ function toRequest(raw: unknown): unknown {
     if (!BULK_ID.test(bulkId)) throw validationErrorOf([{ path: "bulkId", message: BULK_ID_MESSAGE }]);
     return { action: "status", bulkIds: [bulkId] };
   }
-  if (!SUBMIT_ROUTE.test(path) || method !== "PUT") throw routeNotFound(method);
+  const route = SUBMIT_ROUTES.find((candidate) => candidate.path.test(path));
+  if (!route || method !== "PUT") throw routeNotFound(method);
 
   const query = queryOf(event);
-  const unknown = Object.keys(query).filter((name) => !QUERY_PARAMETERS.has(name));
+  const unknown = Object.keys(query).filter((name) => !route.query.has(name));
   if (unknown.length > 0) {
     // A typo such as dryrun=true must not turn a dry run into a real update.
     throw validationErrorOf(unknown.map((name) => ({ path: name, message: "is not a query parameter; use ids, dryRun or fullResync" })));
   }
-  const request: Record<string, unknown> = { body: bodyOf(event) };
+  const request: Record<string, unknown> = { ...namedObject(route.object), body: bodyOf(event, route.object) };
   if (query.ids !== undefined) request.ids = query.ids;
   for (const flag of ["dryRun", "fullResync"] as const) {
     const value = query[flag];

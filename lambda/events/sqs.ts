@@ -6,9 +6,8 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { DeadLetterQueue } from "../adapters/aws/dead-letter.ts";
 import { BulkUpdateError, validationErrorOf } from "../contract/errors.ts";
-import { BULK_UPDATE_DETAIL_TYPE } from "../contract/names.ts";
 import type { Log } from "../platform/observability.ts";
-import { isObject } from "./adapter.ts";
+import { commandOfEvent, isObject } from "./adapter.ts";
 
 export function isSqsEvent(event: unknown): event is SQSEvent {
   return (
@@ -39,11 +38,9 @@ export function deliveryOf(record: SQSRecord): Delivery {
   const event = message;
   const isEvent = typeof event["detail-type"] === "string" && typeof event.id === "string" && "detail" in event;
   if (!isEvent) return { name: record.messageId, input: record.body };
-  if (event["detail-type"] !== BULK_UPDATE_DETAIL_TYPE) {
-    throw validationErrorOf([{ path: "detail-type", message: `must be "${BULK_UPDATE_DETAIL_TYPE}"` }]);
-  }
+  const command = commandOfEvent(event["detail-type"], event.detail);
   if (!EXECUTION_NAME.test(event.id as string)) throw validationErrorOf([{ path: "id", message: "must be an EventBridge event id" }]);
-  return { name: event.id as string, input: JSON.stringify(event.detail) };
+  return { name: event.id as string, input: JSON.stringify(command) };
 }
 
 /** Time a record needs at the least: with less left, it is handed back untried rather than cut off. */

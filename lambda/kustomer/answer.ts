@@ -14,6 +14,8 @@ export interface KustomerRequest {
   path: string;
   query?: Record<string, string>;
   body?: unknown;
+  /** The role an API key needs for it (Kustomer's name), said when Kustomer answers 403. */
+  role?: string;
 }
 
 export type Outcome<T> = { kind: "ok"; data: T } | { kind: "unauthorized" } | { kind: "retry"; error: BulkUpdateError; waitMs?: number };
@@ -98,7 +100,7 @@ export function outcomeOfAnswer<T>(
     };
   }
   if (status === 401) return { kind: "unauthorized" };
-  if (status === 403) throw KustomerAuthError.of(403);
+  if (status === 403) throw KustomerAuthError.of(403, request.role);
   if (status === 429) {
     context.counters.count("RateLimited");
     const askedMs = serverWaitMs(answer.headers, context.now());

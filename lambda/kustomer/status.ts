@@ -9,6 +9,8 @@ import { appliedOf, batchesResponse, bulkOperationResponse, failuresOf, statusOf
 
 /** The status of a bulk id Kustomer does not know (CONTRACT §2.3). */
 export const NOT_FOUND = "notFound";
+/** Reading bulk operations needs this role (or the legacy org.user.bulk.read). */
+const BULK_READ_ROLE = "org.permission.bulk.read";
 
 /** An operation's status, and how many of its customers it accounts for as applied and failed (once complete). */
 export interface ReadOperation {
@@ -23,7 +25,7 @@ async function getBulkStatus(bulkId: string, client: KustomerApi, deadlineAt: nu
   const path = `/v1/bulk/${encodeURIComponent(bulkId)}`;
   let data: z.infer<typeof bulkOperationResponse>;
   try {
-    ({ data } = await client.send({ method: "GET", path }, bulkOperationResponse, deadlineAt));
+    ({ data } = await client.send({ method: "GET", path, role: BULK_READ_ROLE }, bulkOperationResponse, deadlineAt));
   } catch (error) {
     // One unknown id must not hide the others' status.
     if (error instanceof KustomerRequestError && error.kustomerStatus === 404) {
@@ -42,7 +44,11 @@ async function getBulkStatus(bulkId: string, client: KustomerApi, deadlineAt: nu
       applied: 0,
       failed: 0,
     };
-  const { data: batches } = await client.send({ method: "GET", path: `${path}/batches` }, batchesResponse, deadlineAt);
+  const { data: batches } = await client.send(
+    { method: "GET", path: `${path}/batches`, role: BULK_READ_ROLE },
+    batchesResponse,
+    deadlineAt,
+  );
   let successCount = 0;
   let failureCount = 0;
   const failures: CustomerFailure[] = [];

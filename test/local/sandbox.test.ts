@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { KustomerSandbox, SANDBOX_API_KEY, SEED_CUSTOMERS } from "../../local/kustomer-sandbox.ts";
+import { KustomerSandbox, SANDBOX_API_KEY } from "../../local/kustomer-sandbox.ts";
+import { SEED_CUSTOMERS } from "../../local/sandbox-records.ts";
 
 let sandbox: KustomerSandbox;
 let url: string;

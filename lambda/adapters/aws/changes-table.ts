@@ -1,4 +1,5 @@
-// The change ledger in DynamoDB (CONTRACT §2.7): one item per customer, keyed `customer#<id>`, holding
+// The change ledger in DynamoDB (CONTRACT §2.7): one item per customer, keyed `customer#<id>` (another
+// object's records under its own prefix, through `of`), holding
 // the current hash of each field as its own attribute (`c:name`, `c:custom.tierStr`), and what was
 // last sent (`pending`, with `pendingBulkId`). A field pending is never current. Reads are one
 // BatchGetItem per 100 customers. Writes are one UpdateItem per customer (a PutItem for one sent whole,
@@ -6,7 +7,8 @@
 // and a TransactWriteItems of 100 would be cancelled whole by one stale customer, at twice the write
 // cost. The DynamoDB client is loaded on first use.
 import type { PutCommand, UpdateCommand, UpdateCommandInput } from "@aws-sdk/lib-dynamodb";
-import { CHANGES_KEY_PREFIX } from "../../contract/names.ts";
+import type { KustomerObject } from "../../contract/objects/kustomer-object.ts";
+import { DEFAULT_OBJECT } from "../../contract/objects/registry.ts";
 import type { ChangeLedger, FieldHashes, SentCustomer } from "../../core/changes.ts";
 import { inPool } from "../../core/pool.ts";
 import { type Commands, documentsLoader, readMany, signalFor } from "./dynamodb.ts";
@@ -20,9 +22,13 @@ export class DynamoDbChangeLedger implements ChangeLedger {
     private readonly tableName: string,
     private readonly ttlDays: number,
     private readonly now: () => number = Date.now,
+    private readonly object: KustomerObject = DEFAULT_OBJECT,
+    private readonly load = documentsLoader(),
   ) {}
 
-  private readonly load = documentsLoader();
+  of(object: KustomerObject): DynamoDbChangeLedger {
+    return object.name === this.object.name ? this : new DynamoDbChangeLedger(this.tableName, this.ttlDays, this.now, object, this.load);
+  }
 
   async current(ids: string[], deadlineAt: number): Promise<Map<string, FieldHashes>> {
     const found = new Map<string, FieldHashes>();
@@ -50,8 +56,14 @@ export class DynamoDbChangeLedger implements ChangeLedger {
 
   /** Each customer's record, by lower-case id; expired ones are absent. */
   private async read(ids: string[], deadlineAt: number): Promise<Map<string, Record<string, unknown>>> {
-    const items = await readMany(await this.load(), this.tableName, ids.map(keyOf), deadlineAt, this.now);
-    return new Map(items.map((item) => [String(item.id).slice(CHANGES_KEY_PREFIX.length), item]));
+    const items = await readMany(
+      await this.load(),
+      this.tableName,
+      ids.map((id) => this.keyOf(id)),
+      deadlineAt,
+      this.now,
+    );
+    return new Map(items.map((item) => [String(item.id).slice(this.object.changesKeyPrefix.length), item]));
   }
 
   async pending(bulkId: string, customers: SentCustomer[], deadlineAt: number): Promise<void> {
@@ -62,9 +74,9 @@ export class DynamoDbChangeLedger implements ChangeLedger {
       whole
         ? new commands.PutCommand({
             TableName: this.tableName,
-            Item: { id: keyOf(id), pending: hashes, pendingBulkId: bulkId, expiration: this.expiration() },
+            Item: { id: this.keyOf(id), pending: hashes, pendingBulkId: bulkId, expiration: this.expiration() },
           })
-        : update(commands, this.tableName, id, {
+        : update(commands, this.tableName, this.keyOf(id), {
             UpdateExpression: "SET pending = :pending, pendingBulkId = :bulkId, expiration = if_not_exists(expiration, :expiration)",
             ExpressionAttributeValues: { ":pending": hashes, ":bulkId": bulkId, ":expiration": this.expiration() },
           }),
@@ -79,7 +91,7 @@ export class DynamoDbChangeLedger implements ChangeLedger {
       ({ id, hashes }, commands) => {
         const fields = Object.keys(hashes);
         const values = Object.fromEntries(fields.map((field, index) => [`:c${index}`, hashes[field]]));
-        return update(commands, this.tableName, id, {
+        return update(commands, this.tableName, this.keyOf(id), {
           UpdateExpression: `SET ${[...fields.map((_, index) => `#c${index} = :c${index}`), "expiration = if_not_exists(expiration, :expiration)"].join(", ")} REMOVE pending, pendingBulkId`,
           ConditionExpression: "pendingBulkId = :bulkId",
           ExpressionAttributeNames: currentNames(fields),
@@ -98,7 +110,7 @@ export class DynamoDbChangeLedger implements ChangeLedger {
       ids.map((id) => ({ id, hashes: {} })),
       deadlineAt,
       ({ id }, commands) =>
-        update(commands, this.tableName, id, {
+        update(commands, this.tableName, this.keyOf(id), {
           UpdateExpression: "REMOVE pending, pendingBulkId",
           ConditionExpression: "pendingBulkId = :bulkId",
           ExpressionAttributeValues: { ":bulkId": bulkId },
@@ -115,7 +127,7 @@ export class DynamoDbChangeLedger implements ChangeLedger {
         // And whatever another run has pending: its promotion could otherwise restore a hash this send
         // may have made stale.
         const removed = [...fields.map((_, index) => `#c${index}`), ...(keepPending ? [] : ["pending", "pendingBulkId"])];
-        return update(commands, this.tableName, id, {
+        return update(commands, this.tableName, this.keyOf(id), {
           UpdateExpression: `REMOVE ${removed.join(", ")}`,
           ExpressionAttributeNames: currentNames(fields),
         });
@@ -147,20 +159,22 @@ export class DynamoDbChangeLedger implements ChangeLedger {
     if (failure) throw failure.error;
   }
 
+  private keyOf(id: string): string {
+    return `${this.object.changesKeyPrefix}${id.toLowerCase()}`;
+  }
+
   private expiration(): number {
     return Math.floor(this.now() / 1000) + this.ttlDays * 86_400;
   }
 }
 
-const keyOf = (id: string) => `${CHANGES_KEY_PREFIX}${id.toLowerCase()}`;
-
 function update(
   commands: Commands,
   tableName: string,
-  id: string,
+  key: string,
   expression: Omit<UpdateCommandInput, "TableName" | "Key">,
 ): UpdateCommand {
-  return new commands.UpdateCommand({ TableName: tableName, Key: { id: keyOf(id) }, ...expression });
+  return new commands.UpdateCommand({ TableName: tableName, Key: { id: key }, ...expression });
 }
 
 /** `#c0`, `#c1`, ... for the fields' current-hash attributes (`c:name`, `c:custom.tierStr`). */

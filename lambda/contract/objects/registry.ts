@@ -1,0 +1,32 @@
+// Finding the object a request is for, among those listed (listed.ts): by the name a command gives,
+// or the detail type of its event. A command that names none is for customers.
+import { customer } from "./customer.ts";
+import type { KustomerObject } from "./kustomer-object.ts";
+import { OBJECTS } from "./listed.ts";
+
+export { OBJECTS };
+
+/** A command that names no object updates customers, as every command did before objects had names. */
+export const DEFAULT_OBJECT: KustomerObject = customer;
+
+/** The object a command names; the default where it names none. Undefined for a name not listed. */
+export function objectNamed(name: unknown): KustomerObject | undefined {
+  return name === undefined ? DEFAULT_OBJECT : OBJECTS.find((object) => object.name === name);
+}
+
+/** A checked command's object: checking refuses a name not listed, so one here is a defect. */
+export function objectOf(command: { object?: string }): KustomerObject {
+  const object = objectNamed(command.object);
+  if (!object) throw new TypeError(`a checked command names an object not listed: ${command.object}`);
+  return object;
+}
+
+/** The command's field naming its object: none for the default, so a customer's command reads as it always has. */
+export function namedObject(object: KustomerObject): { object?: string } {
+  return object.name === DEFAULT_OBJECT.name ? {} : { object: object.name };
+}
+
+/** The object whose request events carry this detail type, if any. */
+export function objectOfDetailType(detailType: unknown): KustomerObject | undefined {
+  return OBJECTS.find((object) => object.detailType === detailType);
+}
