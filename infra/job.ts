@@ -146,7 +146,7 @@ export class BulkUpdateJob extends Construct {
     const maxChecks = Math.max(1, Math.ceil(props.statusTimeout.toSeconds() / props.pollInterval.toSeconds()));
     const countPoll = new Pass(this, "CountPoll", { parameters: { "count.$": "States.MathAdd($.polls.count, 1)" }, resultPath: "$.polls" });
     const wait = new Wait(this, "WaitForKustomer", { time: WaitTime.duration(props.pollInterval) });
-    const follow = step("Follow", { step: "follow", bucket, run }, "$.progress");
+    const follow = step("Follow", { step: "follow", bucket, key: JsonPath.stringAt("$.key"), run }, "$.progress");
     const report = step(
       "Report",
       {

@@ -5,6 +5,7 @@ import type { Context } from "aws-lambda";
 import * as z from "zod/mini";
 import { validationErrorOf } from "./contract/errors.ts";
 import { FULL_RESYNC_PREFIX } from "./contract/names.ts";
+import { objectOfJobKey } from "./contract/objects/registry.ts";
 import { issuesOf } from "./contract/validation.ts";
 import { JobBucket } from "./job/bucket.ts";
 import { follow } from "./job/follow.ts";
@@ -42,7 +43,8 @@ const stepSchema = z.discriminatedUnion("step", [
     mapResultsPrefix: name,
     mapFailed: failure,
   }),
-  z.strictObject({ step: z.literal("follow"), bucket: name, run: name }),
+  // `key` names the job file's object; an execution started before it was passed follows customers.
+  z.strictObject({ step: z.literal("follow"), bucket: name, key: z.optional(name), run: name }),
   z.strictObject({
     step: z.literal("report"),
     bucket: name,
@@ -93,7 +95,8 @@ async function handle(event: unknown, context?: Context): Promise<unknown> {
         return await collect(store, step.run, resultWriterResults(store, `${step.mapResultsPrefix}/`), step.mapFailed || undefined);
       case "follow": {
         const services = servicesFor(process.env);
-        return await follow(store, step.run, { ...services, deadlineAt: deadlineOf(context, started) }, FOLLOW_BUDGET_MS);
+        const changes = services.changes?.of(objectOfJobKey(step.key ?? ""));
+        return await follow(store, step.run, { ...services, changes, deadlineAt: deadlineOf(context, started) }, FOLLOW_BUDGET_MS);
       }
       case "report": {
         const summary = await report(store, step.key, step.run, step.statusTimeoutMinutes, step.followFailed || undefined);

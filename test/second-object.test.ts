@@ -7,14 +7,15 @@
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { COMPLETED_DETAIL_TYPE } from "../lambda/contract/names.ts";
+import { COMPLETED_DETAIL_TYPE, JOB_COMPLETED_DETAIL_TYPE } from "../lambda/contract/names.ts";
 import type { SubmitResult } from "../lambda/contract/results.ts";
 import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
-import { definitionFromTemplate, runStateMachine } from "../local/state-machines.ts";
+import { definitionFromTemplate, LOCAL_NAMES, runStateMachine } from "../local/state-machines.ts";
 import { synthApp } from "../local/synth.ts";
 import { buildOpenApiDocument } from "../tools/openapi.ts";
 import { customerId, customerUpdate, eventBridgeEvent, restApiEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
+import { jobStack, objectCreated, runJobMachine } from "./support/job-machine.ts";
 import { Permissions } from "./support/permissions.ts";
 
 // The one line a second object adds to the list.
@@ -155,6 +156,32 @@ describe("a made-up second object, listed beside the customer", () => {
       expect(keys).toContain(`widget#${id}`);
       expect(keys).not.toContain(`customer#${id}`);
     }
+  });
+
+  it("runs as a job file under jobs/widgets/ through the synthesized job machine, and the same lines again send nothing", async () => {
+    // Loaded after the world, so it shares its fresh modules and environment.
+    const { handler } = await import("../lambda/job-handler.ts");
+    const stack = jobStack();
+    const body = widgets(250);
+    const text = `${body.map((update) => JSON.stringify(update)).join("\n")}\n`;
+    const run = async (key: string) => {
+      const puts = sentTo("/v1/widgets/bulk").length;
+      world.s3.put(LOCAL_NAMES.bucket, key, text);
+      const { events } = await runJobMachine({
+        stack,
+        event: objectCreated(key, Buffer.byteLength(text)),
+        handler,
+        lambdaContext: () => lambdaContext(900_000),
+        beforeTask: () => world.advance(1_000),
+      });
+      return { events, puts: sentTo("/v1/widgets/bulk").length - puts };
+    };
+    const first = await run("jobs/widgets/first.jsonl");
+    expect(first.puts).toBe(3);
+    expect(first.events).toMatchObject([{ detailType: JOB_COMPLETED_DETAIL_TYPE, detail: { lines: 250, applied: 250, unchanged: 0 } }]);
+    const second = await run("jobs/widgets/second.jsonl");
+    expect(second.puts).toBe(0);
+    expect(second.events).toMatchObject([{ detailType: JOB_COMPLETED_DETAIL_TYPE, detail: { lines: 250, applied: 0, unchanged: 250 } }]);
   });
 });
 

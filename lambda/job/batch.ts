@@ -2,8 +2,11 @@
 // repeated or invalid line fails alone, with its reason), the valid ones sent as one bulk request.
 // What Kustomer answers is recorded per line; a failure that left nothing in doubt is thrown, for the
 // state machine's retry, since sending again is then safe (CONTRACT §2.6).
+
 import { BulkUpdateError } from "../contract/errors.ts";
 import { KustomerError } from "../contract/kustomer-errors.ts";
+import type { KustomerObject } from "../contract/objects/kustomer-object.ts";
+import { DEFAULT_OBJECT } from "../contract/objects/registry.ts";
 import { splitBatch } from "../contract/validation.ts";
 import { ChangeRecorder } from "../core/change-recorder.ts";
 import { type ChangeLedger, fieldHashes, reduce } from "../core/changes.ts";
@@ -19,6 +22,8 @@ export interface BatchLines {
   duplicates?: Array<[number, number]>;
   /** With the changes table: each line's fields to send (undefined: all of them) (CONTRACT §2.7). */
   fields?: Map<number, string[] | undefined>;
+  /** The job file's object; customers where absent. */
+  object?: KustomerObject;
 }
 
 /** The Kustomer call, and the changes table when the job compares. */
@@ -31,7 +36,7 @@ export interface BatchResult {
 }
 
 export async function submitLines(
-  { first, last, lines, duplicates = [], fields }: BatchLines,
+  { first, last, lines, duplicates = [], fields, object = DEFAULT_OBJECT }: BatchLines,
   services: BatchDependencies,
   deadlineAt: number,
 ): Promise<BatchResult> {
@@ -59,12 +64,15 @@ export async function submitLines(
           line,
           ...(typeof id === "string" ? { id } : {}),
           state: "failed",
-          reason: `id: the same customer as line ${earlier}`,
+          reason: `id: the same ${object.name} as line ${earlier}`,
         });
       else parsed.push({ line, item });
     }
   }
-  const { command, rejected } = splitBatch(parsed.map(({ item }) => item));
+  const { command, rejected } = splitBatch(
+    parsed.map(({ item }) => item),
+    object,
+  );
   for (const { index, id, reason } of rejected)
     outcomes.push({ line: (parsed[index] as { line: number }).line, ...(id === undefined ? {} : { id }), state: "failed", reason });
 

@@ -2,6 +2,7 @@
 // requests carry only changed customers: each valid line's fields are compared with what Kustomer last
 // applied, a window of 100 lines per table read. A line that cannot be compared (unreadable, invalid,
 // repeated) is sent as it is, for its batch to report; a table that fails sends everything.
+import type { KustomerObject } from "../contract/objects/kustomer-object.ts";
 import { splitBatch } from "../contract/validation.ts";
 import { type ChangeLedger, compareCommand, sentFlags } from "../core/changes.ts";
 import type { Counters, Log } from "../platform/observability.ts";
@@ -9,6 +10,8 @@ import { LINES_PER_BATCH, type ReadLine } from "./lines.ts";
 
 export interface CompareOptions {
   ledger: ChangeLedger;
+  /** The job file's object (objects/registry.ts objectOfJobKey); customers where absent. */
+  object?: KustomerObject;
   /** Send every line, and refresh every hash. */
   fullResync: boolean;
   deadlineAt: number;
@@ -59,7 +62,10 @@ async function decide(window: ComparedLine[], repeated: (line: number) => boolea
     }
   }
   if (options.fullResync || candidates.length === 0) return window;
-  const { command, rejected } = splitBatch(candidates.map(({ item }) => item));
+  const { command, rejected } = splitBatch(
+    candidates.map(({ item }) => item),
+    options.object,
+  );
   const refused = new Set(rejected.map(({ index }) => index));
   const valid = candidates.filter((_, index) => !refused.has(index));
   if (!command) return window;

@@ -7,6 +7,7 @@
 //   follow  - (follow.ts) reads the operations not complete yet, settling each batch's file (repeated);
 //   report  - (report.ts) the report and the retry file, streamed in file order.
 // No step holds a line's data for the whole job: the ledger keeps one entry a batch of 100 lines.
+import { objectOfJobKey } from "../contract/objects/registry.ts";
 import { type BatchDependencies, submitLines } from "./batch.ts";
 import type { ChildResults } from "./children.ts";
 import { type ComparedLine, type CompareOptions, compared, type LineChange } from "./compare.ts";
@@ -39,7 +40,9 @@ export interface Plan {
   mapResultsPrefix: string;
 }
 
-export async function plan(store: JobStore, key: string, run: string, comparing?: CompareOptions): Promise<Plan> {
+export async function plan(store: JobStore, key: string, run: string, options?: CompareOptions): Promise<Plan> {
+  const object = objectOfJobKey(key);
+  const comparing = options && { ...options, object, ledger: options.ledger.of(object) };
   const customers = new CustomerLines();
   const version = await store.version(key);
   const items = store.writer(runKey(run, "batches.json"));
@@ -114,9 +117,10 @@ export async function lines(store: JobStore, item: BatchItem, services: BatchDep
   const read: JobLine[] = [];
   if (!fields || fields.size > 0)
     for await (const line of nonBlank(store.lines(item.key, item, item.version))) if (!fields || fields.has(line.line)) read.push(line);
+  const object = objectOfJobKey(item.key);
   const { file, summary } = await submitLines(
-    { first: item.first, last: item.last, lines: read, duplicates: item.duplicates, ...(fields ? { fields } : {}) },
-    services,
+    { first: item.first, last: item.last, lines: read, duplicates: item.duplicates, object, ...(fields ? { fields } : {}) },
+    { ...services, changes: services.changes?.of(object) },
     deadlineAt,
   );
   if (fields) summary.unchanged = item.count - fields.size;

@@ -1,5 +1,6 @@
 // Finding the object a request is for, among those listed (listed.ts): by the name a command gives,
-// or the detail type of its event. A command that names none is for customers.
+// the detail type of its event, or a job file's folder. A command that names none is for customers.
+import { FULL_RESYNC_PREFIX, JOB_PREFIX } from "../names.ts";
 import { customer } from "./customer.ts";
 import type { KustomerObject } from "./kustomer-object.ts";
 import { OBJECTS } from "./listed.ts";
@@ -19,6 +20,16 @@ export function objectOf(command: { object?: string }): KustomerObject {
   const object = objectNamed(command.object);
   if (!object) throw new TypeError(`a checked command names an object not listed: ${command.object}`);
   return object;
+}
+
+/**
+ * A job file's object, by its folder: `jobs/<plural>/...` (or `jobs/full-resync/<plural>/...`) for a
+ * listed object; customers for any other key, as every job was before objects had names.
+ */
+export function objectOfJobKey(key: string): KustomerObject {
+  const under = [FULL_RESYNC_PREFIX, JOB_PREFIX].find((prefix) => key.startsWith(prefix));
+  const [folder, ...file] = under ? key.slice(under.length).split("/") : [];
+  return (file.length > 0 && OBJECTS.find((object) => object.plural === folder)) || DEFAULT_OBJECT;
 }
 
 /** The command's field naming its object: none for the default, so a customer's command reads as it always has. */
