@@ -3,6 +3,7 @@
 // ResultWriter files), follow (repeated until every operation is settled), report.
 import type { Context } from "aws-lambda";
 import * as z from "zod/mini";
+import { deadlineOf, servicesFor } from "./composition/services.ts";
 import { validationErrorOf } from "./contract/errors.ts";
 import { FULL_RESYNC_PREFIX } from "./contract/names.ts";
 import { objectOfJobKey } from "./contract/objects/registry.ts";
@@ -13,7 +14,6 @@ import { report } from "./job/report.ts";
 import { resultWriterResults } from "./job/result-writer.ts";
 import { collect, lines, plan } from "./job/steps.ts";
 import { inInvocation, logger, publishMetrics } from "./platform/observability.ts";
-import { deadlineOf, servicesFor } from "./services.ts";
 import "./contract/zod-messages.ts";
 
 const name = z.string().check(z.minLength(1), z.maxLength(1024));

@@ -1,10 +1,10 @@
 // The burst queue's consumer: each record is a command (or a request event, as the bus rule sends
 // it), handed to the bulk-update workflow under its delivery's name. It never calls Kustomer.
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { deadlineOf, servicesFor } from "./composition/services.ts";
 import { ConfigurationError, errorNameOf, validationErrorOf } from "./contract/errors.ts";
 import { deliveryOf, isSqsEvent, processSqsBatch } from "./events/sqs.ts";
 import { countFailure, inInvocation, logger, publishMetrics } from "./platform/observability.ts";
-import { deadlineOf, servicesFor } from "./services.ts";
 
 export function handler(event: unknown, context?: Context): Promise<SQSBatchResponse> {
   return inInvocation(async () => {

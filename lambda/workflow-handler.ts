@@ -1,8 +1,9 @@
 // The workflow function's entry: the bulk-update workflow's own tasks (Submit, CheckStatus,
 // Resubmit), told apart by the client context the state machine invokes with. Anything else is
 // refused: this function answers the workflow alone.
+
+import { createEntry } from "./composition/entry-pipeline.ts";
 import { validationErrorOf } from "./contract/errors.ts";
-import { createEntry } from "./entry.ts";
 import { resultOrThrow, type TriggerAdapter } from "./events/adapter.ts";
 import { workflowAdapter, workflowOutcomeAdapter, workflowResubmitAdapter } from "./events/workflow.ts";
 

@@ -175,7 +175,7 @@ async function main() {
   // npm runs scripts from the repository: a relative path is the user's own, from where they typed it.
   const file = resolve(process.env.INIT_CWD ?? process.cwd(), argument);
   const environment = await prepareLocalEnvironment({ sandboxPort: 0 });
-  const { servicesFor } = await import("../lambda/services.ts");
+  const { servicesFor } = await import("../lambda/composition/services.ts");
   const started = Date.now();
   const display = progressDisplay();
   let last: JobProgress = { lines: 0, sent: 0, done: 0, elapsedMs: 0 };

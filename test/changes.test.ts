@@ -26,7 +26,7 @@ beforeAll(async () => {
   dynamodb = await startLocalDynamoDb([TABLE]);
   process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
   world = await startWorld({ CHANGES_TABLE_NAME: TABLE, KUSTOMER_MAX_ATTEMPTS: "2" });
-  services = (await import("../lambda/services.ts")).servicesFor(process.env);
+  services = (await import("../lambda/composition/services.ts")).servicesFor(process.env);
   ({ runJob } = await import("../local/job.ts"));
   directory = await mkdtemp(join(tmpdir(), "kbu-changes-"));
 });

@@ -13,7 +13,7 @@ let services: JobServices;
 let folder: string;
 beforeAll(async () => {
   world = await startWorld();
-  services = (await import("../lambda/services.ts")).servicesFor(process.env);
+  services = (await import("../lambda/composition/services.ts")).servicesFor(process.env);
   folder = await mkdtemp(join(tmpdir(), "kbu-steps-"));
 });
 afterAll(async () => {

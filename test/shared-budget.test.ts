@@ -24,7 +24,7 @@ let directory: string;
 beforeAll(async () => {
   world = await startWorld({}, { rateLimitPerMinute: BUDGET, rateLimitWindowMs: WINDOW_MS });
   // Loaded after the world, so the job's steps and the client share its fresh modules.
-  services = (await import("../lambda/services.ts")).servicesFor(process.env);
+  services = (await import("../lambda/composition/services.ts")).servicesFor(process.env);
   ({ runJob } = await import("../local/job.ts"));
   world.kustomer.apiKeys.add(NEIGHBOUR_KEY);
   directory = await mkdtemp(join(tmpdir(), "kbu-budget-"));

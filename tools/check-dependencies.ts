@@ -11,7 +11,7 @@ import madge from "madge";
 const CONTRACT = "lambda/contract/";
 const CORE = "lambda/core/";
 /** What the use cases never import: the outer layers and the entries on top. */
-const ABOVE_CORE = /^lambda\/(adapters|events|job)\/|^lambda\/[^/]+\.ts$/;
+const ABOVE_CORE = /^lambda\/(adapters|composition|events|job)\/|^lambda\/[^/]+\.ts$/;
 const ROOTS = ["lambda", "infra", "local", "bench", "test", "tools"];
 
 /** Every breach under `baseDir`'s source folders, one line each, in a stable order. */

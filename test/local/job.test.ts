@@ -18,7 +18,7 @@ let directory: string;
 beforeAll(async () => {
   world = await startWorld({ KUSTOMER_MAX_ATTEMPTS: "2" });
   // Loaded after the world, so the job's steps and the client share its fresh modules.
-  services = (await import("../../lambda/services.ts")).servicesFor(process.env);
+  services = (await import("../../lambda/composition/services.ts")).servicesFor(process.env);
   ({ runJob } = await import("../../local/job.ts"));
   directory = await mkdtemp(join(tmpdir(), "kbu-job-"));
 });

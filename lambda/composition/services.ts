@@ -1,17 +1,17 @@
 // What the entry points share, built once per execution environment (warm invocations reuse it): the
 // configuration, the Kustomer client with its key provider, and the optional outlets the stack wires.
 import type { Context } from "aws-lambda";
-import { DynamoDbBulkRecords } from "./adapters/aws/bulk-records.ts";
-import { DynamoDbChangeLedger } from "./adapters/aws/changes-table.ts";
-import { type DeadLetterQueue, SqsDeadLetterQueue } from "./adapters/aws/dead-letter.ts";
-import { DynamoDbIdempotency, type Idempotency } from "./adapters/aws/idempotency.ts";
-import { S3ListStore } from "./adapters/aws/list-store.ts";
-import { type ApiKeyProvider, SecretsManagerKeyProvider, StaticApiKeyProvider } from "./adapters/aws/secrets.ts";
-import { StepFunctionsStarter, type WorkflowStarter } from "./adapters/aws/workflow-starter.ts";
-import type { Services } from "./core/process-request.ts";
-import { KustomerClient } from "./kustomer/client.ts";
-import { type Config, loadConfig } from "./platform/config.ts";
-import { counters, logger } from "./platform/observability.ts";
+import { DynamoDbBulkRecords } from "../adapters/aws/bulk-records.ts";
+import { DynamoDbChangeLedger } from "../adapters/aws/changes-table.ts";
+import { type DeadLetterQueue, SqsDeadLetterQueue } from "../adapters/aws/dead-letter.ts";
+import { DynamoDbIdempotency, type Idempotency } from "../adapters/aws/idempotency.ts";
+import { S3ListStore } from "../adapters/aws/list-store.ts";
+import { type ApiKeyProvider, SecretsManagerKeyProvider, StaticApiKeyProvider } from "../adapters/aws/secrets.ts";
+import { StepFunctionsStarter, type WorkflowStarter } from "../adapters/aws/workflow-starter.ts";
+import type { Services } from "../core/process-request.ts";
+import { KustomerClient } from "../kustomer/client.ts";
+import { type Config, loadConfig } from "../platform/config.ts";
+import { counters, logger } from "../platform/observability.ts";
 
 /** Time kept back from the invocation's deadline to log and answer after the last Kustomer call. */
 export const RESPONSE_RESERVE_MS = 500;

@@ -2,14 +2,14 @@
 // run the use case (once per delivery, where the trigger has a key), answer in the caller's shape.
 // Each deployed function's entry names the adapters it takes (handler.ts, workflow-handler.ts).
 import type { Context } from "aws-lambda";
-import { BulkUpdateError, contractErrorOf, errorNameOf, ValidationError } from "./contract/errors.ts";
-import { KustomerError } from "./contract/kustomer-errors.ts";
-import type { BulkRequest } from "./contract/requests.ts";
-import { fromRecord, toRecord } from "./core/idempotent-result.ts";
-import { processRequest, type RequestResult, validateRequest } from "./core/process-request.ts";
-import type { TriggerAdapter } from "./events/adapter.ts";
-import { CountedCalls } from "./kustomer/counted-calls.ts";
-import { countFailure, inInvocation, logger, publishMetrics } from "./platform/observability.ts";
+import { BulkUpdateError, contractErrorOf, errorNameOf, ValidationError } from "../contract/errors.ts";
+import { KustomerError } from "../contract/kustomer-errors.ts";
+import type { BulkRequest } from "../contract/requests.ts";
+import { fromRecord, toRecord } from "../core/idempotent-result.ts";
+import { processRequest, type RequestResult, validateRequest } from "../core/process-request.ts";
+import type { TriggerAdapter } from "../events/adapter.ts";
+import { CountedCalls } from "../kustomer/counted-calls.ts";
+import { countFailure, inInvocation, logger, publishMetrics } from "../platform/observability.ts";
 import { deadlineOf, type HandlerServices, RESPONSE_RESERVE_MS, servicesFor } from "./services.ts";
 
 /** A Lambda handler over `adapters`, in order; an event none of them recognises goes to `fallback`. */
@@ -62,7 +62,7 @@ async function handle(adapters: TriggerAdapter[], fallback: TriggerAdapter, even
     });
     if (!(error instanceof BulkUpdateError)) {
       // Loaded only now: it reads the build's source maps, which a cold start never needs.
-      const { sourceFrames } = await import("./platform/stack-frames.ts");
+      const { sourceFrames } = await import("../platform/stack-frames.ts");
       logger.error("unexpected error", { errorType: error instanceof Error ? error.name : typeof error, frames: sourceFrames(error) });
     }
     countFailure(errorNameOf(error));
