@@ -3,6 +3,7 @@ import { ParamsAndSecretsVersions } from "aws-cdk-lib/aws-lambda";
 import { describe, expect, it } from "vitest";
 import { SECRETS_EXTENSION_VERSION } from "../../infra/service-function.ts";
 import { RETRYABLE_ERRORS } from "../../infra/state-machine.ts";
+import { CONFIG_VARIABLES } from "../../lambda/platform/config.ts";
 import { synthApp } from "../../local/synth.ts";
 import { unwrittenReads } from "../support/asl-fields.ts";
 
@@ -46,6 +47,19 @@ function definitionOf(template: Template): Record<string, any> {
 }
 
 describe("the function", () => {
+  it("sets on every function only variables the function reads, besides the runtime's and the secrets extension's", () => {
+    // The stack and config.ts name each variable apart: a misspelt one would be set and never read.
+    const ours = new Set<string>(CONFIG_VARIABLES);
+    const theirs = /^(NODE_OPTIONS|POWERTOOLS_SERVICE_NAME|PARAMETERS_SECRETS_EXTENSION_\w+|SECRETS_MANAGER_\w+|SSM_PARAMETER_STORE_\w+)$/;
+    const set = [byDefault, templateOf({ sendOnlyChanges: true, apiKeyAuth: true })].flatMap((template) =>
+      Object.values(template.findResources("AWS::Lambda::Function")).flatMap((fn) =>
+        Object.keys(fn.Properties.Environment?.Variables ?? {}),
+      ),
+    );
+    expect(set).toEqual(expect.arrayContaining(["CHANGES_TABLE_NAME", "WORKFLOW_STATE_MACHINE_ARN", "KUSTOMER_SECRET_ID"]));
+    expect(set.filter((name) => !ours.has(name) && !theirs.test(name))).toEqual([]);
+  });
+
   it("runs Node.js 22 on arm64 with tracing, sized for chunked submits, concurrency within the rate limit", () => {
     byDefault.hasResourceProperties("AWS::Lambda::Function", {
       Runtime: "nodejs22.x",
