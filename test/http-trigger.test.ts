@@ -139,7 +139,12 @@ describe("HTTP requests", () => {
       [{ path: "dryrun", message: "is not a query parameter; use ids, dryRun or fullResync" }],
     ],
     ["a dryRun that is not true or false", { query: { dryRun: "yes" } }, 400, [{ path: "dryRun", message: expect.any(String) }]],
-    ["a wrong route", { path: "/customers" }, 404, [{ path: "", message: expect.stringContaining("no route for PUT") }]],
+    [
+      "a wrong route",
+      { path: "/customers" },
+      404,
+      [{ path: "", message: "no route for PUT on this path; routes are PUT /customers/bulk and GET /bulk/{bulkId}" }],
+    ],
     ["a wrong method", { method: "POST" }, 404, [{ path: "", message: expect.stringContaining("no route for POST") }]],
   ])("refuses %s with a JSON ValidationError and never calls Kustomer", async (_, request, status, issues) => {
     const response = await put(request as Partial<Parameters<typeof httpApiEvent>[0]>);

@@ -267,3 +267,15 @@ describe("formatPath", () => {
     expect(formatPath([])).toBe("");
   });
 });
+
+describe("a customer's command, as before objects had names", () => {
+  it("reports its fields' issues in the command's field order, body before the flags", () => {
+    expect(issuesOf({ dryRun: "yes", correlationId: 5 }).issues.map(({ path }) => path)).toEqual(["body", "dryRun", "correlationId"]);
+  });
+
+  it("suggests no `object` for an unknown field that merely looks like it", () => {
+    expect(issuesOf({ body: [{ id: customerId(1), subject: "x" }] }).issues).toEqual([
+      { path: "body[0]", message: "has an unknown field" },
+    ]);
+  });
+});

@@ -9,9 +9,9 @@ import { objectId } from "./objects/fields.ts";
 import type { KustomerObject, ObjectUpdate } from "./objects/kustomer-object.ts";
 import { OBJECTS } from "./objects/registry.ts";
 
-/** The command's fields beside its updates, whose messages name the object. */
-function commandFields(object: KustomerObject) {
-  return {
+/** The command's fields, around its updates (`body`), in the order its issues are reported; messages name the object. */
+function commandSchema<Body extends z.ZodMiniType>(object: KustomerObject, body: Body) {
+  return z.strictObject({
     action: z.optional(z.literal("submit")),
     /** The object the updates are for (objects/registry.ts); customers where it is absent. */
     object: z.optional(z.enum(OBJECTS.map(({ name }) => name) as [string, ...string[]])),
@@ -22,28 +22,23 @@ function commandFields(object: KustomerObject) {
         z.array(objectId).check(z.minLength(1, `must list at least one ${object.name} id`)),
       ),
     ),
+    body,
     dryRun: z.optional(z.boolean()),
     /** With the changes table (CONTRACT §2.7): send every update whole, and refresh what is recorded. */
     fullResync: z.optional(z.boolean()),
     /** The caller's own reference, echoed in results and outcome events. */
     correlationId: z.optional(z.string().check(z.regex(/^[\x20-\x7E]{1,128}$/, "must be 1 to 128 printable ASCII characters"))),
-  };
+  });
 }
 
 /** An object's bulk-update command, whole (the OpenAPI document's, and its known fields). */
 export function commandSchemaOf(object: KustomerObject) {
-  return z.strictObject({
-    ...commandFields(object),
-    body: z.array(object.update).check(z.minLength(1, `must hold at least one ${object.name} update`)),
-  });
+  return commandSchema(object, z.array(object.update).check(z.minLength(1, `must hold at least one ${object.name} update`)));
 }
 
 /** The command without its updates, which are checked one by one so that checking can stop early. */
 export function commandEnvelopeOf(object: KustomerObject) {
-  return z.strictObject({
-    ...commandFields(object),
-    body: z.array(z.unknown()).check(z.minLength(1, `must hold at least one ${object.name} update`)),
-  });
+  return commandSchema(object, z.array(z.unknown()).check(z.minLength(1, `must hold at least one ${object.name} update`)));
 }
 
 /** Kustomer's bulk operation ids, as a submit answers them (bulkId): ObjectIds in practice. */

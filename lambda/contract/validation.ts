@@ -74,7 +74,7 @@ export function splitBatch(items: unknown[], object = DEFAULT_OBJECT): { command
     };
     const parsed = updateSchemaFor(object, item).safeParse(item);
     if (!parsed.success) {
-      reject(issuesOf(parsed.error));
+      reject(issuesOf(parsed.error, [], object));
     } else if (seen.has(parsed.data.id)) {
       // Sent together, two lines for one customer would make Kustomer's outcome ambiguous.
       reject([{ path: "id", message: `is the same ${object.name} as an earlier line of its batch` }]);
@@ -157,9 +157,15 @@ function crossFieldIssues(input: Record<string, unknown>): ValidationIssue[] {
 
 /** A message stays a line, whatever it quotes. */
 const MAX_MESSAGE_LENGTH = 300;
-/** Fields a misspelt key is matched against, to suggest one of ours rather than quote the caller's. */
+/**
+ * Fields a misspelt key is matched against, to suggest one of ours rather than quote the caller's.
+ * Not `object`: it would be suggested for `subject`, `objectId` and the like, which are no typo of it.
+ */
 const KNOWN_FIELDS = new Map(
-  OBJECTS.map((object) => [object.name, [...Object.keys(object.update.shape), ...Object.keys(commandSchemaOf(object).shape)]]),
+  OBJECTS.map((object) => [
+    object.name,
+    [...Object.keys(object.update.shape), ...Object.keys(commandSchemaOf(object).shape).filter((field) => field !== "object")],
+  ]),
 );
 
 export function issuesOf(

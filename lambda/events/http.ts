@@ -19,7 +19,8 @@ const SUBMIT_ROUTES = HTTP_ROUTES.flatMap(({ resource, query, object }) =>
   object ? [{ path: new RegExp(`(?:^|/)${resource.slice(1)}/?$`), query: new Set(query), object }] : [],
 );
 const STATUS_ROUTE = /(?:^|\/)bulk\/([^/]+)\/?$/;
-const ROUTE_LIST = HTTP_ROUTES.map(({ method, resource }) => `${method} ${resource}`).join(", ");
+const ROUTES = HTTP_ROUTES.map(({ method, resource }) => `${method} ${resource}`);
+const ROUTE_LIST = `${ROUTES.slice(0, -1).join(", ")} and ${ROUTES.at(-1)}`;
 
 function methodOf(event: HttpEvent): string {
   return "httpMethod" in event ? event.httpMethod : event.requestContext.http.method;

@@ -9,6 +9,10 @@ export { OBJECTS };
 
 /** A command that names no object updates customers, as every command did before objects had names. */
 export const DEFAULT_OBJECT: KustomerObject = customer;
+if (!OBJECTS.some((object) => object.name === DEFAULT_OBJECT.name)) {
+  // Every command that names no object would otherwise be refused as an error of ours.
+  throw new TypeError("listed.ts must list the customer: commands that name no object are for customers");
+}
 
 /** The object a command names; the default where it names none. Undefined for a name not listed. */
 export function objectNamed(name: unknown): KustomerObject | undefined {
