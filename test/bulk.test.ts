@@ -4,8 +4,8 @@ import type { BulkUpdateCommand } from "../lambda/contract/requests.ts";
 import { parseRequest } from "../lambda/contract/validation.ts";
 import { dryRun, planRequests, requestBody } from "../lambda/core/plan.ts";
 import { submitBulkUpdate } from "../lambda/core/submit.ts";
+import { KustomerBulkApi } from "../lambda/kustomer/bulk-api.ts";
 import { KustomerClient } from "../lambda/kustomer/client.ts";
-import { getBulkStatuses } from "../lambda/kustomer/status.ts";
 import { noCounters } from "../lambda/platform/observability.ts";
 import { KustomerSandbox } from "../local/kustomer-sandbox.ts";
 import { failure } from "./support/failures.ts";
@@ -32,6 +32,12 @@ afterAll(() => sandbox.stop());
 const command = (count: number) => parseRequest({ body: customerUpdates(count) }, 10_000) as BulkUpdateCommand;
 const sentIds = () => sandbox.bulkPuts.flatMap((put) => (put.body as Array<{ id: string }>).map((item) => item.id));
 
+/** The operations read back through the port, as a status read lists them. */
+async function statusesOf(bulkIds: string[], deadlineAt: number, concurrency: number) {
+  const operations = (await new KustomerBulkApi(client).read(bulkIds, deadlineAt, concurrency)).map(({ status }) => status);
+  return { allComplete: operations.every((operation) => operation.status === "complete"), operations };
+}
+
 describe("planning", () => {
   it("splits items into requests of 100 and ids into lists of 100, never more", () => {
     expect(planRequests(command(250)).map((request) => requestBody(request).length)).toEqual([100, 100, 50]);
@@ -48,12 +54,12 @@ describe("reading status", () => {
   it("reads many operations a bounded number at a time, answering in the order asked", async () => {
     const { operations } = await submitBulkUpdate(
       command(1_000),
-      { client, log: silent, counters: noCounters, concurrency: 4 },
+      { kustomer: new KustomerBulkApi(client), log: silent, counters: noCounters, concurrency: 4 },
       Date.now() + 60_000,
     );
     sandbox.reset();
     const bulkIds = operations.map((operation) => operation.bulkId as string);
-    const status = await getBulkStatuses(bulkIds, client, Date.now() + 60_000, 3);
+    const status = await statusesOf(bulkIds, Date.now() + 60_000, 3);
     expect(status.operations.map((operation) => operation.bulkId)).toEqual(bulkIds);
     expect(sandbox.peakInFlight).toBe(3);
   });
@@ -92,7 +98,7 @@ describe("per-customer failures", () => {
         },
       },
     });
-    const status = await getBulkStatuses(["b-1"], client, Date.now() + 10_000, 1);
+    const status = await statusesOf(["b-1"], Date.now() + 10_000, 1);
     expect(status.operations[0]?.failures).toEqual([
       { id: customerId(1), error: "email.taken", detail: "email [email] is taken" },
       { id: customerId(2), error: "rejected", detail: "phone [number] is invalid" },
@@ -105,7 +111,11 @@ describe("per-customer failures", () => {
     const updates = customerUpdates(300);
     sandbox.inject({ match: (request) => JSON.stringify(request.body).includes(updates[200]!.id), fault: { status: 400 } });
     const error = (await failure(
-      submitBulkUpdate(command(300), { client, log: silent, counters: noCounters, concurrency: 1 }, Date.now() + 60_000),
+      submitBulkUpdate(
+        command(300),
+        { kustomer: new KustomerBulkApi(client), log: silent, counters: noCounters, concurrency: 1 },
+        Date.now() + 60_000,
+      ),
     )) as KustomerRequestError;
     expect(error.progress?.unsentCustomerIds).toHaveLength(100);
     expect(error.message).toContain("Not sent: 100 customers (listed in unsentCustomerIds)");
@@ -117,11 +127,11 @@ describe("reading several statuses", () => {
   it("reports an id Kustomer does not know as notFound, and the others as usual", async () => {
     const { operations } = await submitBulkUpdate(
       command(2),
-      { client, log: silent, counters: noCounters, concurrency: 1 },
+      { kustomer: new KustomerBulkApi(client), log: silent, counters: noCounters, concurrency: 1 },
       Date.now() + 60_000,
     );
     const known = operations[0]!.bulkId as string;
-    const status = await getBulkStatuses([known, "5e4c41c8c9f1ffffffffffff"], client, Date.now() + 10_000, 2);
+    const status = await statusesOf([known, "5e4c41c8c9f1ffffffffffff"], Date.now() + 10_000, 2);
     expect(status.allComplete).toBe(false);
     expect(status.operations).toEqual([
       expect.objectContaining({ bulkId: known, status: expect.stringMatching(/^(queued|running|complete)$/) }),
@@ -141,7 +151,7 @@ describe("submitting", () => {
   it("keeps at most `concurrency` requests in flight, sends every item exactly once, and reports in order", async () => {
     const result = await submitBulkUpdate(
       command(1_000),
-      { client, log: silent, counters: noCounters, concurrency: 3 },
+      { kustomer: new KustomerBulkApi(client), log: silent, counters: noCounters, concurrency: 3 },
       Date.now() + 60_000,
     );
     expect(sandbox.peakInFlight).toBe(3);
@@ -157,7 +167,11 @@ describe("submitting", () => {
     sandbox.inject({ match: (request) => JSON.stringify(request.body).includes(updates[200]!.id), fault: { status: 400 } });
     let error: KustomerRequestError | undefined;
     try {
-      await submitBulkUpdate(command(1_000), { client, log: silent, counters: noCounters, concurrency: 3 }, Date.now() + 60_000);
+      await submitBulkUpdate(
+        command(1_000),
+        { kustomer: new KustomerBulkApi(client), log: silent, counters: noCounters, concurrency: 3 },
+        Date.now() + 60_000,
+      );
     } catch (caught) {
       error = caught as KustomerRequestError;
     }

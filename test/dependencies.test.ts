@@ -22,7 +22,7 @@ const write = (file: string, text: string) => {
   writeFileSync(join(seeded, file), text);
 };
 
-it("reports a circle made of a type-only import, the stack importing past the contract, the contract importing upward, and a use case importing an adapter", async () => {
+it("reports a circle made of a type-only import, the stack importing past the contract, the contract importing upward, and a use case importing an adapter or Kustomer's", async () => {
   write(
     "lambda/kustomer/plan.ts",
     'import type { Command } from "../contract/requests.ts";\nexport const plan = (command: Command) => command;\n',
@@ -35,6 +35,10 @@ it("reports a circle made of a type-only import, the stack importing past the co
   write("lambda/adapters/aws/list-store.ts", "export const put = () => undefined;\n");
   write("lambda/core/read-outcome.ts", 'import { put } from "../adapters/aws/list-store.ts";\nexport const read = put;\n');
   write(
+    "lambda/core/submit.ts",
+    'import type { Command } from "../contract/requests.ts";\nimport type { Plan } from "../kustomer/plan.ts";\nexport type S = [Command, Plan];\n',
+  );
+  write(
     "infra/stack.ts",
     'import { SOURCE } from "../lambda/contract/names.ts";\nimport { plan } from "../lambda/kustomer/plan.ts";\nexport const stack = [SOURCE, plan];\n',
   );
@@ -45,6 +49,7 @@ it("reports a circle made of a type-only import, the stack importing past the co
     "infra/stack.ts imports lambda/kustomer/plan.ts: the stack may import only lambda/contract/",
     "lambda/contract/requests.ts imports lambda/kustomer/plan.ts: the contract imports nothing above it",
     "lambda/core/read-outcome.ts imports lambda/adapters/aws/list-store.ts: the use cases reach adapters through their ports",
+    "lambda/core/submit.ts imports lambda/kustomer/plan.ts: the use cases reach adapters through their ports",
   ]);
 }, 60_000);
 

@@ -8,6 +8,7 @@ import type { BulkRequest } from "../contract/requests.ts";
 import { fromRecord, toRecord } from "../core/idempotent-result.ts";
 import { processRequest, type RequestResult, validateRequest } from "../core/process-request.ts";
 import type { TriggerAdapter } from "../events/adapter.ts";
+import { KustomerBulkApi } from "../kustomer/bulk-api.ts";
 import { CountedCalls } from "../kustomer/counted-calls.ts";
 import { countFailure, inInvocation, logger, publishMetrics } from "../platform/observability.ts";
 import { deadlineOf, type HandlerServices, RESPONSE_RESERVE_MS, servicesFor } from "./services.ts";
@@ -39,7 +40,7 @@ async function handle(adapters: TriggerAdapter[], fallback: TriggerAdapter, even
     const caller = adapter.callerOf?.(event);
     const calls = new CountedCalls(ready.client);
     const run = () =>
-      processRequest(valid, { ...ready, client: calls }, callerDeadlineAt, {
+      processRequest(valid, { ...ready, kustomer: new KustomerBulkApi(calls) }, callerDeadlineAt, {
         earlier: adapter.settledOf?.(event),
         sent: adapter.sentOf?.(event),
         caller,

@@ -9,6 +9,7 @@ import { S3ListStore } from "../adapters/aws/list-store.ts";
 import { type ApiKeyProvider, SecretsManagerKeyProvider, StaticApiKeyProvider } from "../adapters/aws/secrets.ts";
 import { StepFunctionsStarter, type WorkflowStarter } from "../adapters/aws/workflow-starter.ts";
 import type { Services } from "../core/process-request.ts";
+import { KustomerBulkApi } from "../kustomer/bulk-api.ts";
 import { KustomerClient } from "../kustomer/client.ts";
 import { type Config, loadConfig } from "../platform/config.ts";
 import { counters, logger } from "../platform/observability.ts";
@@ -62,6 +63,7 @@ export function servicesFor(environment: Record<string, string | undefined>): Ha
   cachedServices = {
     maxItems: config.maxItems,
     client,
+    kustomer: new KustomerBulkApi(client),
     log: logger,
     counters,
     concurrency: config.concurrency,

@@ -1,8 +1,9 @@
 // What a submit sent, kept in the change ledger (CONTRACT §2.7): pending under its bulk id once
 // Kustomer accepted it, and the fields' current hashes dropped when it is in doubt. A table that fails
 // is logged and counted, and the submit goes on: the next run then sends those customers again.
-import type { Counters, Log } from "../platform/observability.ts";
+
 import type { ChangeLedger, FieldHashes, SentCustomer } from "./changes.ts";
+import type { Counters, Log } from "./ports.ts";
 
 export interface RecorderContext {
   ledger: ChangeLedger;

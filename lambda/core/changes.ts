@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { KustomerObject, ObjectUpdate } from "../contract/objects/kustomer-object.ts";
 import type { BulkUpdateCommand } from "../contract/requests.ts";
-import type { Counters, Log } from "../platform/observability.ts";
+import type { Counters, Log } from "./ports.ts";
 
 /** A field's name (`name`, `custom.tierStr`) and the hash of its value. */
 export type FieldHashes = Record<string, string>;

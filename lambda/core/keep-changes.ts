@@ -3,9 +3,9 @@
 // lose their current hashes. A table that fails is logged and counted: the next run sends again.
 import type { ObjectUpdate } from "../contract/objects/kustomer-object.ts";
 import type { OperationStatus } from "../contract/results.ts";
-import type { Counters, Log } from "../platform/observability.ts";
 import { account } from "./accounting.ts";
 import { type ChangeLedger, fieldHashes, type SentCustomer } from "./changes.ts";
+import type { Counters, Log } from "./ports.ts";
 
 export interface KeepContext {
   ledger: ChangeLedger;

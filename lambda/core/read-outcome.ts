@@ -6,7 +6,6 @@
 import { InternalError } from "../contract/errors.ts";
 import type { BulkUpdateCommand, OutcomeRequest } from "../contract/requests.ts";
 import type { CustomerFailure, OutcomeResult } from "../contract/results.ts";
-import { readOperations } from "../kustomer/status.ts";
 import { type ChangeLedger, sentOf } from "./changes.ts";
 import { type CustomerState, followedCustomers, keepChanges, statesOf } from "./keep-changes.ts";
 import { listForEvent } from "./listed.ts";
@@ -38,9 +37,8 @@ export async function readOutcome(
     throw new InternalError(`the workflow named ${request.requests.length} requests for a command of ${planned.length}`);
   }
   const followed = request.requests.flatMap((bulkId, index) => (bulkId === null ? [] : [{ bulkId, index }]));
-  const read = await readOperations(
+  const read = await services.kustomer.read(
     followed.map(({ bulkId }) => bulkId),
-    services.client,
     deadlineAt,
     services.concurrency,
   );

@@ -4,13 +4,10 @@
 
 import { OBJECTS } from "../contract/objects/registry.ts";
 import type { StatusRequest } from "../contract/requests.ts";
-import type { OperationStatus, StatusResult } from "../contract/results.ts";
-import type { KustomerApi } from "../kustomer/client.ts";
-import { NOT_FOUND, type ReadOperation, readOperations } from "../kustomer/status.ts";
-import type { Counters, Log } from "../platform/observability.ts";
+import { NOT_FOUND, type OperationStatus, type StatusResult } from "../contract/results.ts";
 import type { ChangeLedger } from "./changes.ts";
 import { type CustomerState, followedCustomers, type KeepContext, keepChanges, statesOf } from "./keep-changes.ts";
-import type { BulkRecord, BulkRecords } from "./ports.ts";
+import type { BulkApi, BulkRecord, BulkRecords, Counters, Log, ReadOperation } from "./ports.ts";
 import { verdictOf } from "./verdict.ts";
 
 /** A recorded operation Kustomer does not know yet (CONTRACT §2.6). */
@@ -19,7 +16,7 @@ export const PENDING = "pending";
 export const LOST = "inDoubt";
 
 export interface StatusDependencies {
-  client: KustomerApi;
+  kustomer: BulkApi;
   concurrency: number;
   bulkRecords?: BulkRecords;
   notFoundGraceMs: number;
@@ -41,7 +38,7 @@ export async function readStatus(
   const readable = records
     ? [...new Set(request.bulkIds.filter((bulkId) => records.get(bulkId)?.caller === caller))]
     : [...new Set(request.bulkIds)];
-  const read = await readOperations(readable, services.client, deadlineAt, services.concurrency);
+  const read = await services.kustomer.read(readable, deadlineAt, services.concurrency);
   const byId = new Map(readable.map((bulkId, index) => [bulkId, read[index]]));
   const now = (services.now ?? Date.now)();
   let applied = 0;

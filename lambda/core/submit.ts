@@ -1,19 +1,16 @@
 // Submitting a bulk update: the planned requests sent a few at a time, each by exactly one worker.
 
-import type * as z from "zod/mini";
 import { BulkUpdateError } from "../contract/errors.ts";
 import { KustomerError } from "../contract/kustomer-errors.ts";
 import { objectOf } from "../contract/objects/registry.ts";
 import type { BulkUpdateCommand, Settled } from "../contract/requests.ts";
 import type { Operation, SubmitResult } from "../contract/results.ts";
-import type { KustomerApi, Sent } from "../kustomer/client.ts";
-import { bulkOperationResponse, statusOf } from "../kustomer/wire.ts";
-import type { Counters, Log } from "../platform/observability.ts";
 import { countItems, echo, type PlannedRequest, planRequests, requestBody } from "./plan.ts";
 import { inPool } from "./pool.ts";
+import type { Accepted, BulkApi, Counters, Log } from "./ports.ts";
 
 export interface BulkDependencies {
-  client: KustomerApi;
+  kustomer: BulkApi;
   log: Log;
   counters: Counters;
   /** Bulk requests in flight at once for one command. */
@@ -32,12 +29,12 @@ export interface BulkDependencies {
  */
 export async function submitBulkUpdate(
   command: BulkUpdateCommand,
-  { client, log, counters, concurrency }: BulkDependencies,
+  { kustomer, log, counters, concurrency }: BulkDependencies,
   deadlineAt: number,
   earlier?: Settled,
 ): Promise<SubmitResult> {
   const planned = planRequests(command);
-  const { bulkPath, role } = objectOf(command);
+  const object = objectOf(command);
   const done: Array<Operation | undefined> = new Array(planned.length);
   // Each request's fate so far: accepted with a 2xx (read or not), or sent with no answer.
   const fates: Array<Fate | undefined> = new Array(planned.length);
@@ -55,13 +52,9 @@ export async function submitBulkUpdate(
 
   const send = async (index: number, request: PlannedRequest) => {
     const started = Date.now();
-    let sent: Sent<z.infer<typeof bulkOperationResponse>>;
+    let accepted: Accepted;
     try {
-      sent = await client.send(
-        { method: "PUT", path: bulkPath, query: request.query, body: requestBody(request), role },
-        bulkOperationResponse,
-        deadlineAt,
-      );
+      accepted = await kustomer.update(object, { ...request.query, body: requestBody(request) }, deadlineAt);
     } catch (error) {
       if (!(error instanceof KustomerError) || !error.inDoubt) throw error;
       fates[index] = isSuccess(error.kustomerStatus) ? "accepted" : "unanswered";
@@ -74,10 +67,10 @@ export async function submitBulkUpdate(
       });
       return;
     }
-    const { data, attempts } = sent;
+    const { bulkId, status, attempts } = accepted;
     const operation = {
-      bulkId: data.data.id,
-      status: statusOf(data.data, "queued"),
+      bulkId,
+      status,
       items: request.customerIds.length,
       customerIds: request.customerIds,
     };

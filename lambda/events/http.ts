@@ -6,9 +6,9 @@ import { KustomerRateLimitError, KustomerRequestError } from "../contract/kustom
 import type { KustomerObject } from "../contract/objects/kustomer-object.ts";
 import { namedObject } from "../contract/objects/registry.ts";
 import { BULK_ID, BULK_ID_MESSAGE } from "../contract/requests.ts";
+import { NOT_FOUND } from "../contract/results.ts";
 import { API_GATEWAY_TIMEOUT_MS, decodePathSegment, HTTP_ROUTES } from "../contract/routes.ts";
 import type { RequestResult } from "../core/process-request.ts";
-import { NOT_FOUND } from "../kustomer/status.ts";
 import { isObject, type TriggerAdapter } from "./adapter.ts";
 import { callerOf } from "./http-caller.ts";
 

@@ -6,7 +6,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { DeadLetterQueue } from "../adapters/aws/dead-letter.ts";
 import { BulkUpdateError, validationErrorOf } from "../contract/errors.ts";
-import type { Log } from "../platform/observability.ts";
+import type { Log } from "../core/ports.ts";
 import { commandOfEvent, isObject } from "./adapter.ts";
 
 export function isSqsEvent(event: unknown): event is SQSEvent {

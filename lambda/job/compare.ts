@@ -5,7 +5,7 @@
 import type { KustomerObject } from "../contract/objects/kustomer-object.ts";
 import { splitBatch } from "../contract/validation.ts";
 import { type ChangeLedger, compareCommand, sentFlags } from "../core/changes.ts";
-import type { Counters, Log } from "../platform/observability.ts";
+import type { Counters, Log } from "../core/ports.ts";
 import { LINES_PER_BATCH, type ReadLine } from "./lines.ts";
 
 export interface CompareOptions {

@@ -6,10 +6,8 @@ import { KustomerError } from "../contract/kustomer-errors.ts";
 import type { OperationStatus } from "../contract/results.ts";
 import type { ChangeLedger } from "../core/changes.ts";
 import { keepChanges } from "../core/keep-changes.ts";
+import type { BulkApi, Counters, Log } from "../core/ports.ts";
 import { verdictOf } from "../core/verdict.ts";
-import type { KustomerApi } from "../kustomer/client.ts";
-import { getBulkStatuses } from "../kustomer/status.ts";
-import type { Counters, Log } from "../platform/observability.ts";
 import {
   accountFor,
   allLines,
@@ -25,7 +23,7 @@ import { batchKey, ledgerKey, pendingOf, type RecordedBatch } from "./run-files.
 import type { JobStore } from "./store.ts";
 
 export interface FollowOptions {
-  client: KustomerApi;
+  kustomer: BulkApi;
   concurrency: number;
   log: Log;
   deadlineAt: number;
@@ -88,12 +86,13 @@ export async function follow(store: JobStore, run: string, options: FollowOption
     const oldest = ledger.batches.flatMap((batch) => batch.pending.map((operation) => ({ batch, operation }))).slice(0, 100);
     let statuses: OperationStatus[];
     try {
-      ({ operations: statuses } = await getBulkStatuses(
-        oldest.map(({ operation }) => operation.bulkId),
-        options.client,
-        stopAt,
-        options.concurrency,
-      ));
+      statuses = (
+        await options.kustomer.read(
+          oldest.map(({ operation }) => operation.bulkId),
+          stopAt,
+          options.concurrency,
+        )
+      ).map(({ status }) => status);
     } catch (error) {
       if (!(error instanceof KustomerError) || !error.retryable) throw error;
       options.log.warn("could not read the job's bulk operations: reading them again on the next round", {

@@ -4,8 +4,8 @@
 import type * as z from "zod/mini";
 import type { BulkUpdateError } from "../contract/errors.ts";
 import { KustomerAuthError, KustomerRateLimitError, KustomerRequestError, KustomerUnavailableError } from "../contract/kustomer-errors.ts";
+import type { Counters } from "../core/ports.ts";
 import type { HttpAnswer, HttpHeaders } from "../platform/http-client.ts";
-import type { Counters } from "../platform/observability.ts";
 import { type RateBudget, resetAtOf, trusted } from "./rate-budget.ts";
 import { parseKustomerErrors } from "./wire.ts";
 

@@ -3,8 +3,9 @@
 import type * as z from "zod/mini";
 import type { ApiKeyProvider } from "../adapters/aws/secrets.ts";
 import { KustomerAuthError, KustomerError, KustomerRateLimitError, KustomerUnavailableError } from "../contract/kustomer-errors.ts";
+import type { Counters, Log } from "../core/ports.ts";
 import { type HttpAnswer, sendHttp } from "../platform/http-client.ts";
-import { type Counters, type Log, noCounters, noteRateLimitWait } from "../platform/observability.ts";
+import { noCounters, noteRateLimitWait } from "../platform/observability.ts";
 import { describe, type KustomerRequest, MAX_ANSWER_BYTES, type Outcome, outcomeOfAnswer, outcomeOfFailure } from "./answer.ts";
 import { RateBudget, readBudget } from "./rate-budget.ts";
 

@@ -1,25 +1,15 @@
 // Reading bulk operations back: each one's status and, once complete, its per-customer failures.
 import type * as z from "zod/mini";
 import { KustomerRequestError } from "../contract/kustomer-errors.ts";
-import type { CustomerFailure, OperationStatus, StatusResult } from "../contract/results.ts";
+import { type CustomerFailure, NOT_FOUND } from "../contract/results.ts";
 import { account } from "../core/accounting.ts";
 import { inPool } from "../core/pool.ts";
+import type { ReadOperation } from "../core/ports.ts";
 import type { KustomerApi } from "./client.ts";
 import { appliedOf, batchesResponse, bulkOperationResponse, failuresOf, statusOf } from "./wire.ts";
 
-/** The status of a bulk id Kustomer does not know (CONTRACT §2.3). */
-export const NOT_FOUND = "notFound";
 /** Reading bulk operations needs this role (or the legacy org.user.bulk.read). */
 const BULK_READ_ROLE = "org.permission.bulk.read";
-
-/** An operation's status, and how many of its customers it accounts for as applied and failed (once complete). */
-export interface ReadOperation {
-  status: OperationStatus;
-  applied: number;
-  failed: number;
-  /** The customers Kustomer names as the operation's, once complete. */
-  customerIds?: string[];
-}
 
 async function getBulkStatus(bulkId: string, client: KustomerApi, deadlineAt: number): Promise<ReadOperation> {
   const path = `/v1/bulk/${encodeURIComponent(bulkId)}`;
@@ -91,15 +81,4 @@ export async function readOperations(
   );
   if (failure) throw failure.error;
   return operations;
-}
-
-/** Up to 100 operations, read `concurrency` at a time so a long list still answers within API Gateway's 29 s. */
-export async function getBulkStatuses(
-  bulkIds: string[],
-  client: KustomerApi,
-  deadlineAt: number,
-  concurrency: number,
-): Promise<StatusResult> {
-  const operations = (await readOperations(bulkIds, client, deadlineAt, concurrency)).map(({ status }) => status);
-  return { allComplete: operations.every((operation) => operation.status === "complete"), operations };
 }

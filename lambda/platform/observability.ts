@@ -4,13 +4,11 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { Logger } from "@aws-lambda-powertools/logger";
 import type { ConstructorOptions } from "@aws-lambda-powertools/logger/types";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { type METRIC_NAMES, METRICS_NAMESPACE } from "../contract/names.ts";
+import { METRICS_NAMESPACE } from "../contract/names.ts";
+import type { Counters, Observation } from "../core/ports.ts";
 
 const SERVICE = "kustomer-bulk-update";
 
-export type MetricName = Exclude<(typeof METRIC_NAMES)[number], "Failures" | Observation>;
-/** Readings rather than counts: the org's budget left at each answer, and time held back for headroom. */
-type Observation = "RateLimitRemaining" | "HeadroomWaitMs";
 const OBSERVATION_UNITS: Record<Observation, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
   RateLimitRemaining: MetricUnit.Count,
   HeadroomWaitMs: MetricUnit.Milliseconds,
@@ -53,14 +51,6 @@ export function inInvocation<T>(run: () => Promise<T>): Promise<T> {
   return invocationLogger.run(rootLogger.createChild(), run);
 }
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
-
-export type Log = Pick<Logger, "debug" | "info" | "warn" | "error">;
-
-/** What the domain counts, without knowing how it is published. */
-export interface Counters {
-  count(name: MetricName, value?: number): void;
-  observe(name: Observation, value: number): void;
-}
 
 export const counters: Counters = {
   count: (name, value = 1) => {
