@@ -32,6 +32,8 @@ export const OUTCOMES_PREFIX = "results/outcomes/";
 /** The shared table's key prefixes: a function may touch only its own kinds of record (dynamodb:LeadingKeys). */
 export const IDEMPOTENCY_KEY_PREFIX = "idempotency";
 export const BULK_RECORD_KEY_PREFIX = "bulk#";
+/** The status of a bulk id Kustomer does not know (CONTRACT §2.3). */
+export const NOT_FOUND = "notFound";
 /** The reason a failed customer carries where Kustomer gave no code of its own. */
 export const REJECTED = "rejected";
 

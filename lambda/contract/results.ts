@@ -35,9 +35,6 @@ export const submitResultSchema = z.object({
     .meta({ description: "a large job's batch only: its lines that could not be sent, each failing alone" }),
 });
 
-/** The status of a bulk id Kustomer does not know (CONTRACT §2.3). */
-export const NOT_FOUND = "notFound";
-
 export const customerFailureSchema = z.object({
   id: z.string().nullable(),
   error: z.string().meta({

@@ -2,9 +2,10 @@
 // with the stack's table, only the operations it submitted are read, and a recorded id Kustomer does
 // not know yet is `pending` for the grace, then its customers are `inDoubt` (CONTRACT §2.6).
 
+import { NOT_FOUND } from "../contract/names.ts";
 import { OBJECTS } from "../contract/objects/registry.ts";
 import type { StatusRequest } from "../contract/requests.ts";
-import { NOT_FOUND, type OperationStatus, type StatusResult } from "../contract/results.ts";
+import type { OperationStatus, StatusResult } from "../contract/results.ts";
 import type { ChangeLedger } from "./changes.ts";
 import { type CustomerState, followedCustomers, type KeepContext, keepChanges, statesOf } from "./keep-changes.ts";
 import type { BulkApi, BulkRecord, BulkRecords, Counters, Log, ReadOperation } from "./ports.ts";

@@ -1,6 +1,6 @@
 // What a status read means for a bulk operation this service recorded (CONTRACT §2.6): complete, still
 // to wait for, or lost, its customers then in doubt. Shared by the workflow's follow-up and the job's.
-import { NOT_FOUND } from "../contract/results.ts";
+import { NOT_FOUND } from "../contract/names.ts";
 
 /** Statuses Kustomer documents for an operation not finished yet. */
 const UNFINISHED = new Set(["queued", "running"]);

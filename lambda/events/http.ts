@@ -3,10 +3,11 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from "aws-lambda";
 import { contractErrorOf, IdempotencyConflictError, NotFoundError, ValidationError, validationErrorOf } from "../contract/errors.ts";
 import { KustomerRateLimitError, KustomerRequestError } from "../contract/kustomer-errors.ts";
+import { NOT_FOUND } from "../contract/names.ts";
 import type { KustomerObject } from "../contract/objects/kustomer-object.ts";
 import { namedObject } from "../contract/objects/registry.ts";
 import { BULK_ID, BULK_ID_MESSAGE } from "../contract/requests.ts";
-import { NOT_FOUND } from "../contract/results.ts";
+
 import { API_GATEWAY_TIMEOUT_MS, decodePathSegment, HTTP_ROUTES } from "../contract/routes.ts";
 import type { RequestResult } from "../core/process-request.ts";
 import { isObject, type TriggerAdapter } from "./adapter.ts";

@@ -1,7 +1,8 @@
 // Reading bulk operations back: each one's status and, once complete, its per-customer failures.
 import type * as z from "zod/mini";
 import { KustomerRequestError } from "../contract/kustomer-errors.ts";
-import { type CustomerFailure, NOT_FOUND } from "../contract/results.ts";
+import { NOT_FOUND } from "../contract/names.ts";
+import type { CustomerFailure } from "../contract/results.ts";
 import { account } from "../core/accounting.ts";
 import { inPool } from "../core/pool.ts";
 import type { ReadOperation } from "../core/ports.ts";
