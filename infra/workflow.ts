@@ -76,25 +76,35 @@ export class BulkUpdateWorkflow extends Construct {
     );
     const describe = (name: string, detail: Record<string, unknown> | string) =>
       new Pass(this, name, { parameters: typeof detail === "string" ? { "detail.$": detail } : { detail } });
+    /**
+     * A run that fails after the submit: what Kustomer accepted, what it left in doubt (with where the
+     * whole list is kept, past 1,000), nothing unsent.
+     */
+    const withLists = new Pass(this, "AddListsKept", {
+      parameters: { "detail.$": "States.JsonMerge($.detail, $.follow.lists, false)" },
+    }).next(failed);
+    const afterAcceptance = (name: string, head: Record<string, unknown>) =>
+      new Pass(this, name, {
+        parameters: {
+          detail: {
+            ...head,
+            "acceptedBulkIds.$": "$.summary.bulkIds",
+            "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds",
+            unsentCustomerIds: [],
+          },
+          "follow.$": "$.follow",
+        },
+      }).next(withLists);
+    const unansweredError = { "name.$": "$.caught.Error", "message.$": "$.caught.Cause" };
     /** The function did not answer (throttled, timed out, crashed): what it had done is not known. */
-    /** A run that fails after the submit: what Kustomer accepted, what it left in doubt, nothing unsent. */
-    const afterAcceptance = {
-      "acceptedBulkIds.$": "$.summary.bulkIds",
-      "inDoubtCustomerIds.$": "$.summary.inDoubtCustomerIds",
-      unsentCustomerIds: [],
-    };
-    const unanswered = (name: string, accepted: Record<string, unknown>) =>
-      describe(name, {
-        "correlationId.$": "$.summary.correlationId",
-        error: { "name.$": "$.caught.Error", "message.$": "$.caught.Cause" },
-        ...accepted,
-      });
+    const unanswered = (name: string) =>
+      describe(name, { "correlationId.$": "$.summary.correlationId", error: unansweredError }).next(failed);
 
     // 1. The correlation id: the command's own, or the execution's name (the request event's id).
     const start = (name: string, correlationIdPath: string) =>
       new Pass(this, name, { parameters: { summary: { "correlationId.$": correlationIdPath }, attempts: 0 } });
     const submit = withTaskRetries(invoke("Submit", TaskInput.fromJsonPathAt("$$.Execution.Input"), "$.submitted"));
-    submit.addCatch(unanswered("SubmitUnanswered", {}).next(failed), { errors: ["States.ALL"], resultPath: "$.caught" });
+    submit.addCatch(unanswered("SubmitUnanswered"), { errors: ["States.ALL"], resultPath: "$.caught" });
 
     // 2. A retryable failure submits again what Kustomer did not accept: the requests not sent, and
     // those sent with no answer. What it accepted is never sent again (CONTRACT §2.6); the function
@@ -112,7 +122,7 @@ export class BulkUpdateWorkflow extends Construct {
         { task: RESUBMIT_TASK },
       ),
     );
-    resubmitTask.addCatch(unanswered("ResubmitUnanswered", {}).next(failed), { errors: ["States.ALL"], resultPath: "$.caught" });
+    resubmitTask.addCatch(unanswered("ResubmitUnanswered"), { errors: ["States.ALL"], resultPath: "$.caught" });
     const resubmit = new Pass(this, "CountAttempt", {
       parameters: {
         "summary.$": "$.summary",
@@ -151,10 +161,13 @@ export class BulkUpdateWorkflow extends Construct {
         { task: OUTCOME_TASK },
       ),
     );
-    checkStatus.addCatch(unanswered("CheckStatusUnanswered", afterAcceptance).next(failed), {
-      errors: ["States.ALL"],
-      resultPath: "$.caught",
-    });
+    checkStatus.addCatch(
+      afterAcceptance("CheckStatusUnanswered", { "correlationId.$": "$.summary.correlationId", error: unansweredError }),
+      {
+        errors: ["States.ALL"],
+        resultPath: "$.caught",
+      },
+    );
     const countPoll = new Pass(this, "CountPoll", {
       parameters: {
         "summary.$": "$.summary",
@@ -177,22 +190,20 @@ export class BulkUpdateWorkflow extends Construct {
             Condition.stringEquals("$.checked.answer.status", "failed"),
             Condition.or(Condition.booleanEquals("$.checked.answer.retryable", false), lastCheck),
           ),
-          describe("DescribeOutcomeFailure", {
+          afterAcceptance("DescribeOutcomeFailure", {
             "correlationId.$": "$.summary.correlationId",
             "error.$": "$.checked.answer.outcome.error",
-            ...afterAcceptance,
-          }).next(failed),
+          }),
         )
         .when(
           lastCheck,
-          describe("DescribeIncomplete", {
+          afterAcceptance("DescribeIncomplete", {
             "correlationId.$": "$.summary.correlationId",
             error: {
               name: INCOMPLETE_ERROR,
               "message.$": `States.Format('Kustomer did not complete every bulk operation within ${minutes} minutes: bulk ids {} with statuses {}', States.JsonToString($.checked.answer.incomplete[*].bulkId), States.JsonToString($.checked.answer.incomplete[*].status))`,
             },
-            ...afterAcceptance,
-          }).next(failed),
+          }),
         )
         .otherwise(countPoll.next(wait)),
     );

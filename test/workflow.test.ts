@@ -282,6 +282,28 @@ describe("the workflow, executed", () => {
     expect(stored).toEqual(updates.map((update) => update.id));
   });
 
+  it(`names where all the customers in doubt are kept when a run fails after its submit left over ${MAX_LISTED} in doubt`, async () => {
+    const updates = Array.from({ length: 1_500 }, (_, index) => ({ id: customerId(index + 1) }));
+    world.kustomer.addCustomers(updates.map(({ id }) => ({ id })));
+    const doubted = new Set(updates.slice(0, 1_100).map(({ id }) => id));
+    world.kustomer.inject({
+      method: "PUT",
+      times: 1_000,
+      match: (request) => (request.body as Array<{ id: string }>).some(({ id }) => doubted.has(id)),
+      fault: { hang: true },
+    });
+    // Then the key loses its role: the status read fails for good, after the submit.
+    world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\//, times: 1_000, fault: { status: 403 } });
+    const run = await execute({ body: updates }, "exec-doubt-then-refused");
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(FAILED_DETAIL_TYPE);
+    expect(detail).toMatchObject({ error: { name: "KustomerAuthError" }, unsentCustomerIds: [] });
+    expect(detail.acceptedBulkIds).toHaveLength(4);
+    expect(detail.inDoubtCustomerIds).toHaveLength(MAX_LISTED);
+    const stored = JSON.parse(world.s3.objects.get(detail.inDoubtCustomerIdsObject.slice("s3://".length))?.toString("utf8") ?? "[]");
+    expect(new Set(stored)).toEqual(doubted);
+  });
+
   it("announces Failed with Lambda's own error when the function never answers", async () => {
     const throttled = Object.assign(new Error("Rate Exceeded."), { name: "Lambda.ServiceException" });
     const run = await execute({ body: customerUpdates(2) }, "exec-unanswered", byDefault, (state) => {

@@ -36,6 +36,11 @@ export interface FollowUp {
   requests: Array<string | null>;
   /** With the changes table, which updates the submit sent (a bitmap); empty, all of them. */
   sent: string;
+  /**
+   * Where the submit's in-doubt list is kept whole, when the summary's is cut: always an object, so
+   * the state machine can merge it into a Failed event whether or not it names one.
+   */
+  lists: { inDoubtCustomerIdsObject?: string };
 }
 
 export type WorkflowAnswer =
@@ -77,7 +82,12 @@ export async function toAnswer(answer: RequestResult, { listStore }: AdapterCall
         unsent: 0,
         unchanged,
       };
-      const follow = { submittedAt: Date.now(), requests: operations.map((operation) => operation.bulkId), sent: answer.sent ?? "" };
+      const follow = {
+        submittedAt: Date.now(),
+        requests: operations.map((operation) => operation.bulkId),
+        sent: answer.sent ?? "",
+        lists: object ? { inDoubtCustomerIdsObject: object } : {},
+      };
       return { status: "submitted", summary: object ? { ...summary, inDoubtCustomerIdsObject: object } : summary, follow };
     }
     case "outcome": {
