@@ -8,36 +8,30 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { COMPLETED_DETAIL_TYPE } from "../lambda/contract/names.ts";
 import type { SubmitResult } from "../lambda/contract/results.ts";
-import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
 import type { JobServices, runJob as RunJob } from "../local/job.ts";
 import { definitionFromTemplate, LOCAL_NAMES, runStateMachine } from "../local/state-machines.ts";
 import { customerUpdate, spread } from "./support/fixtures.ts";
-import { lambdaContext, startWorld, type World } from "./support/harness.ts";
+import { lambdaContext, startWorldWithTables, type WorldWithTables } from "./support/harness.ts";
 import { jobStack, objectCreated, runJobMachine } from "./support/job-machine.ts";
 
 const TABLE = "kbu-changes";
-let dynamodb: LocalDynamoDb;
-let world: World;
+let world: WorldWithTables;
 let services: JobServices;
 let runJob: typeof RunJob;
 let directory: string;
 
 beforeAll(async () => {
-  dynamodb = await startLocalDynamoDb([TABLE]);
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
-  world = await startWorld({ CHANGES_TABLE_NAME: TABLE, KUSTOMER_MAX_ATTEMPTS: "2" });
+  world = await startWorldWithTables([TABLE], { CHANGES_TABLE_NAME: TABLE, KUSTOMER_MAX_ATTEMPTS: "2" });
   services = (await import("../lambda/composition/services.ts")).servicesFor(process.env);
   ({ runJob } = await import("../local/job.ts"));
   directory = await mkdtemp(join(tmpdir(), "kbu-changes-"));
 });
 beforeEach(() => {
   world.kustomer.reset();
-  dynamodb.faults.length = 0;
+  world.dynamodb.faults.length = 0;
 });
 afterAll(async () => {
   await world.stop();
-  await dynamodb.stop();
-  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
   await rm(directory, { recursive: true, force: true });
 });
 
@@ -161,7 +155,7 @@ describe("a job with the changes table", () => {
     const updates = customers(100);
     await run(updates);
     // More than the SDK's attempts at the one read.
-    dynamodb.faults.push(...Array(10).fill("InternalServerError"));
+    world.dynamodb.faults.push(...Array(10).fill("InternalServerError"));
 
     const { summary } = await run(updates);
 

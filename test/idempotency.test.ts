@@ -6,30 +6,28 @@ import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MAX_COMMAND_ITEMS } from "../lambda/contract/limits.ts";
 import { RESUBMIT_TASK, WORKFLOW_CALLER } from "../lambda/contract/names.ts";
-import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
 import { customerId, customerUpdates, eventBridgeEvent, restApiEvent } from "./support/fixtures.ts";
-import { lambdaContext, startWorld, type World } from "./support/harness.ts";
+import { lambdaContext, startWorldWithTables, type WorldWithTables } from "./support/harness.ts";
 
 const TABLE = "kbu-idempotency";
 const TTL_SECONDS = 2;
-let dynamodb: LocalDynamoDb;
-let world: World;
+let world: WorldWithTables;
 
 beforeAll(async () => {
-  dynamodb = await startLocalDynamoDb([TABLE]);
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
-  world = await startWorld({ IDEMPOTENCY_TABLE_NAME: TABLE, IDEMPOTENCY_TTL_SECONDS: String(TTL_SECONDS), KUSTOMER_MAX_ATTEMPTS: "2" });
+  world = await startWorldWithTables([TABLE], {
+    IDEMPOTENCY_TABLE_NAME: TABLE,
+    IDEMPOTENCY_TTL_SECONDS: String(TTL_SECONDS),
+    KUSTOMER_MAX_ATTEMPTS: "2",
+  });
 });
 beforeEach(() => {
   world.kustomer.reset();
   world.kustomer.latencyMs = 0;
-  dynamodb.faults.length = 0;
-  dynamodb.latencyMs = 0;
+  world.dynamodb.faults.length = 0;
+  world.dynamodb.latencyMs = 0;
 });
 afterAll(async () => {
   await world.stop();
-  await dynamodb.stop();
-  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
 });
 
 let keys = 0;
@@ -189,7 +187,7 @@ describe("the record", () => {
 
     const { DynamoDBClient, ScanCommand } = await import("@aws-sdk/client-dynamodb");
     const client = new DynamoDBClient({
-      endpoint: dynamodb.url,
+      endpoint: world.dynamodb.url,
       region: "us-east-1",
       credentials: { accessKeyId: "local", secretAccessKey: "local" },
     });
@@ -214,7 +212,7 @@ describe("when DynamoDB fails", () => {
     world.kustomer.inject({
       method: "PUT",
       match: () => {
-        dynamodb.faults.push(...Array(10).fill("ProvisionedThroughputExceededException"));
+        world.dynamodb.faults.push(...Array(10).fill("ProvisionedThroughputExceededException"));
         return false;
       },
       fault: { status: 500 },
@@ -238,7 +236,7 @@ describe("when DynamoDB fails", () => {
   });
 
   it("answers by the invocation's deadline when the table is slow before sending: a retryable 503, and nothing is sent, even once the table answers", async () => {
-    dynamodb.latencyMs = 3_000;
+    world.dynamodb.latencyMs = 3_000;
     const started = Date.now();
     // 2 s left: the deadline falls 1.5 s in, with the claim still in the table.
     const refused = answer(await put(newKey(), customerUpdates(2), 2_000));
@@ -255,7 +253,7 @@ describe("when DynamoDB fails", () => {
     world.kustomer.inject({
       method: "PUT",
       match: () => {
-        dynamodb.latencyMs = 5_000;
+        world.dynamodb.latencyMs = 5_000;
         return false;
       },
       fault: { status: 500 },
@@ -268,12 +266,12 @@ describe("when DynamoDB fails", () => {
       body: { status: "submitted", operations: [{ bulkId: expect.stringMatching(/^[0-9a-f]{24}$/) }] },
     });
     // The abandoned save finishes in the background (on Lambda the environment would be frozen): let it.
-    dynamodb.latencyMs = 0;
+    world.dynamodb.latencyMs = 0;
     await sleep(1_000);
   });
 
   it("rides out one throttled call (the SDK retries it)", async () => {
-    dynamodb.faults.push("ProvisionedThroughputExceededException");
+    world.dynamodb.faults.push("ProvisionedThroughputExceededException");
     expect(answer(await put(newKey(), customerUpdates(1))).status).toBe(202);
   });
 
@@ -282,11 +280,11 @@ describe("when DynamoDB fails", () => {
     ["unavailable", "InternalServerError"],
   ])("fails closed when it is %s: a retryable 503, nothing sent; the retry sends once", async (_, fault) => {
     const key = newKey();
-    dynamodb.faults.push(fault, fault, fault, fault, fault);
+    world.dynamodb.faults.push(fault, fault, fault, fault, fault);
     const refused = answer(await put(key, [{ id: customerId(1), tags: ["vip"] }]));
     expect(refused).toMatchObject({ status: 503, body: { error: { name: "IdempotencyUnavailableError" } } });
     expect(world.kustomer.bulkPuts).toHaveLength(0);
-    dynamodb.faults.length = 0;
+    world.dynamodb.faults.length = 0;
     expect(answer(await put(key, [{ id: customerId(1), tags: ["vip"] }])).status).toBe(202);
     expect(answer(await put(key, [{ id: customerId(1), tags: ["vip"] }])).status).toBe(202);
     expect(world.kustomer.bulkPuts).toHaveLength(1);

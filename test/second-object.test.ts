@@ -9,12 +9,11 @@ import { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { COMPLETED_DETAIL_TYPE, JOB_COMPLETED_DETAIL_TYPE } from "../lambda/contract/names.ts";
 import type { SubmitResult } from "../lambda/contract/results.ts";
-import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
 import { definitionFromTemplate, LOCAL_NAMES, runStateMachine } from "../local/state-machines.ts";
 import { synthApp } from "../local/synth.ts";
 import { buildOpenApiDocument } from "../tools/openapi.ts";
 import { customerId, customerUpdate, eventBridgeEvent, restApiEvent } from "./support/fixtures.ts";
-import { lambdaContext, startWorld, type World } from "./support/harness.ts";
+import { lambdaContext, startWorldWithTables, type WorldWithTables } from "./support/harness.ts";
 import { jobStack, objectCreated, runJobMachine } from "./support/job-machine.ts";
 import { Permissions } from "./support/permissions.ts";
 
@@ -26,18 +25,13 @@ vi.mock("../lambda/contract/objects/listed.ts", async () => {
 });
 
 const TABLE = "kbu-second-object";
-let dynamodb: LocalDynamoDb;
-let world: World;
+let world: WorldWithTables;
 beforeAll(async () => {
-  dynamodb = await startLocalDynamoDb([TABLE]);
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
-  world = await startWorld({ CHANGES_TABLE_NAME: TABLE, KUSTOMER_MAX_ATTEMPTS: "2" });
+  world = await startWorldWithTables([TABLE], { CHANGES_TABLE_NAME: TABLE, KUSTOMER_MAX_ATTEMPTS: "2" });
 });
 beforeEach(() => world.kustomer.reset());
 afterAll(async () => {
   await world.stop();
-  await dynamodb.stop();
-  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
 });
 
 /** Widgets of their own for each test, known to the sandbox, so one test's hashes are not another's. */
@@ -148,7 +142,7 @@ describe("a made-up second object, listed beside the customer", () => {
     expect(second.puts).toBe(0);
     expect(second.events).toMatchObject([{ detailType: COMPLETED_DETAIL_TYPE, detail: { items: 150, applied: 0, unchanged: 150 } }]);
 
-    const client = new DynamoDBClient({ endpoint: dynamodb.url, region: "us-east-1" });
+    const client = new DynamoDBClient({ endpoint: world.dynamodb.url, region: "us-east-1" });
     const { Items = [] } = await client.send(new ScanCommand({ TableName: TABLE }));
     client.destroy();
     const keys = Items.map((item) => item.id?.S as string);

@@ -2,29 +2,23 @@
 // local DynamoDB (dynalite) through the real SDK: a caller reads only the operations it submitted, and
 // a recorded id Kustomer does not know yet is pending, then, past the grace, its customers are in doubt.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type LocalDynamoDb, startLocalDynamoDb } from "../local/dynamodb.ts";
 import { shiftedClock } from "./support/clock.ts";
 import { customerId, customerUpdates, restApiEvent } from "./support/fixtures.ts";
-import { lambdaContext, startWorld, type World } from "./support/harness.ts";
+import { lambdaContext, startWorldWithTables, type WorldWithTables } from "./support/harness.ts";
 
 const TABLE = "kbu-records";
 const ROLE = "arn:aws:sts::123456789012:assumed-role/order-sync";
-let dynamodb: LocalDynamoDb;
-let world: World;
+let world: WorldWithTables;
 
 beforeAll(async () => {
-  dynamodb = await startLocalDynamoDb([TABLE]);
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
-  world = await startWorld({ IDEMPOTENCY_TABLE_NAME: TABLE, KUSTOMER_MAX_ATTEMPTS: "2" });
+  world = await startWorldWithTables([TABLE], { IDEMPOTENCY_TABLE_NAME: TABLE, KUSTOMER_MAX_ATTEMPTS: "2" });
 });
 beforeEach(() => {
   world.kustomer.reset();
-  dynamodb.faults.length = 0;
+  world.dynamodb.faults.length = 0;
 });
 afterAll(async () => {
   await world.stop();
-  await dynamodb.stop();
-  delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
 });
 
 /** A REST API request signed by `identity` (IAM: its userArn; API key: its apiKeyId). */
@@ -84,7 +78,7 @@ describe("status reads of recorded bulk ids", () => {
     world.kustomer.inject({
       method: "PUT",
       match: () => {
-        dynamodb.faults.push(...Array(10).fill("InternalServerError"));
+        world.dynamodb.faults.push(...Array(10).fill("InternalServerError"));
         return false;
       },
       fault: { status: 500 },

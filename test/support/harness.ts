@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import type { Context } from "aws-lambda";
 import { vi } from "vitest";
 import { CONFIG_VARIABLES } from "../../lambda/platform/config.ts";
+import { type LocalDynamoDb, startLocalDynamoDb } from "../../local/dynamodb.ts";
 import { lambdaContext as gatewayContext } from "../../local/gateway.ts";
 import { KustomerSandbox, type SandboxOptions } from "../../local/kustomer-sandbox.ts";
 import { routeAsTheStack } from "../../local/stack-wiring.ts";
@@ -99,6 +100,25 @@ export async function startWorld(environment: Record<string, string> = {}, sandb
       stdout.mockRestore();
       stderr.mockRestore();
       await Promise.all([kustomer.stop(), secrets.stop(), s3.stop()]);
+    },
+  };
+}
+
+/** A world whose functions keep their tables in a local DynamoDB (dynalite), reached by the real SDK. */
+export type WorldWithTables = World & { dynamodb: LocalDynamoDb };
+
+/** The world, with `tables` made in dynalite and AWS_ENDPOINT_URL_DYNAMODB pointing at it until it stops. */
+export async function startWorldWithTables(tables: string[], environment: Record<string, string> = {}): Promise<WorldWithTables> {
+  const dynamodb = await startLocalDynamoDb(tables);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamodb.url;
+  const world = await startWorld(environment);
+  return {
+    ...world,
+    dynamodb,
+    async stop() {
+      await world.stop();
+      await dynamodb.stop();
+      delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
     },
   };
 }
