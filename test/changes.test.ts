@@ -368,6 +368,34 @@ describe("the workflow with the changes table", () => {
     expect(back.sent).toEqual([[{ id: ada.id, tags: ada.tags, _clientRef: ada.id }]]);
   });
 
+  it("does not record again on a resubmission what the first attempt had accepted: a customer another run sent since goes out again", async () => {
+    const body = leanCustomers(200);
+    await execute({ body });
+    const renamed = body.map((update) => ({ ...update, name: `${update.name} v2` }));
+    const ada = renamed[0] as { id: string; name: string };
+    // The first attempt's second request fails both of its attempts; its first is accepted.
+    const second = renamed[150]?.id;
+    world.kustomer.inject({
+      method: "PUT",
+      match: (request) => (request.body as Array<{ id: string }>).some((item) => item.id === second),
+      times: 2,
+      fault: { status: 503 },
+    });
+    let interleaved = false;
+    const run = await execute({ body: renamed }, async (state) => {
+      if (state !== "Resubmit" || interleaved) return;
+      interleaved = true;
+      // Before the resubmission, another run sends Ada a third name, which nobody reads back.
+      await world.serviceHandler({ body: [{ ...ada, name: "Ada v3" }] }, lambdaContext());
+    });
+    expect(run.visited.filter((state) => state === "Resubmit")).toHaveLength(1);
+    expect(run.detail).toMatchObject({ items: 200, applied: 200 });
+
+    // Kustomer may hold either name: the workflow's must go out again, never be taken as current.
+    const back = await execute({ body: [ada] });
+    expect(back.sent).toEqual([[{ id: ada.id, name: ada.name, _clientRef: ada.id }]]);
+  });
+
   it("shows in a dry run what would be sent, per customer and field, and sends nothing", async () => {
     const updates = customers(3);
     await execute({ body: updates });
