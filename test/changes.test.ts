@@ -434,29 +434,29 @@ describe("a direct call with the changes table", () => {
 });
 
 describe("the job state machine with the changes table", () => {
-  it("runs a file from its S3 event through the synthesized machine: again, it sends nothing; changed, only the changes; under jobs/full-resync/, everything", async () => {
+  /** One run of the synthesized job machine on `body`: its report, the bodies it sent, and the run. */
+  async function runOnce(body: Array<Record<string, unknown>>, key = "jobs/resync.jsonl") {
     const { handler: jobHandler } = await import("../lambda/job-handler.ts");
-    const stack = jobStack({ sendOnlyChanges: true });
+    world.s3.objects.clear();
+    const text = `${body.map((update) => JSON.stringify(update)).join("\n")}\n`;
+    world.s3.put(LOCAL_NAMES.bucket, key, text);
+    const puts = world.kustomer.bulkPuts.length;
+    const run = await runJobMachine({
+      stack: jobStack({ sendOnlyChanges: true }),
+      event: objectCreated(key, Buffer.byteLength(text)),
+      handler: jobHandler,
+      lambdaContext: () => lambdaContext(900_000),
+      beforeTask: () => world.advance(1_000),
+    });
+    expect(run.error).toBeUndefined();
+    const reportKey = [...world.s3.objects.keys()].find((key) => key.endsWith("/report.json")) as string;
+    const report = JSON.parse(world.s3.objects.get(reportKey)?.toString("utf8") ?? "{}");
+    return { report, run, sent: world.kustomer.bulkPuts.slice(puts).map((put) => put.body as Array<Record<string, unknown>>) };
+  }
+
+  it("runs a file from its S3 event through the synthesized machine: again, it sends nothing; changed, only the changes; under jobs/full-resync/, everything", async () => {
     const updates = customers(1_000);
     const changed = new Set(spread(40, 1_000, 3));
-    const runOnce = async (body: Update[], key = "jobs/resync.jsonl") => {
-      world.s3.objects.clear();
-      const text = `${body.map((update) => JSON.stringify(update)).join("\n")}\n`;
-      world.s3.put(LOCAL_NAMES.bucket, key, text);
-      const puts = world.kustomer.bulkPuts.length;
-      const run = await runJobMachine({
-        stack,
-        event: objectCreated(key, Buffer.byteLength(text)),
-        handler: jobHandler,
-        lambdaContext: () => lambdaContext(900_000),
-        beforeTask: () => world.advance(1_000),
-      });
-      expect(run.error).toBeUndefined();
-      const reportKey = [...world.s3.objects.keys()].find((key) => key.endsWith("/report.json")) as string;
-      const report = JSON.parse(world.s3.objects.get(reportKey)?.toString("utf8") ?? "{}");
-      return { report, sent: world.kustomer.bulkPuts.slice(puts).map((put) => put.body as Array<Record<string, unknown>>) };
-    };
-
     expect((await runOnce(updates)).report).toMatchObject({ lines: 1_000, sent: 1_000, applied: 1_000, unchanged: 0 });
     const second = await runOnce(updates);
     expect(second.report).toMatchObject({ lines: 1_000, sent: 0, applied: 0, unchanged: 1_000, failures: [] });
@@ -469,5 +469,17 @@ describe("the job state machine with the changes table", () => {
     // A file under jobs/full-resync/ is sent whole.
     const full = await runOnce(updates, "jobs/full-resync/resync.jsonl");
     expect(full.report).toMatchObject({ lines: 1_000, sent: 1_000, applied: 1_000, unchanged: 0 });
+  }, 120_000);
+
+  it("sends whole a line whose changed fields' names run past 1,000 characters, so each batch's Map item stays within 256 KiB", async () => {
+    // 100 customers with 200 long-named custom attributes each: every name changed is ~9 KB a line.
+    const names = Array.from({ length: 200 }, (_, index) => `attribute${index}${"x".repeat(30)}Str`);
+    const custom = (value: string) => Object.fromEntries(names.map((name) => [name, value]));
+    const updates = customers(100).map(({ id }) => ({ id, custom: custom("one") }));
+    await runOnce(updates);
+    const { report, run, sent } = await runOnce(updates.map((update) => ({ ...update, custom: custom("two") })));
+    expect(report).toMatchObject({ lines: 100, sent: 100, applied: 100 });
+    expect(sent.flat().every((item) => Object.keys(item.custom as object).length === 200)).toBe(true);
+    expect(run.mapRuns[0]?.largestChildInput).toBeLessThan(256 * 1024);
   }, 120_000);
 });
