@@ -1,6 +1,6 @@
 // The customer: Kustomer's PUT /v1/customers/bulk, the object this service was built for. Its
 // update is Kustomer's bulk-update item, field for field (CONTRACT §1). A second object is a file like
-// this one, listed in registry.ts.
+// this one, listed in listed.ts.
 import * as z from "zod/mini";
 import {
   custom,
