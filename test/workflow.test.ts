@@ -5,9 +5,11 @@
 // state under 256 KiB), and a dry run.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MAX_WORKFLOW_COMMAND_BYTES } from "../lambda/adapters/aws/workflow-starter.ts";
+import { KustomerUnavailableError } from "../lambda/contract/kustomer-errors.ts";
 import { COMPLETED_DETAIL_TYPE, FAILED_DETAIL_TYPE, OUTCOME_SOURCE } from "../lambda/contract/names.ts";
 import { WORKFLOW_RESUBMITS } from "../lambda/contract/retry-policy.ts";
 import { MAX_LISTED } from "../lambda/core/listed.ts";
+import { toFailure } from "../lambda/events/workflow-answers.ts";
 import { definitionFromTemplate, type Run, runStateMachine } from "../local/state-machines.ts";
 import { shiftedClock } from "./support/clock.ts";
 import { customerId, customerUpdates } from "./support/fixtures.ts";
@@ -472,5 +474,31 @@ describe("the workflow, executed", () => {
       detail: { correlationId: "exec-dry", dryRun: true, items: 250, requests: 3, applied: 0, failed: 0, failures: [], bulkIds: [] },
     });
     expect(world.kustomer.bulkPuts).toEqual([]);
+  });
+});
+
+describe("a resubmission that fails before it sends anything", () => {
+  it("answers from what the earlier attempts settled: the accepted, those in doubt, and the requests never taken as not sent", async () => {
+    const command = { body: customerUpdates(350) };
+    const ids = command.body.map(({ id }) => id);
+    const earlier = {
+      accepted: [
+        { request: 0, bulkId: "b-0" },
+        { request: 2, bulkId: null },
+      ],
+      unanswered: [1],
+    };
+    const answer = await toFailure(new KustomerUnavailableError("Kustomer did not answer"), { event: command }, earlier);
+    expect(answer).toMatchObject({
+      status: "failed",
+      retryable: true,
+      settled: earlier,
+      outcome: {
+        error: { name: "KustomerUnavailableError" },
+        acceptedBulkIds: ["b-0"],
+        inDoubtCustomerIds: [...ids.slice(200, 300), ...ids.slice(100, 200)],
+        unsentCustomerIds: ids.slice(300),
+      },
+    });
   });
 });

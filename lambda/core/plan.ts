@@ -21,19 +21,17 @@ export interface PlannedRequest {
  * ids mode: chunks of the ids, each sent with the one shared update.
  */
 export function planRequests(command: BulkUpdateCommand): PlannedRequest[] {
-  const planned: PlannedRequest[] = [];
-  if (command.ids) {
-    for (let start = 0; start < command.ids.length; start += KUSTOMER_BULK_LIMIT) {
-      const customerIds = command.ids.slice(start, start + KUSTOMER_BULK_LIMIT);
-      planned.push({ customerIds, query: { ids: customerIds.join(",") }, items: command.body, tagged: false });
-    }
-    return planned;
-  }
-  for (let start = 0; start < command.body.length; start += KUSTOMER_BULK_LIMIT) {
-    const items = command.body.slice(start, start + KUSTOMER_BULK_LIMIT);
-    planned.push({ customerIds: items.map((item) => item.id), items, tagged: true });
-  }
-  return planned;
+  const { ids, body } = command;
+  if (ids)
+    return inRequests(ids).map((customerIds) => ({ customerIds, query: { ids: customerIds.join(",") }, items: body, tagged: false }));
+  return inRequests(body).map((items) => ({ customerIds: items.map((item) => item.id), items, tagged: true }));
+}
+
+/** A list cut as a command's requests cut it: KUSTOMER_BULK_LIMIT at a time, in order. */
+export function inRequests<T>(list: readonly T[]): T[][] {
+  const requests: T[][] = [];
+  for (let start = 0; start < list.length; start += KUSTOMER_BULK_LIMIT) requests.push(list.slice(start, start + KUSTOMER_BULK_LIMIT));
+  return requests;
 }
 
 export function requestBody(request: PlannedRequest): Array<ObjectUpdate & { _clientRef?: string }> {

@@ -5,11 +5,11 @@
 import { MAX_TASK_INPUT_BYTES } from "../adapters/aws/workflow-starter.ts";
 import { contractErrorOf, InternalError, type SubmissionProgress, ValidationError } from "../contract/errors.ts";
 import { KustomerRateLimitError } from "../contract/kustomer-errors.ts";
-import { KUSTOMER_BULK_LIMIT } from "../contract/limits.ts";
 import type { Settled } from "../contract/requests.ts";
 import type { OutcomeResult } from "../contract/results.ts";
 import { sentFlags } from "../core/changes.ts";
 import { listForEvent } from "../core/listed.ts";
+import { inRequests } from "../core/plan.ts";
 import type { RequestResult } from "../core/process-request.ts";
 import { type AdapterCall, isObject } from "./adapter.ts";
 
@@ -165,17 +165,14 @@ function sentIdsOf(customerIds: string[], sent: string): string[] {
 
 /** What earlier attempts settled, as customers, when this attempt failed before sending anything. */
 function progressOf(customerIds: string[], settled: Settled): SubmissionProgress {
-  const requestOf = (request: number) => customerIds.slice(request * KUSTOMER_BULK_LIMIT, (request + 1) * KUSTOMER_BULK_LIMIT);
+  const requests = inRequests(customerIds);
   const touched = new Set([...settled.accepted.map(({ request }) => request), ...settled.unanswered]);
-  const requests = Math.ceil(customerIds.length / KUSTOMER_BULK_LIMIT);
   return {
     acceptedBulkIds: settled.accepted.flatMap(({ bulkId }) => (bulkId === null ? [] : [bulkId])),
     inDoubtCustomerIds: [
       ...settled.accepted.filter(({ bulkId }) => bulkId === null).map(({ request }) => request),
       ...settled.unanswered,
-    ].flatMap(requestOf),
-    unsentCustomerIds: Array.from({ length: requests }, (_, request) => request)
-      .filter((request) => !touched.has(request))
-      .flatMap(requestOf),
+    ].flatMap((request) => requests[request] ?? []),
+    unsentCustomerIds: requests.flatMap((ids, request) => (touched.has(request) ? [] : ids)),
   };
 }
