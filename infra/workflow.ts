@@ -80,9 +80,15 @@ export class BulkUpdateWorkflow extends Construct {
      * A run that fails after the submit: what Kustomer accepted, what it left in doubt (with where the
      * whole list is kept, past 1,000), nothing unsent.
      */
-    const withLists = new Pass(this, "AddListsKept", {
-      parameters: { "detail.$": "States.JsonMerge($.detail, $.follow.lists, false)" },
-    }).next(failed);
+    const withLists = new Choice(this, "ListsKept?")
+      // A submit answered by the function before 0.10.0 (a deploy under way, a rollback) names none.
+      .when(
+        Condition.isPresent("$.follow.lists"),
+        new Pass(this, "AddListsKept", {
+          parameters: { "detail.$": "States.JsonMerge($.detail, $.follow.lists, false)" },
+        }).next(failed),
+      )
+      .otherwise(failed);
     const afterAcceptance = (name: string, head: Record<string, unknown>) =>
       new Pass(this, name, {
         parameters: {

@@ -3,6 +3,7 @@
 // per-customer failures, a long failure list kept in S3, an outage, a partial submit, a function that
 // never answers, an operation that never completes, the largest commands StartExecution accepts (every
 // state under 256 KiB), and a dry run.
+import type { Context } from "aws-lambda";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { MAX_WORKFLOW_COMMAND_BYTES } from "../lambda/adapters/aws/workflow-starter.ts";
 import { KustomerUnavailableError } from "../lambda/contract/kustomer-errors.ts";
@@ -304,6 +305,31 @@ describe("the workflow, executed", () => {
     expect(detail.inDoubtCustomerIds).toHaveLength(MAX_LISTED);
     const stored = JSON.parse(world.s3.objects.get(detail.inDoubtCustomerIdsObject.slice("s3://".length))?.toString("utf8") ?? "[]");
     expect(new Set(stored)).toEqual(doubted);
+  });
+
+  it("still announces Failed after the submit when the function's answer names no lists, as its code before 0.10.0 did", async () => {
+    world.kustomer.inject({ method: "GET", path: /^\/v1\/bulk\//, times: 1_000, fault: { status: 403 } });
+    // The function as it answered before: no `follow.lists` (a deploy under way, or a rollback).
+    const older = async (event: unknown, context?: Context) => {
+      const answer = (await world.handler(event, context)) as { follow?: Record<string, unknown> };
+      delete answer.follow?.lists;
+      return answer;
+    };
+    const run = await runStateMachine(byDefault, { body: customerUpdates(3) }, older, () => lambdaContext(), {
+      executionName: "exec-older-function",
+      beforeTask: (state) => {
+        if (state === "CheckStatus") world.advance(500);
+      },
+    });
+    const { detailType, detail } = outcomeOf(run);
+    expect(detailType).toBe(FAILED_DETAIL_TYPE);
+    expect(detail).toEqual({
+      correlationId: "exec-older-function",
+      error: expect.objectContaining({ name: "KustomerAuthError" }),
+      acceptedBulkIds: [expect.stringMatching(/^[0-9a-f]{24}$/)],
+      inDoubtCustomerIds: [],
+      unsentCustomerIds: [],
+    });
   });
 
   it("announces Failed with Lambda's own error when the function never answers", async () => {
