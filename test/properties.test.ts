@@ -3,8 +3,9 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ValidationError } from "../lambda/contract/errors.ts";
+import { issuesOf } from "../lambda/contract/issues.ts";
 import { customer } from "../lambda/contract/objects/customer.ts";
-import { issuesOf, parseRequest } from "../lambda/contract/validation.ts";
+import { parseRequest } from "../lambda/contract/validation.ts";
 import { httpApiEvent } from "./support/fixtures.ts";
 import { lambdaContext, startWorld, type World } from "./support/harness.ts";
 

@@ -26,3 +26,14 @@ it("names every source file of lambda/, infra/, local/ and tools/ in docs/archit
   expect(files.filter((file) => !named.has(file.split("/").at(-1) as string))).toEqual([]);
   expect([...named].filter((name) => !names.has(name) && !/^(run|child|job-machine|resync)\.(ts|mjs)$/.test(name))).toEqual([]);
 });
+
+it("keeps every source file of lambda/, infra/ and local/ within 250 lines", () => {
+  const files = execFileSync("git", ["ls-files", "lambda", "infra", "local"], { encoding: "utf8" })
+    .split("\n")
+    .filter((file) => /\.(ts|mjs)$/.test(file));
+  const long = files.flatMap((file) => {
+    const lines = readFileSync(file, "utf8").split("\n").length - 1;
+    return lines > 250 ? [`${file}: ${lines} lines`] : [];
+  });
+  expect(long).toEqual([]);
+});

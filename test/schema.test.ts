@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../lambda/contract/errors.ts";
-import { formatPath, parseRequest } from "../lambda/contract/validation.ts";
+import { formatPath } from "../lambda/contract/issues.ts";
+import { parseRequest } from "../lambda/contract/validation.ts";
 import { customerId, customerUpdate, customerUpdates } from "./support/fixtures.ts";
 
 function issuesOf(input: unknown, maxItems = 10_000): ValidationError {

@@ -1,16 +1,15 @@
-// Checking a request against the schemas (requests.ts): every problem found at once, each with
-// the path a caller would write, bounded so a hostile request cannot make the answer huge; and a large
-// job's batch, checked line by line.
+// Checking a request against the schemas (requests.ts): every problem found at once, told as
+// issues.ts tells them, bounded so a hostile request cannot make the answer huge; and a large job's
+// batch, checked line by line.
 import * as z from "zod/mini";
-import { editDistance } from "./edit-distance.ts";
 import { MAX_ISSUES_IN_MESSAGE, MAX_LISTED_ISSUES, type ValidationIssue, validationErrorOf } from "./errors.ts";
+import { issuesOf } from "./issues.ts";
 import type { KustomerObject, ObjectUpdate } from "./objects/kustomer-object.ts";
 import { DEFAULT_OBJECT, namedObject, OBJECTS, objectNamed } from "./objects/registry.ts";
 import {
   type BulkRequest,
   type BulkUpdateCommand,
   commandEnvelopeOf,
-  commandSchemaOf,
   type JobBatch,
   jobBatchSchema,
   type OutcomeRequest,
@@ -86,25 +85,6 @@ export function splitBatch(items: unknown[], object = DEFAULT_OBJECT): { command
   return { command: body.length > 0 ? { ...namedObject(object), body } : undefined, rejected };
 }
 
-/** A key a path may quote: a field's name, not data (an email, a phone number, a person's name). */
-const NAME_LIKE = /^[\w$-]{1,64}$/;
-const DIGIT_RUN = /\d{7}/;
-
-/**
- * `body[3].emails[0].email`: the path as a caller would write it. A key that does not look like a name
- * is not quoted (`custom[…]`): an email used as a key would otherwise reach answers and log lines.
- */
-export function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  return path
-    .map((key, index) => {
-      if (typeof key === "number") return `[${key}]`;
-      const name = String(key);
-      if (/^[A-Za-z_$][\w$]*$/.test(name) && NAME_LIKE.test(name) && !DIGIT_RUN.test(name)) return index === 0 ? name : `.${name}`;
-      return NAME_LIKE.test(name) && !DIGIT_RUN.test(name) ? `[${JSON.stringify(name)}]` : "[…]";
-    })
-    .join("");
-}
-
 /** The first MAX_LISTED_ISSUES issues, and how many were found in all. */
 class IssueList {
   readonly listed: ValidationIssue[] = [];
@@ -153,57 +133,6 @@ function crossFieldIssues(input: Record<string, unknown>): ValidationIssue[] {
     }
   }
   return issues;
-}
-
-/** A message stays a line, whatever it quotes. */
-const MAX_MESSAGE_LENGTH = 300;
-/**
- * Fields a misspelt key is matched against, to suggest one of ours rather than quote the caller's.
- * Not `object`: it would be suggested for `subject`, `objectId` and the like, which are no typo of it.
- */
-const KNOWN_FIELDS = new Map(
-  OBJECTS.map((object) => [
-    object.name,
-    [...Object.keys(object.update.shape), ...Object.keys(commandSchemaOf(object).shape).filter((field) => field !== "object")],
-  ]),
-);
-
-export function issuesOf(
-  error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code?: string; keys?: string[] }> },
-  prefix: PropertyKey[] = [],
-  object = DEFAULT_OBJECT,
-): ValidationIssue[] {
-  return error.issues.map((issue) => ({
-    path: formatPath([...prefix, ...issue.path]),
-    message: (issue.code === "unrecognized_keys" && issue.keys ? unknownFields(issue.keys, object) : issue.message).slice(
-      0,
-      MAX_MESSAGE_LENGTH,
-    ),
-  }));
-}
-
-/**
- * Unknown keys are counted, not quoted (they may be anything, an email included, and any number):
- * the answer names at most a few of our own fields they look like.
- */
-function unknownFields(keys: string[], object: KustomerObject): string {
-  const reserved = RESERVED_KEYS.filter((key) => keys.includes(key)).map((key) => `${key} is refused`);
-  const suggestions = [...new Set(keys.flatMap((key) => (RESERVED_KEYS.includes(key) ? [] : (nearestField(key, object) ?? []))))].slice(
-    0,
-    5,
-  );
-  const notes = [...reserved, ...(suggestions.length ? [`did you mean ${suggestions.join(", ")}?`] : [])];
-  const count = keys.length === 1 ? "an unknown field" : `${keys.length} unknown fields`;
-  return `has ${count}${notes.length ? ` (${notes.join("; ")})` : ""}`;
-}
-
-/** Keys of ours, named when refused: `_clientRef` is this service's to set; `__proto__` is never a field. */
-const RESERVED_KEYS = ["_clientRef", "__proto__"];
-
-function nearestField(key: string, object: KustomerObject): string | undefined {
-  if (key.length > 40) return undefined;
-  const lower = key.toLowerCase();
-  return KNOWN_FIELDS.get(object.name)?.find((field) => editDistance(lower, field.toLowerCase()) <= 2);
 }
 
 /** Each object's command without its items, which are checked one by one so that checking can stop early. */
