@@ -5,6 +5,7 @@
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { COMPLETED_DETAIL_TYPE } from "../lambda/contract/names.ts";
 import type { SubmitResult } from "../lambda/contract/results.ts";
@@ -413,6 +414,17 @@ describe("the workflow with the changes table", () => {
 });
 
 describe("a direct call with the changes table", () => {
+  it("leaves no record for a customer never recorded whose send is in doubt: nothing to drop, and nothing that would never expire", async () => {
+    const [ada] = customers(1) as [Update];
+    world.kustomer.inject({ method: "PUT", times: 10, fault: { hang: true } });
+    const result = (await world.serviceHandler({ body: [ada] }, lambdaContext(3_000))) as SubmitResult;
+    expect(result.inDoubtCustomerIds).toEqual([ada.id]);
+    const client = new DynamoDBClient({ endpoint: world.dynamodb.url, region: "us-east-1" });
+    const { Item } = await client.send(new GetItemCommand({ TableName: TABLE, Key: { id: { S: `customer#${ada.id}` } } }));
+    client.destroy();
+    expect(Item).toBeUndefined();
+  });
+
   it("sends only what changed, and counts as current only what a final status read found applied", async () => {
     const updates = customers(150);
     const invoke = async (request: unknown) => (await world.serviceHandler(request, lambdaContext())) as Record<string, any>;

@@ -129,6 +129,8 @@ export class DynamoDbChangeLedger implements ChangeLedger {
         const removed = [...fields.map((_, index) => `#c${index}`), ...(keepPending ? [] : ["pending", "pendingBulkId"])];
         return update(commands, this.tableName, this.keyOf(id), {
           UpdateExpression: `REMOVE ${removed.join(", ")}`,
+          // With no record there is nothing to drop: an UpdateItem would make an empty one that never expires.
+          ConditionExpression: "attribute_exists(id)",
           ExpressionAttributeNames: currentNames(fields),
         });
       },
