@@ -11,9 +11,9 @@ export const objectId = z.string().check(z.regex(/^[0-9a-f]{24}$/i, "must be a K
 // the work one hostile request can cause (docs/requests.md: what a request looks like).
 export const text = (min = 0) => (min > 0 ? z.string().check(z.minLength(min), z.maxLength(1024)) : z.string().check(z.maxLength(1024)));
 /** Entries in each list field of one update (emails, phones, tags, ...). */
-export const MAX_LIST_ENTRIES = 100;
+const MAX_LIST_ENTRIES = 100;
 /** Custom attributes in one update. */
-export const MAX_CUSTOM_ATTRIBUTES = 200;
+const MAX_CUSTOM_ATTRIBUTES = 200;
 export const list = <T extends z.ZodMiniType>(entry: T) =>
   z.optional(z.array(entry).check(z.maxLength(MAX_LIST_ENTRIES, `must hold at most ${MAX_LIST_ENTRIES} entries`)));
 export const nullableText = z.optional(z.nullable(text()));
